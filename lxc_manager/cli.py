@@ -1,0 +1,124 @@
+"""`lxc-manager`: serve, worker, build, migrate, demo, simulator."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from lxc_manager.settings import SettingsError, get_settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from lxc_manager.logging_setup import configure_logging
+    from lxc_manager.supervisor import Supervisor
+
+    configure_logging("serve")
+    return Supervisor(get_settings()).run(build=not args.no_build)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from lxc_manager.logging_setup import configure_logging
+    from lxc_manager.worker import run_worker
+
+    configure_logging("worker")
+    run_worker(burst=args.burst, name=args.name)
+    return 0
+
+
+def _build(args: argparse.Namespace) -> int:
+    from lxc_manager import frontend
+    from lxc_manager.logging_setup import configure_logging
+
+    configure_logging("build")
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path = frontend.ensure_built(settings, force=args.force)
+    print(f"frontend ready: {path}")
+    return 0
+
+
+def _migrate(_args: argparse.Namespace) -> int:
+    from lxc_manager.db.migrate import current_revision, upgrade_head
+
+    get_settings().data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_head()
+    print(f"database at revision {current_revision()}")
+    return 0
+
+
+def _simulator(args: argparse.Namespace) -> int:
+    from lxc_manager.simulator.cli import main as simulator_main
+
+    return simulator_main(args.simulator_args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lxc-manager",
+        description="LXC Manager: create, provision, watch and operate LXC containers on Proxmox VE.",
+        epilog="Configuration comes from environment variables: see the README's configuration table.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the app: embedded Redis (unless REDIS_URL), RQ workers and the web server",
+        description="Migrate, build the frontend if its code, port or public URL changed, then start and "
+        "supervise Redis (embedded unless REDIS_URL is set), LXCM_WORKERS RQ workers and the web "
+        "server on LXCM_HOST:LXCM_PORT. Ctrl-C or SIGTERM stops everything.",
+    )
+    serve.add_argument(
+        "--no-build", action="store_true", help="never build the frontend; fail if it is not built"
+    )
+    serve.set_defaults(handler=_serve)
+
+    worker = commands.add_parser(
+        "worker",
+        help="run one RQ worker on the app's queues",
+        description="Run one RQ worker on the app's queues (REDIS_URL must be set).",
+    )
+    worker.add_argument("--burst", action="store_true", help="exit when the queues are empty")
+    worker.add_argument("--name", help="worker name (default: generated)")
+    worker.set_defaults(handler=_worker)
+
+    build = commands.add_parser(
+        "build",
+        help="build the frontend for LXCM_PORT / LXCM_PUBLIC_URL",
+        description="Build the frontend once for the configured port and public URL (skipped when up to date).",
+    )
+    build.add_argument("--force", action="store_true", help="build even when up to date")
+    build.set_defaults(handler=_build)
+
+    migrate = commands.add_parser(
+        "migrate",
+        help="bring the database schema up to date",
+        description="Apply every Alembic migration to DATABASE_URL (same as `alembic upgrade head`).",
+    )
+    migrate.set_defaults(handler=_migrate)
+
+    simulator = commands.add_parser(
+        "simulator",
+        help="run the Proxmox VE simulator (HTTPS API + SSH)",
+        description="Run the Proxmox VE simulator; every option after `simulator` is the simulator's (see `lxc-manager simulator --help`).",
+        add_help=False,
+    )
+    simulator.add_argument("simulator_args", nargs=argparse.REMAINDER)
+    simulator.set_defaults(handler=_simulator)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        get_settings()
+        return int(args.handler(args))
+    except SettingsError as exc:
+        print(f"lxc-manager: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

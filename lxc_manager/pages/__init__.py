@@ -1,0 +1,1 @@
+"""One module per page; each registers its route in `lxc_manager.lxc_manager`."""

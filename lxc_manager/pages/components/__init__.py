@@ -1,0 +1,1 @@
+"""Shared UI pieces: the app shell (sidebar + header) and empty states."""

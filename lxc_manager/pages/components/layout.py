@@ -1,0 +1,165 @@
+"""The app shell: a sidebar with the main sections, a header, and the page body."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import reflex as rx
+
+PRODUCT_NAME = "LXC Manager"
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    route: str
+    icon: str
+
+
+NAV_ITEMS: tuple[NavItem, ...] = (
+    NavItem("Dashboard", "/", "layout-dashboard"),
+    NavItem("New container", "/containers/new", "circle-plus"),
+    NavItem("Templates", "/templates", "layout-template"),
+)
+SETTINGS_ITEMS: tuple[NavItem, ...] = (NavItem("Nodes", "/settings/nodes", "server"),)
+
+
+def _nav_link(item: NavItem) -> rx.Component:
+    active = rx.State.router.route_id == item.route
+    return rx.link(
+        rx.hstack(
+            rx.icon(item.icon, size=18),
+            rx.text(item.label, size="3", weight="medium"),
+            align="center",
+            spacing="3",
+            padding_x="0.75rem",
+            padding_y="0.5rem",
+            border_radius="var(--radius-3)",
+            width="100%",
+            background=rx.cond(active, rx.color("accent", 4), "transparent"),
+            color=rx.cond(active, rx.color("accent", 11), rx.color("gray", 11)),
+            _hover={"background": rx.color("accent", 3), "color": rx.color("accent", 11)},
+        ),
+        href=item.route,
+        underline="none",
+        width="100%",
+        aria_current=rx.cond(active, "page", "false"),
+    )
+
+
+def _brand() -> rx.Component:
+    return rx.link(
+        rx.hstack(
+            rx.image(src="/favicon.svg", width="28px", height="28px", alt=""),
+            rx.heading(PRODUCT_NAME, size="4", weight="bold"),
+            align="center",
+            spacing="2",
+        ),
+        href="/",
+        underline="none",
+        color=rx.color("gray", 12),
+    )
+
+
+def sidebar() -> rx.Component:
+    return rx.box(
+        rx.vstack(
+            _brand(),
+            rx.vstack(*[_nav_link(item) for item in NAV_ITEMS], spacing="1", width="100%"),
+            rx.text(
+                "Settings",
+                size="1",
+                weight="bold",
+                color=rx.color("gray", 10),
+                padding_x="0.75rem",
+                padding_top="1rem",
+            ),
+            rx.vstack(*[_nav_link(item) for item in SETTINGS_ITEMS], spacing="1", width="100%"),
+            spacing="3",
+            width="100%",
+            align="start",
+        ),
+        as_="nav",
+        aria_label="Main",
+        width="15rem",
+        min_width="15rem",
+        height="100vh",
+        position="sticky",
+        top="0",
+        padding="1.25rem 0.75rem",
+        border_right=f"1px solid {rx.color('gray', 5)}",
+        background=rx.color("gray", 2),
+        display=["none", "none", "block"],
+    )
+
+
+def header(title: str) -> rx.Component:
+    return rx.hstack(
+        rx.heading(title, size="6", as_="h1"),
+        rx.spacer(),
+        rx.hstack(
+            rx.icon("circle-user", size=18, color=rx.color("gray", 10)),
+            rx.text("Not signed in", size="2", color=rx.color("gray", 11), id="header-user"),
+            align="center",
+            spacing="2",
+        ),
+        align="center",
+        width="100%",
+        padding_bottom="1rem",
+        border_bottom=f"1px solid {rx.color('gray', 4)}",
+        as_="header",
+    )
+
+
+def page_shell(title: str, *children: rx.Component) -> rx.Component:
+    """Sidebar + header + body, the frame of every signed-in page."""
+    return rx.hstack(
+        sidebar(),
+        rx.box(
+            header(title),
+            rx.box(*children, padding_top="1.5rem", width="100%"),
+            as_="main",
+            flex="1",
+            min_width="0",
+            padding="1.25rem 2rem",
+            max_width="80rem",
+        ),
+        spacing="0",
+        align="start",
+        width="100%",
+        min_height="100vh",
+        background=rx.color("gray", 1),
+    )
+
+
+def empty_state(
+    icon: str,
+    title: str,
+    text: str,
+    action: rx.Component | None = None,
+    test_id: str = "empty-state",
+) -> rx.Component:
+    """A calm, honest placeholder: what is missing and what to do about it."""
+    return rx.center(
+        rx.vstack(
+            rx.center(
+                rx.icon(icon, size=28, color=rx.color("accent", 11)),
+                width="56px",
+                height="56px",
+                border_radius="50%",
+                background=rx.color("accent", 3),
+            ),
+            rx.heading(title, size="4", as_="h2"),
+            rx.text(
+                text, size="2", color=rx.color("gray", 11), text_align="center", max_width="32rem"
+            ),
+            *([action] if action is not None else []),
+            align="center",
+            spacing="3",
+        ),
+        padding="3rem 1.5rem",
+        border=f"1px dashed {rx.color('gray', 6)}",
+        border_radius="var(--radius-4)",
+        width="100%",
+        data_testid=test_id,
+    )

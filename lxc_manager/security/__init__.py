@@ -1,0 +1,1 @@
+"""Security pieces: secrets at rest, audit trail (sessions and rate limits follow)."""

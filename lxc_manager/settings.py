@@ -1,0 +1,307 @@
+"""Every environment variable of LXC Manager, typed, with defaults, in one place.
+
+A bad value stops start-up with one line naming the variable and what is expected
+(`SettingsError`). Later features add their knobs here and a row in the README's
+configuration table (`VARIABLES` below is the source of that table).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+T = TypeVar("T")
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+KEY_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+HOST_PATTERN = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$|^\[?[0-9A-Fa-f:.]+\]?$")
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or malformed; the message is one printable line."""
+
+    def __init__(self, variable: str, expected: str, got: str | None = None) -> None:
+        shown = "" if got is None else f", got {got!r}"
+        super().__init__(f"{variable}: expected {expected}{shown}")
+        self.variable = variable
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One documented environment variable (drives parsing docs and the README table)."""
+
+    name: str
+    default: str
+    description: str
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable(
+        "LXCM_DATA_DIR",
+        "./data",
+        "Directory for the SQLite database, the key file, embedded Redis data and the built frontend.",
+    ),
+    Variable(
+        "DATABASE_URL",
+        "sqlite:///$LXCM_DATA_DIR/lxc-manager.db",
+        "SQLAlchemy URL: `sqlite:///PATH` or `postgresql://USER:PASS@HOST/DB`.",
+    ),
+    Variable(
+        "REDIS_URL",
+        "(embedded)",
+        "`redis://HOST:PORT/N`; unset = an embedded `redis-server` child. Uses databases N (app), N+1 (RQ), N+2 (Reflex state).",
+    ),
+    Variable(
+        "LXCM_SECRET_KEY",
+        "(key file)",
+        "Keyring `kid:base64key[,kid:base64key...]` (32-byte keys, first is active); unset = `$LXCM_DATA_DIR/secret.key`, created once with mode 0600.",
+    ),
+    Variable("LXCM_HOST", "127.0.0.1", "Address the web server binds to."),
+    Variable(
+        "LXCM_PORT",
+        "3000",
+        "Port of the web server (frontend, backend and HTTP routes on one port).",
+    ),
+    Variable("LXCM_WORKERS", "2", "Number of RQ workers `serve` supervises (0-32)."),
+    Variable("LXCM_WEB_WORKERS", "1", "Number of web server worker processes (1-32)."),
+    Variable(
+        "LXCM_PUBLIC_URL",
+        "http://$LXCM_HOST:$LXCM_PORT",
+        "URL users open; `https://...` makes cookies Secure. The frontend is built for it.",
+    ),
+    Variable(
+        "LXCM_LOGIN_ALLOWED_HOSTS",
+        "(empty)",
+        "Comma-separated `host[:port]` Proxmox sign-in endpoints; empty = first-use trust.",
+    ),
+    Variable("LXCM_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR."),
+    Variable(
+        "LXCM_SHUTDOWN_TIMEOUT",
+        "8",
+        "Seconds `serve` waits for children to stop before killing them.",
+    ),
+)
+
+
+def _parse_int(name: str, raw: str, low: int, high: int) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise SettingsError(name, f"an integer between {low} and {high}", raw) from None
+    if not low <= value <= high:
+        raise SettingsError(name, f"an integer between {low} and {high}", raw)
+    return value
+
+
+def _parse_float(name: str, raw: str, low: float, high: float) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise SettingsError(name, f"a number between {low:g} and {high:g}", raw) from None
+    if not low <= value <= high:
+        raise SettingsError(name, f"a number between {low:g} and {high:g}", raw)
+    return value
+
+
+def _parse_host(name: str, raw: str) -> str:
+    value = raw.strip()
+    if not value or not HOST_PATTERN.match(value):
+        raise SettingsError(name, "a host name or IP address", raw)
+    return value
+
+
+def _parse_log_level(name: str, raw: str) -> str:
+    value = raw.strip().upper()
+    if value not in LOG_LEVELS:
+        raise SettingsError(name, "one of " + ", ".join(LOG_LEVELS), raw)
+    return value
+
+
+def _parse_public_url(name: str, raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(name, "an http:// or https:// URL such as https://lxc.example.org", raw)
+    if parts.query or parts.fragment:
+        raise SettingsError(name, "a URL without query or fragment", raw)
+    return value
+
+
+def _parse_database_url(name: str, raw: str) -> str:
+    value = raw.strip()
+    scheme = value.split("://", 1)[0] if "://" in value else ""
+    if scheme in ("postgres", "postgresql", "postgresql+psycopg"):
+        return "postgresql+psycopg://" + value.split("://", 1)[1]
+    if scheme == "sqlite" and value.startswith("sqlite:///") and len(value) > len("sqlite:///"):
+        return value
+    raise SettingsError(
+        name, "sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DATABASE", _redact_url(raw)
+    )
+
+
+def _parse_redis_url(name: str, raw: str) -> str:
+    value = raw.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("redis", "rediss", "unix") or (
+        parts.scheme != "unix" and not parts.hostname
+    ):
+        raise SettingsError(
+            name, "redis://HOST:PORT/DB, rediss://... or unix:///PATH", _redact_url(raw)
+        )
+    path = parts.path.strip("/")
+    if parts.scheme != "unix" and path and (not path.isdigit() or int(path) > 13):
+        raise SettingsError(
+            name, "a database number between 0 and 13 in the URL path", _redact_url(raw)
+        )
+    return value
+
+
+def _redact_url(raw: str) -> str:
+    """Hide the password part of a URL so an error line never shows a credential."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", raw)
+
+
+def parse_keyring(name: str, raw: str) -> tuple[tuple[str, bytes], ...]:
+    """Parse `kid:base64key[,kid:base64key...]`; every key must decode to 32 bytes."""
+    entries: list[tuple[str, bytes]] = []
+    expected = "a keyring kid:base64key[,kid:base64key...] of 32-byte keys"
+    for part in raw.strip().split(","):
+        kid, sep, encoded = part.strip().partition(":")
+        if not sep or not KEY_ID_PATTERN.match(kid):
+            raise SettingsError(name, expected, "<redacted>")
+        try:
+            key = base64.b64decode(encoded.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            raise SettingsError(name, expected + " (bad base64)", "<redacted>") from None
+        if len(key) != 32:
+            raise SettingsError(
+                name, expected + f" (key {kid!r} is {len(key)} bytes)", "<redacted>"
+            )
+        if any(existing == kid for existing, _ in entries):
+            raise SettingsError(name, expected + f" (key id {kid!r} repeated)", "<redacted>")
+        entries.append((kid, key))
+    return tuple(entries)
+
+
+def _parse_allowed_hosts(name: str, raw: str) -> tuple[tuple[str, int], ...]:
+    endpoints: list[tuple[str, int]] = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        host, port = split_host_port(item, default_port=8006)
+        if host is None or port is None:
+            raise SettingsError(
+                name, "comma-separated host[:port] entries such as pve1.lan:8006", raw
+            )
+        endpoints.append((host.lower(), port))
+    return tuple(endpoints)
+
+
+def split_host_port(text: str, default_port: int) -> tuple[str | None, int | None]:
+    """Split `host`, `host:port`, `[v6]` or `[v6]:port`; (None, None) when malformed."""
+    text = text.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else ("" if not rest else None)
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    else:
+        host, port_text = text, ""
+    if port_text is None or not host or not HOST_PATTERN.match(host):
+        return None, None
+    if not port_text:
+        return host, default_port
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        return None, None
+    return host, int(port_text)
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    redis_url: str | None
+    secret_keyring: tuple[tuple[str, bytes], ...] | None = field(repr=False)
+    host: str
+    port: int
+    workers: int
+    web_workers: int
+    public_url: str
+    login_allowed_hosts: tuple[tuple[str, int], ...]
+    log_level: str
+    shutdown_timeout: float
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")
+
+    @property
+    def embedded_redis(self) -> bool:
+        return self.redis_url is None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def key_file(self) -> Path:
+        return self.data_dir / "secret.key"
+
+
+def _get(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name)
+    return value if value is not None and value.strip() != "" else None
+
+
+def _opt(env: Mapping[str, str], name: str, parse: Callable[[str, str], T], default: T) -> T:
+    raw = _get(env, name)
+    return default if raw is None else parse(name, raw)
+
+
+def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
+    """Read and validate every variable; raise `SettingsError` on the first bad one."""
+    env = os.environ if env is None else env
+    base = cwd or Path.cwd()
+    raw_dir = _get(env, "LXCM_DATA_DIR") or "./data"
+    data_dir = (base / Path(raw_dir).expanduser()).resolve()
+    if data_dir.exists() and not data_dir.is_dir():
+        raise SettingsError("LXCM_DATA_DIR", "a directory path", raw_dir)
+
+    host = _opt(env, "LXCM_HOST", _parse_host, "127.0.0.1")
+    port = _opt(env, "LXCM_PORT", lambda n, r: _parse_int(n, r, 1, 65535), 3000)
+    display_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "database_url": _opt(
+            env, "DATABASE_URL", _parse_database_url, f"sqlite:///{data_dir / 'lxc-manager.db'}"
+        ),
+        "redis_url": _opt(env, "REDIS_URL", _parse_redis_url, None),
+        "secret_keyring": _opt(env, "LXCM_SECRET_KEY", parse_keyring, None),
+        "host": host,
+        "port": port,
+        "workers": _opt(env, "LXCM_WORKERS", lambda n, r: _parse_int(n, r, 0, 32), 2),
+        "web_workers": _opt(env, "LXCM_WEB_WORKERS", lambda n, r: _parse_int(n, r, 1, 32), 1),
+        "public_url": _opt(
+            env, "LXCM_PUBLIC_URL", _parse_public_url, f"http://{display_host}:{port}"
+        ),
+        "login_allowed_hosts": _opt(env, "LXCM_LOGIN_ALLOWED_HOSTS", _parse_allowed_hosts, ()),
+        "log_level": _opt(env, "LXCM_LOG_LEVEL", _parse_log_level, "INFO"),
+        "shutdown_timeout": _opt(
+            env, "LXCM_SHUTDOWN_TIMEOUT", lambda n, r: _parse_float(n, r, 1, 60), 8.0
+        ),
+    }
+    return Settings(**values)
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()
