@@ -37,7 +37,7 @@ def url_for(db: RedisDb, url: str | None = None) -> str:
     if parts.scheme == "unix":
         query = dict(parse_qsl(parts.query))
         query["db"] = str(int(query.get("db", "0")) + db)
-        return urlunsplit(parts._replace(query=urlencode(query)))
+        return f"unix://{parts.netloc}{parts.path}?{urlencode(query)}"
     first = int(parts.path.strip("/") or 0)
     return urlunsplit(parts._replace(path=f"/{first + db}"))
 

@@ -24,8 +24,12 @@ NAV_ITEMS: tuple[NavItem, ...] = (
 SETTINGS_ITEMS: tuple[NavItem, ...] = (NavItem("Nodes", "/settings/nodes", "server"),)
 
 
+# Reflex names the "/" route "/index" in router data.
+_ROUTE_IDS = {"/": "/index"}
+
+
 def _nav_link(item: NavItem) -> rx.Component:
-    active = rx.State.router.route_id == item.route
+    active = rx.State.router.route_id == _ROUTE_IDS.get(item.route, item.route)
     return rx.link(
         rx.hstack(
             rx.icon(item.icon, size=18),
@@ -43,7 +47,7 @@ def _nav_link(item: NavItem) -> rx.Component:
         href=item.route,
         underline="none",
         width="100%",
-        aria_current=rx.cond(active, "page", "false"),
+        custom_attrs={"aria-current": rx.cond(active, "page", "false")},
     )
 
 
@@ -62,7 +66,7 @@ def _brand() -> rx.Component:
 
 
 def sidebar() -> rx.Component:
-    return rx.box(
+    return rx.el.nav(
         rx.vstack(
             _brand(),
             rx.vstack(*[_nav_link(item) for item in NAV_ITEMS], spacing="1", width="100%"),
@@ -79,7 +83,6 @@ def sidebar() -> rx.Component:
             width="100%",
             align="start",
         ),
-        as_="nav",
         aria_label="Main",
         width="15rem",
         min_width="15rem",
@@ -94,20 +97,22 @@ def sidebar() -> rx.Component:
 
 
 def header(title: str) -> rx.Component:
-    return rx.hstack(
-        rx.heading(title, size="6", as_="h1"),
-        rx.spacer(),
+    return rx.el.header(
         rx.hstack(
-            rx.icon("circle-user", size=18, color=rx.color("gray", 10)),
-            rx.text("Not signed in", size="2", color=rx.color("gray", 11), id="header-user"),
+            rx.heading(title, size="6", as_="h1"),
+            rx.spacer(),
+            rx.hstack(
+                rx.icon("circle-user", size=18, color=rx.color("gray", 10)),
+                rx.text("Not signed in", size="2", color=rx.color("gray", 11), id="header-user"),
+                align="center",
+                spacing="2",
+            ),
             align="center",
-            spacing="2",
+            width="100%",
         ),
-        align="center",
         width="100%",
         padding_bottom="1rem",
         border_bottom=f"1px solid {rx.color('gray', 4)}",
-        as_="header",
     )
 
 
@@ -115,10 +120,9 @@ def page_shell(title: str, *children: rx.Component) -> rx.Component:
     """Sidebar + header + body, the frame of every signed-in page."""
     return rx.hstack(
         sidebar(),
-        rx.box(
+        rx.el.main(
             header(title),
             rx.box(*children, padding_top="1.5rem", width="100%"),
-            as_="main",
             flex="1",
             min_width="0",
             padding="1.25rem 2rem",
@@ -161,5 +165,5 @@ def empty_state(
         border=f"1px dashed {rx.color('gray', 6)}",
         border_radius="var(--radius-4)",
         width="100%",
-        data_testid=test_id,
+        custom_attrs={"data-testid": test_id},
     )

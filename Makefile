@@ -1,0 +1,73 @@
+# LXC Manager — the commands a newcomer needs. Everything is installed into .venv.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+DEV_INSTALLED := $(VENV)/.installed-dev
+PYTEST := $(BIN)/python -m pytest
+
+export REFLEX_TELEMETRY_ENABLED := false
+export REFLEX_CHECK_LATEST_VERSION := false
+
+.PHONY: help install run demo test test-python test-e2e lint format bench clean
+
+help:
+	@echo "make run    install what is missing, migrate, build the frontend if needed, serve on http://127.0.0.1:3000"
+	@echo "make test   install test needs, run the whole suite (unit, integration, browser)"
+	@echo "make demo   the app plus a seeded Proxmox VE simulator"
+	@echo "make lint   ruff + mypy;  make bench   benchmarks (print figures)"
+
+$(BIN)/python:
+	@echo "==> creating $(VENV)"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade --quiet pip
+
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	@echo "==> installing LXC Manager and its dependencies (first time: a few minutes)"
+	$(BIN)/python -m pip install --progress-bar off -e .
+	@touch $@
+
+$(DEV_INSTALLED): pyproject.toml $(INSTALLED)
+	@echo "==> installing test and lint tools"
+	$(BIN)/python -m pip install --progress-bar off -e ".[dev]"
+	@touch $@
+
+install: $(INSTALLED)
+
+run: $(INSTALLED)
+	@scripts/check-toolchain
+	$(BIN)/lxc-manager migrate
+	$(BIN)/lxc-manager build
+	exec $(BIN)/lxc-manager serve --no-build
+
+demo: $(INSTALLED)
+	@scripts/check-toolchain
+	exec $(BIN)/lxc-manager demo
+
+test: $(DEV_INSTALLED)
+	@scripts/install-test-deps
+	@mkdir -p test-output
+	$(PYTEST) tests/unit tests/integration
+	$(PYTEST) tests/e2e
+
+test-python: $(DEV_INSTALLED)
+	$(PYTEST) tests/unit tests/integration
+
+test-e2e: $(DEV_INSTALLED)
+	$(PYTEST) tests/e2e
+
+lint: $(DEV_INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy lxc_manager/settings.py lxc_manager/db lxc_manager/security lxc_manager/redis_client.py lxc_manager/process.py lxc_manager/embedded_redis.py lxc_manager/supervisor.py lxc_manager/frontend.py
+
+format: $(DEV_INSTALLED)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(DEV_INSTALLED)
+	@for b in benchmarks/bench_*.py; do echo "==> $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf .web .web-builds .web-node test-output .pytest_cache .ruff_cache .mypy_cache
