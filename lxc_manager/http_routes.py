@@ -29,7 +29,8 @@ def _check_database() -> None:
 
 
 async def _check_redis() -> None:
-    await async_client(RedisDb.APP).ping()
+    if not await async_client(RedisDb.APP).ping():  # type: ignore[misc]  # redis-py's sync/async union
+        raise ConnectionError("redis did not answer PING")
 
 
 async def readyz(_request: Request) -> JSONResponse:
@@ -48,7 +49,7 @@ async def readyz(_request: Request) -> JSONResponse:
         log.exception("readiness: redis check failed")
         checks["redis"] = "unavailable"
     ready = all(value == "ok" for value in checks.values())
-    body = {"status": "ok" if ready else "unavailable", "checks": checks}
+    body: dict[str, object] = {"status": "ok" if ready else "unavailable", "checks": checks}
     if not ready:
         body["failed"] = sorted(name for name, value in checks.items() if value != "ok")
     return JSONResponse(body, status_code=200 if ready else 503, headers=NO_STORE)

@@ -224,6 +224,9 @@ def split_host_port(text: str, default_port: int) -> tuple[str | None, int | Non
     return host, int(port_text)
 
 
+NO_HOSTS: tuple[tuple[str, int], ...] = ()
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -292,7 +295,7 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         "public_url": _opt(
             env, "LXCM_PUBLIC_URL", _parse_public_url, f"http://{display_host}:{port}"
         ),
-        "login_allowed_hosts": _opt(env, "LXCM_LOGIN_ALLOWED_HOSTS", _parse_allowed_hosts, ()),
+        "login_allowed_hosts": _opt(env, "LXCM_LOGIN_ALLOWED_HOSTS", _parse_allowed_hosts, NO_HOSTS),
         "log_level": _opt(env, "LXCM_LOG_LEVEL", _parse_log_level, "INFO"),
         "shutdown_timeout": _opt(
             env, "LXCM_SHUTDOWN_TIMEOUT", lambda n, r: _parse_float(n, r, 1, 60), 8.0

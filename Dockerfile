@@ -1,0 +1,34 @@
+# LXC Manager as one container: web server, RQ workers and an embedded Redis, SQLite in /data.
+# The steps mirror `make run`: install the package, then build the frontend for the port and
+# public URL it will be served on (the bundle bakes that URL in).
+FROM python:3.11-slim-bookworm
+
+ARG LXCM_PORT=3000
+ARG LXCM_PUBLIC_URL=http://127.0.0.1:3000
+ENV LXCM_HOST=0.0.0.0 \
+    LXCM_PORT=${LXCM_PORT} \
+    LXCM_PUBLIC_URL=${LXCM_PUBLIC_URL} \
+    LXCM_DATA_DIR=/data \
+    REFLEX_TELEMETRY_ENABLED=false \
+    REFLEX_CHECK_LATEST_VERSION=false \
+    PYTHONUNBUFFERED=1
+
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends npm make \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY pyproject.toml README.md rxconfig.py alembic.ini Makefile ./
+COPY alembic ./alembic
+COPY assets ./assets
+COPY reflex.lock ./reflex.lock
+COPY lxc_manager ./lxc_manager
+RUN make install VENV=/opt/venv \
+ && LXCM_DATA_DIR=/tmp/build-data /opt/venv/bin/lxc-manager build \
+ && rm -rf /tmp/build-data /app/.web/node_modules /root/.npm
+
+VOLUME ["/data"]
+EXPOSE ${LXCM_PORT}
+HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"LXCM_PORT\"]}/healthz')"
+STOPSIGNAL SIGTERM
+CMD ["/opt/venv/bin/lxc-manager", "serve", "--no-build"]
