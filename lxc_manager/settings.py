@@ -241,6 +241,14 @@ class Settings:
     login_allowed_hosts: tuple[tuple[str, int], ...]
     log_level: str
     shutdown_timeout: float
+    session_lifetime: int = 7200
+    session_idle_timeout: int = 1800
+    login_limit_per_user: int = 5
+    login_limit_per_client: int = 20
+    login_limit_window: int = 900
+    tfa_pending_ttl: int = 300
+    proxmox_connect_timeout: float = 3.0
+    proxmox_read_timeout: float = 10.0
 
     @property
     def secure_cookies(self) -> bool:
@@ -295,7 +303,9 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         "public_url": _opt(
             env, "LXCM_PUBLIC_URL", _parse_public_url, f"http://{display_host}:{port}"
         ),
-        "login_allowed_hosts": _opt(env, "LXCM_LOGIN_ALLOWED_HOSTS", _parse_allowed_hosts, NO_HOSTS),
+        "login_allowed_hosts": _opt(
+            env, "LXCM_LOGIN_ALLOWED_HOSTS", _parse_allowed_hosts, NO_HOSTS
+        ),
         "log_level": _opt(env, "LXCM_LOG_LEVEL", _parse_log_level, "INFO"),
         "shutdown_timeout": _opt(
             env, "LXCM_SHUTDOWN_TIMEOUT", lambda n, r: _parse_float(n, r, 1, 60), 8.0

@@ -20,7 +20,7 @@ def upgrade() -> None:
     op.create_table(
         "audit_event",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("user_id", sa.String(length=255), nullable=False),
         sa.Column("action", sa.String(length=64), nullable=False),
         sa.Column("target", sa.String(length=255), nullable=False),

@@ -15,7 +15,7 @@ from lxc_manager.security import audit
 from tests.support.app import REPO
 from tests.support.postgres import postgres_server
 
-EXPECTED_TABLES = {"audit_event", "alembic_version"}
+EXPECTED_TABLES = {"audit_event", "sign_in_endpoint", "alembic_version"}
 
 
 def tables(url: str) -> set[str]:
@@ -46,7 +46,7 @@ def test_cli_migrate_on_empty_sqlite(tmp_path: Path) -> None:
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert "database at revision 0001" in result.stdout
+    assert "database at revision 0002" in result.stdout
     url = f"sqlite:///{tmp_path / 'data' / 'lxc-manager.db'}"
     assert tables(url) >= EXPECTED_TABLES
     with sqlalchemy.create_engine(url).connect() as connection:
@@ -65,14 +65,14 @@ def test_alembic_upgrade_head_on_empty_sqlite(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert tables(url) >= EXPECTED_TABLES
-    assert current_revision(url) == "0001"
+    assert current_revision(url) == "0002"
 
 
 def test_migrations_on_postgresql() -> None:
     with postgres_server() as url:
         upgrade_head(url)
         assert tables(url) >= EXPECTED_TABLES
-        assert current_revision(url) == "0001"
+        assert current_revision(url) == "0002"
         upgrade_head(url)  # idempotent
         result = subprocess.run(
             [str(Path(sys.executable).with_name("alembic")), "downgrade", "base"],
@@ -95,3 +95,31 @@ def test_audit_record_is_stored_and_listed() -> None:
     assert [e.action for e in events] == ["login", "node.create"]
     assert events[0].outcome == "failed" and len(events[0].detail) == audit.DETAIL_LIMIT
     assert [e.target for e in audit.recent(user_id="root@pam@1")] == ["node:pve1"]
+
+
+def assert_models_match_migrations(url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    import lxc_manager.db.models  # noqa: F401
+
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, SQLModel.metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_models_match_migrations_sqlite(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'compare.db'}"
+    upgrade_head(url)
+    assert_models_match_migrations(url)
+
+
+def test_models_match_migrations_postgresql() -> None:
+    with postgres_server() as url:
+        upgrade_head(url)
+        assert_models_match_migrations(url)

@@ -1,0 +1,133 @@
+"""Server-side sessions in Redis (DESIGN §3.1).
+
+The browser holds only a random session id (256 bits) in an HttpOnly cookie. Redis keeps
+the session under the SHA-256 of that id, so a copy of the Redis data holds no usable
+cookie. A session ends after its absolute lifetime (at most 2 h) or after the idle
+timeout, whichever comes first; logout deletes it, which ends it in every tab.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+from dataclasses import asdict, dataclass
+from http.cookies import SimpleCookie
+
+from redis.asyncio import Redis
+
+from lxc_manager.settings import Settings
+
+COOKIE_NAME = "lxc-session"
+SESSION_PREFIX = "session:"
+GRANT_PREFIX = "login-grant:"
+GRANT_TTL_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class Session:
+    user_id: str  # "<proxmox user>@<sign-in endpoint id>", e.g. "root@pam@1"
+    username: str  # the Proxmox user, e.g. "root@pam"
+    endpoint_id: int
+    endpoint_label: str  # host:port, for display
+    created: float
+    last_seen: float
+
+    @property
+    def display_name(self) -> str:
+        return self.username
+
+
+def _key(session_id: str) -> str:
+    return SESSION_PREFIX + hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def _ttl(session: Session, settings: Settings, now: float) -> int:
+    absolute_left = session.created + settings.session_lifetime - now
+    return int(min(settings.session_idle_timeout, absolute_left))
+
+
+def _is_valid_id(session_id: str) -> bool:
+    return 32 <= len(session_id) <= 128 and all(c.isalnum() or c in "-_" for c in session_id)
+
+
+async def create_session(
+    redis: Redis, settings: Settings, *, username: str, endpoint_id: int, endpoint_label: str
+) -> str:
+    """Store a new session and return its id (a new id at every login: no fixation)."""
+    now = time.time()
+    session = Session(
+        user_id=f"{username}@{endpoint_id}",
+        username=username,
+        endpoint_id=endpoint_id,
+        endpoint_label=endpoint_label,
+        created=now,
+        last_seen=now,
+    )
+    session_id = secrets.token_urlsafe(32)
+    await redis.set(_key(session_id), json.dumps(asdict(session)), ex=_ttl(session, settings, now))
+    return session_id
+
+
+async def get_session(
+    redis: Redis, settings: Settings, session_id: str | None, touch: bool = True
+) -> Session | None:
+    """The live session for `session_id`, refreshing its idle timer; None when it has ended."""
+    if not session_id or not _is_valid_id(session_id):
+        return None
+    raw = await redis.get(_key(session_id))
+    if raw is None:
+        return None
+    session = Session(**json.loads(raw))
+    now = time.time()
+    ttl = _ttl(session, settings, now)
+    if ttl <= 0 or now - session.last_seen > settings.session_idle_timeout:
+        await redis.delete(_key(session_id))
+        return None
+    if touch:
+        refreshed = Session(**{**asdict(session), "last_seen": now})
+        # SET ... XX refreshes only an existing key, so a concurrent logout is never undone.
+        await redis.set(_key(session_id), json.dumps(asdict(refreshed)), ex=ttl, xx=True)
+        return refreshed
+    return session
+
+
+async def delete_session(redis: Redis, session_id: str | None) -> None:
+    if session_id and _is_valid_id(session_id):
+        await redis.delete(_key(session_id))
+
+
+async def create_grant(redis: Redis, session_id: str) -> str:
+    """A single-use, seconds-long grant that a plain HTTP route exchanges for the cookie."""
+    grant = secrets.token_urlsafe(32)
+    await redis.set(GRANT_PREFIX + grant, session_id, ex=GRANT_TTL_SECONDS)
+    return grant
+
+
+async def redeem_grant(redis: Redis, grant: str | None) -> str | None:
+    if not grant or not _is_valid_id(grant):
+        return None
+    value = await redis.getdel(GRANT_PREFIX + grant)
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def session_id_from_cookie_header(cookie_header: str | None) -> str | None:
+    if not cookie_header:
+        return None
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(cookie_header)
+    except Exception:
+        return None
+    morsel = jar.get(COOKIE_NAME)
+    return morsel.value if morsel is not None else None
+
+
+def safe_next(path: str | None, default: str = "/") -> str:
+    """Only a local absolute path may be a post-login destination (no open redirect)."""
+    if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return default
+    if any(ord(c) < 0x20 for c in path) or path.startswith("/login") or path.startswith("/auth/"):
+        return default
+    return path
