@@ -1,0 +1,7 @@
+"""`python -m lxc_manager.simulator ...`"""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,315 @@
+"""Authentication and authorisation as Proxmox VE does them.
+
+Tickets are `PVE:USER@REALM:HEXTIME::SIGNATURE` (HMAC here instead of PVE's RSA, same
+shape), two-factor tickets `PVE:!tfa!CHALLENGE:HEXTIME::SIGNATURE` bound to the user,
+CSRF tokens `HEXTIME:SIGNATURE`. API tokens are `USER@REALM!TOKENID=SECRET` with privilege
+separation: a privsep token has its own ACL and its effective privileges are the
+intersection with its user's.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+import urllib.parse
+from dataclasses import dataclass
+
+import pyotp
+
+from .model import ApiToken, Cluster, PveError, User
+
+TICKET_LIFETIME = 7200  # seconds, as in PVE
+TFA_TICKET_LIFETIME = 120
+ALL_PRIVILEGES = frozenset(
+    {
+        "Datastore.Allocate",
+        "Datastore.AllocateSpace",
+        "Datastore.AllocateTemplate",
+        "Datastore.Audit",
+        "Group.Allocate",
+        "Mapping.Audit",
+        "Mapping.Modify",
+        "Mapping.Use",
+        "Permissions.Modify",
+        "Pool.Allocate",
+        "Pool.Audit",
+        "Realm.Allocate",
+        "Realm.AllocateUser",
+        "SDN.Allocate",
+        "SDN.Audit",
+        "SDN.Use",
+        "Sys.AccessNetwork",
+        "Sys.Audit",
+        "Sys.Console",
+        "Sys.Incoming",
+        "Sys.Modify",
+        "Sys.PowerMgmt",
+        "Sys.Syslog",
+        "User.Modify",
+        "VM.Allocate",
+        "VM.Audit",
+        "VM.Backup",
+        "VM.Clone",
+        "VM.Config.CDROM",
+        "VM.Config.CPU",
+        "VM.Config.Cloudinit",
+        "VM.Config.Disk",
+        "VM.Config.HWType",
+        "VM.Config.Memory",
+        "VM.Config.Network",
+        "VM.Config.Options",
+        "VM.Console",
+        "VM.Migrate",
+        "VM.Monitor",
+        "VM.PowerMgmt",
+        "VM.Snapshot",
+        "VM.Snapshot.Rollback",
+    }
+)
+VM_PRIVILEGES = frozenset(p for p in ALL_PRIVILEGES if p.startswith("VM."))
+ROLES: dict[str, frozenset[str]] = {
+    "Administrator": ALL_PRIVILEGES,
+    "NoAccess": frozenset(),
+    "PVEAuditor": frozenset(
+        {"Datastore.Audit", "Mapping.Audit", "Pool.Audit", "SDN.Audit", "Sys.Audit", "VM.Audit"}
+    ),
+    "PVEVMAdmin": VM_PRIVILEGES | {"Pool.Audit"},
+    "PVEVMUser": frozenset(
+        {
+            "VM.Audit",
+            "VM.Backup",
+            "VM.Config.CDROM",
+            "VM.Config.Cloudinit",
+            "VM.Console",
+            "VM.PowerMgmt",
+        }
+    ),
+    "PVEDatastoreUser": frozenset({"Datastore.AllocateSpace", "Datastore.Audit"}),
+}
+# the paths /access/permissions always reports on, besides the ACL paths
+STANDARD_PATHS = (
+    "/",
+    "/access",
+    "/access/groups",
+    "/mapping",
+    "/nodes",
+    "/pool",
+    "/sdn",
+    "/storage",
+    "/vms",
+)
+# categories of the `cap` object /access/ticket returns (what the GUI uses)
+CAP_CATEGORIES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "vms": ("/vms", ("VM.",)),
+    "storage": ("/storage", ("Datastore.",)),
+    "access": ("/access", ("User.", "Group.", "Realm.", "Permissions.")),
+    "nodes": ("/nodes", ("Sys.",)),
+    "dc": ("/", ("Sys.Audit", "Sys.Modify", "SDN.", "Mapping.")),
+    "sdn": ("/sdn", ("SDN.",)),
+    "mapping": ("/mapping", ("Mapping.",)),
+}
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a request is: a user (by ticket) or an API token."""
+
+    userid: str
+    token: ApiToken | None = None
+    by_ticket: bool = False
+
+    @property
+    def authid(self) -> str:
+        return self.token.full_id if self.token else self.userid
+
+
+def _sign(cluster: Cluster, text: str) -> str:
+    digest = hmac.new(cluster.secret, text.encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def _hextime(now: float) -> str:
+    return f"{int(now):08X}"
+
+
+def create_ticket(cluster: Cluster, userid: str) -> str:
+    plain = f"PVE:{userid}:{_hextime(cluster.clock.now())}"
+    return f"{plain}::{_sign(cluster, plain)}"
+
+
+def create_tfa_ticket(cluster: Cluster, user: User) -> str:
+    challenge = {"totp": True, "recovery": "available" if user.recovery_keys else "unavailable"}
+    data = "!tfa!" + urllib.parse.quote(json.dumps(challenge, separators=(",", ":")), safe="")
+    plain = f"PVE:{data}:{_hextime(cluster.clock.now())}"
+    return f"{plain}::{_sign(cluster, plain + ':' + user.userid)}"
+
+
+def _split_ticket(ticket: str) -> tuple[str, str, int, str] | None:
+    """-> (plain, data, timestamp, signature) of `PVE:DATA:HEXTIME::SIG`."""
+    plain, sep, signature = ticket.partition("::")
+    parts = plain.split(":")
+    if not sep or len(parts) != 3 or parts[0] != "PVE":
+        return None
+    try:
+        timestamp = int(parts[2], 16)
+    except ValueError:
+        return None
+    return plain, parts[1], timestamp, signature
+
+
+def _fresh(cluster: Cluster, timestamp: int, lifetime: int) -> bool:
+    age = cluster.clock.now() - timestamp
+    return -300 <= age < lifetime
+
+
+def verify_ticket(cluster: Cluster, ticket: str) -> str | None:
+    """The user id of a valid, unexpired (full) ticket, else None."""
+    parts = _split_ticket(ticket)
+    if parts is None:
+        return None
+    plain, userid, timestamp, signature = parts
+    if userid.startswith("!tfa!") or not hmac.compare_digest(signature, _sign(cluster, plain)):
+        return None
+    if not _fresh(cluster, timestamp, TICKET_LIFETIME):
+        return None
+    user = cluster.users.get(userid)
+    return userid if user and user.enabled else None
+
+
+def verify_tfa_ticket(cluster: Cluster, ticket: str, userid: str) -> bool:
+    parts = _split_ticket(ticket)
+    if parts is None:
+        return False
+    plain, data, timestamp, signature = parts
+    expected = _sign(cluster, plain + ":" + userid)
+    return (
+        data.startswith("!tfa!")
+        and hmac.compare_digest(signature, expected)
+        and _fresh(cluster, timestamp, TFA_TICKET_LIFETIME)
+    )
+
+
+def create_csrf_token(cluster: Cluster, userid: str) -> str:
+    stamp = _hextime(cluster.clock.now())
+    return f"{stamp}:{_sign(cluster, 'CSRF:' + stamp + ':' + userid).rstrip('=')}"
+
+
+def verify_csrf_token(cluster: Cluster, token: str, userid: str) -> bool:
+    stamp, _, signature = token.partition(":")
+    try:
+        timestamp = int(stamp, 16)
+    except ValueError:
+        return False
+    expected = _sign(cluster, "CSRF:" + stamp + ":" + userid).rstrip("=")
+    return hmac.compare_digest(signature, expected) and _fresh(cluster, timestamp, TICKET_LIFETIME)
+
+
+def check_password(user: User | None, password: str) -> bool:
+    return bool(user and user.enabled and hmac.compare_digest(user.password, password))
+
+
+def check_second_factor(user: User, response: str) -> bool:
+    """`totp:CODE` (real time, +-1 step) or `recovery:KEY` (single use)."""
+    kind, _, value = response.partition(":")
+    if kind == "totp" and user.totp_secret:
+        return pyotp.TOTP(user.totp_secret).verify(
+            value.strip(), for_time=time.time(), valid_window=1
+        )
+    if kind == "recovery" and value.strip() in user.recovery_keys:
+        user.recovery_keys.remove(value.strip())
+        return True
+    return False
+
+
+def identity_from_token_header(cluster: Cluster, header: str) -> Identity | None:
+    """`PVEAPIToken=USER@REALM!TOKENID=SECRET` (also accepts `:` before the secret)."""
+    if not header.startswith("PVEAPIToken="):
+        return None
+    value = header[len("PVEAPIToken=") :].strip()
+    full_id, sep, secret = value.partition("=")
+    if not sep:
+        full_id, sep, secret = value.rpartition(":")
+    token = cluster.tokens.get(full_id)
+    if token is None or not hmac.compare_digest(token.secret, secret):
+        return None
+    user = cluster.users.get(token.userid)
+    if user is None or not user.enabled:
+        return None
+    return Identity(userid=token.userid, token=token)
+
+
+# -- privileges ----------------------------------------------------------------------------
+def _ancestors(path: str) -> list[str]:
+    parts = [p for p in path.split("/") if p]
+    return ["/"] + ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def _acl_privileges(cluster: Cluster, ugid: str, path: str) -> frozenset[str]:
+    """Privileges of one user or token at `path`: the most specific ACL entries win."""
+    result: frozenset[str] = frozenset()
+    for level in _ancestors(path):
+        entries = [
+            e
+            for e in cluster.acl
+            if e.ugid == ugid and e.path == level and (e.propagate or level == path)
+        ]
+        if entries:
+            result = frozenset().union(*(ROLES.get(e.role, frozenset()) for e in entries))
+    return result
+
+
+def privileges(cluster: Cluster, identity: Identity, path: str) -> frozenset[str]:
+    user_privs = (
+        ALL_PRIVILEGES
+        if identity.userid == "root@pam"
+        else _acl_privileges(cluster, identity.userid, path)
+    )
+    token = identity.token
+    if token is None or not token.privsep:
+        return user_privs
+    return user_privs & _acl_privileges(cluster, token.full_id, path)
+
+
+def has_privilege(
+    cluster: Cluster, identity: Identity, path: str, privs: tuple[str, ...], any_of: bool = False
+) -> bool:
+    held = privileges(cluster, identity, path)
+    return any(p in held for p in privs) if any_of else all(p in held for p in privs)
+
+
+def require(
+    cluster: Cluster, identity: Identity, path: str, *privs: str, any_of: bool = False
+) -> None:
+    if not has_privilege(cluster, identity, path, privs, any_of):
+        raise PveError(403, f"Permission check failed ({path}, {', '.join(privs)})")
+
+
+def permission_paths(cluster: Cluster, identity: Identity) -> list[str]:
+    ugids = {identity.userid, identity.authid}
+    acl_paths = {e.path for e in cluster.acl if e.ugid in ugids}
+    return sorted(set(STANDARD_PATHS) | acl_paths)
+
+
+def permissions_map(
+    cluster: Cluster, identity: Identity, path: str | None = None
+) -> dict[str, dict[str, int]]:
+    """The `/access/permissions` answer: path -> {privilege: propagate (1)}."""
+    paths = [path] if path else permission_paths(cluster, identity)
+    result: dict[str, dict[str, int]] = {}
+    for p in paths:
+        privs = privileges(cluster, identity, p)
+        if privs or path:
+            result[p] = {priv: 1 for priv in sorted(privs)}
+    return result
+
+
+def capabilities(cluster: Cluster, identity: Identity) -> dict[str, dict[str, int]]:
+    """The `cap` object of a ticket answer (privileges per GUI category)."""
+    cap: dict[str, dict[str, int]] = {}
+    for category, (path, prefixes) in CAP_CATEGORIES.items():
+        privs = privileges(cluster, identity, path)
+        cap[category] = {p: 1 for p in sorted(privs) if p.startswith(prefixes)}
+    return cap

@@ -1,0 +1,1 @@
+"""The programs of the simulated machines, grouped by the package that would ship them."""

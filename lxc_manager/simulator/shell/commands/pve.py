@@ -1,0 +1,378 @@
+"""The PVE host's own commands: `pct` (this node's containers) and `ssh` to cluster peers."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..base import IO, Ctx, Program, PveAccess, PveCommandError, Session
+from ..streams import BytesReader
+from ..vfs import VfsError
+
+PCT_ERROR = 255
+PCT_COMMANDS = (
+    "config",
+    "exec",
+    "list",
+    "pull",
+    "push",
+    "reboot",
+    "shutdown",
+    "start",
+    "status",
+    "stop",
+)
+USAGES = {
+    "exec": "pct exec <vmid> [<extra-args>] [OPTIONS]",
+    "push": "pct push <vmid> <file> <destination> [OPTIONS]",
+    "pull": "pct pull <vmid> <path> <destination> [OPTIONS]",
+    "status": "pct status <vmid> [OPTIONS]",
+    "config": "pct config <vmid> [OPTIONS]",
+    "start": "pct start <vmid> [OPTIONS]",
+    "stop": "pct stop <vmid> [OPTIONS]",
+    "shutdown": "pct shutdown <vmid> [OPTIONS]",
+    "reboot": "pct reboot <vmid> [OPTIONS]",
+    "list": "pct list",
+}
+VALUE_OPTIONS = {
+    "exec": {"keep-env"},
+    "push": {"perms", "user", "group"},
+    "pull": {"perms", "user", "group"},
+    "status": {"verbose"},
+    "config": {"current", "snapshot"},
+    "start": {"debug", "skiplock"},
+    "stop": {"skiplock", "overrule-shutdown", "timeout"},
+    "shutdown": {"forceStop", "timeout"},
+    "reboot": {"timeout"},
+    "list": set(),
+}
+SSH_VALUE_OPTIONS = set("bcDEeFIiJLlmOopQRSWw")
+CONTAINER_ENV = {
+    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "HOME": "/root",
+    "container": "lxc",
+    "LANG": "C.UTF-8",
+}
+
+
+class PctError(Exception):
+    """A pct failure: its message, printed on stderr, exit status 255."""
+
+
+def _access(ctx: Ctx) -> PveAccess:
+    if ctx.session.pve is None:
+        raise PctError(
+            "ipcc_send_rec[1] failed: Connection refused\nUnable to load access "
+            "control list: Connection refused"
+        )
+    return ctx.session.pve
+
+
+def parse_options(command: str, args: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Getopt-like parsing as PVE's CLI does: `--name value`; after `--` all is positional."""
+    positional: list[str] = []
+    options: dict[str, str] = {}
+    allowed = VALUE_OPTIONS.get(command, set())
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        index += 1
+        if arg == "--":
+            positional.extend(args[index:])
+            break
+        if arg.startswith("-") and arg != "-":
+            name, sep, value = arg.lstrip("-").partition("=")
+            if name not in allowed:
+                raise PctError(
+                    f"Unknown option: {name}\n400 unable to parse option\n"
+                    f"{USAGES.get(command, 'pct')}"
+                )
+            if not sep:
+                if index >= len(args):
+                    raise PctError(
+                        f"Option {name} requires an argument\n400 unable to parse "
+                        f"option\n{USAGES.get(command, 'pct')}"
+                    )
+                value = args[index]
+                index += 1
+            options[name] = value
+        else:
+            positional.append(arg)
+    return positional, options
+
+
+def _vmid(command: str, positional: list[str]) -> int:
+    if not positional:
+        raise PctError(f"400 not enough arguments\n{USAGES[command]}")
+    text = positional[0]
+    if not re.fullmatch(r"\d+", text):
+        raise PctError(
+            f"400 Parameter verification failed.\nvmid: type check ('integer') "
+            f"failed - got '{text}'\n{USAGES[command]}"
+        )
+    return int(text)
+
+
+def _container(access: PveAccess, vmid: int, *, running: bool) -> Any:
+    container = access.find_container(vmid)
+    if container is None:
+        raise PctError(
+            f"Configuration file 'nodes/{access.node_name}/lxc/{vmid}.conf' does not exist"
+        )
+    if running and container.status != "running":
+        raise PctError(f"container '{vmid}' not running!")
+    return container
+
+
+async def pct(ctx: Ctx) -> int:
+    args = ctx.args
+    if not args:
+        await ctx.err("ERROR: no command specified\n" + _usage())
+        return PCT_ERROR
+    command = args[0]
+    if command in ("help", "--help"):
+        await ctx.out(_usage())
+        return 0
+    if command not in PCT_COMMANDS:
+        await ctx.err(f"ERROR: unknown command 'pct {command}'\n" + _usage())
+        return PCT_ERROR
+    try:
+        handler = globals()[f"_pct_{command}"]
+        status: int = await handler(ctx, _access(ctx), args[1:])
+        return status
+    except PctError as exc:
+        await ctx.err(f"{exc}\n")
+        return PCT_ERROR
+
+
+def _usage() -> str:
+    lines = ["USAGE: pct <COMMAND> [ARGS] [OPTIONS]", ""]
+    lines += [f"       {USAGES[c]}" for c in PCT_COMMANDS]
+    return "".join(f"{line}\n" for line in lines)
+
+
+async def _pct_list(ctx: Ctx, access: PveAccess, args: list[str]) -> int:
+    parse_options("list", args)
+    row = "{:<10} {:<10} {:<12} {:<20}\n"
+    lines = [row.format("VMID", "Status", "Lock", "Name")]
+    for container in sorted(access.containers(), key=lambda c: c.vmid):
+        lines.append(
+            row.format(container.vmid, container.status, container.lock or "", container.name)
+        )
+    await ctx.out("".join(lines))
+    return 0
+
+
+async def _pct_status(ctx: Ctx, access: PveAccess, args: list[str]) -> int:
+    positional, options = parse_options("status", args)
+    container = _container(access, _vmid("status", positional), running=False)
+    await ctx.out(f"status: {container.status}\n")
+    if options.get("verbose") in ("1", "true"):
+        await ctx.out(f"name: {container.name}\nvmid: {container.vmid}\n")
+    return 0
+
+
+async def _pct_config(ctx: Ctx, access: PveAccess, args: list[str]) -> int:
+    positional, _ = parse_options("config", args)
+    container = _container(access, _vmid("config", positional), running=False)
+    for key in sorted(container.config):
+        if key != "digest":
+            await ctx.out(f"{key}: {container.config[key]}\n")
+    return 0
+
+
+async def _pct_start(ctx: Ctx, access: PveAccess, args: list[str]) -> int:
+    return await _lifecycle(ctx, access, "start", args)
+
+
+async def _pct_stop(ctx: Ctx, access: PveAccess, args: list[str]) -> int:
+    return await _lifecycle(ctx, access, "stop", args)
+
+
+async def _pct_shutdown(ctx: Ctx, access: PveAccess, args: list[str]) -> int:
+    return await _lifecycle(ctx, access, "shutdown", args)
+
+
+async def _pct_reboot(ctx: Ctx, access: PveAccess, args: list[str]) -> int:
+    return await _lifecycle(ctx, access, "reboot", args)
+
+
+async def _lifecycle(ctx: Ctx, access: PveAccess, verb: str, args: list[str]) -> int:
+    positional, _ = parse_options(verb, args)
+    container = _container(access, _vmid(verb, positional), running=False)
+    try:
+        if verb in ("stop", "shutdown", "reboot"):
+            access.stop(container)
+        if verb in ("start", "reboot"):
+            access.start(container)
+    except PveCommandError as exc:
+        raise PctError(str(exc)) from exc
+    return 0
+
+
+async def _pct_exec(ctx: Ctx, access: PveAccess, args: list[str]) -> int:
+    from ..interp import CannotExecute, CommandNotFound, run_argv
+
+    positional, _ = parse_options("exec", args)
+    vmid = _vmid("exec", positional)
+    argv = positional[1:]
+    container = _container(access, vmid, running=True)
+    if not argv:
+        raise PctError("missing command")
+    world = container.world
+    session = Session(sleep_scale=ctx.session.sleep_scale)
+    try:
+        return await run_argv(world, session, argv, ctx.io, dict(CONTAINER_ENV), "/root")
+    except (CommandNotFound, CannotExecute) as exc:
+        reason = exc.reason if isinstance(exc, CannotExecute) else "No such file or directory"
+        await ctx.err(
+            f"lxc-attach: {vmid}: ../src/lxc/attach.c: lxc_attach_run_command: 1841 "
+            f'{reason} - Failed to exec "{argv[0]}"\n'
+        )
+        return 126 if isinstance(exc, CannotExecute) and exc.status == 126 else 127
+
+
+def _parse_perms(text: str) -> int:
+    try:
+        value = int(text, 16) if text.lower().startswith("0x") else int(text, 8)
+    except ValueError:
+        raise PctError(
+            f"400 Parameter verification failed.\nperms: invalid format - value "
+            f"'{text}' does not look like a valid file mode"
+        ) from None
+    return value & 0o7777
+
+
+def _owner(world: Any, options: dict[str, str]) -> tuple[int, int]:
+    user = options.get("user", "root")
+    account = world.account(user)
+    if account is None:
+        raise PctError(f"unable to find user '{user}'")
+    gid = account.gid
+    if "group" in options:
+        group = world.group(options["group"])
+        if group is None:
+            raise PctError(f"unable to find group '{options['group']}'")
+        gid = group.gid
+    return account.uid, gid
+
+
+async def _pct_push(ctx: Ctx, access: PveAccess, args: list[str]) -> int:
+    positional, options = parse_options("push", args)
+    vmid = _vmid("push", positional)
+    if len(positional) < 3:
+        raise PctError(f"400 not enough arguments\n{USAGES['push']}")
+    source, destination = positional[1], positional[2]
+    try:
+        data = ctx.vfs.read_bytes(source, ctx.cwd)
+    except VfsError as exc:
+        raise PctError(f"can't open file {source} - {exc.reason}") from exc
+    container = _container(access, vmid, running=True)
+    world = container.world
+    perms = _parse_perms(options.get("perms", "0644"))
+    uid, gid = _owner(world, options)
+    _write(world, destination, data, perms, uid, gid)
+    return 0
+
+
+async def _pct_pull(ctx: Ctx, access: PveAccess, args: list[str]) -> int:
+    positional, options = parse_options("pull", args)
+    vmid = _vmid("pull", positional)
+    if len(positional) < 3:
+        raise PctError(f"400 not enough arguments\n{USAGES['pull']}")
+    source, destination = positional[1], positional[2]
+    container = _container(access, vmid, running=True)
+    try:
+        data = container.world.vfs.read_bytes(source)
+    except VfsError as exc:
+        raise PctError(f"can't open file {source} - {exc.reason}") from exc
+    perms = _parse_perms(options.get("perms", "0644"))
+    uid, gid = _owner(ctx.world, options)
+    _write(ctx.world, ctx.path(destination), data, perms, uid, gid)
+    return 0
+
+
+def _write(world: Any, path: str, data: bytes, perms: int, uid: int, gid: int) -> None:
+    if not path.startswith("/"):
+        raise PctError(f"destination path '{path}' must be absolute")
+    vfs = world.vfs
+    if vfs.is_dir(path):
+        raise PctError(f"failed to open '{path}' for writing - Is a directory")
+    try:
+        inode = vfs.open_file(path, truncate=True, mode=perms)
+    except VfsError as exc:
+        raise PctError(f"failed to open '{path}' for writing - {exc.reason}") from exc
+    inode.data.extend(data)
+    inode.mode = perms
+    inode.uid, inode.gid = uid, gid
+    vfs.touch_inode(inode)
+
+
+# -- ssh to a peer node -----------------------------------------------------------------------------------
+def _ssh_options(args: list[str], index: int, user: str | None) -> tuple[int, str | None] | str:
+    """Skip ssh options from `index` (getopt-style, `--` ends them); -l sets the user."""
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            return index + 1, user
+        if not arg.startswith("-") or arg == "-":
+            return index, user
+        letter = arg[1]
+        if letter in SSH_VALUE_OPTIONS and len(arg) == 2:
+            if index + 1 >= len(args):
+                return f"option requires an argument -- {letter}"
+            user = args[index + 1] if letter == "l" else user
+            index += 2
+        else:
+            index += 1
+    return index, user
+
+
+def parse_ssh(args: list[str]) -> tuple[str | None, str, list[str]] | str:
+    """-> (user, host, remote argv) or an error; like OpenSSH, options may follow the host."""
+    skipped = _ssh_options(args, 0, None)
+    if isinstance(skipped, str):
+        return skipped
+    index, user = skipped
+    if index >= len(args):
+        return "usage: ssh [-46AaCfGgKkMNnqsTtVvXxYy] destination [command [argument ...]]"
+    user_part, at, host = args[index].rpartition("@")
+    user = user_part if at else user
+    skipped = _ssh_options(args, index + 1, user)
+    if isinstance(skipped, str):
+        return skipped
+    index, user = skipped
+    return user, host, args[index:]
+
+
+async def ssh(ctx: Ctx) -> int:
+    from ..interp import Interpreter
+
+    parsed = parse_ssh(ctx.args)
+    if isinstance(parsed, str):
+        await ctx.err(parsed + "\n")
+        return 255
+    user, host, remote = parsed
+    access = ctx.session.pve
+    peer = access.peer(host) if access is not None else None
+    if peer is None:
+        await ctx.err(f"ssh: Could not resolve hostname {host}: Name or service not known\n")
+        return 255
+    if not peer.online:
+        await ctx.err(f"ssh: connect to host {host} port 22: No route to host\n")
+        return 255
+    if user not in (None, "root"):
+        await ctx.err(f"{user}@{host}: Permission denied (publickey,password).\n")
+        return 255
+    session = Session(sleep_scale=ctx.session.sleep_scale, pve=peer.access)
+    shell = Interpreter(peer.world, session, env=peer.world.default_env(), cwd="/root")
+    stdin = ctx.stdin
+    if remote:
+        source = " ".join(remote)
+    else:
+        source = (await ctx.stdin.read()).decode("utf-8", "surrogateescape")
+        stdin = BytesReader(b"")
+    return await shell.run(source, IO(stdin, ctx.io.stdout, ctx.io.stderr))
+
+
+PROGRAMS: dict[str, Program] = {"/usr/sbin/pct": pct, "/usr/bin/ssh": ssh}

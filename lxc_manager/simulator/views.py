@@ -1,0 +1,279 @@
+"""How model objects look in API answers (field names and 0/1 booleans as in PVE 8)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .model import (
+    GIB,
+    KERNEL_RELEASE,
+    PVE_REPOID,
+    PVE_VERSION,
+    Cluster,
+    Container,
+    GuestStats,
+    PveNode,
+    Storage,
+    Vm,
+    noise,
+)
+
+
+def _stats_fields(stats: GuestStats) -> dict[str, Any]:
+    return {
+        "cpu": stats.cpu,
+        "mem": stats.mem,
+        "disk": stats.disk,
+        "uptime": stats.uptime,
+        "netin": stats.netin,
+        "netout": stats.netout,
+        "diskread": stats.diskread,
+        "diskwrite": stats.diskwrite,
+    }
+
+
+def _optional_fields(ct: Container) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    if ct.lock:
+        extra["lock"] = ct.lock
+    if ct.config.get("tags"):
+        extra["tags"] = str(ct.config["tags"])
+    return extra
+
+
+def container_summary(cluster: Cluster, ct: Container, now: float) -> dict[str, Any]:
+    """An entry of `GET /nodes/{node}/lxc` (also the base of status/current)."""
+    stats = ct.stats(now)
+    entry: dict[str, Any] = {
+        "vmid": ct.vmid,
+        "name": ct.name,
+        "status": ct.status,
+        "type": "lxc",
+        "cpus": ct.cpus,
+        "maxmem": ct.maxmem,
+        "maxswap": ct.maxswap,
+        "maxdisk": ct.maxdisk,
+        "swap": 0,
+        **_stats_fields(stats),
+        **_optional_fields(ct),
+    }
+    if ct.status == "running":
+        entry["pid"] = 10_000 + ct.vmid % 50_000 * 7
+    if ct.config.get("template"):
+        entry["template"] = 1
+    return entry
+
+
+def container_status(cluster: Cluster, ct: Container, now: float) -> dict[str, Any]:
+    entry = container_summary(cluster, ct, now)
+    entry["ha"] = {"managed": 0}
+    return entry
+
+
+def vm_summary(vm: Vm, now: float) -> dict[str, Any]:
+    stats = vm.stats(now)
+    entry: dict[str, Any] = {
+        "vmid": vm.vmid,
+        "name": vm.name,
+        "status": vm.status,
+        "cpus": vm.cores,
+        "maxmem": vm.memory_mib * 1024 * 1024,
+        "maxdisk": vm.disk_gib * GIB,
+        **_stats_fields(stats),
+    }
+    if vm.status == "running":
+        entry["pid"] = 20_000 + vm.vmid % 40_000 * 3
+        entry["qmpstatus"] = "running"
+    return entry
+
+
+def guest_resource(cluster: Cluster, guest: Container | Vm, now: float) -> dict[str, Any]:
+    kind = "lxc" if isinstance(guest, Container) else "qemu"
+    node_online = cluster.nodes[guest.node].online
+    stats = guest.stats(now)
+    if isinstance(guest, Container):
+        maxcpu, maxmem, maxdisk, name = guest.cpus, guest.maxmem, guest.maxdisk, guest.name
+        extra = _optional_fields(guest)
+    else:
+        maxcpu, maxmem = guest.cores, guest.memory_mib * 1024 * 1024
+        maxdisk, name, extra = guest.disk_gib * GIB, guest.name, {}
+    return {
+        "id": f"{kind}/{guest.vmid}",
+        "type": kind,
+        "vmid": guest.vmid,
+        "name": name,
+        "node": guest.node,
+        "status": guest.status if node_online else "unknown",
+        "maxcpu": maxcpu,
+        "maxmem": maxmem,
+        "maxdisk": maxdisk,
+        "template": 0,
+        **_stats_fields(stats),
+        **extra,
+    }
+
+
+def node_usage(cluster: Cluster, node: PveNode, now: float) -> dict[str, Any]:
+    guests: list[Container | Vm] = [*cluster.containers_on(node.name), *cluster.vms_on(node.name)]
+    running = [g for g in guests if g.status == "running"]
+    stats = [g.stats(now) for g in running]
+    cpu_used = sum(
+        s.cpu * (g.cpus if isinstance(g, Container) else g.cores)
+        for s, g in zip(stats, running, strict=True)
+    )
+    base = noise(node.nodeid, int(now), 7)
+    cpu = min(1.0, 0.01 + 0.02 * base + cpu_used / max(1, node.maxcpu))
+    mem = min(node.maxmem, int(2.2 * GIB + sum(s.mem for s in stats)))
+    disk = int(node.rootfs_total * (0.12 + 0.05 * noise(node.nodeid, 0, 8)))
+    return {"cpu": round(cpu, 6), "mem": mem, "disk": disk, "uptime": int(now - node.booted_at)}
+
+
+def node_entry(cluster: Cluster, node: PveNode, now: float) -> dict[str, Any]:
+    """An entry of `GET /nodes`."""
+    base: dict[str, Any] = {"id": f"node/{node.name}", "node": node.name, "type": "node"}
+    if not node.online:
+        return {**base, "status": "offline"}
+    usage = node_usage(cluster, node, now)
+    return {
+        **base,
+        "status": "online",
+        "level": "",
+        "maxcpu": node.maxcpu,
+        "maxmem": node.maxmem,
+        "maxdisk": node.rootfs_total,
+        "ssl_fingerprint": cluster.tls_sha256,
+        **usage,
+    }
+
+
+def node_resource(cluster: Cluster, node: PveNode, now: float) -> dict[str, Any]:
+    entry = node_entry(cluster, node, now)
+    if node.online:
+        entry["cgroup-mode"] = 2
+        entry.pop("ssl_fingerprint", None)
+    return entry
+
+
+def storage_usage(cluster: Cluster, storage: Storage, node: str) -> int:
+    if storage.storage == "local":
+        return sum(t.size for t in cluster.templates) + 9 * GIB
+    disks = sum(ct.maxdisk for ct in cluster.containers_on(node))
+    disks += sum(vm.disk_gib * GIB for vm in cluster.vms_on(node))
+    return min(storage.total, int(disks * 0.45))
+
+
+def storage_entry(cluster: Cluster, storage: Storage, node: str) -> dict[str, Any]:
+    used = storage_usage(cluster, storage, node)
+    return {
+        "storage": storage.storage,
+        "type": storage.type,
+        "content": ",".join(storage.content),
+        "active": 1,
+        "enabled": 1,
+        "shared": int(storage.shared),
+        "total": storage.total,
+        "used": used,
+        "avail": storage.total - used,
+        "used_fraction": round(used / storage.total, 6),
+    }
+
+
+def storage_resource(cluster: Cluster, storage: Storage, node: PveNode) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "id": f"storage/{node.name}/{storage.storage}",
+        "type": "storage",
+        "node": node.name,
+        "storage": storage.storage,
+        "plugintype": storage.type,
+        "content": ",".join(storage.content),
+        "shared": int(storage.shared),
+        "status": "available" if node.online else "unknown",
+    }
+    if node.online:
+        entry["disk"] = storage_usage(cluster, storage, node.name)
+        entry["maxdisk"] = storage.total
+    return entry
+
+
+def sdn_resource(node: PveNode) -> dict[str, Any]:
+    return {
+        "id": f"sdn/{node.name}/localnetwork",
+        "type": "sdn",
+        "sdn": "localnetwork",
+        "node": node.name,
+        "status": "ok" if node.online else "unknown",
+    }
+
+
+def network_interfaces(cluster: Cluster, node: PveNode) -> list[dict[str, Any]]:
+    subnet = node.ip.rsplit(".", 2)[0]
+    return [
+        {
+            "iface": "eno1",
+            "type": "eth",
+            "method": "manual",
+            "method6": "manual",
+            "families": ["inet"],
+            "active": 1,
+            "exists": 1,
+            "priority": 3,
+        },
+        {
+            "iface": "vmbr0",
+            "type": "bridge",
+            "method": "static",
+            "method6": "manual",
+            "families": ["inet"],
+            "address": node.ip,
+            "netmask": "16",
+            "cidr": f"{node.ip}/16",
+            "gateway": f"{subnet}.0.1",
+            "bridge_ports": "eno1",
+            "bridge_stp": "off",
+            "bridge_fd": "0",
+            "autostart": 1,
+            "active": 1,
+            "priority": 4,
+        },
+    ]
+
+
+def node_status(cluster: Cluster, node: PveNode, now: float) -> dict[str, Any]:
+    usage = node_usage(cluster, node, now)
+    load = [f"{usage['cpu'] * node.maxcpu * f:.2f}" for f in (1.0, 0.9, 0.8)]
+    rootfs_used = usage["disk"]
+    return {
+        "cpu": usage["cpu"],
+        "wait": 0.0004,
+        "idle": 0,
+        "uptime": usage["uptime"],
+        "loadavg": load,
+        "pveversion": f"pve-manager/{PVE_VERSION}/{PVE_REPOID}",
+        "kversion": f"Linux {KERNEL_RELEASE} #1 SMP PREEMPT_DYNAMIC PMX {KERNEL_RELEASE}",
+        "cpuinfo": {
+            "model": node.cpu_model,
+            "cores": node.maxcpu // 2,
+            "cpus": node.maxcpu,
+            "sockets": 1,
+            "mhz": "3800.000",
+            "hvm": "1",
+            "user_hz": 100,
+            "flags": "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr",
+        },
+        "memory": {"total": node.maxmem, "used": usage["mem"], "free": node.maxmem - usage["mem"]},
+        "swap": {"total": 8 * GIB, "used": 0, "free": 8 * GIB},
+        "rootfs": {
+            "total": node.rootfs_total,
+            "used": rootfs_used,
+            "free": node.rootfs_total - rootfs_used,
+            "avail": node.rootfs_total - rootfs_used,
+        },
+        "ksm": {"shared": 0},
+        "boot-info": {"mode": "efi", "secureboot": 0},
+        "current-kernel": {
+            "sysname": "Linux",
+            "release": KERNEL_RELEASE,
+            "machine": "x86_64",
+            "version": f"#1 SMP PREEMPT_DYNAMIC PMX {KERNEL_RELEASE}",
+        },
+    }
