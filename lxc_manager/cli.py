@@ -47,6 +47,58 @@ def _migrate(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _trust_endpoint(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from lxc_manager.db.migrate import upgrade_head
+    from lxc_manager.proxmox import ProxmoxError, fetch_fingerprint
+    from lxc_manager.security import audit
+    from lxc_manager.settings import split_host_port
+    from lxc_manager.signin import endpoints
+
+    host, port = split_host_port(args.endpoint, default_port=8006)
+    if host is None or port is None:
+        print(f"lxc-manager: expected HOST[:PORT], got {args.endpoint!r}", file=sys.stderr)
+        return 2
+    host = endpoints.normalise_host(host)
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_head()
+    try:
+        fingerprint = asyncio.run(
+            fetch_fingerprint(host, port, timeout=settings.proxmox_connect_timeout)
+        )
+    except ProxmoxError as exc:
+        print(f"lxc-manager: {exc.user_message}", file=sys.stderr)
+        return 1
+    existing = endpoints.find(host, port)
+    print(f"endpoint:        {host}:{port}")
+    print(f"old fingerprint: {existing.tls_fingerprint if existing else '(not trusted yet)'}")
+    print(f"new fingerprint: {fingerprint}")
+    if existing is not None and existing.tls_fingerprint == fingerprint:
+        print("The certificate is unchanged: nothing to do.")
+        return 0
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print(
+                "lxc-manager: not a terminal: pass --yes to trust the new fingerprint",
+                file=sys.stderr,
+            )
+            return 1
+        if input("Trust the new fingerprint? [y/N] ").strip().lower() not in ("y", "yes"):
+            print("Nothing changed.")
+            return 1
+    endpoints.trust(host, port, fingerprint, trusted_by="cli")
+    audit.record(
+        "sign_in_endpoint.trust",
+        user_id="cli",
+        target=f"endpoint:{host}:{port}",
+        detail=f"fingerprint {fingerprint}",
+    )
+    print(f"{host}:{port} is trusted with the new fingerprint.")
+    return 0
+
+
 def _simulator(args: argparse.Namespace) -> int:
     from lxc_manager.simulator.cli import main as simulator_main
 
@@ -96,6 +148,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Apply every Alembic migration to DATABASE_URL (same as `alembic upgrade head`).",
     )
     migrate.set_defaults(handler=_migrate)
+
+    trust = commands.add_parser(
+        "trust-endpoint",
+        help="pin (again) the TLS certificate of a Proxmox sign-in endpoint",
+        description="Read the current certificate fingerprint of HOST:PORT, show it next to the pinned one, "
+        "and trust it after confirmation (for a renewed Proxmox certificate).",
+    )
+    trust.add_argument("endpoint", metavar="HOST[:PORT]")
+    trust.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    trust.set_defaults(handler=_trust_endpoint)
 
     simulator = commands.add_parser(
         "simulator",

@@ -7,11 +7,21 @@ import logging
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
 from lxc_manager.db.engine import get_engine
 from lxc_manager.redis_client import RedisDb, async_client
+from lxc_manager.security import audit
+from lxc_manager.security.sessions import (
+    COOKIE_NAME,
+    delete_session,
+    get_session,
+    redeem_grant,
+    safe_next,
+    session_id_from_cookie_header,
+)
+from lxc_manager.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +65,57 @@ async def readyz(_request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=200 if ready else 503, headers=NO_STORE)
 
 
+AUTH_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+async def complete_sign_in(request: Request) -> RedirectResponse:
+    """Exchange a single-use sign-in grant for the HttpOnly session cookie, then load `next`."""
+    session_id = await redeem_grant(async_client(RedisDb.APP), request.query_params.get("grant"))
+    if session_id is None:
+        return RedirectResponse("/login?expired=1", status_code=303, headers=AUTH_HEADERS)
+    settings = get_settings()
+    response = RedirectResponse(
+        safe_next(request.query_params.get("next")), status_code=303, headers=AUTH_HEADERS
+    )
+    response.set_cookie(
+        COOKIE_NAME,
+        session_id,
+        max_age=settings.session_lifetime,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=settings.secure_cookies,
+    )
+    return response
+
+
+async def sign_out(request: Request) -> RedirectResponse:
+    """Delete the session (every tab of it ends) and clear the cookie."""
+    redis = async_client(RedisDb.APP)
+    session_id = session_id_from_cookie_header(request.headers.get("cookie"))
+    session = await get_session(redis, get_settings(), session_id, touch=False)
+    await delete_session(redis, session_id)
+    if session is not None:
+        await run_in_threadpool(
+            audit.record,
+            "logout",
+            user_id=session.user_id,
+            target=f"endpoint:{session.endpoint_label}",
+        )
+    response = RedirectResponse("/login", status_code=303, headers=AUTH_HEADERS)
+    response.delete_cookie(
+        COOKIE_NAME,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=get_settings().secure_cookies,
+    )
+    return response
+
+
 ROUTES = [
     Route("/healthz", healthz, methods=["GET"]),
     Route("/readyz", readyz, methods=["GET"]),
+    Route("/auth/complete", complete_sign_in, methods=["GET"]),
+    Route("/auth/logout", sign_out, methods=["GET", "POST"]),
 ]

@@ -1,4 +1,4 @@
-"""The Reflex app: pages, theme and the plain HTTP routes on the same port."""
+"""The Reflex app: pages (guarded by the session check), and the plain HTTP routes on the same port."""
 
 from __future__ import annotations
 
@@ -7,7 +7,16 @@ from starlette.applications import Starlette
 
 from lxc_manager.http_routes import ROUTES
 from lxc_manager.logging_setup import configure_logging
-from lxc_manager.pages import dashboard, new_container, nodes, not_found, templates
+from lxc_manager.pages import (
+    dashboard,
+    login,
+    new_container,
+    nodes,
+    not_found,
+    sign_in_endpoints,
+    templates,
+)
+from lxc_manager.state.session import SessionState
 
 configure_logging()
 
@@ -19,6 +28,25 @@ app = rx.App(
     api_transformer=Starlette(routes=ROUTES),
 )
 
+
+def _title(text: str) -> str:
+    return f"{text} · LXC Manager"
+
+
+app.add_page(
+    login.page, route=login.ROUTE, title=_title(login.TITLE), on_load=login.LoginState.load
+)
 for module in (dashboard, new_container, templates, nodes):
-    app.add_page(module.page, route=module.ROUTE, title=f"{module.TITLE} · LXC Manager")
-app.add_page(not_found.page, route="404", title="Not found · LXC Manager")
+    app.add_page(
+        module.page,
+        route=module.ROUTE,
+        title=_title(module.TITLE),
+        on_load=SessionState.check_session,
+    )
+app.add_page(
+    sign_in_endpoints.page,
+    route=sign_in_endpoints.ROUTE,
+    title=_title(sign_in_endpoints.TITLE),
+    on_load=[SessionState.check_session, sign_in_endpoints.SignInEndpointsState.load],
+)
+app.add_page(not_found.page, route="404", title=_title("Not found"))

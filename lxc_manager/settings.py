@@ -88,6 +88,32 @@ VARIABLES: tuple[Variable, ...] = (
         "8",
         "Seconds `serve` waits for children to stop before killing them.",
     ),
+    Variable(
+        "LXCM_SESSION_LIFETIME", "7200", "Absolute lifetime of a session in seconds (at most 2 h)."
+    ),
+    Variable(
+        "LXCM_SESSION_IDLE_TIMEOUT", "1800", "Seconds without activity after which a session ends."
+    ),
+    Variable(
+        "LXCM_LOGIN_LIMIT_PER_USER",
+        "5",
+        "Failed sign-ins allowed per (endpoint, user) within the window.",
+    ),
+    Variable(
+        "LXCM_LOGIN_LIMIT_PER_CLIENT",
+        "20",
+        "Failed sign-ins (and first contacts) allowed per client address within the window.",
+    ),
+    Variable(
+        "LXCM_LOGIN_LIMIT_WINDOW", "900", "Rate-limit window for sign-in attempts, in seconds."
+    ),
+    Variable(
+        "LXCM_TFA_PENDING_TTL", "300", "Seconds a pending two-factor sign-in waits for its code."
+    ),
+    Variable(
+        "LXCM_PROXMOX_CONNECT_TIMEOUT", "3", "Seconds to connect to a Proxmox API (TCP + TLS)."
+    ),
+    Variable("LXCM_PROXMOX_READ_TIMEOUT", "10", "Seconds to wait for a Proxmox API answer."),
 )
 
 
@@ -241,14 +267,14 @@ class Settings:
     login_allowed_hosts: tuple[tuple[str, int], ...]
     log_level: str
     shutdown_timeout: float
-    session_lifetime: int = 7200
-    session_idle_timeout: int = 1800
-    login_limit_per_user: int = 5
-    login_limit_per_client: int = 20
-    login_limit_window: int = 900
-    tfa_pending_ttl: int = 300
-    proxmox_connect_timeout: float = 3.0
-    proxmox_read_timeout: float = 10.0
+    session_lifetime: int
+    session_idle_timeout: int
+    login_limit_per_user: int
+    login_limit_per_client: int
+    login_limit_window: int
+    tfa_pending_ttl: int
+    proxmox_connect_timeout: float
+    proxmox_read_timeout: float
 
     @property
     def secure_cookies(self) -> bool:
@@ -275,6 +301,14 @@ def _get(env: Mapping[str, str], name: str) -> str | None:
 def _opt(env: Mapping[str, str], name: str, parse: Callable[[str, str], T], default: T) -> T:
     raw = _get(env, name)
     return default if raw is None else parse(name, raw)
+
+
+def _int(env: Mapping[str, str], name: str, low: int, high: int, default: int) -> int:
+    return _opt(env, name, lambda n, r: _parse_int(n, r, low, high), default)
+
+
+def _float(env: Mapping[str, str], name: str, low: float, high: float, default: float) -> float:
+    return _opt(env, name, lambda n, r: _parse_float(n, r, low, high), default)
 
 
 def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
@@ -310,6 +344,14 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         "shutdown_timeout": _opt(
             env, "LXCM_SHUTDOWN_TIMEOUT", lambda n, r: _parse_float(n, r, 1, 60), 8.0
         ),
+        "session_lifetime": _int(env, "LXCM_SESSION_LIFETIME", 10, 7200, 7200),
+        "session_idle_timeout": _int(env, "LXCM_SESSION_IDLE_TIMEOUT", 5, 7200, 1800),
+        "login_limit_per_user": _int(env, "LXCM_LOGIN_LIMIT_PER_USER", 1, 1000, 5),
+        "login_limit_per_client": _int(env, "LXCM_LOGIN_LIMIT_PER_CLIENT", 1, 10000, 20),
+        "login_limit_window": _int(env, "LXCM_LOGIN_LIMIT_WINDOW", 1, 86400, 900),
+        "tfa_pending_ttl": _int(env, "LXCM_TFA_PENDING_TTL", 10, 900, 300),
+        "proxmox_connect_timeout": _float(env, "LXCM_PROXMOX_CONNECT_TIMEOUT", 0.1, 60, 3.0),
+        "proxmox_read_timeout": _float(env, "LXCM_PROXMOX_READ_TIMEOUT", 0.5, 300, 10.0),
     }
     return Settings(**values)
 

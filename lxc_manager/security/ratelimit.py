@@ -44,11 +44,14 @@ async def check(redis: Redis, *limits: Limit) -> None:
 
 
 async def hit(redis: Redis, *limits: Limit) -> None:
-    """Count one attempt against every limit (the window starts at the first one)."""
+    """Count one attempt against every limit (the window starts at the first one).
+
+    SET NX EX opens the window with its TTL; INCR keeps the TTL (works on Redis 6.2 too).
+    """
     async with redis.pipeline(transaction=True) as pipe:
         for limit in limits:
+            pipe.set(limit.key, 0, ex=limit.window, nx=True)
             pipe.incr(limit.key)
-            pipe.expire(limit.key, limit.window, nx=True)
         await pipe.execute()
 
 

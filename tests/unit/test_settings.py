@@ -139,3 +139,34 @@ def test_cli_stops_with_one_line_on_bad_value(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         "lxc-manager: configuration error: LXCM_PORT: expected an integer between 1 and 65535, got 'abc'"
     ]
+
+
+def test_every_documented_variable_is_parsed(tmp_path: Path) -> None:
+    """A documented variable with a bad value must be refused: proof that it is read at all."""
+    from lxc_manager.settings import VARIABLES
+
+    free_form = {"LXCM_DATA_DIR"}  # any path is a valid value
+    for variable in VARIABLES:
+        if variable.name in free_form:
+            continue
+        with pytest.raises(SettingsError, match=variable.name):
+            load_settings({variable.name: "not valid ::"}, cwd=tmp_path)
+
+
+def test_session_and_login_knobs(tmp_path: Path) -> None:
+    settings = load_settings(
+        {
+            "LXCM_SESSION_IDLE_TIMEOUT": "60",
+            "LXCM_LOGIN_LIMIT_WINDOW": "2",
+            "LXCM_PROXMOX_READ_TIMEOUT": "2.5",
+        },
+        cwd=tmp_path,
+    )
+    assert (
+        settings.session_idle_timeout,
+        settings.login_limit_window,
+        settings.proxmox_read_timeout,
+    ) == (60, 2, 2.5)
+    assert settings.session_lifetime == 7200
+    with pytest.raises(SettingsError, match="LXCM_SESSION_LIFETIME"):
+        load_settings({"LXCM_SESSION_LIFETIME": "7201"}, cwd=tmp_path)

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import reflex as rx
 
+from lxc_manager.state.session import SessionState
+
 PRODUCT_NAME = "LXC Manager"
 
 
@@ -21,7 +23,10 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("New container", "/containers/new", "circle-plus"),
     NavItem("Templates", "/templates", "layout-template"),
 )
-SETTINGS_ITEMS: tuple[NavItem, ...] = (NavItem("Nodes", "/settings/nodes", "server"),)
+SETTINGS_ITEMS: tuple[NavItem, ...] = (
+    NavItem("Nodes", "/settings/nodes", "server"),
+    NavItem("Sign-in endpoints", "/settings/sign-in", "key-round"),
+)
 
 
 # Reflex names the "/" route "/index" in router data.
@@ -96,17 +101,39 @@ def sidebar() -> rx.Component:
     )
 
 
+def user_menu() -> rx.Component:
+    return rx.menu.root(
+        rx.menu.trigger(
+            rx.button(
+                rx.icon("circle-user", size=18),
+                rx.text(SessionState.user_name, id="header-user"),
+                rx.icon("chevron-down", size=14),
+                variant="ghost",
+                color_scheme="gray",
+                size="2",
+                aria_label="Account menu",
+            ),
+        ),
+        rx.menu.content(
+            rx.menu.label(rx.text("Signed in via ", SessionState.endpoint_label, size="1")),
+            rx.menu.separator(),
+            rx.menu.item(
+                rx.icon("log-out", size=14),
+                "Sign out",
+                on_select=SessionState.sign_out,
+                id="sign-out",
+            ),
+            align="end",
+        ),
+    )
+
+
 def header(title: str) -> rx.Component:
     return rx.el.header(
         rx.hstack(
             rx.heading(title, size="6", as_="h1"),
             rx.spacer(),
-            rx.hstack(
-                rx.icon("circle-user", size=18, color=rx.color("gray", 10)),
-                rx.text("Not signed in", size="2", color=rx.color("gray", 11), id="header-user"),
-                align="center",
-                spacing="2",
-            ),
+            rx.cond(SessionState.user_name != "", user_menu()),
             align="center",
             width="100%",
         ),

@@ -1,0 +1,1 @@
+"""Sign-in: trusted endpoints, the Proxmox login (with two-factor), rate limits, sessions."""

@@ -1,0 +1,316 @@
+"""The sign-in flow, free of Reflex: credentials → (fingerprint confirmation) → (two-factor) → session.
+
+Every answer to the user is one of a few fixed texts; what really happened goes to the log
+and the audit trail. The password is used once and never stored; the Proxmox ticket is
+not kept after sign-in.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+from dataclasses import asdict, dataclass
+
+from redis.asyncio import Redis
+
+from lxc_manager.proxmox import (
+    AuthenticationError,
+    CertificateMismatch,
+    LoginResult,
+    ProxmoxClient,
+    ProxmoxError,
+    Timeouts,
+    TlsPolicy,
+    TwoFactorRequired,
+    Unreachable,
+    fetch_fingerprint,
+)
+from lxc_manager.security import audit, ratelimit
+from lxc_manager.security.sessions import create_grant, create_session
+from lxc_manager.settings import Settings, split_host_port
+from lxc_manager.signin import endpoints
+from lxc_manager.signin.endpoints import Admission
+
+log = logging.getLogger(__name__)
+
+INVALID_CREDENTIALS = "Invalid credentials"
+NOT_ENABLED = "This Proxmox host is not enabled for sign-in"
+CERTIFICATE_CHANGED = "The server's certificate changed"
+TFA_PREFIX = "tfa-pending:"
+REALMS = {"pam": "Linux PAM", "pve": "Proxmox VE"}
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9._-][A-Za-z0-9._@-]{0,63}$")
+TOTP_PATTERN = re.compile(r"^\d{6,8}$")
+RECOVERY_PATTERN = re.compile(r"^[A-Za-z0-9-]{4,64}$")
+
+
+def too_many_attempts(minutes: int) -> str:
+    return f"Too many attempts, try again in {minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def unreachable_message(host: str, port: int) -> str:
+    return f"Unable to reach Proxmox at {host}:{port}"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    host: str
+    port: int
+    username: str  # as typed, without the realm unless the user typed one
+    realm: str
+    client_ip: str
+
+    @property
+    def label(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    @property
+    def login_name(self) -> str:
+        return self.username if "@" in self.username else f"{self.username}@{self.realm}"
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    grant: str
+
+
+@dataclass(frozen=True)
+class ConfirmFingerprint:
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class TwoFactorNeeded:
+    pending_id: str
+
+
+@dataclass(frozen=True)
+class Failed:
+    message: str
+    field: str | None = None  # the form field the message belongs next to, if any
+
+
+Outcome = SignedIn | ConfirmFingerprint | TwoFactorNeeded | Failed
+
+
+def parse_endpoint(host: str, port: str) -> tuple[str, int] | Failed:
+    """Validate a host (name, IPv4, IPv6 with or without brackets) and a port."""
+    text = host.strip()
+    if not text:
+        return Failed("Enter the Proxmox host", "host")
+    bracketed = text if text.startswith("[") or ":" not in text else f"[{text}]"
+    parsed_host, _ = split_host_port(bracketed, 8006)
+    if parsed_host is None:
+        return Failed("Enter a host name or IP address", "host")
+    if not port.strip().isdigit() or not 1 <= int(port.strip()) <= 65535:
+        return Failed("Enter a port between 1 and 65535", "port")
+    return endpoints.normalise_host(parsed_host), int(port.strip())
+
+
+def parse_form(
+    host: str, port: str, username: str, realm: str, client_ip: str
+) -> Credentials | Failed:
+    """Validate the visible fields; the first problem is returned next to its field."""
+    endpoint = parse_endpoint(host, port)
+    if isinstance(endpoint, Failed):
+        return endpoint
+    if not USERNAME_PATTERN.match(username.strip()):
+        return Failed("Enter your Proxmox user name", "username")
+    if realm not in REALMS:
+        return Failed("Choose a realm", "realm")
+    return Credentials(endpoint[0], endpoint[1], username.strip(), realm, client_ip)
+
+
+@dataclass
+class SignInService:
+    settings: Settings
+    redis: Redis
+
+    # ---- limits ---------------------------------------------------------------------
+    def _client_limit(self, client_ip: str) -> ratelimit.Limit:
+        s = self.settings
+        return ratelimit.Limit(
+            "client", client_ip or "unknown", s.login_limit_per_client, s.login_limit_window
+        )
+
+    def _user_limit(self, creds: Credentials) -> ratelimit.Limit:
+        s = self.settings
+        subject = f"{creds.host}:{creds.port}:{creds.login_name.lower()}"
+        return ratelimit.Limit("user", subject, s.login_limit_per_user, s.login_limit_window)
+
+    @property
+    def _timeouts(self) -> Timeouts:
+        return Timeouts(
+            connect=self.settings.proxmox_connect_timeout, read=self.settings.proxmox_read_timeout
+        )
+
+    # ---- step 1: credentials ------------------------------------------------------------
+    async def sign_in(
+        self, creds: Credentials, password: str, confirmed_fingerprint: str = ""
+    ) -> Outcome:
+        limits = (self._client_limit(creds.client_ip), self._user_limit(creds))
+        try:
+            await ratelimit.check(self.redis, *limits)
+        except ratelimit.RateLimited as exc:
+            self._audit_failure(creds, "rate limited")
+            return Failed(too_many_attempts(exc.minutes))
+        if not password:
+            return Failed("Enter your password", "password")
+
+        admission, endpoint = endpoints.admission(self.settings, creds.host, creds.port)
+        if admission is Admission.REFUSED:
+            await ratelimit.hit(self.redis, limits[0])
+            self._audit_failure(creds, "endpoint not enabled for sign-in")
+            return Failed(NOT_ENABLED, "host")
+
+        if admission is Admission.FIRST_USE:
+            await ratelimit.hit(self.redis, limits[0])  # a first contact costs like a failure
+            try:
+                fingerprint = await fetch_fingerprint(
+                    creds.host, creds.port, timeout=self.settings.proxmox_connect_timeout
+                )
+            except ProxmoxError as exc:
+                log.info("sign-in: first contact with %s failed: %s", creds.label, exc.detail)
+                return Failed(unreachable_message(creds.host, creds.port), "host")
+            if confirmed_fingerprint != fingerprint:
+                return ConfirmFingerprint(fingerprint)
+            pin = fingerprint
+        else:
+            assert endpoint is not None
+            pin = endpoint.tls_fingerprint
+
+        tls = TlsPolicy(fingerprint=pin)
+        try:
+            async with ProxmoxClient(
+                creds.host, creds.port, tls=tls, timeouts=self._timeouts
+            ) as pve:
+                result = await pve.login(creds.username, password, creds.realm)
+        except TwoFactorRequired as pending:
+            pending_id = await self._store_pending(
+                creds, pin, admission is Admission.FIRST_USE, pending
+            )
+            return TwoFactorNeeded(pending_id)
+        except Exception as exc:
+            return await self._login_error(creds, limits, exc, pin)
+        return await self._finish(creds, pin, admission is Admission.FIRST_USE, result)
+
+    # ---- step 2: two-factor -------------------------------------------------------------
+    async def _store_pending(
+        self, creds: Credentials, pin: str, first_use: bool, pending: TwoFactorRequired
+    ) -> str:
+        pending_id = secrets.token_urlsafe(24)
+        record = {
+            "creds": asdict(creds),
+            "pin": pin,
+            "first_use": first_use,
+            "ticket": pending.pending_ticket,
+            "username": pending.username or creds.login_name,
+        }
+        await self.redis.set(
+            TFA_PREFIX + pending_id, json.dumps(record), ex=self.settings.tfa_pending_ttl
+        )
+        return pending_id
+
+    async def complete_two_factor(
+        self, pending_id: str, code: str, recovery: bool, client_ip: str
+    ) -> Outcome:
+        raw = await self.redis.get(TFA_PREFIX + pending_id) if pending_id else None
+        if raw is None:
+            return Failed("The sign-in has expired: enter your credentials again")
+        record = json.loads(raw)
+        creds = Credentials(**{**record["creds"], "client_ip": client_ip})
+        code = code.strip().replace(" ", "")
+        if not (RECOVERY_PATTERN if recovery else TOTP_PATTERN).match(code):
+            return Failed(
+                "Enter the recovery key" if recovery else "Enter the 6-digit code", "code"
+            )
+        limits = (self._client_limit(client_ip), self._user_limit(creds))
+        try:
+            await ratelimit.check(self.redis, *limits)
+        except ratelimit.RateLimited as exc:
+            return Failed(too_many_attempts(exc.minutes))
+        answer = f"recovery:{code}" if recovery else f"totp:{code}"
+        try:
+            async with ProxmoxClient(
+                creds.host,
+                creds.port,
+                tls=TlsPolicy(fingerprint=record["pin"]),
+                timeouts=self._timeouts,
+            ) as pve:
+                result = await pve.complete_two_factor(record["username"], record["ticket"], answer)
+        except Exception as exc:
+            return await self._login_error(creds, limits, exc, record["pin"], two_factor=True)
+        await self.redis.delete(TFA_PREFIX + pending_id)
+        return await self._finish(creds, record["pin"], record["first_use"], result)
+
+    # ---- endings ------------------------------------------------------------------------
+    async def _login_error(
+        self,
+        creds: Credentials,
+        limits: tuple[ratelimit.Limit, ratelimit.Limit],
+        exc: Exception,
+        pin: str,
+        two_factor: bool = False,
+    ) -> Failed:
+        if isinstance(exc, AuthenticationError):
+            await ratelimit.hit(self.redis, *limits)
+            self._audit_failure(
+                creds, "wrong second factor" if two_factor else "authentication failure"
+            )
+            return Failed(
+                "Invalid code" if two_factor else INVALID_CREDENTIALS,
+                "code" if two_factor else None,
+            )
+        if isinstance(exc, CertificateMismatch):
+            self._audit_failure(
+                creds, f"certificate changed: pinned {exc.expected}, presented {exc.actual}"
+            )
+            return Failed(
+                f"{CERTIFICATE_CHANGED}: the pinned fingerprint is {exc.expected} but the server presented "
+                f"{exc.actual}. If the change is expected, an administrator re-trusts it with "
+                f"`lxc-manager trust-endpoint {creds.label}`.",
+                "host",
+            )
+        if isinstance(exc, Unreachable):
+            self._audit_failure(creds, "unreachable")
+            return Failed(unreachable_message(creds.host, creds.port), "host")
+        detail = exc.detail if isinstance(exc, ProxmoxError) else type(exc).__name__
+        log.warning("sign-in to %s failed unexpectedly: %s", creds.label, detail)
+        self._audit_failure(creds, f"error: {detail}")
+        return Failed(unreachable_message(creds.host, creds.port), "host")
+
+    async def _finish(
+        self, creds: Credentials, pin: str, first_use: bool, result: LoginResult
+    ) -> SignedIn:
+        username = result.username or creds.login_name
+        cluster_name = result.clustername or ""
+        if first_use:
+            endpoint = endpoints.trust(
+                creds.host, creds.port, pin, trusted_by=username, cluster_name=cluster_name
+            )
+        else:
+            found = endpoints.find(creds.host, creds.port)
+            assert found is not None
+            endpoint = found
+            endpoints.set_cluster_name(found.id or 0, cluster_name)
+        assert endpoint.id is not None
+        session_id = await create_session(
+            self.redis,
+            self.settings,
+            username=username,
+            endpoint_id=endpoint.id,
+            endpoint_label=creds.label,
+        )
+        await ratelimit.reset(self.redis, self._user_limit(creds))
+        audit.record("login", user_id=f"{username}@{endpoint.id}", target=f"endpoint:{creds.label}")
+        return SignedIn(await create_grant(self.redis, session_id))
+
+    def _audit_failure(self, creds: Credentials, reason: str) -> None:
+        audit.record(
+            "login",
+            user_id=creds.login_name,
+            target=f"endpoint:{creds.label}",
+            outcome=audit.Outcome.FAILED,
+            detail=f"{reason} (client {creds.client_ip or 'unknown'})",
+        )

@@ -1,0 +1,95 @@
+"""The signed-in user: the one piece of state every guarded page shares.
+
+Every guarded page runs `SessionState.check_session` on load, and every event that reads
+or changes data is wrapped in `require_session`, which re-checks the session in Redis
+server-side before the handler runs. The session id itself never enters state: it is read
+from the Cookie header of the websocket request on each check.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+import reflex as rx
+
+from lxc_manager.redis_client import async_client
+from lxc_manager.security.sessions import (
+    Session,
+    get_session,
+    safe_next,
+    session_id_from_cookie_header,
+)
+from lxc_manager.settings import get_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class SessionState(rx.State):
+    """Who is signed in (display only; authorisation is re-checked on every event)."""
+
+    user_name: str = ""
+    endpoint_label: str = ""
+    _user_id: str = ""
+
+    async def current_session(self) -> Session | None:
+        session_id = session_id_from_cookie_header(self.router.headers.cookie)
+        return await get_session(async_client(), get_settings(), session_id)
+
+    def login_redirect(self, ended: bool) -> rx.event.EventSpec:
+        query = {"next": safe_next(self.router.url.path)}
+        if ended:
+            query["ended"] = "1"
+        return rx.redirect("/login?" + urlencode(query), replace=True)
+
+    def _forget_user(self) -> None:
+        self.user_name = ""
+        self.endpoint_label = ""
+        self._user_id = ""
+
+    @rx.event
+    async def check_session(self) -> rx.event.EventSpec | None:
+        """on_load of every guarded page: no valid session → /login?next=PATH."""
+        session = await self.current_session()
+        if session is None:
+            had_session = bool(self.user_name) or bool(
+                session_id_from_cookie_header(self.router.headers.cookie)
+            )
+            self._forget_user()
+            return self.login_redirect(ended=had_session)
+        self.user_name = session.display_name
+        self.endpoint_label = session.endpoint_label
+        self._user_id = session.user_id
+        return None
+
+    @rx.event
+    def sign_out(self) -> rx.event.EventSpec:
+        """The logout route deletes the session and clears the HttpOnly cookie."""
+        self._forget_user()
+        return rx.call_script("window.location.assign('/auth/logout')")
+
+
+def require_session(handler: F) -> F:
+    """Re-check the session server-side before an event handler reads or changes anything.
+
+    Without a valid session the handler does not run: the tab is sent to /login with
+    "Your session has ended". On success `self._user_id` is the signed-in user's id.
+    """
+
+    @functools.wraps(handler)
+    async def guarded(self: SessionState, *args: Any, **kwargs: Any) -> Any:
+        session = await self.current_session()
+        if session is None:
+            self._forget_user()
+            return self.login_redirect(ended=True)
+        self._user_id = session.user_id
+        self.user_name = session.display_name
+        result = handler(self, *args, **kwargs)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    return guarded  # type: ignore[return-value]
