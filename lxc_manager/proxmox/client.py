@@ -1,0 +1,503 @@
+"""The async Proxmox VE REST client: one instance per endpoint (host:port).
+
+    async with ProxmoxClient(host, 8006, tls=TlsPolicy(fingerprint=pin),
+                             auth=TokenAuth("root@pam!lxcm", secret)) as pve:
+        resources = await pve.cluster_resources(type="vm")
+        upid = await pve.post(f"/nodes/{node}/lxc/{vmid}/status/start")
+        await pve.wait_for_task(node, upid, timeout=60)
+
+Outbound traffic goes only to https://HOST:PORT/api2/json, through a pooled transport
+that checks every TLS connection against the `TlsPolicy` before sending a byte. Redirects
+are never followed and environment proxies are ignored. GETs are retried on connection
+errors (never on HTTP errors); POST/PUT/DELETE are sent once. Proxmox errors become the
+typed exceptions of `errors.py`, with known secrets scrubbed from every text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import urllib.parse
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import httpx
+import pydantic
+
+from .auth import Auth
+from .errors import (
+    AuthenticationError,
+    ParameterError,
+    ProxmoxError,
+    TwoFactorRequired,
+    Unreachable,
+    error_from_response,
+)
+from .models import (
+    ClusterResource,
+    ClusterStatus,
+    LoginResult,
+    LxcConfig,
+    LxcInterface,
+    LxcStatus,
+    NodeInfo,
+    NodeNetwork,
+    Permissions,
+    Storage,
+    StorageContent,
+    TaskStatus,
+    Version,
+)
+from .tasks import wait_for_task
+from .tls import TlsPolicy, describe_exception, strip_brackets
+from .transport import PinnedTransport
+
+__all__ = ["ProxmoxClient", "Timeouts"]
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=pydantic.BaseModel)
+Params = Mapping[str, Any]
+
+# Transport failures after which a GET is safely retried: the request never reached the
+# server, or the connection broke before an answer (a stale keep-alive connection).
+# Read timeouts are not among them: the server may still be working on it.
+_RETRYABLE = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.ReadError,
+    httpx.WriteError,
+    httpx.RemoteProtocolError,
+)
+_REDACTED = "***"
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds. `connect` covers TCP connect and TLS handshake; `read` each read of an answer."""
+
+    connect: float = 3.0
+    read: float = 10.0
+    write: float = 10.0
+    pool: float = 3.0
+
+    def as_httpx(self) -> httpx.Timeout:
+        return httpx.Timeout(connect=self.connect, read=self.read, write=self.write, pool=self.pool)
+
+
+class ProxmoxClient:
+    """Async client for one Proxmox endpoint. Use it as an async context manager."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int = 8006,
+        *,
+        tls: TlsPolicy,
+        auth: Auth | None = None,
+        timeouts: Timeouts | None = None,
+        retries: int = 2,
+        retry_backoff: float = 0.1,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        """`transport` replaces the pinned transport (tests only: e.g. httpx.MockTransport)."""
+        if not 0 < port < 65536:
+            raise ValueError("port must be 1..65535")
+        self.host = strip_brackets(host.strip())
+        if not self.host:
+            raise ValueError("host must not be empty")
+        self.port = port
+        self.tls = tls
+        self.timeouts = timeouts or Timeouts()
+        self.retries = max(0, retries)
+        self.retry_backoff = retry_backoff
+        self._auth = auth
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            transport=transport if transport is not None else PinnedTransport(tls),
+            timeout=self.timeouts.as_httpx(),
+            follow_redirects=False,
+            trust_env=False,
+            headers={"Accept": "application/json", "User-Agent": "lxc-manager"},
+        )
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"https://{host}:{self.port}/api2/json"
+
+    @property
+    def auth(self) -> Auth | None:
+        return self._auth
+
+    @auth.setter
+    def auth(self, value: Auth | None) -> None:
+        """Switch credentials, e.g. to `TicketAuth.from_login(await pve.login(...))`."""
+        self._auth = value
+
+    def __repr__(self) -> str:
+        kind = type(self._auth).__name__ if self._auth else "anonymous"
+        return f"<ProxmoxClient {self.base_url} auth={kind}>"
+
+    async def __aenter__(self) -> Self:
+        await self._http.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_value: BaseException | None = None,
+        traceback: TracebackType | None = None,
+    ) -> None:
+        await self._http.__aexit__(exc_type, exc_value, traceback)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- raw API ----------------------------------------------------------------------------
+
+    async def get(self, path: str, params: Params | None = None) -> Any:
+        """GET `path` (relative to /api2/json); returns the answer's `data`."""
+        return await self.request("GET", path, params=params)
+
+    async def post(self, path: str, data: Params | None = None) -> Any:
+        return await self.request("POST", path, data=data)
+
+    async def put(self, path: str, data: Params | None = None) -> Any:
+        return await self.request("PUT", path, data=data)
+
+    async def delete(self, path: str, params: Params | None = None) -> Any:
+        return await self.request("DELETE", path, params=params)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        data: Params | None = None,
+        auth: Auth | None = None,
+        anonymous: bool = False,
+    ) -> Any:
+        """One API call; returns `data` of the answer or raises a `ProxmoxError`.
+
+        `auth` overrides the client's credentials for this call; `anonymous` sends none.
+        """
+        method = method.upper()
+        path = "/" + path.lstrip("/")
+        use_auth = None if anonymous else (auth or self._auth)
+        secrets = _secret_variants(use_auth, self._auth, _sensitive_values(params, data))
+        headers = use_auth.headers(method) if use_auth else {}
+        attempts = 1 + (self.retries if method == "GET" else 0)
+        for attempt in range(1, attempts + 1):
+            started = time.monotonic()
+            try:
+                response = await self._http.request(
+                    method, path, params=_encode(params), data=_encode(data), headers=headers
+                )
+            except ProxmoxError:
+                raise  # a refused certificate: never retried
+            except httpx.TransportError as exc:
+                retry = attempt < attempts and isinstance(exc, _RETRYABLE)
+                log.info(
+                    "proxmox %s %s %s: %s%s",
+                    self._where(),
+                    method,
+                    path,
+                    type(exc).__name__,
+                    f" (retry {attempt}/{attempts - 1})" if retry else "",
+                )
+                if not retry:
+                    detail = _scrub(describe_exception(exc), secrets)
+                    raise Unreachable(self.host, self.port, detail) from None
+                await asyncio.sleep(self.retry_backoff * 2 ** (attempt - 1))
+                continue
+            log.debug(
+                "proxmox %s %s %s -> %s in %.0f ms",
+                self._where(),
+                method,
+                path,
+                response.status_code,
+                (time.monotonic() - started) * 1000,
+            )
+            return self._data_of(response, path, secrets)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _where(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    def _data_of(self, response: httpx.Response, path: str, secrets: list[str]) -> Any:
+        body = _json_or_none(response)
+        status = response.status_code
+        if 200 <= status < 300:
+            if not isinstance(body, dict) or "data" not in body:
+                raise ProxmoxError(f"unexpected answer to {path} (HTTP {status})", status=status)
+            return body["data"]
+        if 300 <= status < 400:
+            raise ProxmoxError(f"unexpected redirect from {path} (HTTP {status})", status=status)
+        error = error_from_response(
+            status, body, response.reason_phrase, host=self.host, port=self.port, path=path
+        )
+        _scrub_error(error, secrets)
+        log.info("proxmox %s %s -> %s: %s", self._where(), path, status, error.detail)
+        raise error
+
+    # -- sign-in ------------------------------------------------------------------------------
+
+    async def login(self, username: str, password: str, realm: str | None = None) -> LoginResult:
+        """POST /access/ticket with a password.
+
+        Returns the ticket, or raises `TwoFactorRequired` (answer with `NeedTFA`), or
+        `AuthenticationError` for wrong credentials. Does not change this client's `auth`.
+        """
+        userid = f"{username}@{realm}" if realm and "@" not in username else username
+        data = await self._ticket_request({"username": userid, "password": password})
+        if _truthy(data.get("NeedTFA")):
+            raise TwoFactorRequired(str(data.get("ticket", "")), str(data.get("username", userid)))
+        return _login_result(data)
+
+    async def complete_two_factor(
+        self, username: str, pending_ticket: str, code: str
+    ) -> LoginResult:
+        """Answer a two-factor challenge (Proxmox 7.2+): `code` is `totp:123456` or
+        `recovery:KEY` (six bare digits are taken as TOTP)."""
+        if code.strip().isdigit():
+            code = "totp:" + code.strip()
+        body = {"username": username, "tfa-challenge": pending_ticket, "password": code}
+        data = await self._ticket_request(body)
+        if _truthy(data.get("NeedTFA")):
+            raise AuthenticationError("the second factor was not accepted")
+        return _login_result(data)
+
+    async def _ticket_request(self, body: dict[str, str]) -> dict[str, Any]:
+        data = await self.request("POST", "/access/ticket", data=body, anonymous=True)
+        if not isinstance(data, dict) or not data.get("ticket"):
+            raise AuthenticationError("no ticket in the answer", status=200)
+        return data
+
+    # -- typed calls ----------------------------------------------------------------------------
+
+    async def version(self) -> Version:
+        return _parse(Version, await self.get("/version"), "/version")
+
+    async def permissions(self, path: str | None = None) -> Permissions:
+        data = await self.get("/access/permissions", {"path": path})
+        if not isinstance(data, dict):
+            raise ProxmoxError("unexpected answer to /access/permissions")
+        return Permissions.from_api({str(k): v for k, v in data.items() if isinstance(v, dict)})
+
+    async def cluster_status(self) -> ClusterStatus:
+        data = await self.get("/cluster/status")
+        return ClusterStatus.from_api(_items(data, "/cluster/status"))
+
+    async def cluster_resources(self, type: str | None = None) -> list[ClusterResource]:
+        data = await self.get("/cluster/resources", {"type": type})
+        return _parse_list(ClusterResource, data, "/cluster/resources")
+
+    async def next_id(self, vmid: int | None = None) -> int:
+        """GET /cluster/nextid; with `vmid`, checks that id is free (ParameterError if not)."""
+        data = await self.get("/cluster/nextid", {"vmid": vmid})
+        try:
+            return int(data)
+        except (TypeError, ValueError):
+            raise ProxmoxError("unexpected answer to /cluster/nextid") from None
+
+    async def nodes(self) -> list[NodeInfo]:
+        return _parse_list(NodeInfo, await self.get("/nodes"), "/nodes")
+
+    async def node_network(self, node: str, type: str | None = None) -> list[NodeNetwork]:
+        path = f"/nodes/{_seg(node)}/network"
+        return _parse_list(NodeNetwork, await self.get(path, {"type": type}), path)
+
+    async def storages(self, node: str, content: str | None = None) -> list[Storage]:
+        path = f"/nodes/{_seg(node)}/storage"
+        return _parse_list(Storage, await self.get(path, {"content": content}), path)
+
+    async def storage_content(
+        self, node: str, storage: str, content: str | None = None
+    ) -> list[StorageContent]:
+        path = f"/nodes/{_seg(node)}/storage/{_seg(storage)}/content"
+        return _parse_list(StorageContent, await self.get(path, {"content": content}), path)
+
+    async def lxc_list(self, node: str) -> list[LxcStatus]:
+        path = f"/nodes/{_seg(node)}/lxc"
+        return _parse_list(LxcStatus, await self.get(path), path)
+
+    async def lxc_status(self, node: str, vmid: int) -> LxcStatus:
+        path = f"{_ct(node, vmid)}/status/current"
+        return _parse(LxcStatus, await self.get(path), path)
+
+    async def lxc_config(self, node: str, vmid: int, current: bool = False) -> LxcConfig:
+        path = f"{_ct(node, vmid)}/config"
+        return _parse(LxcConfig, await self.get(path, {"current": current or None}), path)
+
+    async def lxc_interfaces(self, node: str, vmid: int) -> list[LxcInterface]:
+        path = f"{_ct(node, vmid)}/interfaces"
+        return _parse_list(LxcInterface, await self.get(path), path)
+
+    async def lxc_create(self, node: str, params: Params) -> str:
+        """POST /nodes/{node}/lxc; returns the UPID of the create task."""
+        return str(await self.post(f"/nodes/{_seg(node)}/lxc", params))
+
+    async def lxc_action(self, node: str, vmid: int, action: str) -> str:
+        """start / stop / shutdown / reboot / suspend / resume; returns the task's UPID."""
+        return str(await self.post(f"{_ct(node, vmid)}/status/{_seg(action)}"))
+
+    async def lxc_delete(self, node: str, vmid: int, *, purge: bool = False) -> str:
+        return str(await self.delete(_ct(node, vmid), {"purge": purge or None}))
+
+    async def task_status(self, node: str, upid: str) -> TaskStatus:
+        path = f"/nodes/{_seg(node)}/tasks/{_seg(upid)}/status"
+        return _parse(TaskStatus, await self.get(path), path)
+
+    async def wait_for_task(
+        self,
+        node: str,
+        upid: str,
+        *,
+        timeout: float = 300.0,  # noqa: ASYNC109 (overall deadline, see docstring)
+        poll: float = 0.2,
+        max_poll: float = 2.0,
+    ) -> TaskStatus:
+        """Poll the task until it stops (interval `poll` growing to `max_poll`).
+
+        Returns the final status; raises `TaskFailed` (error exit status) or
+        `ProxmoxTimeout` (still running after `timeout` seconds).
+        """
+        return await wait_for_task(
+            lambda: self.task_status(node, upid),
+            upid,
+            timeout=timeout,
+            poll=poll,
+            max_poll=max_poll,
+        )
+
+
+def _seg(value: object) -> str:
+    return urllib.parse.quote(str(value), safe=":@!=,")
+
+
+def _ct(node: str, vmid: int) -> str:
+    return f"/nodes/{_seg(node)}/lxc/{int(vmid)}"
+
+
+def _encode(values: Params | None) -> dict[str, Any] | None:
+    """Drop None values; booleans as Proxmox wants them (1/0)."""
+    if values is None:
+        return None
+    encoded: dict[str, Any] = {}
+    for key, value in values.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            encoded[key] = int(value)
+        elif isinstance(value, list | tuple):
+            encoded[key] = [int(v) if isinstance(v, bool) else v for v in value]
+        else:
+            encoded[key] = value
+    return encoded
+
+
+# -- secrets --------------------------------------------------------------------------------
+
+
+def _secret_variants(*sources: Auth | set[str] | None) -> list[str]:
+    """Every secret of the credentials and sensitive parameters of a call, also as they
+    travel (form-encoded in bodies, percent-encoded in cookies); longest first, so that a
+    secret containing another is replaced whole."""
+    raw: set[str] = set()
+    for source in sources:
+        if isinstance(source, set):
+            raw.update(source)
+        elif source is not None:
+            raw.update(source.secrets)
+    variants = {
+        variant
+        for secret in raw
+        for variant in (secret, urllib.parse.quote_plus(secret), urllib.parse.quote(secret))
+    }
+    # (shorter values would mangle every text they happen to occur in)
+    return sorted((v for v in variants if len(v) >= 4), key=len, reverse=True)
+
+
+def _scrub(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, _REDACTED)
+    return text
+
+
+def _scrub_error(error: ProxmoxError, secrets: list[str]) -> None:
+    error.detail = _scrub(error.detail, secrets)
+    if isinstance(error, ParameterError):
+        error.errors = {key: _scrub(value, secrets) for key, value in error.errors.items()}
+    error.refresh_text()
+
+
+# Parameters whose values are scrubbed from error texts and logs like the credentials.
+SENSITIVE_PARAMETERS = frozenset({"password", "new-password", "otp", "tfa-challenge", "secret"})
+
+
+def _sensitive_values(*mappings: Params | None) -> set[str]:
+    return {
+        str(value)
+        for mapping in mappings
+        if mapping
+        for key, value in mapping.items()
+        if key in SENSITIVE_PARAMETERS and value
+    }
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _truthy(value: Any) -> bool:
+    return value not in (None, 0, "0", False, "")
+
+
+def _login_result(data: Mapping[str, Any]) -> LoginResult:
+    cap = data.get("cap")
+    return LoginResult(
+        username=str(data.get("username", "")),
+        ticket=str(data["ticket"]),
+        csrf_token=str(data.get("CSRFPreventionToken", "")),
+        cap=cap if isinstance(cap, dict) else {},
+        clustername=str(data["clustername"]) if data.get("clustername") else None,
+    )
+
+
+def _items(data: Any, path: str) -> list[Mapping[str, Any]]:
+    if not isinstance(data, list):
+        raise ProxmoxError(f"unexpected answer to {path}: not a list")
+    return [item for item in data if isinstance(item, dict)]
+
+
+def _parse(model: type[M], data: Any, path: str) -> M:
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise ProxmoxError(f"unexpected answer to {path}: {_summary(exc)}") from None
+
+
+def _parse_list(model: type[M], data: Any, path: str) -> list[M]:
+    return [_parse(model, item, path) for item in _items(data, path)]
+
+
+def _summary(exc: pydantic.ValidationError) -> str:
+    """Which fields were wrong, without the values (they could be anything)."""
+    problems: Iterable[str] = (
+        f"{'.'.join(str(p) for p in err['loc']) or 'answer'}: {err['msg']}"
+        for err in exc.errors(include_input=False, include_url=False)
+    )
+    return "; ".join(problems)

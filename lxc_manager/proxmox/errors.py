@@ -1,0 +1,261 @@
+"""Typed errors of the Proxmox client.
+
+Every error carries two texts: `user_message`, short and generic, fit for the browser, and
+`detail`, what Proxmox (or the network) said, for the log. `str(error)` joins both, so a
+log line or a traceback is useful; show only `user_message` to users. No error text ever
+holds a token secret, ticket, CSRF token or password: the client scrubs known secrets from
+`detail` before raising.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.parse
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .models import TaskStatus
+
+__all__ = [
+    "AuthenticationError",
+    "CertificateInvalid",
+    "CertificateMismatch",
+    "NotFound",
+    "ParameterError",
+    "PermissionDenied",
+    "ProxmoxError",
+    "ProxmoxTimeout",
+    "TaskFailed",
+    "TwoFactorRequired",
+    "Unreachable",
+    "error_from_response",
+]
+
+
+class ProxmoxError(Exception):
+    """Base class: something went wrong talking to Proxmox."""
+
+    default_message = "Proxmox reported an error"
+
+    def __init__(
+        self, detail: str = "", *, status: int | None = None, user_message: str | None = None
+    ) -> None:
+        self.detail = detail.strip()
+        self.status = status
+        self.user_message = user_message or self.default_message
+        super().__init__(self._text())
+
+    def refresh_text(self) -> str:
+        """Recompute the exception text (after `detail` or `errors` changed)."""
+        text = self._text()
+        self.args = (text,)
+        return text
+
+    def _text(self) -> str:
+        if self.detail and self.detail != self.user_message:
+            return f"{self.user_message}: {self.detail}"
+        return self.user_message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status={self.status!r}, detail={self.detail!r})"
+
+
+class AuthenticationError(ProxmoxError):
+    """401: wrong credentials, an expired ticket, a bad token or a bad CSRF token."""
+
+    default_message = "Authentication failed"
+
+
+class PermissionDenied(ProxmoxError):
+    """403: authenticated, but the user or token lacks a privilege."""
+
+    default_message = "Permission denied"
+
+
+class NotFound(ProxmoxError):
+    """404, or a 500 with which Proxmox reports a missing guest, config file or task."""
+
+    default_message = "Not found"
+
+
+class ParameterError(ProxmoxError):
+    """400: parameter verification failed; `errors` maps each bad parameter to its text."""
+
+    default_message = "Invalid parameters"
+
+    def __init__(
+        self,
+        detail: str = "",
+        *,
+        errors: Mapping[str, str] | None = None,
+        status: int | None = 400,
+        user_message: str | None = None,
+    ) -> None:
+        self.errors: dict[str, str] = dict(errors or {})
+        super().__init__(detail, status=status, user_message=user_message)
+
+    def _text(self) -> str:
+        text = super()._text()
+        if self.errors:
+            fields = "; ".join(f"{name}: {problem}" for name, problem in self.errors.items())
+            text = f"{text} ({fields})"
+        return text
+
+
+class Unreachable(ProxmoxError):
+    """The endpoint (or, with 595/596, a cluster member behind it) cannot be reached.
+
+    Connect errors, timeouts and broken connections end here after any retries.
+    `node` names the PVE node when Proxmox itself could not reach a cluster member.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        detail: str = "",
+        *,
+        status: int | None = None,
+        node: str | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.node = node
+        where = f"[{host}]" if ":" in host else host
+        if node:
+            message = f"Unable to reach Proxmox node {node} via {where}:{port}"
+        else:
+            message = f"Unable to reach Proxmox at {where}:{port}"
+        super().__init__(detail, status=status, user_message=message)
+
+
+class CertificateInvalid(ProxmoxError):
+    """CA-bundle mode: the server's certificate did not verify against the chosen CA."""
+
+    default_message = "The server's certificate could not be verified"
+
+
+class CertificateMismatch(CertificateInvalid):
+    """The leaf certificate's SHA-256 fingerprint differs from the pinned one.
+
+    Raised right after the TLS handshake, before any request byte is sent.
+    """
+
+    default_message = "The server's certificate changed"
+
+    def __init__(self, expected: str, actual: str) -> None:
+        self.expected = expected
+        self.actual = actual
+        super().__init__(f"expected fingerprint {expected}, got {actual}")
+
+
+class TaskFailed(ProxmoxError):
+    """A Proxmox task ended with an exit status other than OK (or `WARNINGS: N`)."""
+
+    default_message = "The Proxmox task failed"
+
+    def __init__(self, upid: str, exitstatus: str, task: TaskStatus | None = None) -> None:
+        self.upid = upid
+        self.exitstatus = exitstatus
+        self.task = task
+        super().__init__(f"task {upid} ended with: {exitstatus}")
+
+
+class ProxmoxTimeout(ProxmoxError):
+    """`wait_for_task` gave up: the task was still running when its overall timeout passed."""
+
+    default_message = "Proxmox did not finish in time"
+
+    def __init__(self, upid: str, timeout: float) -> None:
+        self.upid = upid
+        self.timeout = timeout
+        super().__init__(f"task {upid} still running after {timeout:g} s")
+
+
+class TwoFactorRequired(Exception):
+    """The password was right and the user has a second factor: ask for it.
+
+    Not a `ProxmoxError` (nothing failed). `pending_ticket` is the signed challenge for
+    `complete_two_factor`; it is never part of the exception's text or repr.
+    `methods` lists what the challenge offers, e.g. {"totp", "recovery"}.
+    """
+
+    user_message = "A second factor is required"
+
+    def __init__(self, pending_ticket: str, username: str) -> None:
+        self.pending_ticket = pending_ticket
+        self.username = username
+        self.challenge = parse_tfa_challenge(pending_ticket)
+        self.methods = frozenset(
+            name
+            for name, value in self.challenge.items()
+            if value and value not in ("unavailable", "false")
+        )
+        super().__init__(f"{self.user_message} for {username}")
+
+    def __repr__(self) -> str:
+        return f"TwoFactorRequired(username={self.username!r}, methods={sorted(self.methods)!r})"
+
+
+def parse_tfa_challenge(ticket: str) -> dict[str, Any]:
+    """The challenge of a `PVE:!tfa!<url-encoded JSON>:...` ticket (empty when not JSON)."""
+    match = re.match(r"^PVE:!tfa!([^:]*):", ticket)
+    if match is None:
+        return {}
+    try:
+        value = json.loads(urllib.parse.unquote(match.group(1)))
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+# Proxmox answers 500 for several "missing" conditions (e.g. "Configuration file
+# 'nodes/pve1/lxc/105.conf' does not exist", "no such task 'UPID:...'").
+_MISSING = re.compile(r"does not exist|^no such ", re.IGNORECASE)
+_NODE_IN_PATH = re.compile(r"^/nodes/([^/]+)")
+
+
+def error_from_response(
+    status: int,
+    body: Any,
+    reason: str,
+    *,
+    host: str,
+    port: int,
+    path: str = "",
+) -> ProxmoxError:
+    """Map a non-2xx Proxmox answer to a typed error.
+
+    `body` is the decoded JSON body (or None); `reason` the HTTP reason phrase, which
+    pveproxy sets to the error message (all that older servers send).
+    """
+    message, errors = _message_and_errors(body)
+    detail = message or reason
+    if status == 400:
+        return ParameterError(detail, errors=errors)
+    if status == 401:
+        return AuthenticationError(detail, status=status)
+    if status == 403:
+        return PermissionDenied(detail, status=status)
+    if status == 404:
+        return NotFound(detail, status=status)
+    if status in (595, 596):
+        match = _NODE_IN_PATH.match(path)
+        node = match.group(1) if match else None
+        return Unreachable(host, port, detail, status=status, node=node)
+    if status == 500 and _MISSING.search(detail):
+        return NotFound(detail, status=status)
+    return ProxmoxError(detail, status=status)
+
+
+def _message_and_errors(body: Any) -> tuple[str, dict[str, str]]:
+    if not isinstance(body, dict):
+        return "", {}
+    message = body.get("message")
+    raw_errors = body.get("errors")
+    errors: dict[str, str] = {}
+    if isinstance(raw_errors, dict):
+        errors = {str(k): str(v).strip() for k, v in raw_errors.items()}
+    return (message.strip() if isinstance(message, str) else ""), errors
