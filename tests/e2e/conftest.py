@@ -12,10 +12,14 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.support.app import OUTPUT, ServeProcess, start_app
+from tests.support.simulator import ROOT_PASSWORD, SimProcess, simulator_args, start_simulator
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -38,11 +42,53 @@ def chromium_path() -> str:
     return path
 
 
+@dataclass
+class Peer:
+    """The simulator the browser tests sign in against."""
+
+    process: SimProcess
+    host: str
+    port: int
+    root_password: str
+    secrets: dict[str, str]
+
+    @property
+    def fingerprint(self) -> str:
+        return str(self.process.ready["tls_sha256"])
+
+
 @pytest.fixture(scope="session")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
-    serve = start_app(tmp_path_factory.mktemp("e2e") / "data", "e2e-serve")
+def sim() -> Iterator[Peer]:
+    args, secrets = simulator_args()
+    process = start_simulator(args)
+    parts = urlsplit(process.ready["api"])
+    assert parts.hostname and parts.port
+    yield Peer(process, parts.hostname, parts.port, ROOT_PASSWORD, secrets)
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory, sim: Peer) -> Iterator[ServeProcess]:
+    serve = start_app(tmp_path_factory.mktemp("e2e") / "data", "e2e-serve", LXCM_LOGIN_LIMIT_PER_CLIENT="1000")
     yield serve
     serve.stop(signal.SIGTERM)
+
+
+def sign_in(page: Page, sim: Peer, username: str = "root", password: str | None = None, next_path: str = "/") -> None:
+    """Sign in through the form, confirming the certificate when the app asks."""
+    page.goto(f"/login?next={next_path}")
+    page.get_by_label("Proxmox Host").fill(sim.host)
+    page.get_by_label("Port").fill(str(sim.port))
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password or sim.root_password)
+    page.locator("#sign-in").click()
+    trust = page.get_by_role("button", name="Trust this certificate and sign in")
+    signed_in = page.locator("#header-user")
+    expect(trust.or_(signed_in)).to_be_visible()
+    if trust.is_visible():
+        expect(page.locator("#fingerprint")).to_have_text(sim.fingerprint)
+        trust.click()
+    expect(signed_in).to_be_visible()
 
 
 @pytest.fixture(scope="session")

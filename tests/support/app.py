@@ -144,3 +144,24 @@ def start_app(data_dir: Path, log_name: str, build: bool = False, **overrides: s
     serve.start()
     serve.wait_ready()
     return serve
+
+
+def app_redis(serve: ServeProcess, db: int = 0) -> "redis.Redis":
+    """A client for the embedded Redis of a running app (its port and password are in redis.conf)."""
+    import redis
+
+    config = dict(
+        line.split(" ", 1) for line in (serve.data_dir / "redis" / "redis.conf").read_text().splitlines() if " " in line
+    )
+    return redis.Redis(host="127.0.0.1", port=int(config["port"]), password=config["requirepass"], db=db)
+
+
+def app_db_rows(serve: ServeProcess, sql: str) -> list[tuple[object, ...]]:
+    """Read the app's SQLite database directly (read-only)."""
+    import sqlite3
+
+    connection = sqlite3.connect(f"file:{serve.data_dir / 'lxc-manager.db'}?mode=ro", uri=True)
+    try:
+        return connection.execute(sql).fetchall()
+    finally:
+        connection.close()

@@ -115,7 +115,11 @@ def user_menu() -> rx.Component:
             ),
         ),
         rx.menu.content(
-            rx.menu.label(rx.text("Signed in via ", SessionState.endpoint_label, size="1")),
+            rx.box(
+                rx.text("Signed in via ", SessionState.endpoint_label, size="1", color=rx.color("gray", 11)),
+                padding_x="0.75rem",
+                padding_y="0.25rem",
+            ),
             rx.menu.separator(),
             rx.menu.item(
                 rx.icon("log-out", size=14),

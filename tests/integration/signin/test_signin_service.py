@@ -183,7 +183,7 @@ async def test_two_factor_with_totp_and_recovery_key(service: SignInService, sim
     step = await service.sign_in(c, simulator.tfa_password)
     assert isinstance(step, TwoFactorNeeded)
     done = await service.complete_two_factor(
-        step.pending_id, simulator.recovery_keys[0], True, c.client_ip
+        step.pending_id, simulator.recovery_keys[1], True, c.client_ip
     )
     assert isinstance(done, SignedIn)
 
