@@ -10,9 +10,8 @@ import os
 import shutil
 import signal
 from collections.abc import Iterator
-from pathlib import Path
-
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -69,12 +68,16 @@ def sim() -> Iterator[Peer]:
 
 @pytest.fixture(scope="session")
 def app(tmp_path_factory: pytest.TempPathFactory, sim: Peer) -> Iterator[ServeProcess]:
-    serve = start_app(tmp_path_factory.mktemp("e2e") / "data", "e2e-serve", LXCM_LOGIN_LIMIT_PER_CLIENT="1000")
+    serve = start_app(
+        tmp_path_factory.mktemp("e2e") / "data", "e2e-serve", LXCM_LOGIN_LIMIT_PER_CLIENT="1000"
+    )
     yield serve
     serve.stop(signal.SIGTERM)
 
 
-def sign_in(page: Page, sim: Peer, username: str = "root", password: str | None = None, next_path: str = "/") -> None:
+def sign_in(
+    page: Page, sim: Peer, username: str = "root", password: str | None = None, next_path: str = "/"
+) -> None:
     """Sign in through the form, confirming the certificate when the app asks."""
     page.goto(f"/login?next={next_path}")
     page.get_by_label("Proxmox Host").fill(sim.host)

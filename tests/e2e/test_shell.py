@@ -15,7 +15,12 @@ pytestmark = pytest.mark.e2e
 
 SECTIONS = [
     ("Dashboard", "/", "Containers", "No Proxmox node configured"),
-    ("New container", "/containers/new", "New container", "Creating containers needs a Proxmox node"),
+    (
+        "New container",
+        "/containers/new",
+        "New container",
+        "Creating containers needs a Proxmox node",
+    ),
     ("Templates", "/templates", "Templates", "No templates yet"),
     ("Nodes", "/settings/nodes", "Proxmox nodes", "No nodes configured"),
 ]
@@ -68,7 +73,9 @@ def test_empty_state_action_leads_to_nodes(shell: Page) -> None:
 
 
 def test_dark_mode_follows_the_system(browser: Browser, app: ServeProcess, sim: Peer) -> None:
-    context = browser.new_context(base_url=app.base_url, color_scheme="dark", viewport={"width": 1360, "height": 860})
+    context = browser.new_context(
+        base_url=app.base_url, color_scheme="dark", viewport={"width": 1360, "height": 860}
+    )
     try:
         page = context.new_page()
         page.goto("/login")

@@ -47,7 +47,9 @@ def test_guarded_page_redirects_to_login_with_next(page: Page) -> None:
     expect(page.locator("nav")).to_have_count(0)  # no sidebar on /login
 
 
-def test_sign_in_sets_an_httponly_strict_cookie(page: Page, context: BrowserContext, app: ServeProcess, sim: Peer) -> None:
+def test_sign_in_sets_an_httponly_strict_cookie(
+    page: Page, context: BrowserContext, app: ServeProcess, sim: Peer
+) -> None:
     sign_in(page, sim, next_path="/templates")
     expect(page).to_have_url(re.compile(r"/templates/?$"))
     expect(page.locator("#header-user")).to_have_text("root@pam")
@@ -95,7 +97,9 @@ def test_unknown_and_unreachable_hosts(page: Page, sim: Peer) -> None:
     expect(page.locator("#host-error")).to_have_text("This Proxmox host is not enabled for sign-in")
 
 
-def test_two_factor_with_totp_then_with_recovery_key(page: Page, context: BrowserContext, sim: Peer) -> None:
+def test_two_factor_with_totp_then_with_recovery_key(
+    page: Page, context: BrowserContext, sim: Peer
+) -> None:
     sign_in(context.new_page(), sim)  # make sure the simulator is a trusted endpoint
     context.clear_cookies()
     page.goto("/login")
@@ -130,7 +134,9 @@ def test_logout_in_one_tab_ends_the_other(context: BrowserContext, sim: Peer) ->
 
     second.get_by_role("navigation", name="Main").get_by_role("link", name="Templates").click()
     expect(second).to_have_url(re.compile(r"/login/?\?next=%2Ftemplates(%2F)?&ended=1$"))
-    expect(second.locator("#login-notice")).to_have_text("Your session has ended. Sign in again to continue.")
+    expect(second.locator("#login-notice")).to_have_text(
+        "Your session has ended. Sign in again to continue."
+    )
     expect(second.locator("nav")).to_have_count(0)
 
 
@@ -188,17 +194,23 @@ CRAFTED_EVENT_JS = """async ({name, payload, path}) => {
 
 def crafted(page: Page, handler: str, payload: dict[str, object]) -> str:
     name = f"{SignInEndpointsState.get_full_name()}.{handler}"
-    return page.evaluate(CRAFTED_EVENT_JS, {"name": name, "payload": payload, "path": "/settings/sign-in"})
+    return page.evaluate(
+        CRAFTED_EVENT_JS, {"name": name, "payload": payload, "path": "/settings/sign-in"}
+    )
 
 
-def test_crafted_events_without_a_session_read_and_change_nothing(browser: Browser, app: ServeProcess, sim: Peer) -> None:
+def test_crafted_events_without_a_session_read_and_change_nothing(
+    browser: Browser, app: ServeProcess, sim: Peer
+) -> None:
     """Below the UI: raw Socket.IO frames naming guarded handlers, with and without a session."""
     signed_in = browser.new_context(base_url=app.base_url)
     anonymous = browser.new_context(base_url=app.base_url)
     try:
         page = signed_in.new_page()
         sign_in(page, sim)
-        [(endpoint_id,)] = app_db_rows(app, f"SELECT id FROM sign_in_endpoint WHERE port = {sim.port}")
+        [(endpoint_id,)] = app_db_rows(
+            app, f"SELECT id FROM sign_in_endpoint WHERE port = {sim.port}"
+        )
         # Control: the same crafted frames with a session cookie do read data.
         assert f"{sim.host}:{sim.port}" in crafted(page, "load", {})
 
@@ -209,7 +221,9 @@ def test_crafted_events_without_a_session_read_and_change_nothing(browser: Brows
         assert f"{sim.host}:{sim.port}" not in frames and sim.fingerprint not in frames
         frames = crafted(stranger, "remove", {"endpoint_id": endpoint_id})
         assert "_redirect" in frames
-        assert app_db_rows(app, f"SELECT id FROM sign_in_endpoint WHERE id = {endpoint_id}") == [(endpoint_id,)]
+        assert app_db_rows(app, f"SELECT id FROM sign_in_endpoint WHERE id = {endpoint_id}") == [
+            (endpoint_id,)
+        ]
     finally:
         signed_in.close()
         anonymous.close()

@@ -6,6 +6,7 @@ import functools
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import redis
 
 from tests.support.procs import descendants
 
@@ -146,19 +148,21 @@ def start_app(data_dir: Path, log_name: str, build: bool = False, **overrides: s
     return serve
 
 
-def app_redis(serve: ServeProcess, db: int = 0) -> "redis.Redis":
+def app_redis(serve: ServeProcess, db: int = 0) -> redis.Redis:
     """A client for the embedded Redis of a running app (its port and password are in redis.conf)."""
-    import redis
 
     config = dict(
-        line.split(" ", 1) for line in (serve.data_dir / "redis" / "redis.conf").read_text().splitlines() if " " in line
+        line.split(" ", 1)
+        for line in (serve.data_dir / "redis" / "redis.conf").read_text().splitlines()
+        if " " in line
     )
-    return redis.Redis(host="127.0.0.1", port=int(config["port"]), password=config["requirepass"], db=db)
+    return redis.Redis(
+        host="127.0.0.1", port=int(config["port"]), password=config["requirepass"], db=db
+    )
 
 
 def app_db_rows(serve: ServeProcess, sql: str) -> list[tuple[object, ...]]:
     """Read the app's SQLite database directly (read-only)."""
-    import sqlite3
 
     connection = sqlite3.connect(f"file:{serve.data_dir / 'lxc-manager.db'}?mode=ro", uri=True)
     try:
