@@ -144,7 +144,12 @@ def _field_error(name: str) -> rx.Component:
     return rx.cond(
         (LoginState.field == name) & (LoginState.error != ""),
         rx.text(
-            LoginState.error, size="1", color=rx.color("red", 11), id=f"{name}-error", role="alert"
+            LoginState.error,
+            size="1",
+            color=rx.color("red", 11),
+            id=f"{name}-error",
+            role="alert",
+            overflow_wrap="anywhere",
         ),
     )
 
@@ -179,6 +184,7 @@ def _general_error() -> rx.Component:
             color_scheme="red",
             role="alert",
             id="login-error",
+            overflow_wrap="anywhere",
         ),
     )
 
@@ -223,6 +229,7 @@ def credentials_form() -> rx.Component:
                         ),
                     ),
                     flex="1",
+                    min_width="0",
                 ),
                 rx.box(
                     _labelled(

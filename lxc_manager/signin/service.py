@@ -270,7 +270,6 @@ class SignInService:
                 f"{CERTIFICATE_CHANGED}: the pinned fingerprint is {exc.expected} but the server presented "
                 f"{exc.actual}. If the change is expected, an administrator re-trusts it with "
                 f"`lxc-manager trust-endpoint {creds.label}`.",
-                "host",
             )
         if isinstance(exc, Unreachable):
             self._audit_failure(creds, "unreachable")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Iterator
 from urllib.parse import quote
 
@@ -13,7 +14,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from lxc_manager.pages.sign_in_endpoints import SignInEndpointsState
 from lxc_manager.security.sessions import COOKIE_NAME
 from tests.e2e.conftest import Peer, screenshot, sign_in
-from tests.support.app import ServeProcess, app_db_rows, app_redis
+from tests.support.app import BIN, REPO, ServeProcess, app_db_rows, app_redis
 from tests.support.simulator import FIXED_RECOVERY_KEY, TFA_USER, TOTP_SECRET, start_simulator
 
 pytestmark = pytest.mark.e2e
@@ -227,3 +228,61 @@ def test_crafted_events_without_a_session_read_and_change_nothing(
     finally:
         signed_in.close()
         anonymous.close()
+
+
+def test_changed_certificate_blocks_until_re_trusted(
+    page: Page, sim: Peer, app: ServeProcess
+) -> None:
+    old = start_simulator(
+        ["--port", "0", "--ssh-port", "0", "--user", "root@pam:pw-b", "--auth-failure-delay", "0"]
+    )
+    port = int(old.ready["api"].rsplit(":", 1)[1])
+    try:
+        sign_in(page, sim, next_path="/settings/sign-in")
+        page.get_by_label("Host").fill("127.0.0.1")
+        page.get_by_label("Port").fill(str(port))
+        page.get_by_role("button", name="Check certificate").click()
+        page.locator("#trust-endpoint").click()
+        expect(page.locator("#endpoints-table")).to_contain_text(f"127.0.0.1:{port}")
+    finally:
+        old.stop()
+    # Same address, new certificate (as after a reinstall or a certificate renewal).
+    new = start_simulator(
+        [
+            "--port",
+            str(port),
+            "--ssh-port",
+            "0",
+            "--user",
+            "root@pam:pw-b",
+            "--auth-failure-delay",
+            "0",
+        ]
+    )
+    try:
+        assert new.ready["tls_sha256"] != old.ready["tls_sha256"]
+        page.context.clear_cookies()
+        page.goto("/login")
+        fill_credentials(page, "127.0.0.1", port, "root", "pw-b")
+        error = page.locator("#login-error")
+        expect(error).to_contain_text("The server's certificate changed")
+        expect(error).to_contain_text(old.ready["tls_sha256"])
+        expect(error).to_contain_text(new.ready["tls_sha256"])
+        screenshot(page, "login-certificate-changed")
+
+        result = subprocess.run(
+            [str(BIN / "lxc-manager"), "trust-endpoint", f"127.0.0.1:{port}", "--yes"],
+            env=app.env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        assert f"old fingerprint: {old.ready['tls_sha256']}" in result.stdout
+        assert f"new fingerprint: {new.ready['tls_sha256']}" in result.stdout
+
+        fill_credentials(page, "127.0.0.1", port, "root", "pw-b")
+        expect(page.locator("#header-user")).to_have_text("root@pam")
+    finally:
+        new.stop()

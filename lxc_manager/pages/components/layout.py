@@ -116,7 +116,12 @@ def user_menu() -> rx.Component:
         ),
         rx.menu.content(
             rx.box(
-                rx.text("Signed in via ", SessionState.endpoint_label, size="1", color=rx.color("gray", 11)),
+                rx.text(
+                    "Signed in via ",
+                    SessionState.endpoint_label,
+                    size="1",
+                    color=rx.color("gray", 11),
+                ),
                 padding_x="0.75rem",
                 padding_y="0.25rem",
             ),
