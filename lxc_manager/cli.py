@@ -26,6 +26,14 @@ def _worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(_args: argparse.Namespace) -> int:
+    from lxc_manager.demo import run_demo
+    from lxc_manager.logging_setup import configure_logging
+
+    configure_logging("demo")
+    return run_demo()
+
+
 def _build(args: argparse.Namespace) -> int:
     from lxc_manager import frontend
     from lxc_manager.logging_setup import configure_logging
@@ -124,6 +132,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-build", action="store_true", help="never build the frontend; fail if it is not built"
     )
     serve.set_defaults(handler=_serve)
+
+    demo = commands.add_parser(
+        "demo",
+        help="the app plus a seeded Proxmox VE simulator to try it without a Proxmox host",
+        description="Run `serve` next to a seeded Proxmox VE simulator (HTTPS API + SSH), with its own "
+        "data under $LXCM_DATA_DIR/demo, and print the sign-in to use.",
+    )
+    demo.set_defaults(handler=_demo)
 
     worker = commands.add_parser(
         "worker",

@@ -64,7 +64,7 @@ def write_config(data_dir: Path, port: int, password: str) -> Path:
         "databases 16",
         "daemonize no",
         "loglevel warning",
-        "logfile ''",
+        f"logfile {redis_dir / 'redis.log'}",
     ]
     config.write_text("\n".join(lines) + "\n")
     config.chmod(0o600)
@@ -76,8 +76,14 @@ class EmbeddedRedis:
         self.port = free_port()
         self.password = secrets.token_urlsafe(24)
         self.config = write_config(data_dir, self.port, self.password)
+        # redis-server prints its banner and warnings before it reads `logfile`: keep them
+        # out of the app's console, in the data dir next to its data.
+        self.log_path = data_dir / "redis" / "redis.log"
         self.child = Child(
-            "redis", [find_redis_server(), str(self.config)], death_signal=signal.SIGTERM
+            "redis",
+            [find_redis_server(), str(self.config)],
+            death_signal=signal.SIGTERM,
+            stdout=self.log_path.open("ab"),
         )
 
     @property

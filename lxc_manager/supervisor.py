@@ -185,6 +185,9 @@ class Supervisor:
                 return 1
             for entry in self.supervised:
                 if not entry.child.alive():
+                    if not entry.restartable:
+                        log.error("%s exited unexpectedly: stopping", entry.child.name)
+                        return 1
                     self._handle_exit(entry)
         return 0
 
@@ -207,12 +210,16 @@ class Supervisor:
             entry.started_at = now
             entry.next_restart = 0.0
 
+    def before_start(self) -> None:
+        """Hook for subclasses: runs after migrations and the build, before Redis starts."""
+
+    def after_ready(self) -> None:
+        """Hook for subclasses: runs once every child is ready."""
+
     def shutdown(self) -> None:
         timeout = self.settings.shutdown_timeout
         started = time.monotonic()
-        web = [e.child for e in self.supervised if e.child.name == "web"]
-        workers = [e.child for e in self.supervised if e.child.name != "web"]
-        stop_children(web + workers, timeout=timeout * 0.7)
+        stop_children([e.child for e in self.supervised], timeout=timeout * 0.7)
         if self.redis is not None:
             stop_children(
                 [self.redis.child], timeout=max(1.0, timeout - (time.monotonic() - started))
@@ -227,10 +234,12 @@ class Supervisor:
                 raise StartupError(
                     "the frontend is not built: run `lxc-manager build` (make run does)"
                 )
+            self.before_start()
             self.child_env["REDIS_URL"] = self.start_redis()
             self.start_workers()
             self.start_web(web_dir)
             log.info("LXC Manager is ready at %s", self.settings.public_url)
+            self.after_ready()
             return self.watch()
         except StartupError as exc:
             log.error("start-up failed: %s", exc)

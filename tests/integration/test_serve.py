@@ -97,3 +97,44 @@ def test_second_start_reuses_the_build(tmp_path: Path) -> None:
             assert "npm" not in cmdline(pid)
     finally:
         second.stop(signal.SIGTERM)
+
+
+def test_demo_prints_the_sign_in_and_stops_cleanly(tmp_path: Path) -> None:
+    from tests.support.app import app_env, ensure_frontend_built
+
+    data = tmp_path / "data"
+    ensure_frontend_built(str(data))
+    demo = ServeProcess(data, app_env(data), tmp_path / "demo.log", build=True, command=("demo",))
+    demo.start()
+    try:
+        demo.wait_ready()
+        deadline = time.monotonic() + 10
+        while "Press Ctrl-C to stop." not in demo.log() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        log = demo.log()
+        host, port, password = None, None, None
+        for line in log.splitlines():
+            if line.strip().startswith("Proxmox Host"):
+                host = line.split()[-1]
+            elif line.strip().startswith("Port"):
+                port = int(line.split()[-1])
+            elif line.strip().startswith("Password"):
+                password = line.split()[-1]
+        assert host and port and password, log[-3000:]
+        # The printed sign-in really works against the simulator the demo started.
+        answer = httpx.post(
+            f"https://{host}:{port}/api2/json/access/ticket",
+            data={"username": "root@pam", "password": password},
+            verify=False,
+            timeout=10,
+        )
+        assert answer.status_code == 200 and answer.json()["data"]["ticket"].startswith(
+            "PVE:root@pam:"
+        )
+        assert (data / "demo" / "lxc-manager.db").exists()  # the demo keeps its own data
+        tree = demo.tree()
+        assert any("lxc_manager.simulator" in cmdline(pid) for pid in tree)
+        assert demo.stop(signal.SIGINT) == 0
+        assert wait_until_dead(tree, timeout=2) == set()
+    finally:
+        demo.stop(signal.SIGKILL)

@@ -75,6 +75,7 @@ class ServeProcess:
     env: dict[str, str]
     log_path: Path
     build: bool = False
+    command: tuple[str, ...] = ("serve",)
     popen: subprocess.Popen[bytes] | None = None
     base_url: str = f"http://127.0.0.1:{TEST_PORT}"
     started_at: float = field(default=0.0)
@@ -87,7 +88,7 @@ class ServeProcess:
         self.started_at = time.monotonic()
         with self.log_path.open("ab") as log:
             self.popen = subprocess.Popen(
-                [str(BIN / "lxc-manager"), "serve", *([] if self.build else ["--no-build"])],
+                [str(BIN / "lxc-manager"), *self.command, *([] if self.build else ["--no-build"])],
                 env=self.env,
                 cwd=REPO,
                 stdin=subprocess.DEVNULL,
