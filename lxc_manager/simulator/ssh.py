@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import posixpath
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 import asyncssh
@@ -53,8 +53,8 @@ async def start_ssh_server(
         process_factory=lambda process: _run_session(cluster, process),
         sftp_factory=lambda channel: _VfsSftpServer(channel, cluster),
         allow_scp=False,
-        encoding=None,
-        line_editor=False,
+        encoding="utf-8",
+        errors="surrogateescape",  # any bytes round-trip; a terminal gets the line editor
         keepalive_interval=0,
     )
     return server, server.get_port(), key.get_fingerprint("sha256")
@@ -141,7 +141,7 @@ class _CutConnection(Exception):
 class _ChannelWriter(Writer):
     """Writes to an SSH channel stream, applying the slow-output and disconnect faults."""
 
-    def __init__(self, stream: asyncssh.SSHWriter[bytes], session: _SessionFaults) -> None:
+    def __init__(self, stream: asyncssh.SSHWriter[str], session: _SessionFaults) -> None:
         super().__init__()
         self.stream = stream
         self.faults = session
@@ -150,7 +150,7 @@ class _ChannelWriter(Writer):
         if self.faults.delay:
             await asyncio.sleep(self.faults.delay)
         try:
-            self.stream.write(data)
+            self.stream.write(data.decode("utf-8", "surrogateescape"))
             await self.stream.drain()
         except (BrokenPipeError, ConnectionError, asyncssh.Error) as exc:
             raise _CutConnection() from exc
@@ -160,7 +160,7 @@ class _ChannelWriter(Writer):
 class _SessionFaults:
     """The faults as they were when the session started."""
 
-    def __init__(self, cluster: Cluster, process: asyncssh.SSHServerProcess[bytes]) -> None:
+    def __init__(self, cluster: Cluster, process: asyncssh.SSHServerProcess[str]) -> None:
         faults = cluster.faults
         self.cut = faults.ssh_disconnect_next > 0
         if self.cut:
@@ -179,42 +179,95 @@ class _SessionFaults:
         raise _CutConnection()
 
 
-async def _run_session(cluster: Cluster, process: asyncssh.SSHServerProcess[bytes]) -> None:
+class _StdinPump:
+    """Reads the channel's stdin ahead of the command: data for the command's reader, and
+    signals (`SignalReceived` / `BreakReceived` arrive in the stdin stream) that stop it."""
+
+    def __init__(self, process: asyncssh.SSHServerProcess[str]) -> None:
+        self.process = process
+        self.chunks: asyncio.Queue[bytes] = asyncio.Queue()
+        self.signal: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._eof = False
+
+    async def run(self) -> None:
+        while True:
+            try:
+                data = await self.process.stdin.read(READ_CHUNK)
+            except asyncssh.SignalReceived as exc:
+                self._signalled(exc.signal)
+                continue
+            except asyncssh.BreakReceived:
+                self._signalled("INT")
+                continue
+            except asyncssh.TerminalSizeChanged:
+                continue
+            except (asyncssh.Error, ConnectionError):
+                data = ""
+            self.chunks.put_nowait(data.encode("utf-8", "surrogateescape"))
+            if not data:
+                return
+
+    def _signalled(self, name: str) -> None:
+        if not self.signal.done():
+            self.signal.set_result(name)
+
+    async def pull(self) -> bytes:
+        if self._eof:
+            return b""
+        data = await self.chunks.get()
+        self._eof = not data
+        return data
+
+
+async def _run_session(cluster: Cluster, process: asyncssh.SSHServerProcess[str]) -> None:
     """One exec (or shell) request: run it on the first node's host world."""
     faults = _SessionFaults(cluster, process)
     node = cluster.first_node
-    stdout = _ChannelWriter(process.stdout, faults)
-    stderr = _ChannelWriter(process.stderr, faults)
-    stdin = CallbackReader(lambda: _read_stdin(process))
+    pump = _StdinPump(process)
+    reading = asyncio.ensure_future(pump.run())
+    io = IO(
+        CallbackReader(pump.pull),
+        _ChannelWriter(process.stdout, faults),
+        _ChannelWriter(process.stderr, faults),
+    )
     shell = Interpreter(
         node.world,
         Session(pve=NodeAccess(cluster, node.name)),
         env=_environment(node.world, process),
         cwd="/root",
     )
-    command = process.command
-    if command is None:
-        command = (await stdin.read()).decode("utf-8", "surrogateescape")
-    task = asyncio.ensure_future(shell.run(command, IO(stdin, stdout, stderr)))
-    status = await _until_done_or_closed(task, process)
-    if status is None:
-        return
+    if process.command is None:
+        prompt = f"root@{node.name}:~# " if process.get_terminal_type() else None
+        task = asyncio.ensure_future(_guarded(shell.run_interactive(io, prompt)))
+    else:
+        task = asyncio.ensure_future(_guarded(shell.run(process.command, io)))
+    try:
+        outcome = await _outcome(task, process, pump.signal)
+    finally:
+        reading.cancel()
     try:
         if faults.cut:
             await faults.disconnect()
-        process.exit(status)
+        if isinstance(outcome, str):
+            process.exit_with_signal(outcome)
+        elif outcome is not None:
+            process.exit(outcome)
     except _CutConnection:
         return
 
 
-async def _read_stdin(process: asyncssh.SSHServerProcess[bytes]) -> bytes:
+async def _guarded(command: Awaitable[int]) -> int | None:
+    """The command's status; None when the connection went away under it."""
     try:
-        return await process.stdin.read(READ_CHUNK)
-    except (asyncssh.Error, ConnectionError):
-        return b""
+        return await command
+    except _CutConnection:
+        return None
+    except Exception:
+        log.exception("simulated command failed")
+        return 1
 
 
-def _environment(world: HostWorld, process: asyncssh.SSHServerProcess[bytes]) -> dict[str, str]:
+def _environment(world: HostWorld, process: asyncssh.SSHServerProcess[str]) -> dict[str, str]:
     env = world.default_env()
     for name, value in process.env.items():
         key = name.decode() if isinstance(name, bytes) else str(name)
@@ -223,29 +276,26 @@ def _environment(world: HostWorld, process: asyncssh.SSHServerProcess[bytes]) ->
     return env
 
 
-async def _until_done_or_closed(
-    task: asyncio.Future[int], process: asyncssh.SSHServerProcess[bytes]
-) -> int | None:
-    """The command's status, or None when the channel closed (or was cut) first."""
+async def _outcome(
+    task: asyncio.Future[int | None],
+    process: asyncssh.SSHServerProcess[str],
+    signal: asyncio.Future[str],
+) -> int | str | None:
+    """The command's status; the signal's name when one stopped it; None when the channel
+    closed (or the connection was cut) first. The command is cancelled unless it finished."""
     closed: asyncio.Future[Any] = asyncio.ensure_future(process.channel.wait_closed())
-    watched: set[asyncio.Future[Any]] = {task, closed}
+    watched: set[asyncio.Future[Any]] = {task, closed, signal}
     try:
         await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        if not closed.done():
-            closed.cancel()
-    if not task.done():
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, _CutConnection):
-            await task
-        return None
-    try:
-        return task.result()
-    except _CutConnection:
-        return None
-    except Exception:
-        log.exception("simulated command failed")
-        return 1
+        channel_closed = closed.done()
+        closed.cancel()
+        finished = task.done()
+        if not finished:
+            task.cancel()
+    if finished:
+        return None if task.cancelled() else task.result()
+    return signal.result() if signal.done() and not channel_closed else None
 
 
 # -- SFTP on the node's virtual filesystem ----------------------------------------------------------------
@@ -258,7 +308,7 @@ class _Handle:
 class _VfsSftpServer(asyncssh.SFTPServer):
     """SFTP over the first node's `HostWorld` filesystem (not the real disk)."""
 
-    def __init__(self, chan: asyncssh.SSHServerChannel[bytes], cluster: Cluster) -> None:
+    def __init__(self, chan: asyncssh.SSHServerChannel[str], cluster: Cluster) -> None:
         super().__init__(chan)
         self.cluster = cluster
 

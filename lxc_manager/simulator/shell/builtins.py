@@ -96,11 +96,16 @@ def _dq(value: str) -> str:
 
 @builtin("readonly")
 async def readonly(shell: Interpreter, argv: list[str], io: IO) -> int:
-    for arg in argv[1:]:
+    status = 0
+    for arg in [a for a in argv[1:] if not a.startswith("-")]:
         name, value = _split_assignment(arg)
-        if value is not None and NAME.fullmatch(name):
+        if not NAME.fullmatch(name):
+            status = await _error(shell, io, "readonly", f"`{arg}': not a valid identifier")
+            continue
+        if value is not None:
             shell.assign(name, value)
-    return 0
+        shell.state.readonly.add(name)
+    return status
 
 
 @builtin("local")
@@ -113,7 +118,7 @@ async def local(shell: Interpreter, argv: list[str], io: IO) -> int:
         io,
         "local",
         make_local=True,
-        export="-x" in argv[1:],
+        flags="".join(a[1:] for a in argv[1:] if a.startswith("-")),
     )
 
 
@@ -121,6 +126,8 @@ async def local(shell: Interpreter, argv: list[str], io: IO) -> int:
 async def declare(shell: Interpreter, argv: list[str], io: IO) -> int:
     flags = "".join(a[1:] for a in argv[1:] if a.startswith("-"))
     names = [a for a in argv[1:] if not a.startswith(("-", "+"))]
+    if "a" in flags or "A" in flags:
+        return await _error(shell, io, argv[0], "arrays are not supported by the simulator", 2)
     if "f" in flags:
         missing = [n for n in names if n not in shell.state.functions]
         return 1 if missing else 0
@@ -137,7 +144,7 @@ async def declare(shell: Interpreter, argv: list[str], io: IO) -> int:
         io,
         argv[0],
         make_local=shell.in_function and "g" not in flags,
-        export="x" in flags,
+        flags=flags,
     )
 
 
@@ -148,8 +155,10 @@ async def _declare_names(
     builtin_name: str,
     *,
     make_local: bool,
-    export: bool,
+    flags: str,
 ) -> int:
+    """declare/local NAME[=VALUE]: `-x` exports, `-r` makes read-only, `-i` evaluates
+    the value arithmetically."""
     status = 0
     for arg in names:
         name, value = _split_assignment(arg)
@@ -160,10 +169,14 @@ async def _declare_names(
             shell.make_local(name)
             if value is None:
                 shell.state.variables.pop(name, None)
+        if value is not None and "i" in flags:
+            value = str(await shell.expander.arithmetic(value))
         if value is not None:
             shell.assign(name, value)
-        if export:
+        if "x" in flags:
             shell.state.exported.add(name)
+        if "r" in flags:
+            shell.state.readonly.add(name)
     return status
 
 
@@ -217,23 +230,16 @@ async def set_builtin(shell: Interpreter, argv: list[str], io: IO) -> int:
         if arg == "--":
             shell.state.positional = args[index + 1 :]
             return 0
-        if arg in ("-o", "+o"):
-            if index + 1 >= len(args):
-                await _print_options(shell, io)
-                return 0
-            status = await _set_long(shell, io, args[index + 1], arg == "-o")
-            if status:
-                return status
-            index += 2
-            continue
-        if arg[:1] in ("-", "+") and len(arg) > 1:
-            status = await _set_letters(shell, io, arg)
-            if status:
-                return status
-            index += 1
-            continue
-        shell.state.positional = args[index:]
-        return 0
+        if arg[:1] not in ("-", "+") or len(arg) < 2:
+            shell.state.positional = args[index:]
+            return 0
+        if arg in ("-o", "+o") and index + 1 >= len(args):
+            await _print_options(shell, io)
+            return 0
+        result = await _set_letters(shell, io, arg, args[index + 1 : index + 2])
+        if isinstance(result, int):
+            return result
+        index += 1 + len(result)
     return 0
 
 
@@ -253,16 +259,28 @@ async def _set_long(shell: Interpreter, io: IO, option: str, enable: bool) -> in
     return 0
 
 
-async def _set_letters(shell: Interpreter, io: IO, arg: str) -> int:
+async def _set_letters(
+    shell: Interpreter, io: IO, arg: str, following: list[str]
+) -> int | list[str]:
+    """`-eu`, `+x`, `-euo pipefail`: an error status, or the extra arguments consumed."""
     enable = arg[0] == "-"
+    consumed: list[str] = []
     for letter in arg[1:]:
+        if letter == "o":
+            if not following:
+                return await _error(shell, io, "set", "-o: option requires an argument", 2)
+            consumed = following[:1]
+            status = await _set_long(shell, io, following[0], enable)
+            if status:
+                return status
+            continue
         option = OPTION_LETTERS.get(letter)
         if option is None:
             if letter in "hBHbCfmnv":
                 continue
             return await _error(shell, io, "set", f"{arg[0]}{letter}: invalid option", 2)
         await _set_long(shell, io, option, enable)
-    return 0
+    return consumed
 
 
 @builtin("shopt", "hash", "umask", "ulimit", "alias", "unalias", "enable")

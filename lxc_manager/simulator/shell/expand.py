@@ -400,6 +400,8 @@ class _Scanner:
                 i = await self._dollar(i)
             elif char == "`":
                 i = await self._backtick(i)
+            elif char in "<>" and raw.startswith("(", i + 1) and not self.in_dquote:
+                raise ExpansionError("process substitution is not supported by the simulator")
             else:
                 self.literal.append(char)
                 i += 1

@@ -33,6 +33,7 @@ from .testexpr import TestError
 from .vfs import VfsError
 
 MAX_FUNCTION_DEPTH = 200
+YIELD_EVERY = 64  # commands between two yields to the event loop (busy loops stay fair)
 MAX_EXEC_DEPTH = 16
 DECLARATION_BUILTINS = {"export", "local", "declare", "typeset", "readonly"}
 SIGPIPE_STATUS = 141
@@ -78,6 +79,7 @@ class ShellState:
     last_status: int = 0
     last_background: str = ""
     traps: dict[str, str] = field(default_factory=dict)
+    readonly: set[str] = field(default_factory=set)
 
     def copy(self) -> ShellState:
         return ShellState(
@@ -91,6 +93,7 @@ class ShellState:
             self.last_status,
             self.last_background,
             dict(self.traps),
+            set(self.readonly),
         )
 
 
@@ -113,6 +116,7 @@ class Interpreter:
         name: str = "bash",
         args: list[str] | None = None,
         state: ShellState | None = None,
+        pid: int | None = None,
     ) -> None:
         self.world = world
         self.session = session
@@ -130,11 +134,13 @@ class Interpreter:
             )
         self.state = state
         self.expander = Expander(self)
-        self.pid = 1000 + world.rng.randrange(30000)
+        self.pid = pid if pid is not None else 1000 + world.rng.randrange(30000)
         self.current_line = 1
         self._errexit_guard = 0
         self._scopes: list[dict[str, str | None]] = []
         self._loop_depth = 0
+        self._steps = 0
+        self._in_err_trap = False
         self._function_depth = 0
         self._overrides: dict[int, tuple[Reader | Writer, Reader | Writer]] = {}
         self.command_base_io = IO.null()
@@ -142,7 +148,6 @@ class Interpreter:
         self._background: dict[str, asyncio.Task[int]] = {}
         self._current_io = IO.null()
         self._substitution_status: int | None = None
-        self.in_subshell = False
 
     # -- entry points ---------------------------------------------------------------------------
     async def run(self, source: str, io: IO) -> int:
@@ -153,17 +158,62 @@ class Interpreter:
             await io.stderr.write(f"{self.prefix(exc.line)}{exc.message}\n")
             return 2
         try:
-            status = await self.exec_script(script, io)
+            try:
+                status = await self.exec_script(script, io)
+            except ExitSignal as exc:
+                status = exc.status
+            except (ReturnSignal, LoopSignal) as exc:
+                status = getattr(exc, "status", 0)
+            return await self.finish(io, status)
+        finally:
+            self._cancel_background()
+
+    async def run_interactive(self, io: IO, prompt: str | None = None) -> int:
+        """Read commands line by line (an `ssh host` session without a command).
+
+        Each complete command runs as soon as its line arrives; a construct spanning lines
+        (an open `if`, quote or here-document) is collected until it parses. With `prompt`
+        (a terminal was requested) a prompt is printed before each command.
+        """
+        status = 0
+        pending = ""
+        try:
+            while True:
+                if prompt is not None:
+                    await io.stdout.write(prompt if not pending else "> ")
+                line = (await io.stdin.readline()).decode("utf-8", "surrogateescape")
+                if not line and not pending:
+                    break
+                pending += line or "\n"
+                try:
+                    script = parse(pending)
+                except ShellSyntaxError as exc:
+                    if exc.incomplete and line:
+                        continue
+                    await io.stderr.write(f"{self.prefix(exc.line)}{exc.message}\n")
+                    pending, status = "", 2
+                    continue
+                pending = ""
+                status = await self._interactive_command(script, io)
         except ExitSignal as exc:
             status = exc.status
-        except (ReturnSignal, LoopSignal) as exc:
-            status = getattr(exc, "status", 0)
+        finally:
+            self._cancel_background()
         return await self.finish(io, status)
+
+    async def _interactive_command(self, script: Script, io: IO) -> int:
+        try:
+            return await self.exec_script(script, io)
+        except (ReturnSignal, LoopSignal):
+            return 1
+
+    def _cancel_background(self) -> None:
+        for task in self._background.values():
+            task.cancel()
 
     async def finish(self, io: IO, status: int) -> int:
         """End of the shell: cancel stray background jobs, run the EXIT trap."""
-        for task in self._background.values():
-            task.cancel()
+        self._cancel_background()
         trap = self.state.traps.pop("EXIT", None)
         if trap:
             self.state.last_status = status
@@ -229,11 +279,15 @@ class Interpreter:
         return list(self.state.positional)
 
     def assign(self, name: str, value: str) -> None:
+        if name in self.state.readonly:
+            raise ExpansionError(f"{name}: readonly variable")
         self.state.variables[name] = value
         if name == "PWD":
             self.state.cwd = value
 
     def unset(self, name: str) -> None:
+        if name in self.state.readonly:
+            raise ExpansionError(f"unset: {name}: cannot unset: readonly variable")
         self.state.variables.pop(name, None)
         self.state.exported.discard(name)
 
@@ -259,15 +313,21 @@ class Interpreter:
         return account.home if account else None
 
     def glob(self, pattern: str) -> list[str]:
+        if "noglob" in self.state.options:
+            return []
         return patterns.glob(self.world.vfs, pattern, self.state.cwd)
 
     # -- helpers ----------------------------------------------------------------------------------
     def subshell(self) -> Interpreter:
-        child = Interpreter(self.world, self.session, name=self.shell_name, state=self.state.copy())
+        child = Interpreter(
+            self.world, self.session, name=self.shell_name, state=self.state.copy(), pid=self.pid
+        )
         child.state.traps = {}
         child.current_line = self.current_line
         child._overrides = dict(self._overrides)
-        child.in_subshell = True
+        child._scopes = [dict(scope) for scope in self._scopes]
+        child._loop_depth = self._loop_depth
+        child.sourcing = self.sourcing
         return child
 
     def environment(self, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -286,9 +346,6 @@ class Interpreter:
             self,
         )
 
-    def _errexit_active(self) -> bool:
-        return "errexit" in self.state.options and self._errexit_guard == 0
-
     async def guarded(self, script: Script, node: Any, io: IO) -> int:
         """Run a node where `set -e` does not apply (conditions, `&&`/`||` operands)."""
         self._errexit_guard += 1
@@ -300,6 +357,9 @@ class Interpreter:
     # -- dispatch ---------------------------------------------------------------------------------
     async def exec_node(self, script: Script, node: Any, io: IO) -> int:
         kind = node.kind
+        self._steps += 1
+        if self._steps % YIELD_EVERY == 0:
+            await asyncio.sleep(0)
         handlers: dict[str, Callable[[Script, Any, IO], Awaitable[int]]] = {
             "list": self.exec_list,
             "pipeline": self.exec_pipeline,
@@ -316,9 +376,23 @@ class Interpreter:
             return self.state.last_status
         status = await handler(script, node, io)
         self.state.last_status = status
-        if status != 0 and kind != "list" and self._errexit_active() and not _negated(node):
-            raise ExitSignal(status)
+        if status != 0 and kind != "list" and self._errexit_guard == 0 and not _negated(node):
+            await self._err_trap(io, status)
+            if "errexit" in self.state.options:
+                raise ExitSignal(status)
         return status
+
+    async def _err_trap(self, io: IO, status: int) -> None:
+        """`trap ... ERR`: run where `set -e` would act (the trap itself cannot re-trigger)."""
+        action = self.state.traps.get("ERR")
+        if not action or self._in_err_trap:
+            return
+        self._in_err_trap = True
+        try:
+            await self.eval_source(action, io)
+        finally:
+            self._in_err_trap = False
+            self.state.last_status = status
 
     async def exec_nodes(self, script: Script, nodes: list[Any], io: IO) -> int:
         status = 0
@@ -409,7 +483,13 @@ class Interpreter:
                 if index > 0:
                     pipes[index - 1].reader.close()
 
-        statuses = await asyncio.gather(*(stage(i, n) for i, n in enumerate(stages)))
+        tasks = [asyncio.ensure_future(stage(i, n)) for i, n in enumerate(stages)]
+        try:
+            statuses = await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            raise
         if "pipefail" in self.state.options:
             return next((s for s in reversed(statuses) if s != 0), 0)
         return statuses[-1]
@@ -427,8 +507,7 @@ class Interpreter:
         except BrokenPipeError:
             return SIGPIPE_STATUS
         finally:
-            for task in self._background.values():
-                task.cancel()
+            self._cancel_background()
 
     # -- simple commands ------------------------------------------------------------------------------
     async def exec_command(self, script: Script, node: Any, io: IO) -> int:
@@ -464,6 +543,9 @@ class Interpreter:
         except RedirectError as exc:
             await self.error(io, exc.message)
             return 1
+        except ShellSyntaxError as exc:
+            await self.error(io, exc.message)
+            return 2
         if "xtrace" in self.state.options:
             await io.stderr.write("+ " + " ".join(shlex.quote(a) for a in argv) + "\n")
         return await self.invoke(argv, redirected, prefix)
@@ -527,11 +609,20 @@ class Interpreter:
             return await self._with_temporary(prefix, lambda: self.call_function(name, argv, io))
         builtin = self.builtins.get(name)
         if builtin is not None:
-            return await self._with_temporary(prefix, lambda: builtin(self, argv, io))
+            return await self._run_builtin(builtin, argv, io, prefix)
         utility = self.utilities.get(name)
         if utility is not None:
             return await utility(self.make_ctx(argv, io, self.environment(prefix)))
         return await self.run_external(argv, io, self.environment(prefix))
+
+    async def _run_builtin(
+        self, builtin: Builtin, argv: list[str], io: IO, prefix: dict[str, str]
+    ) -> int:
+        try:
+            return await self._with_temporary(prefix, lambda: builtin(self, argv, io))
+        except ExpansionError as exc:  # e.g. `read` into a readonly variable
+            await self.error(io, exc.message)
+            return 1
 
     async def _with_temporary(
         self, values: dict[str, str], action: Callable[[], Awaitable[int]]
@@ -590,9 +681,9 @@ class Interpreter:
         if kind in ("<", "<>"):
             return io.with_fd(_fd(node, 0), self._open_input(target, io))
         if kind in ("&>", "&>>", ">&"):
-            writer = self._open_output(target, io, append=kind == "&>>")
+            writer = self._open_output(target, io, append=kind == "&>>", clobber=False)
             return io.with_fd(1, writer).with_fd(2, writer)
-        writer = self._open_output(target, io, append=kind == ">>")
+        writer = self._open_output(target, io, append=kind == ">>", clobber=kind == ">|")
         return io.with_fd(_fd(node, 1), writer)
 
     async def _heredoc(self, script: Script, node: Any) -> bytes:
@@ -616,7 +707,7 @@ class Interpreter:
         except VfsError as exc:
             raise RedirectError(f"{target}: {exc.reason}") from exc
 
-    def _open_output(self, target: str, io: IO, *, append: bool) -> Writer:
+    def _open_output(self, target: str, io: IO, *, append: bool, clobber: bool) -> Writer:
         special: dict[str, Writer] = {
             "/dev/null": NullWriter(),
             "/dev/stdout": io.stdout,
@@ -627,6 +718,12 @@ class Interpreter:
             return special[target]
         if not target:
             raise RedirectError("ambiguous redirect")
+        if (
+            "noclobber" in self.state.options
+            and not (append or clobber)
+            and self.world.vfs.is_file(target, self.state.cwd)
+        ):
+            raise RedirectError(f"{target}: cannot overwrite existing file")
         try:
             inode = self.world.vfs.open_file(target, self.state.cwd, truncate=not append)
         except VfsError as exc:
@@ -667,8 +764,10 @@ class Interpreter:
     async def _run_isolated_body(self, script: Script, nodes: list[Any], io: IO) -> int:
         try:
             return await self.exec_nodes(script, nodes, io)
-        except ExitSignal as exc:
+        except (ExitSignal, ReturnSignal) as exc:
             return exc.status
+        except LoopSignal:
+            return 0
 
     async def exec_if(self, script: Script, node: Any, io: IO) -> int:
         condition_ok = False
@@ -703,7 +802,11 @@ class Interpreter:
             values = await self._expand_argv(script, [w for w in in_words if w.kind == "word"])
         status = 0
         for value in values:
-            self.assign(name_raw, value)
+            try:
+                self.assign(name_raw, value)
+            except ExpansionError as exc:
+                await self.error(io, exc.message)
+                return 1
             outcome = await self._loop_body(script, body, io)
             if outcome is None:
                 break
@@ -814,6 +917,7 @@ class Interpreter:
 
     def _restore_scope(self, scope: dict[str, str | None]) -> None:
         for name, old in scope.items():
+            self.state.readonly.discard(name)
             if old is None:
                 self.state.variables.pop(name, None)
             else:

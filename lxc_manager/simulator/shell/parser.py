@@ -27,16 +27,18 @@ import bashlex.errors
 COMMAND_PREFIX_WORDS = {"if", "then", "else", "elif", "do", "while", "until", "!", "{", "time"}
 COMMAND_END_CHARS = set(";&|()\n")
 WORD_BREAK_CHARS = set(" \t\n;&|()<>")
+ARRAY_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\+?=")
 PLAIN_DELIMITER = re.compile(r"[A-Za-z0-9_.\-]+\Z")
 
 
 class ShellSyntaxError(Exception):
     """A script the parser refuses; `line` is 1-based."""
 
-    def __init__(self, message: str, line: int) -> None:
+    def __init__(self, message: str, line: int, *, incomplete: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.line = line
+        self.incomplete = incomplete or "unexpected EOF" in message
 
 
 @dataclass
@@ -67,7 +69,10 @@ def parse(source: str) -> Script:
         nodes = bashlex.parse(rewritten)
     except bashlex.errors.ParsingError as exc:
         position = getattr(exc, "position", len(source))
-        raise ShellSyntaxError(f"syntax error: {exc.message}", _line(source, position)) from exc
+        at_end = position >= len(rewritten.rstrip())
+        raise ShellSyntaxError(
+            f"syntax error: {exc.message}", _line(source, position), incomplete=at_end
+        ) from exc
     except NotImplementedError as exc:
         raise ShellSyntaxError(f"construct not supported by the simulator: {exc}", 1) from exc
     return Script(source, list(nodes), scan.quoted_heredocs)
@@ -232,6 +237,8 @@ class _PreScanner:
         start = i
         i = self._skip_word(i)
         word = text[start:i]
+        if ARRAY_ASSIGNMENT.fullmatch(word) and text.startswith("(", i):
+            raise ShellSyntaxError("arrays are not supported by the simulator", _line(text, i))
         if word == "for":
             i = self._maybe_arithmetic_for(i)
         return i, at_command and word in COMMAND_PREFIX_WORDS

@@ -189,6 +189,7 @@ class Pipe:
         self._chunks.append(data)
         self._size += len(data)
         self._notify()
+        await asyncio.sleep(0)  # let the reader run: output streams through a pipeline
 
     async def get(self) -> bytes:
         while not self._chunks and not self._write_closed:

@@ -41,12 +41,36 @@ def _options(
             values[arg] = args[index + 1]
             index += 2
             continue
-        if arg.startswith("-") and len(arg) > 1:
-            flags.update(arg[1:] if not arg.startswith("--") else [arg])
+        if arg.startswith("--"):
+            flags.add(arg)
+        elif arg.startswith("-") and len(arg) > 1:
+            index = _short_options(args, index, arg, value_options, values, flags)
+            continue
         else:
             operands.append(arg)
         index += 1
     return values, flags, operands
+
+
+def _short_options(
+    args: list[str],
+    index: int,
+    arg: str,
+    value_options: set[str],
+    values: dict[str, str],
+    flags: set[str],
+) -> int:
+    """A bundle like `-aG GROUPS` or `-mG sudo`: flags, the last one may take a value."""
+    for position, letter in enumerate(arg[1:], start=1):
+        if f"-{letter}" in value_options:
+            attached = arg[position + 1 :]
+            if attached:
+                values[f"-{letter}"] = attached
+                return index + 1
+            values[f"-{letter}"] = args[index + 1] if index + 1 < len(args) else ""
+            return index + 2
+        flags.add(letter)
+    return index + 1
 
 
 def _next_id(taken: set[int], system: bool) -> int:
@@ -139,7 +163,7 @@ async def _add_to_groups(ctx: Ctx, user: str, groups: list[str], *, replace: boo
 
 
 async def usermod(ctx: Ctx) -> int:
-    values, flags, operands = _options(ctx.args, USERADD_VALUE_OPTIONS | {"-l", "-L", "-U"})
+    values, flags, operands = _options(ctx.args, USERADD_VALUE_OPTIONS | {"-l"})
     if len(operands) != 1:
         return await ctx.fail("Usage: usermod [options] LOGIN", 2)
     name = operands[0]

@@ -46,7 +46,6 @@ def interpret_escapes(text: str, *, octal_needs_zero: bool) -> str:
             continue
         nxt = text[i + 1]
         if nxt == "c":
-            out.append("".join([]))
             raise StopOutput("".join(out))
         octal = re.match(r"0[0-7]{0,3}" if octal_needs_zero else r"[0-7]{1,3}", text[i + 1 :])
         hexa = re.match(r"x([0-9a-fA-F]{1,2})", text[i + 1 :])
@@ -130,17 +129,15 @@ class _Printf:
         return "".join(out)
 
     def _once(self) -> str:
+        """One pass over the format (`%b`'s `\\c` stops everything after it)."""
         pieces: list[str] = []
         position = 0
-        for match in FORMAT_SPEC.finditer(self.fmt):
-            literal = self.fmt[position : match.start()]
-            try:
-                pieces.append(interpret_escapes(literal, octal_needs_zero=False))
-            except StopOutput as stop:
-                raise StopOutput("".join(pieces) + str(stop)) from None
-            pieces.append(self._convert(match))
-            position = match.end()
         try:
+            for match in FORMAT_SPEC.finditer(self.fmt):
+                literal = self.fmt[position : match.start()]
+                pieces.append(interpret_escapes(literal, octal_needs_zero=False))
+                pieces.append(self._convert(match))
+                position = match.end()
             pieces.append(interpret_escapes(self.fmt[position:], octal_needs_zero=False))
         except StopOutput as stop:
             raise StopOutput("".join(pieces) + str(stop)) from None
@@ -164,7 +161,7 @@ class _Printf:
                 try:
                     text = interpret_escapes(text, octal_needs_zero=True)
                 except StopOutput as stop:
-                    raise StopOutput(spec % str(stop) if "%" in spec else str(stop)) from None
+                    raise StopOutput((spec + "s") % str(stop)) from None
             return (spec + "s") % text
         if conversion == "c":
             return (spec + "s") % (arg or "")[:1]
@@ -355,7 +352,9 @@ async def id_command(ctx: Ctx) -> int:
     account = ctx.world.account(names[0] if names else ctx.session.user)
     if account is None:
         return await ctx.fail(f"'{names[0]}': no such user")
-    groups = [g for g in ctx.world.groups() if g.gid == account.gid or account.name in g.members]
+    everything = ctx.world.groups()
+    groups = [g for g in everything if g.gid == account.gid]
+    groups += [g for g in everything if account.name in g.members and g.gid != account.gid]
     flags = "".join(a.lstrip("-") for a in args)
     if "u" in flags:
         await ctx.out((account.name if "n" in flags else str(account.uid)) + "\n")

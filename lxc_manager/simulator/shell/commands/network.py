@@ -579,12 +579,15 @@ async def wget(ctx: Ctx) -> int:
     url = None
     while args:
         arg = args.pop(0)
-        if arg in ("-O", "--output-document"):
+        if arg == "--output-document":
             output = args.pop(0) if args else None
-        elif arg.startswith("-O") and len(arg) > 2:
-            output = arg[2:]
-        elif arg in ("-q", "--quiet", "-nv"):
+        elif arg in ("--quiet", "-nv"):
             quiet = True
+        elif arg.startswith("-") and not arg.startswith("--") and len(arg) > 1:
+            letters, _, attached = arg[1:].partition("O")
+            quiet = quiet or "q" in letters
+            if "O" in arg:
+                output = attached or (args.pop(0) if args else None)
         elif not arg.startswith("-"):
             url = url or arg
     if url is None:

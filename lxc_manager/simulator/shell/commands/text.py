@@ -772,7 +772,7 @@ async def tr(ctx: Ctx) -> int:
     second = expand_tr_set(sets[1]) if len(sets) > 1 else ""
     text = await ctx.stdin.read_text()
     if "d" in flags:
-        text = "".join(c for c in text if (c in first) != ("c" in flags))
+        text = "".join(c for c in text if (c in first) == ("c" in flags))
         squeeze = second
     else:
         if second:
