@@ -9,8 +9,10 @@ old key. Associated data binds a ciphertext to its row and field (e.g.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,16 +82,25 @@ def load_keyring(settings: Settings) -> Keyring:
 
 
 def _read_or_create_key_file(path: Path) -> str:
+    """Create the key file once, atomically: concurrent first starts all read the same key.
+
+    The key is written to a private temporary file which is then hard-linked into place;
+    `link` fails if the file exists, so the first writer wins and nobody reads a half file.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        mode = path.stat().st_mode & 0o777
-        if mode & 0o077:
-            raise SettingsError(
-                str(path), "a key file readable only by its owner (chmod 600)", oct(mode)
-            ) from None
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(new_key_entry() + "\n")
+    if not path.exists():
+        fd, temporary = tempfile.mkstemp(prefix=".secret-key-", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(new_key_entry() + "\n")
+            os.chmod(temporary, 0o600)
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, path)
+        finally:
+            os.unlink(temporary)
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise SettingsError(
+            str(path), "a key file readable only by its owner (chmod 600)", oct(mode)
+        )
     return path.read_text().strip()

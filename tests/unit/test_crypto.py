@@ -76,3 +76,16 @@ def test_environment_keyring_wins_over_file(tmp_path: Path) -> None:
     )
     assert load_keyring(settings).active_kid == "env"
     assert not settings.key_file.exists()
+
+
+def test_concurrent_first_use_agrees_on_one_key(tmp_path: Path) -> None:
+    """Web and workers may start together: they must all end up with the same key."""
+    import concurrent.futures
+
+    settings = load_settings({"LXCM_DATA_DIR": str(tmp_path / "race")}, cwd=tmp_path)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        kids = set(pool.map(lambda _: load_keyring(settings).keys, range(32)))
+    assert len(kids) == 1
+    assert [p.name for p in settings.key_file.parent.iterdir()] == [
+        "secret.key"
+    ]  # no temp files left
