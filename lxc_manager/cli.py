@@ -107,6 +107,32 @@ def _trust_endpoint(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rotate_key(_args: argparse.Namespace) -> int:
+    from lxc_manager.db.migrate import upgrade_head
+    from lxc_manager.nodes import NodeSecretError, rotate_keys
+    from lxc_manager.security import audit
+    from lxc_manager.security.crypto import load_keyring
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_head()
+    active = load_keyring(settings).active_kid
+    try:
+        count = rotate_keys()
+    except NodeSecretError as exc:
+        print(
+            f"lxc-manager: {exc}. Nothing was changed: keep every old key in the keyring "
+            "(after the new one) until rotate-key has succeeded.",
+            file=sys.stderr,
+        )
+        return 1
+    audit.record(
+        "secrets.rotate", user_id="cli", target=f"key:{active}", detail=f"{count} re-encrypted"
+    )
+    print(f"re-encrypted {count} secret{'s' if count != 1 else ''} with key {active}")
+    return 0
+
+
 def _simulator(args: argparse.Namespace) -> int:
     from lxc_manager.simulator.cli import main as simulator_main
 
@@ -174,6 +200,15 @@ def build_parser() -> argparse.ArgumentParser:
     trust.add_argument("endpoint", metavar="HOST[:PORT]")
     trust.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     trust.set_defaults(handler=_trust_endpoint)
+
+    rotate = commands.add_parser(
+        "rotate-key",
+        help="re-encrypt every stored secret with the active (first) key of the keyring",
+        description="Re-encrypt every stored secret (API token secrets, SSH passwords and keys) with "
+        "the first key of the keyring (LXCM_SECRET_KEY, else $LXCM_DATA_DIR/secret.key). Rotation: put a "
+        "new key first, run rotate-key, then drop the old key.",
+    )
+    rotate.set_defaults(handler=_rotate_key)
 
     simulator = commands.add_parser(
         "simulator",

@@ -1,0 +1,46 @@
+"""Each user's Proxmox nodes: CRUD, connection test, default node, per-user scoping.
+
+Plain async Python (no Reflex); the page `/settings/nodes` calls `service`.
+"""
+
+from .service import (
+    PRIVSEP_HINT,
+    CheckResult,
+    NodeInput,
+    NodeNotFound,
+    NodeSecretError,
+    NodeView,
+    Probe,
+    check_node,
+    client_for,
+    create_node,
+    delete_node,
+    get_node,
+    list_nodes,
+    make_default,
+    probe_nodes,
+    rotate_keys,
+    ssh_target_for,
+    update_node,
+)
+
+__all__ = [
+    "PRIVSEP_HINT",
+    "CheckResult",
+    "NodeInput",
+    "NodeNotFound",
+    "NodeSecretError",
+    "NodeView",
+    "Probe",
+    "check_node",
+    "client_for",
+    "create_node",
+    "delete_node",
+    "get_node",
+    "list_nodes",
+    "make_default",
+    "probe_nodes",
+    "rotate_keys",
+    "ssh_target_for",
+    "update_node",
+]
