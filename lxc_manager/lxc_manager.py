@@ -36,17 +36,13 @@ def _title(text: str) -> str:
 app.add_page(
     login.page, route=login.ROUTE, title=_title(login.TITLE), on_load=login.LoginState.load
 )
-for module in (dashboard, new_container, templates, nodes):
+# Every page but /login is guarded: the session check runs first, then the page's own load.
+for module in (dashboard, new_container, templates, nodes, sign_in_endpoints):
+    page_load = getattr(module, "ON_LOAD", None)
     app.add_page(
         module.page,
         route=module.ROUTE,
         title=_title(module.TITLE),
-        on_load=SessionState.check_session,
+        on_load=[SessionState.check_session, *([page_load] if page_load is not None else [])],
     )
-app.add_page(
-    sign_in_endpoints.page,
-    route=sign_in_endpoints.ROUTE,
-    title=_title(sign_in_endpoints.TITLE),
-    on_load=[SessionState.check_session, sign_in_endpoints.SignInEndpointsState.load],
-)
 app.add_page(not_found.page, route="404", title=_title("Not found"))

@@ -320,3 +320,6 @@ def page() -> rx.Component:
             width="100%",
         ),
     )
+
+
+ON_LOAD = SignInEndpointsState.load

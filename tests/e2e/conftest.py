@@ -118,3 +118,34 @@ def screenshot(page: Page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+CRAFTED_EVENT_JS = """async ({name, payload, path}) => {
+  const url = `ws://${location.host}/_event/?token=${crypto.randomUUID()}&EIO=4&transport=websocket`;
+  const ws = new WebSocket(url);
+  const frames = [];
+  ws.onmessage = (m) => {
+    frames.push(m.data);
+    if (m.data === "2") ws.send("3");
+    if (m.data.startsWith("0{")) ws.send("40/_event,");
+    if (m.data.startsWith("40/_event,")) {
+      const event = {name, payload, router_data: {pathname: path, asPath: path, query: {}}};
+      ws.send("42/_event," + JSON.stringify(["event", event]));
+    }
+  };
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  ws.close();
+  return frames.join("\\n");
+}"""
+
+
+def send_crafted_event(
+    page: Page, state: type, handler: str, payload: dict[str, object], path: str
+) -> str:
+    """Below the UI: raw Engine.IO/Socket.IO frames naming a state's event handler.
+
+    The websocket is opened from `page`, so it carries that page's cookies (or none).
+    Returns every frame the server sent back.
+    """
+    name = f"{state.get_full_name()}.{handler}"
+    return str(page.evaluate(CRAFTED_EVENT_JS, {"name": name, "payload": payload, "path": path}))

@@ -14,7 +14,7 @@ from tests.support.app import ServeProcess
 pytestmark = pytest.mark.e2e
 
 SECTIONS = [
-    ("Dashboard", "/", "Containers", "No Proxmox node configured"),
+    ("Dashboard", "/", "Containers", "Your containers will appear here"),
     (
         "New container",
         "/containers/new",
@@ -49,7 +49,8 @@ def test_shell_loads_with_sidebar_and_empty_state(shell: Page) -> None:
     for label, _, _, _ in SECTIONS:
         expect(nav.get_by_role("link", name=label)).to_be_visible()
     expect(shell.get_by_role("heading", name="Containers", level=1)).to_be_visible()
-    expect(shell.get_by_test_id("empty-state")).to_contain_text("No Proxmox node configured")
+    expect(shell.get_by_test_id("empty-state")).to_contain_text("Your containers will appear here")
+    expect(shell.locator("#no-nodes-banner")).to_contain_text("container operations are disabled")
     expect(shell.locator("#header-user")).to_have_text("root@pam")
     path = screenshot(shell, "shell-dashboard")
     assert path.stat().st_size > 10_000
@@ -68,7 +69,7 @@ def test_sidebar_navigates_between_sections(shell: Page) -> None:
 
 def test_empty_state_action_leads_to_nodes(shell: Page) -> None:
     shell.goto("/")
-    shell.get_by_role("link", name="Add a node").click()
+    shell.get_by_test_id("empty-state").get_by_role("link", name="Add a node").click()
     expect(shell.get_by_role("heading", name="Proxmox nodes", level=1)).to_be_visible()
 
 

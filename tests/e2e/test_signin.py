@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from lxc_manager.pages.sign_in_endpoints import SignInEndpointsState
 from lxc_manager.security.sessions import COOKIE_NAME
-from tests.e2e.conftest import Peer, screenshot, sign_in
+from tests.e2e.conftest import Peer, screenshot, send_crafted_event, sign_in
 from tests.support.app import BIN, REPO, ServeProcess, app_db_rows, app_redis
 from tests.support.simulator import FIXED_RECOVERY_KEY, TFA_USER, TOTP_SECRET, start_simulator
 
@@ -174,30 +174,8 @@ def test_sign_in_endpoints_page_adds_and_removes(page: Page, sim: Peer, app: Ser
         other.stop()
 
 
-CRAFTED_EVENT_JS = """async ({name, payload, path}) => {
-  const url = `ws://${location.host}/_event/?token=${crypto.randomUUID()}&EIO=4&transport=websocket`;
-  const ws = new WebSocket(url);
-  const frames = [];
-  ws.onmessage = (m) => {
-    frames.push(m.data);
-    if (m.data === "2") ws.send("3");
-    if (m.data.startsWith("0{")) ws.send("40/_event,");
-    if (m.data.startsWith("40/_event,")) {
-      const event = {name, payload, router_data: {pathname: path, asPath: path, query: {}}};
-      ws.send("42/_event," + JSON.stringify(["event", event]));
-    }
-  };
-  await new Promise((resolve) => setTimeout(resolve, 2500));
-  ws.close();
-  return frames.join("\\n");
-}"""
-
-
 def crafted(page: Page, handler: str, payload: dict[str, object]) -> str:
-    name = f"{SignInEndpointsState.get_full_name()}.{handler}"
-    return page.evaluate(
-        CRAFTED_EVENT_JS, {"name": name, "payload": payload, "path": "/settings/sign-in"}
-    )
+    return send_crafted_event(page, SignInEndpointsState, handler, payload, "/settings/sign-in")
 
 
 def test_crafted_events_without_a_session_read_and_change_nothing(

@@ -86,7 +86,7 @@ class ServeProcess:
                 f"port {TEST_PORT} is in use: stop what uses it or set LXCM_TEST_PORT"
             )
         self.started_at = time.monotonic()
-        with self.log_path.open("ab") as log:
+        with self.log_path.open("wb") as log:  # a fresh log: readiness is read from it
             self.popen = subprocess.Popen(
                 [str(BIN / "lxc-manager"), *self.command, *([] if self.build else ["--no-build"])],
                 env=self.env,
