@@ -2,11 +2,13 @@
 
 The demo keeps its own data under `$LXCM_DATA_DIR/demo` (so it never touches real data),
 runs the simulator as one more supervised child (its state, certificate included, persists
-in that directory), pre-trusts it as a sign-in endpoint and prints the sign-in to use.
+in that directory), pre-trusts it as a sign-in endpoint, gives the demo user the simulator as a ready node
+(API token and SSH) and prints the sign-in to use.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -15,6 +17,7 @@ import socket
 import subprocess
 import sys
 import threading
+import uuid
 from typing import IO
 
 from lxc_manager.process import Child
@@ -25,6 +28,8 @@ log = logging.getLogger("lxc_manager.demo")
 
 DEMO_USER = "root"
 DEMO_PASSWORD = "demo"
+DEMO_TOKEN_ID = "root@pam!demo"
+DEMO_NODE_NAME = "demo-cluster"
 READY_PREFIX = "SIMULATOR READY "
 READY_TIMEOUT = 60.0
 
@@ -49,6 +54,15 @@ class DemoSupervisor(Supervisor):
         super().__init__(settings)
         self.ready: dict[str, object] = {}
 
+    def demo_token_secret(self) -> str:
+        """The demo's API token secret: made once, kept (0600) next to the demo's data."""
+        path = self.settings.data_dir / "demo-token"
+        if not path.exists():
+            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(str(uuid.uuid4()))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
     def simulator_argv(self) -> list[str]:
         state = self.settings.data_dir / "simulator-state.json"
         return [
@@ -58,6 +72,7 @@ class DemoSupervisor(Supervisor):
             "--seed", "2026", "--nodes", "3", "--containers", "20", "--vms", "3",
             "--task-seconds", "1.5", "--auth-failure-delay", "1",
             "--user", f"{DEMO_USER}@pam:{DEMO_PASSWORD}",
+            "--token", f"{DEMO_TOKEN_ID}:{self.demo_token_secret()}",
             "--state-file", str(state),
             "--log-level", "WARNING",
         ]  # fmt: skip
@@ -90,10 +105,42 @@ class DemoSupervisor(Supervisor):
         from lxc_manager.signin import endpoints
 
         host, port = self._api_host_port()
-        endpoints.trust(
-            host, port, str(self.ready["tls_sha256"]), trusted_by="demo", cluster_name="demo"
-        )
+        endpoint = endpoints.trust(host, port, str(self.ready["tls_sha256"]), trusted_by="demo")
         log.info("simulator at %s:%s trusted for sign-in", host, port)
+        asyncio.run(self._give_demo_user_a_node(f"{DEMO_USER}@pam@{endpoint.id}", host, port))
+
+    async def _give_demo_user_a_node(self, user_id: str, host: str, port: int) -> None:
+        """The demo user finds the simulator ready as a node (API token and SSH)."""
+        from lxc_manager.nodes import service
+
+        ssh_port = int(str(self.ready["ssh"]).rpartition(":")[2])
+        data = service.NodeInput(
+            name=DEMO_NODE_NAME,
+            host=host,
+            port=port,
+            token_id=DEMO_TOKEN_ID,
+            token_secret=self.demo_token_secret(),
+            ssh_user="root",
+            ssh_port=ssh_port,
+            ssh_secret=DEMO_PASSWORD,
+            ssh_secret_kind="password",
+            tls_fingerprint=str(self.ready["tls_sha256"]),
+            ssh_host_key=str(self.ready["ssh_host_key"]),
+        )
+        existing = next((n for n in service.list_nodes(user_id) if n.name == DEMO_NODE_NAME), None)
+        if existing is None:
+            outcome = await service.create_node(user_id, data)
+        elif (existing.port, existing.ssh_port, existing.tls_fingerprint) != (
+            port,
+            ssh_port,
+            data.tls_fingerprint,
+        ):
+            outcome = await service.update_node(user_id, existing.id, data)
+        else:
+            return
+        if isinstance(outcome, service.CheckResult):
+            problems = outcome.error or "; ".join(outcome.field_errors.values())
+            log.warning("could not set up the demo node: %s", problems)
 
     def after_ready(self) -> None:
         host, port = self._api_host_port()

@@ -28,6 +28,7 @@ class NodeRow(BaseModel):
     cluster: str
     pve_nodes: list[str]
     ssh: str
+    same_cluster_as: str = ""  # other nodes of this user that reach the same cluster
     status: str = "checking"  # checking | online | offline
     latency: str = ""
     error: str = ""
@@ -78,7 +79,12 @@ class NodesState(SessionState):
     _confirmed_ssh: str = ""
 
     def _refresh(self) -> None:
-        self.nodes = [_row(view) for view in service.list_nodes(self._user_id)]
+        views = service.list_nodes(self._user_id)
+        rows = []
+        for view in views:
+            peers = [v.name for v in views if v.cluster_key == view.cluster_key and v.id != view.id]
+            rows.append(_row(view).model_copy(update={"same_cluster_as": ", ".join(peers)}))
+        self.nodes = rows
         self.loaded = True
 
     @rx.event
@@ -669,6 +675,15 @@ def _node_row(row: NodeRow) -> rx.Component:
                     ),
                     gap="1",
                     wrap="wrap",
+                ),
+                rx.cond(
+                    row.same_cluster_as != "",
+                    rx.text(
+                        "same cluster as ",
+                        row.same_cluster_as,
+                        size="1",
+                        color=rx.color("gray", 10),
+                    ),
                 ),
                 spacing="1",
             )

@@ -93,6 +93,9 @@ def test_add_default_switch_delete_and_banner(page: Page, sim: Peer, app: ServeP
     save_confirming(page, sim)
     expect(row(page, "pve-second")).to_be_visible()
     expect(row(page, "pve-second").get_by_test_id("default-badge")).to_have_count(0)
+    expect(row(page, "pve-second")).to_contain_text(
+        "same cluster as pve-main"
+    )  # two endpoints, one cluster
     row(page, "pve-second").get_by_role("button", name="Make default").click()
     expect(row(page, "pve-second").get_by_test_id("default-badge")).to_be_visible()
     expect(row(page, "pve-main").get_by_test_id("default-badge")).to_have_count(0)

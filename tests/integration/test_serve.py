@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import time
 from pathlib import Path
 
@@ -131,7 +132,15 @@ def test_demo_prints_the_sign_in_and_stops_cleanly(tmp_path: Path) -> None:
         assert answer.status_code == 200 and answer.json()["data"]["ticket"].startswith(
             "PVE:root@pam:"
         )
-        assert (data / "demo" / "lxc-manager.db").exists()  # the demo keeps its own data
+        database = data / "demo" / "lxc-manager.db"  # the demo keeps its own data
+        with sqlite3.connect(database) as db:
+            nodes = db.execute(
+                "SELECT name, user_id, is_default, token_secret FROM proxmox_node"
+            ).fetchall()
+        assert [(n[0], n[1].startswith("root@pam@"), n[2]) for n in nodes] == [
+            ("demo-cluster", True, 1)
+        ]
+        assert nodes[0][3].startswith("v1:")  # stored encrypted
         tree = demo.tree()
         assert any("lxc_manager.simulator" in cmdline(pid) for pid in tree)
         assert demo.stop(signal.SIGINT) == 0
