@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import reflex as rx
 
+from lxc_manager.pages.components.fingerprint import fingerprint_confirmation
 from lxc_manager.redis_client import async_client
 from lxc_manager.security.sessions import get_session, safe_next, session_id_from_cookie_header
 from lxc_manager.settings import get_settings
@@ -192,20 +193,11 @@ def _general_error() -> rx.Component:
 def _fingerprint_panel() -> rx.Component:
     return rx.cond(
         LoginState.step == "confirm",
-        rx.callout.root(
-            rx.callout.icon(rx.icon("shield-question")),
-            rx.vstack(
-                rx.text("First connection to this Proxmox host", weight="bold", size="2"),
-                rx.text(
-                    "Compare this SHA-256 certificate fingerprint with the one shown by Proxmox "
-                    "(Datacenter → node → System → Certificates) before you trust it:",
-                    size="2",
-                ),
-                rx.code(LoginState.fingerprint, id="fingerprint", word_break="break-all", size="2"),
-                spacing="2",
-            ),
-            color_scheme="amber",
-            id="fingerprint-panel",
+        fingerprint_confirmation(
+            "First connection to this Proxmox host: its TLS certificate fingerprint (SHA-256)",
+            LoginState.fingerprint,
+            "fingerprint",
+            panel_id="fingerprint-panel",
         ),
     )
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from lxc_manager.nodes import PRIVSEP_HINT, service
 from lxc_manager.nodes.service import CheckResult, NodeInput, NodeNotFound, NodeView
+from lxc_manager.pages.components.fingerprint import fingerprint_confirmation
 from lxc_manager.pages.components.layout import empty_state, page_shell
 from lxc_manager.state.session import SessionState, require_session
 
@@ -290,20 +291,6 @@ def _input(name: str, field: str | None = None, **props: object) -> rx.Component
     return rx.input(name=name, id=f"node-{field or name}", width="100%", **props)
 
 
-def _confirmation(title: str, value: rx.Var, element_id: str) -> rx.Component:
-    return rx.callout.root(
-        rx.callout.icon(rx.icon("shield-question")),
-        rx.vstack(
-            rx.text(title, weight="bold", size="2"),
-            rx.text("Compare it with the one Proxmox shows before you trust it:", size="2"),
-            rx.code(value, id=element_id, overflow_wrap="anywhere", size="2"),
-            spacing="1",
-        ),
-        color_scheme="amber",
-        width="100%",
-    )
-
-
 def _problems() -> rx.Component:
     return rx.fragment(
         rx.cond(
@@ -510,13 +497,15 @@ def _form() -> rx.Component:
             _ssh_section(),
             rx.cond(
                 NodesState.pending_tls != "",
-                _confirmation(
+                fingerprint_confirmation(
                     "TLS certificate fingerprint (SHA-256)", NodesState.pending_tls, "pending-tls"
                 ),
             ),
             rx.cond(
                 NodesState.pending_ssh != "",
-                _confirmation("SSH host key fingerprint", NodesState.pending_ssh, "pending-ssh"),
+                fingerprint_confirmation(
+                    "SSH host key fingerprint", NodesState.pending_ssh, "pending-ssh"
+                ),
             ),
             _problems(),
             rx.hstack(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 from pydantic import BaseModel
 
+from lxc_manager.pages.components.fingerprint import fingerprint_confirmation
 from lxc_manager.pages.components.layout import page_shell
 from lxc_manager.proxmox import ProxmoxError, fetch_fingerprint
 from lxc_manager.security import audit
@@ -249,35 +250,21 @@ def _add_form() -> rx.Component:
             ),
             rx.cond(
                 SignInEndpointsState.new_fingerprint != "",
-                rx.callout.root(
-                    rx.callout.icon(rx.icon("shield-question")),
-                    rx.vstack(
-                        rx.text(
-                            "Compare this fingerprint with the one Proxmox shows for its certificate:",
-                            size="2",
-                        ),
-                        rx.code(
-                            SignInEndpointsState.new_fingerprint,
-                            id="new-fingerprint",
-                            word_break="break-all",
-                        ),
-                        rx.hstack(
-                            rx.button(
-                                "Trust and enable",
-                                on_click=SignInEndpointsState.confirm_new,
-                                id="trust-endpoint",
-                            ),
-                            rx.button(
-                                "Cancel",
-                                variant="soft",
-                                color_scheme="gray",
-                                on_click=SignInEndpointsState.cancel_new,
-                            ),
-                            spacing="3",
-                        ),
-                        spacing="2",
+                fingerprint_confirmation(
+                    "TLS certificate fingerprint (SHA-256)",
+                    SignInEndpointsState.new_fingerprint,
+                    "new-fingerprint",
+                    rx.button(
+                        "Trust and enable",
+                        on_click=SignInEndpointsState.confirm_new,
+                        id="trust-endpoint",
                     ),
-                    color_scheme="amber",
+                    rx.button(
+                        "Cancel",
+                        variant="soft",
+                        color_scheme="gray",
+                        on_click=SignInEndpointsState.cancel_new,
+                    ),
                 ),
             ),
             spacing="3",

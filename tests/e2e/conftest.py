@@ -30,6 +30,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = OUTPUT / "screenshots"
+# CI has 2 cores shared by the app, the simulator and Chromium: assertions wait up to 15 s.
+expect.set_options(timeout=15_000)
 
 
 def chromium_path() -> str:
