@@ -1,0 +1,432 @@
+"""Container lifecycle: start / shutdown / stop / reboot / delete, one at a time per container.
+
+Every call goes through the user's own node (`client_for` scopes it: another user's node id
+is "Node not found"), follows the Proxmox task to its end and answers an `ActionResult`
+with a short message for the user; Proxmox's own text goes to the log. Two actions on the
+same container never overlap: a Redis lock `ct-action:{cluster_key}:{vmid}` is held while
+one runs. Every attempt on an existing node is audited (`container.<action>`).
+
+    result = await run_action(user_id, node_id, "pve2", 105, "shutdown", shutdown_timeout=30)
+    if not result.ok:
+        show(result.message)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import redis.exceptions
+
+from lxc_manager import redis_client
+from lxc_manager.nodes import NodeNotFound, NodeSecretError, client_for, get_node
+from lxc_manager.proxmox import (
+    AuthenticationError,
+    CertificateInvalid,
+    NotFound,
+    ParameterError,
+    PermissionDenied,
+    ProxmoxClient,
+    ProxmoxError,
+    ProxmoxTimeout,
+    TaskFailed,
+    Unreachable,
+    Upid,
+)
+from lxc_manager.security import audit
+
+__all__ = [
+    "ACTIONS",
+    "BULK_CONCURRENCY",
+    "MSG_BUSY",
+    "MSG_NODE_NOT_FOUND",
+    "TASK_LOG_LINES",
+    "ActionResult",
+    "bulk_action",
+    "delete_container",
+    "lock_key",
+    "run_action",
+    "short_message",
+    "task_log",
+    "validation_error",
+]
+
+log = logging.getLogger(__name__)
+
+ACTIONS = ("start", "shutdown", "stop", "reboot")
+BULK_CONCURRENCY = 8
+TASK_LOG_LINES = 50
+VMID_MIN, VMID_MAX = 100, 999_999_999
+
+MSG_NODE_NOT_FOUND = "Node not found"
+MSG_BUSY = "Another action is running on this container"
+MSG_RUNNING = "The container is running: stop it first, or choose to stop it before deleting"
+MSG_LOCK_UNAVAILABLE = "Actions are unavailable right now (internal error); try again"
+MSG_UNEXPECTED = "Unexpected error; see the server log"
+
+_DONE = {
+    "start": "Started",
+    "shutdown": "Shut down",
+    "stop": "Stopped",
+    "reboot": "Rebooted",
+    "delete": "Deleted",
+}
+_PVE_NODE = re.compile(r"^[a-zA-Z0-9](?:[a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?$")
+# Proxmox's texts (detail) -> what the user is shown. First match wins.
+_KNOWN_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"already running", re.I), "The container is already running"),
+    (re.compile(r"\bnot running\b", re.I), "The container is not running"),
+    (re.compile(r"container is running", re.I), MSG_RUNNING),
+    (re.compile(r"is locked \((?P<lock>[\w-]+)\)", re.I), "The container is locked ({lock})"),
+    (re.compile(r"protection mode enabled", re.I), "The container is protected (protection)"),
+    (re.compile(r"does not exist|no such", re.I), "The container does not exist"),
+    (re.compile(r"timeout|timed out", re.I), "Proxmox timed out"),
+)
+# Compare-and-delete: only the holder of the lock (its token) releases it.
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    ok: bool
+    message: str
+    upid: str | None = None
+    task_log: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Target:
+    node_name: str
+    cluster_key: str
+    client: ProxmoxClient
+
+
+# -- pure helpers ---------------------------------------------------------------------------
+
+
+def validation_error(pve_node: str, vmid: int, action: str | None = None) -> str | None:
+    """What is wrong with the request, or None."""
+    if action is not None and action not in ACTIONS:
+        return f"Unknown action (use one of: {', '.join(ACTIONS)})"
+    if isinstance(vmid, bool) or not isinstance(vmid, int) or not VMID_MIN <= vmid <= VMID_MAX:
+        return f"The container id must be a number from {VMID_MIN} to {VMID_MAX}"
+    if not isinstance(pve_node, str) or _PVE_NODE.fullmatch(pve_node) is None:
+        return "Invalid Proxmox node name"
+    return None
+
+
+def short_message(error: BaseException) -> str:
+    """Proxmox's error made short and generic for the user (the detail is logged)."""
+    if isinstance(error, TaskFailed):
+        return f"The task failed: {_one_line(error.exitstatus)}"
+    if isinstance(error, ProxmoxTimeout):
+        return "Proxmox did not finish in time; the task may still be running"
+    if isinstance(error, Unreachable | CertificateInvalid):
+        return error.user_message
+    if isinstance(error, AuthenticationError):
+        return "Proxmox refused the node's API token"
+    if isinstance(error, PermissionDenied):
+        return "Permission denied: the node's API token may not do this"
+    if isinstance(error, ProxmoxError):
+        for pattern, text in _KNOWN_ERRORS:
+            match = pattern.search(error.detail)
+            if match is not None:
+                return text.format(**match.groupdict())
+        if isinstance(error, NotFound):
+            return "The container does not exist"
+        if isinstance(error, ParameterError):
+            return "Proxmox refused the request's parameters"
+        return "Proxmox reported an error"
+    if isinstance(error, NodeSecretError):
+        return error.user_message
+    return MSG_UNEXPECTED
+
+
+def lock_key(cluster_key: str, vmid: int) -> str:
+    return f"ct-action:{cluster_key}:{vmid}"
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _task_node(upid: str, fallback: str) -> str:
+    try:
+        return Upid.parse(upid).node
+    except ValueError:
+        return fallback
+
+
+def _log_lines(data: Any) -> tuple[str, ...]:
+    if not isinstance(data, list):
+        return ()
+    lines = [str(entry.get("t", "")) for entry in data if isinstance(entry, dict)]
+    return tuple(lines[-TASK_LOG_LINES:])
+
+
+# -- plumbing -------------------------------------------------------------------------------
+
+
+def _resolve(user_id: str, node_id: int) -> _Target:
+    """The user's node (NodeNotFound otherwise) and a client for it (sync: in a thread)."""
+    node = get_node(user_id, node_id)
+    return _Target(node.name, node.cluster_key or f"node:{node.id}", client_for(user_id, node_id))
+
+
+@asynccontextmanager
+async def _container_lock(key: str, seconds: float) -> AsyncIterator[bool]:
+    """Yields whether the lock was taken; released at the end only by its owner."""
+    client = redis_client.async_client()
+    token = secrets.token_hex(16)
+    taken = bool(await client.set(key, token, nx=True, ex=max(1, int(seconds) + 10)))
+    try:
+        yield taken
+    finally:
+        if taken:
+            try:
+                await client.eval(_RELEASE, 1, key, token)  # type: ignore[misc]
+            except redis.exceptions.RedisError:
+                log.warning("could not release %s (it expires by itself)", key, exc_info=True)
+
+
+async def _fetch_log(client: ProxmoxClient, node: str, upid: str) -> tuple[str, ...]:
+    """The task's last lines; () when they cannot be read (never fails the action)."""
+    try:
+        data = await client.get(f"/nodes/{node}/tasks/{upid}/log", {"start": 0, "limit": 1000})
+    except ProxmoxError as exc:
+        log.info("task log of %s not available: %r", upid, exc)
+        return ()
+    return _log_lines(data)
+
+
+async def _run_task(
+    client: ProxmoxClient,
+    pve_node: str,
+    start: Callable[[], Awaitable[Any]],
+    task_timeout: float,
+) -> tuple[str, tuple[str, ...], BaseException | None]:
+    """Start a task, follow it to its end: (upid, log lines, error or None).
+    An error before the task exists comes back with an empty upid."""
+    try:
+        upid = str(await start())
+    except ProxmoxError as exc:
+        return "", (), exc
+    node = _task_node(upid, pve_node)
+    error: BaseException | None = None
+    try:
+        await client.wait_for_task(node, upid, timeout=task_timeout)
+    except ProxmoxError as exc:
+        error = exc
+    return upid, await _fetch_log(client, node, upid), error
+
+
+async def _audit(action: str, user_id: str, target: str, ok: bool, detail: str) -> None:
+    outcome = audit.Outcome.OK if ok else audit.Outcome.FAILED
+    try:
+        await asyncio.to_thread(
+            audit.record,
+            f"container.{action}",
+            user_id=user_id,
+            target=target,
+            outcome=outcome,
+            detail=detail,
+        )
+    except Exception:  # the action happened: a failed audit write must not hide that
+        log.exception("audit of container.%s on %s failed", action, target)
+
+
+async def _guarded(
+    user_id: str,
+    node_id: int,
+    vmid: int,
+    action: str,
+    lock_seconds: float,
+    body: Callable[[_Target], Awaitable[tuple[ActionResult, str]]],
+) -> ActionResult:
+    """Resolve the node, take the container's lock, run `body`, audit the outcome.
+    `body` returns the result and the audit detail."""
+    try:
+        target = await asyncio.to_thread(_resolve, user_id, node_id)
+    except NodeNotFound:
+        await _audit(action, user_id, f"ct:node#{node_id}/{vmid}", False, MSG_NODE_NOT_FOUND)
+        return ActionResult(ok=False, message=MSG_NODE_NOT_FOUND)
+    except NodeSecretError as exc:
+        log.warning("container.%s: %s", action, exc)
+        return ActionResult(ok=False, message=exc.user_message)
+    audit_target = f"ct:{target.node_name}/{vmid}"
+    try:
+        async with (
+            target.client,
+            _container_lock(lock_key(target.cluster_key, vmid), lock_seconds) as taken,
+        ):
+            if not taken:
+                result, detail = ActionResult(ok=False, message=MSG_BUSY), MSG_BUSY
+            else:
+                result, detail = await body(target)
+    except redis.exceptions.RedisError:
+        log.exception("container.%s on %s: Redis failed", action, audit_target)
+        return ActionResult(ok=False, message=MSG_LOCK_UNAVAILABLE)
+    except Exception:  # never a stack trace to the browser; the task may have run
+        log.exception("container.%s on %s failed unexpectedly", action, audit_target)
+        result, detail = ActionResult(ok=False, message=MSG_UNEXPECTED), MSG_UNEXPECTED
+    await _audit(action, user_id, audit_target, result.ok, detail)
+    return result
+
+
+def _result(
+    action: str, vmid: int, upid: str, lines: tuple[str, ...], error: BaseException | None
+) -> tuple[ActionResult, str]:
+    if error is None:
+        message = _DONE[action]
+        return ActionResult(True, message, upid or None, lines), f"{message} ({upid})"
+    message = short_message(error)
+    log.info("container.%s CT %s failed: %r", action, vmid, error)
+    detail = f"{message}" + (f" ({upid})" if upid else "")
+    return ActionResult(False, message, upid or None, lines), detail
+
+
+# -- the API --------------------------------------------------------------------------------
+
+
+async def run_action(
+    user_id: str,
+    node_id: int,
+    pve_node: str,
+    vmid: int,
+    action: str,
+    *,
+    shutdown_timeout: int = 60,
+    force: bool = False,
+    task_timeout: float = 120.0,
+) -> ActionResult:
+    """start / shutdown / stop / reboot one container and follow its task to the end.
+    `shutdown_timeout` and `force` (stop when the shutdown times out) apply to shutdown;
+    the timeout also bounds the shutdown part of a reboot."""
+    problem = validation_error(pve_node, vmid, action)
+    if problem is not None:
+        return ActionResult(ok=False, message=problem)
+    data: dict[str, Any] = {}
+    if action == "shutdown":
+        data = {"timeout": max(0, int(shutdown_timeout)), "forceStop": force or None}
+    elif action == "reboot":
+        data = {"timeout": max(0, int(shutdown_timeout))}
+
+    async def body(target: _Target) -> tuple[ActionResult, str]:
+        path = f"/nodes/{pve_node}/lxc/{vmid}/status/{action}"
+        upid, lines, error = await _run_task(
+            target.client, pve_node, lambda: target.client.post(path, data), task_timeout
+        )
+        return _result(action, vmid, upid, lines, error)
+
+    return await _guarded(user_id, node_id, vmid, action, task_timeout, body)
+
+
+async def delete_container(
+    user_id: str,
+    node_id: int,
+    pve_node: str,
+    vmid: int,
+    *,
+    purge: bool = False,
+    destroy_unreferenced_disks: bool = False,
+    stop_first: bool = False,
+    task_timeout: float = 120.0,
+) -> ActionResult:
+    """Destroy a container. A running one is refused unless `stop_first` (then it is
+    stopped first, following that task). Afterwards the cluster's VMID cache is dropped."""
+    problem = validation_error(pve_node, vmid)
+    if problem is not None:
+        return ActionResult(ok=False, message=problem)
+
+    async def body(target: _Target) -> tuple[ActionResult, str]:
+        client = target.client
+        try:
+            status = await client.lxc_status(pve_node, vmid)
+        except ProxmoxError as exc:
+            return _result("delete", vmid, "", (), exc)
+        stop_lines: tuple[str, ...] = ()
+        if status.status == "running":
+            if not stop_first:
+                return ActionResult(ok=False, message=MSG_RUNNING), MSG_RUNNING
+            path = f"/nodes/{pve_node}/lxc/{vmid}/status/stop"
+            upid, stop_lines, error = await _run_task(
+                client, pve_node, lambda: client.post(path), task_timeout
+            )
+            if error is not None:
+                result, detail = _result("stop", vmid, upid, stop_lines, error)
+                message = f"Could not stop the container: {result.message}"
+                return ActionResult(False, message, result.upid, result.task_log), detail
+        params = {
+            "purge": purge or None,
+            "destroy-unreferenced-disks": destroy_unreferenced_disks or None,
+        }
+        upid, lines, error = await _run_task(
+            client,
+            pve_node,
+            lambda: client.delete(f"/nodes/{pve_node}/lxc/{vmid}", params),
+            task_timeout,
+        )
+        if error is None:
+            await _forget_vmids(target.cluster_key)
+        result, detail = _result(
+            "delete", vmid, upid, (*stop_lines, *lines)[-TASK_LOG_LINES:], error
+        )
+        if stop_lines:
+            detail = f"stopped first; {detail}"
+        return result, detail
+
+    lock_seconds = task_timeout * (2 if stop_first else 1)
+    return await _guarded(user_id, node_id, vmid, "delete", lock_seconds, body)
+
+
+async def _forget_vmids(cluster_key: str) -> None:
+    """The VMID cache of the cluster (DESIGN §4 `vmids:{cluster}`) is stale now."""
+    try:
+        await redis_client.async_client().delete(f"vmids:{cluster_key}")
+    except redis.exceptions.RedisError:
+        log.warning("could not drop vmids:%s", cluster_key, exc_info=True)
+
+
+async def bulk_action(
+    user_id: str, targets: Sequence[tuple[int, str, int]], action: str
+) -> list[tuple[tuple[int, str, int], ActionResult]]:
+    """`run_action` on many containers, at most `BULK_CONCURRENCY` at once; the results in
+    the order of `targets`. A duplicate target runs once and shares its result."""
+    gate = asyncio.Semaphore(BULK_CONCURRENCY)
+    unique = list(dict.fromkeys(targets))
+
+    async def one(target: tuple[int, str, int]) -> ActionResult:
+        node_id, pve_node, vmid = target
+        async with gate:
+            try:
+                return await run_action(user_id, node_id, pve_node, vmid, action)
+            except Exception:
+                log.exception("bulk %s on %s failed", action, target)
+                return ActionResult(ok=False, message=MSG_UNEXPECTED)
+
+    results = dict(zip(unique, await asyncio.gather(*(one(t) for t in unique)), strict=True))
+    return [(target, results[target]) for target in targets]
+
+
+async def task_log(user_id: str, node_id: int, pve_node: str, upid: str) -> tuple[str, ...]:
+    """The last lines of a task's log, through the user's node.
+
+    Raises NodeNotFound (not the user's node), NodeSecretError, ValueError (bad node name
+    or UPID) or a ProxmoxError (e.g. Unreachable, NotFound)."""
+    if validation_error(pve_node, VMID_MIN) is not None:
+        raise ValueError("Invalid Proxmox node name")
+    Upid.parse(upid)
+    client = await asyncio.to_thread(client_for, user_id, node_id)
+    async with client:
+        data = await client.get(f"/nodes/{pve_node}/tasks/{upid}/log", {"start": 0, "limit": 1000})
+    return _log_lines(data)
