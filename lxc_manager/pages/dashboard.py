@@ -1,15 +1,813 @@
-"""`/`: every container of every node (the listing arrives with the containers feature)."""
+"""`/`: every container of every node of the signed-in user, with lifecycle and bulk actions.
+
+Proxmox is the source of truth: the listing is fetched live (all nodes concurrently, one
+request each) on load and every few seconds while the page is open. The full listing stays
+in a backend var; only the visible page of rows and the summary are state the browser
+sees, and they are reassigned only when they changed, so a quiet refresh sends almost
+nothing.
+"""
 
 from __future__ import annotations
 
-import reflex as rx
+from collections import Counter
 
+import reflex as rx
+from pydantic import BaseModel
+
+from lxc_manager.containers import (
+    ACTIONS,
+    ContainerRow,
+    bulk_action,
+    delete_container,
+    list_containers,
+    run_action,
+)
+from lxc_manager.nodes import service as node_service
 from lxc_manager.pages.components.layout import empty_state, page_shell
 from lxc_manager.pages.components.no_nodes import NodeSummaryState, no_nodes_banner
+from lxc_manager.state.session import require_session
 
 ROUTE = "/"
 TITLE = "Dashboard"
-ON_LOAD = NodeSummaryState.load_summary
+PAGE_SIZE = 50
+REFRESH_MS = 5000
+ALL = "all"
+SORTS = {
+    "name": "Name",
+    "vmid": "VMID",
+    "node": "Node",
+    "status": "Status",
+    "cpu": "CPU",
+    "memory": "Memory",
+}
+ACTION_LABELS = {
+    "start": "Start",
+    "shutdown": "Shut down",
+    "stop": "Stop",
+    "reboot": "Reboot",
+    "delete": "Delete",
+}
+PENDING_LABELS = {
+    "start": "starting…",
+    "shutdown": "shutting down…",
+    "stop": "stopping…",
+    "reboot": "rebooting…",
+    "delete": "deleting…",
+}
+
+
+def human_bytes(value: int) -> str:
+    size = float(value)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit in ("B", "KiB") else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{value} B"
+
+
+def human_uptime(seconds: int) -> str:
+    if seconds <= 0:
+        return "—"
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    return f"{days}d {hours}h" if days else f"{hours}h {minutes}m" if hours else f"{minutes}m"
+
+
+class Row(BaseModel):
+    key: str
+    node_id: int
+    node_name: str
+    pve_node: str
+    vmid: int
+    name: str
+    status: str
+    cpu: str
+    mem: str
+    mem_pct: int
+    disk: str
+    uptime: str
+    tags: list[str]
+
+
+def to_row(ct: ContainerRow) -> Row:
+    return Row(
+        key=ct.key,
+        node_id=ct.node_id,
+        node_name=ct.node_name,
+        pve_node=ct.pve_node,
+        vmid=ct.vmid,
+        name=ct.name or f"CT {ct.vmid}",
+        status=ct.status,
+        cpu=f"{ct.cpu * 100:.0f}%" if ct.status == "running" else "—",
+        mem=f"{human_bytes(ct.mem)} / {human_bytes(ct.maxmem)}" if ct.maxmem else "—",
+        mem_pct=round(100 * ct.mem / ct.maxmem) if ct.maxmem else 0,
+        disk=f"{human_bytes(ct.disk)} / {human_bytes(ct.maxdisk)}" if ct.maxdisk else "—",
+        uptime=human_uptime(ct.uptime) if ct.status == "running" else "—",
+        tags=list(ct.tags),
+    )
+
+
+def _sort_key(sort: str) -> object:
+    keys = {
+        "vmid": lambda c: c.vmid,
+        "node": lambda c: (c.node_name, c.pve_node, c.vmid),
+        "status": lambda c: (c.status != "running", c.name.lower()),
+        "cpu": lambda c: -c.cpu,
+        "memory": lambda c: -c.mem,
+    }
+    return keys.get(sort, lambda c: (c.name.lower(), c.vmid))
+
+
+class Summary(BaseModel):
+    total: int = 0
+    running: int = 0
+    stopped: int = 0
+    per_node: list[str] = []
+
+
+class DashboardState(NodeSummaryState):
+    rows: list[Row] = []
+    summary: Summary = Summary()
+    problems: list[str] = []
+    node_names: list[str] = []
+    tag_names: list[str] = []
+    matching: int = 0
+    loaded: bool = False
+    # filters
+    node_filter: str = ALL
+    status_filter: str = ALL
+    tag_filter: str = ALL
+    search: str = ""
+    sort: str = "name"
+    page: int = 0
+    # actions
+    pending: dict[str, str] = {}
+    selected: list[str] = []
+    bulk_results: list[str] = []
+    delete_key: str = ""
+    delete_vmid: str = ""
+    delete_running: bool = False
+    _all: list[ContainerRow] = []
+
+    # ---- data -------------------------------------------------------------------------
+    async def _fetch(self) -> None:
+        listing = await list_containers(self._user_id)
+        self._all = list(listing.containers)
+        problems = [p.message for p in listing.problems]
+        if problems != self.problems:
+            self.problems = problems
+        self._apply_view()
+        self.loaded = True
+
+    def _apply_view(self) -> None:
+        """Recompute what the browser sees; assign only what changed (small deltas)."""
+        cts = self._all
+        nodes = sorted({c.node_name for c in cts})
+        tags = sorted({t for c in cts for t in c.tags})
+        text = self.search.strip().lower()
+        matches = [
+            c
+            for c in cts
+            if (self.node_filter == ALL or c.node_name == self.node_filter)
+            and (self.status_filter == ALL or c.status == self.status_filter)
+            and (self.tag_filter == ALL or self.tag_filter in c.tags)
+            and (
+                not text
+                or text in c.name.lower()
+                or text in str(c.vmid)
+                or any(text in t for t in c.tags)
+            )
+        ]
+        matches.sort(key=_sort_key(self.sort))  # type: ignore[arg-type]
+        last_page = max(0, (len(matches) - 1) // PAGE_SIZE)
+        page = min(self.page, last_page)
+        rows = [to_row(c) for c in matches[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]]
+        per_node = Counter(c.node_name for c in cts)
+        summary = Summary(
+            total=len(cts),
+            running=sum(c.status == "running" for c in cts),
+            stopped=sum(c.status == "stopped" for c in cts),
+            per_node=[f"{name}: {count}" for name, count in sorted(per_node.items())],
+        )
+        for name, value in (
+            ("rows", rows),
+            ("summary", summary),
+            ("node_names", nodes),
+            ("tag_names", tags),
+            ("matching", len(matches)),
+            ("page", page),
+        ):
+            if getattr(self, name) != value:
+                setattr(self, name, value)
+        visible = {c.key for c in cts}
+        if any(key not in visible for key in self.selected):
+            self.selected = [key for key in self.selected if key in visible]
+
+    @rx.event
+    @require_session
+    async def load(self) -> None:
+        self.node_count = len(node_service.list_nodes(self._user_id))
+        self.summary_loaded = True
+        if self.node_count:
+            await self._fetch()
+        else:
+            self._all, self.rows, self.loaded = [], [], True
+
+    @rx.event
+    @require_session
+    async def refresh(self, _now: str = "") -> None:
+        """The periodic tick while the page is open."""
+        if self.node_count:
+            await self._fetch()
+
+    # ---- filters ----------------------------------------------------------------------
+    @rx.event
+    def set_node_filter(self, value: str) -> None:
+        self.node_filter, self.page = value, 0
+        self._apply_view()
+
+    @rx.event
+    def set_status_filter(self, value: str) -> None:
+        self.status_filter, self.page = value, 0
+        self._apply_view()
+
+    @rx.event
+    def set_tag_filter(self, value: str) -> None:
+        self.tag_filter, self.page = value, 0
+        self._apply_view()
+
+    @rx.event
+    def set_search(self, value: str) -> None:
+        self.search, self.page = value[:100], 0
+        self._apply_view()
+
+    @rx.event
+    def set_sort(self, value: str) -> None:
+        self.sort = value if value in SORTS else "name"
+        self._apply_view()
+
+    @rx.event
+    def next_page(self) -> None:
+        self.page += 1
+        self._apply_view()
+
+    @rx.event
+    def previous_page(self) -> None:
+        self.page = max(0, self.page - 1)
+        self._apply_view()
+
+    @rx.var
+    def page_label(self) -> str:
+        if not self.matching:
+            return "0 containers"
+        first = self.page * PAGE_SIZE + 1
+        return f"{first}-{min(self.matching, first + PAGE_SIZE - 1)} of {self.matching}"
+
+    @rx.var
+    def has_next_page(self) -> bool:
+        return (self.page + 1) * PAGE_SIZE < self.matching
+
+    # ---- selection --------------------------------------------------------------------
+    @rx.event
+    def toggle_selected(self, key: str) -> None:
+        self.selected = (
+            [k for k in self.selected if k != key]
+            if key in self.selected
+            else [*self.selected, key]
+        )
+
+    @rx.event
+    def clear_selection(self) -> None:
+        self.selected, self.bulk_results = [], []
+
+    # ---- actions ----------------------------------------------------------------------
+    def _target(self, key: str) -> ContainerRow | None:
+        return next((c for c in self._all if c.key == key), None)
+
+    @rx.event(background=True)
+    async def act(self, key: str, action: str):
+        """Run one lifecycle action as a Proxmox task, followed to the end."""
+        async with self:
+            session = await self.current_session()
+            if session is None:
+                yield self.login_redirect(ended=True)
+                return
+            self._user_id = session.user_id
+            target = self._target(key)
+            if target is None or action not in ACTIONS or key in self.pending:
+                return
+            self.pending = {**self.pending, key: action}
+            user_id = self._user_id
+        result = await run_action(user_id, target.node_id, target.pve_node, target.vmid, action)
+        async with self:
+            self.pending = {k: v for k, v in self.pending.items() if k != key}
+            await self._fetch()
+        label = f"{ACTION_LABELS[action]} {target.name or target.vmid}"
+        yield (rx.toast.success if result.ok else rx.toast.error)(f"{label}: {result.message}")
+
+    @rx.event
+    def ask_delete(self, key: str) -> None:
+        target = self._target(key)
+        if target is not None:
+            self.delete_key, self.delete_vmid, self.delete_running = (
+                key,
+                "",
+                target.status == "running",
+            )
+
+    @rx.event
+    def cancel_delete(self) -> None:
+        self.delete_key = ""
+
+    @rx.event
+    def set_delete_vmid(self, value: str) -> None:
+        self.delete_vmid = value.strip()
+
+    @rx.var
+    def delete_target_vmid(self) -> str:
+        return self.delete_key.split(":", 1)[1] if ":" in self.delete_key else ""
+
+    @rx.event(background=True)
+    async def confirm_delete(self, form: dict[str, str]):
+        async with self:
+            session = await self.current_session()
+            if session is None:
+                yield self.login_redirect(ended=True)
+                return
+            key, target = self.delete_key, self._target(self.delete_key)
+            if (
+                target is None
+                or form.get("vmid", "").strip() != str(target.vmid)
+                or key in self.pending
+            ):
+                return
+            self.delete_key = ""
+            self.pending = {**self.pending, key: "delete"}
+            user_id = session.user_id
+        result = await delete_container(
+            user_id,
+            target.node_id,
+            target.pve_node,
+            target.vmid,
+            purge=form.get("purge") == "on",
+            destroy_unreferenced_disks=form.get("destroy_disks") == "on",
+            stop_first=form.get("stop_first") == "on",
+        )
+        async with self:
+            self.pending = {k: v for k, v in self.pending.items() if k != key}
+            await self._fetch()
+        yield (rx.toast.success if result.ok else rx.toast.error)(
+            f"Delete CT {target.vmid}: {result.message}"
+        )
+
+    @rx.event(background=True)
+    async def bulk(self, action: str):
+        async with self:
+            session = await self.current_session()
+            if session is None:
+                yield self.login_redirect(ended=True)
+                return
+            if action not in ("start", "shutdown", "stop"):
+                return
+            targets = [
+                t
+                for t in (self._target(k) for k in self.selected)
+                if t is not None and t.key not in self.pending
+            ]
+            self.pending = {**self.pending, **{t.key: action for t in targets}}
+            self.bulk_results = []
+            user_id = session.user_id
+        results = await bulk_action(
+            user_id, [(t.node_id, t.pve_node, t.vmid) for t in targets], action
+        )
+        async with self:
+            done = {t.key for t in targets}
+            self.pending = {k: v for k, v in self.pending.items() if k not in done}
+            self.bulk_results = [
+                f"{'✓' if r.ok else '✗'} CT {vmid} ({pve_node}): {r.message}"
+                for (_, pve_node, vmid), r in results
+            ]
+            self.selected = []
+            await self._fetch()
+
+
+# ---- components ----------------------------------------------------------------------------
+
+
+def _status_badge(row: Row) -> rx.Component:
+    return rx.cond(
+        DashboardState.pending.contains(row.key),
+        rx.badge(
+            rx.spinner(size="1"),
+            DashboardState.pending[row.key],
+            color_scheme="amber",
+            variant="soft",
+        ),
+        rx.match(
+            row.status,
+            ("running", rx.badge("running", color_scheme="green", variant="soft")),
+            ("stopped", rx.badge("stopped", color_scheme="gray", variant="soft")),
+            rx.badge(row.status, color_scheme="orange", variant="soft"),
+        ),
+    )
+
+
+def _confirm_action(row: Row, action: str, color: str) -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(
+            rx.button(
+                ACTION_LABELS[action],
+                size="1",
+                variant="soft",
+                color_scheme=color,
+                disabled=DashboardState.pending.contains(row.key),
+            ),
+        ),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(f"{ACTION_LABELS[action]} ", row.name, "?"),
+            rx.alert_dialog.description(
+                rx.text("CT ", row.vmid, " on ", row.pve_node, " (", row.node_name, ")."),
+                rx.cond(
+                    action == "stop",
+                    rx.text(
+                        "Stop is immediate, like pulling the plug: unsaved data may be lost.",
+                        color=rx.color("red", 11),
+                    ),
+                ),
+            ),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
+                rx.alert_dialog.action(
+                    rx.button(
+                        ACTION_LABELS[action],
+                        color_scheme=color,
+                        on_click=DashboardState.act(row.key, action),
+                    )
+                ),
+                justify="end",
+                spacing="3",
+                margin_top="1rem",
+            ),
+        ),
+    )
+
+
+def _actions(row: Row) -> rx.Component:
+    return rx.hstack(
+        rx.cond(
+            row.status == "running",
+            rx.fragment(
+                _confirm_action(row, "shutdown", "indigo"),
+                _confirm_action(row, "reboot", "indigo"),
+                _confirm_action(row, "stop", "red"),
+            ),
+            _confirm_action(row, "start", "green"),
+        ),
+        rx.icon_button(
+            rx.icon("trash-2", size=14),
+            size="1",
+            variant="soft",
+            color_scheme="red",
+            aria_label=f"Delete {row.vmid}",
+            on_click=DashboardState.ask_delete(row.key),
+            disabled=DashboardState.pending.contains(row.key),
+        ),
+        spacing="1",
+        justify="end",
+    )
+
+
+def _row(row: Row) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(
+            rx.checkbox(
+                checked=DashboardState.selected.contains(row.key),
+                on_change=DashboardState.toggle_selected(row.key),
+                aria_label=f"Select {row.vmid}",
+            )
+        ),
+        rx.table.cell(_status_badge(row)),
+        rx.table.cell(rx.text(row.vmid, size="2", weight="medium")),
+        rx.table.cell(
+            rx.vstack(
+                rx.text(row.name, weight="bold", size="2"),
+                rx.flex(
+                    rx.foreach(row.tags, lambda t: rx.badge(t, variant="outline", size="1")),
+                    gap="1",
+                    wrap="wrap",
+                ),
+                spacing="1",
+            )
+        ),
+        rx.table.cell(
+            rx.hstack(
+                rx.badge(row.node_name, color_scheme="indigo"),
+                rx.text(row.pve_node, size="1", color=rx.color("gray", 10)),
+                spacing="1",
+                align="center",
+            )
+        ),
+        rx.table.cell(rx.text(row.cpu, size="2")),
+        rx.table.cell(
+            rx.vstack(
+                rx.text(row.mem, size="1"),
+                rx.progress(value=row.mem_pct, size="1", width="6rem"),
+                spacing="1",
+            )
+        ),
+        rx.table.cell(rx.text(row.disk, size="1")),
+        rx.table.cell(rx.text(row.uptime, size="2")),
+        rx.table.cell(_actions(row)),
+        align="center",
+        custom_attrs={"data-ct": row.vmid},
+    )
+
+
+def _filters() -> rx.Component:
+    return rx.flex(
+        rx.input(
+            rx.input.slot(rx.icon("search", size=14)),
+            placeholder="Search name, VMID or tag",
+            value=DashboardState.search,
+            on_change=DashboardState.set_search.debounce(250),
+            width="16rem",
+            aria_label="Search containers",
+        ),
+        rx.select.root(
+            rx.select.trigger(aria_label="Filter by node"),
+            rx.select.content(
+                rx.select.item("All nodes", value=ALL),
+                rx.foreach(DashboardState.node_names, lambda n: rx.select.item(n, value=n)),
+            ),
+            value=DashboardState.node_filter,
+            on_change=DashboardState.set_node_filter,
+        ),
+        rx.select.root(
+            rx.select.trigger(aria_label="Filter by status"),
+            rx.select.content(
+                rx.select.item("Any status", value=ALL),
+                rx.select.item("Running", value="running"),
+                rx.select.item("Stopped", value="stopped"),
+            ),
+            value=DashboardState.status_filter,
+            on_change=DashboardState.set_status_filter,
+        ),
+        rx.select.root(
+            rx.select.trigger(aria_label="Filter by tag"),
+            rx.select.content(
+                rx.select.item("Any tag", value=ALL),
+                rx.foreach(DashboardState.tag_names, lambda t: rx.select.item(t, value=t)),
+            ),
+            value=DashboardState.tag_filter,
+            on_change=DashboardState.set_tag_filter,
+        ),
+        rx.select.root(
+            rx.select.trigger(aria_label="Sort by"),
+            rx.select.content(
+                *[rx.select.item(f"Sort: {label}", value=value) for value, label in SORTS.items()]
+            ),
+            value=DashboardState.sort,
+            on_change=DashboardState.set_sort,
+        ),
+        gap="2",
+        wrap="wrap",
+        align="center",
+    )
+
+
+def _summary() -> rx.Component:
+    return rx.hstack(
+        rx.badge(
+            DashboardState.summary.total,
+            " containers",
+            size="2",
+            variant="surface",
+            id="summary-total",
+        ),
+        rx.badge(
+            DashboardState.summary.running,
+            " running",
+            color_scheme="green",
+            size="2",
+            variant="soft",
+        ),
+        rx.badge(
+            DashboardState.summary.stopped,
+            " stopped",
+            color_scheme="gray",
+            size="2",
+            variant="soft",
+        ),
+        rx.foreach(
+            DashboardState.summary.per_node,
+            lambda n: rx.badge(n, color_scheme="indigo", variant="outline"),
+        ),
+        rx.foreach(
+            DashboardState.problems,
+            lambda p: rx.badge(
+                rx.icon("triangle-alert", size=12),
+                p,
+                color_scheme="red",
+                variant="soft",
+                custom_attrs={"data-testid": "node-problem"},
+            ),
+        ),
+        spacing="2",
+        wrap="wrap",
+    )
+
+
+def _bulk_bar() -> rx.Component:
+    return rx.cond(
+        DashboardState.selected.length() > 0,
+        rx.hstack(
+            rx.text(DashboardState.selected.length(), " selected", size="2", weight="medium"),
+            rx.button(
+                "Start",
+                size="1",
+                color_scheme="green",
+                variant="soft",
+                on_click=DashboardState.bulk("start"),
+            ),
+            rx.button(
+                "Shut down", size="1", variant="soft", on_click=DashboardState.bulk("shutdown")
+            ),
+            rx.button(
+                "Stop",
+                size="1",
+                color_scheme="red",
+                variant="soft",
+                on_click=DashboardState.bulk("stop"),
+            ),
+            rx.button(
+                "Clear",
+                size="1",
+                variant="ghost",
+                color_scheme="gray",
+                on_click=DashboardState.clear_selection,
+            ),
+            spacing="2",
+            align="center",
+            padding="0.5rem 0.75rem",
+            border_radius="var(--radius-3)",
+            background=rx.color("accent", 3),
+            id="bulk-bar",
+        ),
+    )
+
+
+def _bulk_results() -> rx.Component:
+    return rx.cond(
+        DashboardState.bulk_results.length() > 0,
+        rx.callout.root(
+            rx.callout.icon(rx.icon("list-checks")),
+            rx.vstack(
+                rx.foreach(DashboardState.bulk_results, lambda line: rx.text(line, size="2")),
+                spacing="1",
+            ),
+            id="bulk-results",
+            width="100%",
+        ),
+    )
+
+
+def _delete_dialog() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Delete container ", DashboardState.delete_target_vmid, "?"),
+            rx.dialog.description(
+                "This destroys the container and its disks on Proxmox. It cannot be undone.",
+                size="2",
+            ),
+            rx.form(
+                rx.vstack(
+                    rx.el.label(
+                        rx.text(
+                            "Type the VMID ",
+                            rx.code(DashboardState.delete_target_vmid),
+                            " to confirm",
+                            size="2",
+                        ),
+                        html_for="delete-vmid",
+                    ),
+                    rx.input(
+                        name="vmid",
+                        id="delete-vmid",
+                        value=DashboardState.delete_vmid,
+                        on_change=DashboardState.set_delete_vmid,
+                        auto_complete="off",
+                    ),
+                    rx.el.label(
+                        rx.hstack(
+                            rx.checkbox(name="purge"),
+                            rx.text("Purge from backup jobs, replication and HA", size="2"),
+                            spacing="2",
+                        )
+                    ),
+                    rx.el.label(
+                        rx.hstack(
+                            rx.checkbox(name="destroy_disks"),
+                            rx.text("Destroy unreferenced disks", size="2"),
+                            spacing="2",
+                        )
+                    ),
+                    rx.cond(
+                        DashboardState.delete_running,
+                        rx.el.label(
+                            rx.hstack(
+                                rx.checkbox(name="stop_first", id="stop-first"),
+                                rx.text(
+                                    "The container is running: stop it first",
+                                    size="2",
+                                    color=rx.color("red", 11),
+                                ),
+                                spacing="2",
+                            )
+                        ),
+                    ),
+                    rx.hstack(
+                        rx.button(
+                            "Cancel",
+                            type="button",
+                            variant="soft",
+                            color_scheme="gray",
+                            on_click=DashboardState.cancel_delete,
+                        ),
+                        rx.button(
+                            "Delete",
+                            type="submit",
+                            color_scheme="red",
+                            disabled=DashboardState.delete_vmid
+                            != DashboardState.delete_target_vmid,
+                            id="confirm-delete",
+                        ),
+                        justify="end",
+                        spacing="3",
+                        width="100%",
+                    ),
+                    spacing="3",
+                ),
+                on_submit=DashboardState.confirm_delete,
+            ),
+            max_width="30rem",
+        ),
+        open=DashboardState.delete_key != "",
+        on_open_change=lambda _open: DashboardState.cancel_delete(),
+    )
+
+
+def _table() -> rx.Component:
+    return rx.vstack(
+        rx.table.root(
+            rx.table.header(
+                rx.table.row(
+                    *[
+                        rx.table.column_header_cell(h)
+                        for h in (
+                            "",
+                            "Status",
+                            "VMID",
+                            "Name",
+                            "Node",
+                            "CPU",
+                            "Memory",
+                            "Disk",
+                            "Uptime",
+                            "",
+                        )
+                    ]
+                )
+            ),
+            rx.table.body(rx.foreach(DashboardState.rows, _row)),
+            variant="surface",
+            size="1",
+            width="100%",
+            id="containers-table",
+        ),
+        rx.hstack(
+            rx.text(DashboardState.page_label, size="2", color=rx.color("gray", 11)),
+            rx.spacer(),
+            rx.button(
+                "Previous",
+                size="1",
+                variant="soft",
+                on_click=DashboardState.previous_page,
+                disabled=DashboardState.page == 0,
+            ),
+            rx.button(
+                "Next",
+                size="1",
+                variant="soft",
+                on_click=DashboardState.next_page,
+                disabled=~DashboardState.has_next_page,
+            ),
+            width="100%",
+            align="center",
+        ),
+        width="100%",
+        spacing="2",
+    )
 
 
 def page() -> rx.Component:
@@ -18,19 +816,47 @@ def page() -> rx.Component:
         rx.vstack(
             no_nodes_banner(),
             rx.cond(
-                NodeSummaryState.summary_loaded,
-                rx.cond(
-                    NodeSummaryState.has_nodes,
-                    empty_state(
-                        "boxes",
-                        "The container overview is not built yet",
-                        "Your nodes are configured; listing their containers with status and live "
-                        "metrics is the next feature of LXC Manager.",
-                        rx.link(
-                            rx.button("Review your nodes", size="2", variant="soft"),
-                            href="/settings/nodes",
-                        ),
+                DashboardState.summary_loaded & DashboardState.has_nodes,
+                rx.vstack(
+                    rx.moment(
+                        interval=REFRESH_MS, on_change=DashboardState.refresh, display="none"
                     ),
+                    _summary(),
+                    rx.hstack(
+                        _filters(),
+                        rx.spacer(),
+                        rx.link(
+                            rx.button(rx.icon("plus", size=16), "New container", size="2"),
+                            href="/containers/new",
+                        ),
+                        width="100%",
+                        align="center",
+                    ),
+                    _bulk_bar(),
+                    _bulk_results(),
+                    rx.cond(
+                        DashboardState.loaded,
+                        rx.cond(
+                            DashboardState.summary.total > 0,
+                            _table(),
+                            empty_state(
+                                "boxes",
+                                "No containers yet",
+                                "Your nodes have no LXC containers. Create one from a template.",
+                                rx.link(
+                                    rx.button("Create a container", size="2"),
+                                    href="/containers/new",
+                                ),
+                            ),
+                        ),
+                        rx.center(rx.spinner(), padding="3rem", width="100%"),
+                    ),
+                    _delete_dialog(),
+                    spacing="3",
+                    width="100%",
+                ),
+                rx.cond(
+                    DashboardState.summary_loaded,
                     empty_state(
                         "boxes",
                         "Your containers will appear here",
@@ -47,3 +873,6 @@ def page() -> rx.Component:
             width="100%",
         ),
     )
+
+
+ON_LOAD = DashboardState.load

@@ -151,3 +151,41 @@ def send_crafted_event(
     """
     name = f"{state.get_full_name()}.{handler}"
     return str(page.evaluate(CRAFTED_EVENT_JS, {"name": name, "payload": payload, "path": path}))
+
+
+def fill_node_form(page: Page, sim: Peer, name: str, token_id: str, secret: str, ssh: bool) -> None:
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Name").fill(name)
+    dialog.get_by_label("Host").fill(sim.host)
+    dialog.get_by_label("Port", exact=True).fill(str(sim.port))
+    dialog.get_by_label("Token ID").fill(token_id)
+    dialog.get_by_label("Token secret").fill(secret)
+    if ssh:
+        ssh_port = sim.process.ready["ssh"].rsplit(":", 1)[1]
+        dialog.get_by_label("SSH port").fill(ssh_port)
+        dialog.get_by_label("SSH password").fill(sim.root_password)
+
+
+def save_confirming(page: Page, sim: Peer) -> None:
+    """Submit; each time the app asks, compare the fingerprints it shows and trust them."""
+    page.locator("#node-save").click()
+    dialog = page.get_by_role("dialog")
+    trust = dialog.get_by_role("button", name="Trust and save")
+    for _ in range(3):
+        expect(trust.or_(dialog).first).to_be_visible()
+        page.wait_for_function(
+            "() => !document.querySelector('[role=dialog]') || "
+            "!document.querySelector('#node-save')?.disabled"
+        )
+        if not dialog.is_visible() or not trust.is_visible():
+            break
+        if page.locator("#pending-tls").is_visible():
+            expect(page.locator("#pending-tls")).to_have_text(sim.fingerprint)
+        if page.locator("#pending-ssh").is_visible():
+            expect(page.locator("#pending-ssh")).to_have_text(sim.process.ready["ssh_host_key"])
+        trust.click()
+    expect(dialog).to_be_hidden(timeout=30_000)
+
+
+def row(page: Page, name: str):
+    return page.locator(f'[data-node="{name}"]')

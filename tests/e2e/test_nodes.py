@@ -8,49 +8,19 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from lxc_manager.pages.nodes import NodesState
-from tests.e2e.conftest import Peer, screenshot, send_crafted_event, sign_in
+from tests.e2e.conftest import (
+    Peer,
+    fill_node_form,
+    row,
+    save_confirming,
+    screenshot,
+    send_crafted_event,
+    sign_in,
+)
 from tests.support.app import ServeProcess, app_db_rows
 from tests.support.simulator import AUDITOR
 
 pytestmark = pytest.mark.e2e
-
-
-def fill_node_form(page: Page, sim: Peer, name: str, token_id: str, secret: str, ssh: bool) -> None:
-    dialog = page.get_by_role("dialog")
-    dialog.get_by_label("Name").fill(name)
-    dialog.get_by_label("Host").fill(sim.host)
-    dialog.get_by_label("Port", exact=True).fill(str(sim.port))
-    dialog.get_by_label("Token ID").fill(token_id)
-    dialog.get_by_label("Token secret").fill(secret)
-    if ssh:
-        ssh_port = sim.process.ready["ssh"].rsplit(":", 1)[1]
-        dialog.get_by_label("SSH port").fill(ssh_port)
-        dialog.get_by_label("SSH password").fill(sim.root_password)
-
-
-def save_confirming(page: Page, sim: Peer) -> None:
-    """Submit; each time the app asks, compare the fingerprints it shows and trust them."""
-    page.locator("#node-save").click()
-    dialog = page.get_by_role("dialog")
-    trust = dialog.get_by_role("button", name="Trust and save")
-    for _ in range(3):
-        expect(trust.or_(dialog).first).to_be_visible()
-        page.wait_for_function(
-            "() => !document.querySelector('[role=dialog]') || "
-            "!document.querySelector('#node-save')?.disabled"
-        )
-        if not dialog.is_visible() or not trust.is_visible():
-            break
-        if page.locator("#pending-tls").is_visible():
-            expect(page.locator("#pending-tls")).to_have_text(sim.fingerprint)
-        if page.locator("#pending-ssh").is_visible():
-            expect(page.locator("#pending-ssh")).to_have_text(sim.process.ready["ssh_host_key"])
-        trust.click()
-    expect(dialog).to_be_hidden(timeout=30_000)
-
-
-def row(page: Page, name: str):
-    return page.locator(f'[data-node="{name}"]')
 
 
 def test_add_default_switch_delete_and_banner(page: Page, sim: Peer, app: ServeProcess) -> None:
@@ -70,7 +40,9 @@ def test_add_default_switch_delete_and_banner(page: Page, sim: Peer, app: ServeP
         trust.click()
     expect(page.locator("#missing-privileges")).to_contain_text("VM.Allocate")
     screenshot(page, "nodes-missing-privileges")
-    assert app_db_rows(app, "SELECT count(*) FROM proxmox_node") == [(0,)]
+    assert app_db_rows(
+        app, "SELECT count(*) FROM proxmox_node WHERE user_id LIKE 'auditor@pve@%'"
+    ) == [(0,)]
 
     # The right token, with SSH: both fingerprints are confirmed, then the node is saved as default.
     page.get_by_role("dialog").get_by_label("Token ID").fill("root@pam!ci")

@@ -32,6 +32,10 @@ SCHEMA_PATH = REPO.parent / "shared" / "reference" / "pve-api-schema.json"
 ROOT_PASSWORD = "root-" + uuid.uuid4().hex[:12]
 AUDITOR = ("auditor@pve", "auditor-pass")
 TFA_USER = ("tfa@pve", "tfa-pass")
+OPERATOR = (
+    "operator@pve",
+    "operator-pass",
+)  # a plain user the dashboard's browser tests sign in as
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 FIXED_RECOVERY_KEY = "fixed-recovery-key-1"
 
@@ -259,6 +263,8 @@ def simulator_args() -> tuple[list[str], dict[str, str]]:
         f"{AUDITOR[0]}:{AUDITOR[1]}",
         "--auditor",
         AUDITOR[0],
+        "--user",
+        f"{OPERATOR[0]}:{OPERATOR[1]}",
         "--user",
         f"{TFA_USER[0]}:{TFA_USER[1]}",
         "--totp",

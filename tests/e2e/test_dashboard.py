@@ -1,0 +1,112 @@
+"""The dashboard in a real browser: containers of two endpoints, filter, search, stop, delete."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import Peer, fill_node_form, row, save_confirming, screenshot, sign_in
+from tests.support.app import ServeProcess
+from tests.support.simulator import OPERATOR, SimProcess, start_simulator
+
+pytestmark = pytest.mark.e2e
+
+VMID = 96001
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[tuple[SimProcess, str]]:
+    """A second, small Proxmox endpoint with its own API token and one running container to act on."""
+    secret = str(uuid.uuid4())
+    sim = start_simulator(
+        ["--port", "0", "--ssh-port", "0", "--nodes", "2", "--containers", "6", "--seed", "7",
+         "--task-seconds", "0.3", "--auth-failure-delay", "0", "--token", f"root@pam!ci:{secret}"]
+    )  # fmt: skip
+    base = sim.ready["api"] + "/api2/json"
+    headers = {"Authorization": f"PVEAPIToken=root@pam!ci={secret}"}
+    with httpx.Client(base_url=base, headers=headers, verify=False, timeout=10) as api:
+        node = (
+            sim.ready["nodes"][0]["name"]
+            if isinstance(sim.ready["nodes"][0], dict)
+            else sim.ready["nodes"][0]
+        )
+        created = api.post(
+            f"/nodes/{node}/lxc",
+            data={"vmid": VMID, "ostemplate": "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
+                  "hostname": "doomed-web", "rootfs": "local-lvm:4", "net0": "name=eth0,bridge=vmbr0,ip=dhcp",
+                  "start": 1},
+        )  # fmt: skip
+        assert created.status_code == 200, created.text
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            status = api.get(f"/nodes/{node}/lxc/{VMID}/status/current").json()["data"]
+            if status and status.get("status") == "running":
+                break
+            time.sleep(0.2)
+    yield sim, secret
+    sim.stop()
+
+
+def add_lab_node(page: Page, lab: tuple[SimProcess, str]) -> None:
+    sim, secret = lab
+    port = int(sim.ready["api"].rsplit(":", 1)[1])
+    peer = Peer(sim, "127.0.0.1", port, "", {"ci": secret})
+    page.goto("/settings/nodes")
+    page.locator("#add-node").click()
+    fill_node_form(page, peer, "lab", "root@pam!ci", secret, ssh=False)
+    save_confirming(page, peer)
+
+
+def test_dashboard_filter_search_stop_delete(
+    page: Page, sim: Peer, lab: tuple[SimProcess, str], app: ServeProcess
+) -> None:
+    sign_in(page, sim, username=OPERATOR[0], password=OPERATOR[1], next_path="/settings/nodes")
+    page.locator("#add-node").click()
+    fill_node_form(page, sim, "homelab", "root@pam!ci", sim.secrets["ci"], ssh=False)
+    save_confirming(page, sim)
+    add_lab_node(page, lab)
+    expect(row(page, "lab")).to_contain_text("online")
+
+    page.goto("/")
+    table = page.locator("#containers-table")
+    expect(table.locator("[data-ct]").first).to_be_visible()
+    expect(page.locator("#summary-total")).to_contain_text("containers")
+    expect(table).to_contain_text("homelab")
+    expect(table).to_contain_text("lab")
+    screenshot(page, "dashboard")
+
+    # Filter by node: only the lab endpoint's containers remain.
+    page.get_by_label("Filter by node").click()
+    page.get_by_role("option", name="lab", exact=True).click()
+    expect(table.locator("[data-ct]").first).to_be_visible()
+    badges = table.locator("[data-ct] .rt-Badge").all_inner_texts()
+    assert "homelab" not in badges and "lab" in badges
+
+    # Search narrows to the one container to act on.
+    page.get_by_label("Search containers").fill(str(VMID))
+    expect(table.locator("[data-ct]")).to_have_count(1)
+    ct = table.locator(f'[data-ct="{VMID}"]')
+    expect(ct).to_contain_text("doomed-web")
+    expect(ct).to_contain_text("running")
+
+    # Stop (with confirmation) and see the status change.
+    ct.get_by_role("button", name="Stop").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="Stop").click()
+    expect(ct).to_contain_text("stopped", timeout=20_000)
+
+    # Delete with the typed VMID confirmation.
+    ct.get_by_role("button", name=f"Delete {VMID}").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.locator("#confirm-delete")).to_be_disabled()
+    dialog.get_by_label(re.compile("Type the VMID")).fill("12345")
+    expect(dialog.locator("#confirm-delete")).to_be_disabled()
+    dialog.get_by_label(re.compile("Type the VMID")).fill(str(VMID))
+    screenshot(page, "dashboard-delete")
+    dialog.locator("#confirm-delete").click()
+    expect(table.locator(f'[data-ct="{VMID}"]')).to_have_count(0, timeout=20_000)
