@@ -8,6 +8,7 @@ from starlette.applications import Starlette
 from lxc_manager.http_routes import ROUTES
 from lxc_manager.logging_setup import configure_logging
 from lxc_manager.pages import (
+    container_detail,
     dashboard,
     login,
     new_container,
@@ -37,7 +38,7 @@ app.add_page(
     login.page, route=login.ROUTE, title=_title(login.TITLE), on_load=login.LoginState.load
 )
 # Every page but /login is guarded: the session check runs first, then the page's own load.
-for module in (dashboard, new_container, templates, nodes, sign_in_endpoints):
+for module in (dashboard, container_detail, new_container, templates, nodes, sign_in_endpoints):
     page_load = getattr(module, "ON_LOAD", None)
     app.add_page(
         module.page,

@@ -491,7 +491,9 @@ def _row(row: Row) -> rx.Component:
         rx.table.cell(rx.text(row.vmid, size="2", weight="medium")),
         rx.table.cell(
             rx.vstack(
-                rx.text(row.name, weight="bold", size="2"),
+                rx.link(
+                    row.name, href=f"/containers/{row.node_id}/{row.vmid}", weight="bold", size="2"
+                ),
                 rx.flex(
                     rx.foreach(row.tags, lambda t: rx.badge(t, variant="outline", size="1")),
                     gap="1",

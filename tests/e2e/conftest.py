@@ -189,3 +189,15 @@ def save_confirming(page: Page, sim: Peer) -> None:
 
 def row(page: Page, name: str):
     return page.locator(f'[data-node="{name}"]')
+
+
+def ensure_node(page: Page, sim: Peer, name: str, ssh: bool = False) -> None:
+    """Make sure the signed-in user has node `name` for the simulator (adds it if missing)."""
+    page.goto("/settings/nodes")
+    expect(page.locator("#nodes-table").or_(page.get_by_test_id("empty-state"))).to_be_visible()
+    if row(page, name).count():
+        return
+    page.locator("#add-node").click()
+    fill_node_form(page, sim, name, "root@pam!ci", sim.secrets["ci"], ssh=ssh)
+    save_confirming(page, sim)
+    expect(row(page, name)).to_be_visible()
