@@ -7,7 +7,10 @@ user's own node, so another user's node id is simply "not found".
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
+from contextlib import suppress
 
 import reflex as rx
 from pydantic import BaseModel
@@ -41,6 +44,21 @@ class MetricsView(BaseModel):
     uptime: str = "—"
 
 
+class CredentialRow(BaseModel):
+    ref: str  # "unit|KEY": what the reveal/copy events name; never the value
+    key: str
+
+
+class ServiceRow(BaseModel):
+    unit: str
+    description: str
+    active: str
+    kind: str
+    ports: str
+    urls: list[str]
+    credentials: list[CredentialRow]
+
+
 class SnapshotRow(BaseModel):
     name: str
     description: str
@@ -60,6 +78,14 @@ class ContainerDetailState(SessionState):
     history: list[dict[str, str | float]] = []  # chart points: label, cpu, memory, netin, netout
     snapshots: list[SnapshotRow] = []
     busy: str = ""
+    services: list[ServiceRow] = []
+    services_note: str = ""
+    services_loading: bool = False
+    log_unit: str = ""
+    log_lines: list[str] = []
+    log_error: str = ""
+    following: bool = False
+    _follow_seen: float = 0.0
     _node_id: int = 0
     _vmid: int = 0
     _last_counters: tuple[float, int, int, int, int] = (0.0, 0, 0, 0, 0)
@@ -193,6 +219,13 @@ class ContainerDetailState(SessionState):
                 self.metrics = MetricsView()
 
     @rx.event
+    def tab_opened(self, tab: str | list[str]):
+        """Services (and the units for logs) are fetched when their tab is first opened."""
+        if tab in ("services", "logs") and not self.services and not self.services_note:
+            return ContainerDetailState.load_services
+        return None
+
+    @rx.event
     @require_session
     async def set_timeframe(self, value: str | list[str]) -> None:
         value = value[0] if isinstance(value, list) and value else value
@@ -248,6 +281,132 @@ class ContainerDetailState(SessionState):
         yield (rx.toast.success if result.ok else rx.toast.error)(
             f"Delete snapshot {name}: {result.message}"
         )
+
+    # ---- services -------------------------------------------------------------------------
+    @rx.event
+    @require_session
+    async def load_services(self, refresh: bool = False):
+        if not self._vmid or self.services_loading:
+            return
+        self.services_loading = True
+        yield
+        try:
+            found = await detail.get_services(*self._where(), refresh=refresh)
+        except (ProxmoxError, ValueError) as exc:
+            self.services, self.services_note = [], getattr(exc, "user_message", str(exc))
+            return
+        finally:
+            self.services_loading = False
+        self.services_note = "" if found.available else found.reason
+        self.services = [
+            ServiceRow(
+                unit=svc.unit,
+                description=svc.description,
+                active=svc.active if svc.active == "active" else svc.active or "stopped",
+                kind=svc.kind,
+                ports=", ".join(str(p) for p in svc.ports) or "—",
+                urls=list(svc.urls),
+                credentials=[
+                    CredentialRow(ref=f"{svc.unit}|{key}", key=key) for key, _ in svc.credentials
+                ],
+            )
+            for svc in found.services
+        ]
+        if not self.log_unit and self.services:
+            self.log_unit = self.services[0].unit
+
+    async def _credential(self, ref: str) -> str | None:
+        unit, _, key = ref.partition("|")
+        found = await detail.get_services(*self._where())
+        for svc in found.services:
+            if svc.unit == unit:
+                return dict(svc.credentials).get(key)
+        return None
+
+    @rx.event
+    @require_session
+    async def reveal(self, ref: str, element_id: str):
+        """Show one credential: the value goes straight into the DOM, never into state; audited."""
+        value = await self._credential(ref)
+        if value is None:
+            return rx.toast.error("That credential is gone")
+        unit, _, key = ref.partition("|")
+        await asyncio.to_thread(
+            detail.audit_reveal, self._user_id, self._node_id, self._vmid, unit, key
+        )
+        return rx.call_script(
+            f"document.getElementById({json.dumps(element_id)}).textContent = {json.dumps(value)}"
+        )
+
+    @rx.event
+    @require_session
+    async def copy(self, ref: str):
+        value = await self._credential(ref)
+        if value is None:
+            return rx.toast.error("That credential is gone")
+        unit, _, key = ref.partition("|")
+        await asyncio.to_thread(
+            detail.audit_reveal, self._user_id, self._node_id, self._vmid, unit, key
+        )
+        return [rx.set_clipboard(value), rx.toast.success(f"{key} copied")]
+
+    # ---- logs -------------------------------------------------------------------------------
+    @rx.event
+    def set_log_unit(self, unit: str) -> None:
+        self.log_unit, self.following = unit, False
+
+    @rx.event
+    @require_session
+    async def tail(self) -> None:
+        if not self._vmid or not self.log_unit:
+            return
+        self.log_error = ""
+        try:
+            self.log_lines = await detail.tail_log(*self._where(), self.log_unit, lines=200)
+        except (detail.DetailUnavailable, ProxmoxError, ValueError) as exc:
+            self.log_lines, self.log_error = [], getattr(exc, "user_message", str(exc))
+
+    @rx.event
+    def follow_heartbeat(self, _now: str = "") -> None:
+        """The logs tab is still open (its ticks stop when the tab or page goes away)."""
+        self._follow_seen = time.monotonic()
+
+    @rx.event
+    def stop_follow(self) -> None:
+        self.following = False
+
+    @rx.event(background=True)
+    async def follow(self) -> None:
+        """Stream new journal lines until the user stops, leaves, or closes the page."""
+        async with self:
+            session = await self.current_session()
+            if session is None or self.following or not self._vmid or not self.log_unit:
+                return
+            self.following, self._follow_seen, self.log_error = True, time.monotonic(), ""
+            where, unit = (session.user_id, self._node_id, self.pve_node, self._vmid), self.log_unit
+        stream = detail.follow_log(*where, unit)
+        try:
+            while True:
+                try:
+                    line = await asyncio.wait_for(anext(stream), timeout=2)
+                except TimeoutError:
+                    line = None
+                async with self:
+                    if not self.following or time.monotonic() - self._follow_seen > 10:
+                        self.following = False
+                        return
+                    if line is not None:
+                        self.log_lines = [*self.log_lines[-499:], line]
+        except StopAsyncIteration:
+            pass
+        except (detail.DetailUnavailable, ProxmoxError, ValueError) as exc:
+            async with self:
+                self.log_error = getattr(exc, "user_message", str(exc))
+        finally:
+            with suppress(Exception):
+                await stream.aclose()
+            async with self:
+                self.following = False
 
 
 # ---- components ----------------------------------------------------------------------------
@@ -453,6 +612,187 @@ def _snapshots() -> rx.Component:
     )
 
 
+def _credential(cred: CredentialRow, index: int) -> rx.Component:
+    element_id = f"cred-{cred.ref}"
+    return rx.hstack(
+        rx.code(cred.key, size="1"),
+        rx.code("••••••••", id=element_id, size="1"),
+        rx.icon_button(
+            rx.icon("eye", size=12),
+            size="1",
+            variant="ghost",
+            aria_label="Reveal " + cred.key,
+            on_click=ContainerDetailState.reveal(cred.ref, element_id),
+        ),
+        rx.icon_button(
+            rx.icon("copy", size=12),
+            size="1",
+            variant="ghost",
+            aria_label="Copy " + cred.key,
+            on_click=ContainerDetailState.copy(cred.ref),
+        ),
+        spacing="1",
+        align="center",
+    )
+
+
+def _service_row(svc: ServiceRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(
+            rx.vstack(
+                rx.text(svc.unit, weight="bold", size="2"),
+                rx.text(svc.description, size="1", color=rx.color("gray", 10)),
+                spacing="0",
+            )
+        ),
+        rx.table.cell(
+            rx.badge(
+                svc.kind,
+                variant="soft",
+                color_scheme=rx.cond(svc.kind == "application", "indigo", "gray"),
+            )
+        ),
+        rx.table.cell(
+            rx.badge(
+                svc.active,
+                color_scheme=rx.cond(svc.active == "active", "green", "gray"),
+                variant="soft",
+            )
+        ),
+        rx.table.cell(
+            rx.vstack(
+                rx.text(svc.ports, size="2"),
+                rx.foreach(svc.urls, lambda u: rx.link(u, href=u, is_external=True, size="1")),
+                spacing="0",
+            )
+        ),
+        rx.table.cell(rx.vstack(rx.foreach(svc.credentials, _credential), spacing="1")),
+        custom_attrs={"data-service": svc.unit},
+    )
+
+
+def _services() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.text(
+                "Running services inside the container, found over SSH (pct exec).",
+                size="2",
+                color=rx.color("gray", 11),
+            ),
+            rx.spacer(),
+            rx.button(
+                rx.cond(
+                    ContainerDetailState.services_loading,
+                    rx.spinner(size="2"),
+                    rx.icon("refresh-cw", size=14),
+                ),
+                "Refresh",
+                size="1",
+                variant="soft",
+                on_click=ContainerDetailState.load_services(True),
+            ),
+            width="100%",
+            align="center",
+        ),
+        rx.cond(
+            ContainerDetailState.services_note != "",
+            rx.callout(
+                ContainerDetailState.services_note,
+                icon="info",
+                color_scheme="amber",
+                id="services-note",
+            ),
+        ),
+        rx.cond(
+            ContainerDetailState.services.length() > 0,
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        *[
+                            rx.table.column_header_cell(h)
+                            for h in ("Service", "Kind", "State", "Ports", "Credentials")
+                        ]
+                    )
+                ),
+                rx.table.body(rx.foreach(ContainerDetailState.services, _service_row)),
+                variant="surface",
+                width="100%",
+                id="services-table",
+            ),
+        ),
+        spacing="3",
+        width="100%",
+    )
+
+
+def _logs() -> rx.Component:
+    return rx.vstack(
+        rx.moment(interval=2000, on_change=ContainerDetailState.follow_heartbeat, display="none"),
+        rx.hstack(
+            rx.select.root(
+                rx.select.trigger(placeholder="Choose a service", aria_label="Service"),
+                rx.select.content(
+                    rx.foreach(
+                        ContainerDetailState.services,
+                        lambda s: rx.select.item(s.unit, value=s.unit),
+                    )
+                ),
+                value=ContainerDetailState.log_unit,
+                on_change=ContainerDetailState.set_log_unit,
+            ),
+            rx.button(
+                "Show last lines",
+                size="2",
+                variant="soft",
+                on_click=ContainerDetailState.tail,
+                disabled=ContainerDetailState.log_unit == "",
+            ),
+            rx.cond(
+                ContainerDetailState.following,
+                rx.button(
+                    rx.spinner(size="2"),
+                    "Following — stop",
+                    size="2",
+                    color_scheme="red",
+                    variant="soft",
+                    on_click=ContainerDetailState.stop_follow,
+                ),
+                rx.button(
+                    "Follow",
+                    size="2",
+                    on_click=ContainerDetailState.follow,
+                    disabled=ContainerDetailState.log_unit == "",
+                ),
+            ),
+            spacing="2",
+            align="center",
+        ),
+        rx.cond(
+            ContainerDetailState.log_error != "",
+            rx.callout(ContainerDetailState.log_error, icon="circle-alert", color_scheme="red"),
+        ),
+        rx.box(
+            rx.foreach(
+                ContainerDetailState.log_lines,
+                lambda line: rx.text(
+                    line, font_family="monospace", size="1", white_space="pre-wrap"
+                ),
+            ),
+            id="log-lines",
+            width="100%",
+            max_height="28rem",
+            overflow_y="auto",
+            padding="0.75rem",
+            border_radius="var(--radius-3)",
+            background=rx.color("gray", 2),
+            border=f"1px solid {rx.color('gray', 5)}",
+        ),
+        on_unmount=ContainerDetailState.stop_follow,
+        spacing="3",
+        width="100%",
+    )
+
+
 def _header() -> rx.Component:
     return rx.hstack(
         rx.link(
@@ -500,12 +840,17 @@ def page() -> rx.Component:
                         rx.tabs.list(
                             rx.tabs.trigger("Metrics", value="metrics"),
                             rx.tabs.trigger("Overview", value="overview"),
+                            rx.tabs.trigger("Services", value="services"),
+                            rx.tabs.trigger("Logs", value="logs"),
                             rx.tabs.trigger("Snapshots", value="snapshots"),
                         ),
                         rx.tabs.content(_metrics(), value="metrics", padding_top="1rem"),
                         rx.tabs.content(_overview(), value="overview", padding_top="1rem"),
+                        rx.tabs.content(_services(), value="services", padding_top="1rem"),
+                        rx.tabs.content(_logs(), value="logs", padding_top="1rem"),
                         rx.tabs.content(_snapshots(), value="snapshots", padding_top="1rem"),
                         default_value="metrics",
+                        on_change=ContainerDetailState.tab_opened,
                         width="100%",
                     ),
                     spacing="4",
