@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import suppress
 
 import reflex as rx
 from pydantic import BaseModel
 
-from lxc_manager.containers import detail
+from lxc_manager.containers import ActionResult, detail
 from lxc_manager.containers.locate import locate
 from lxc_manager.nodes import NodeNotFound
 from lxc_manager.nodes import service as node_service
@@ -233,54 +234,68 @@ class ContainerDetailState(SessionState):
             self.timeframe = value
             await self._load_history()
 
+    async def _snapshot_task(
+        self,
+        busy: str,
+        label: str,
+        action: Callable[[], Awaitable[ActionResult]],
+        reload: Callable[[], Awaitable[None]],
+    ) -> AsyncIterator[rx.event.EventSpec | None]:
+        """One snapshot operation: a busy marker, the task followed to the end, a toast."""
+        if self.busy or not self._vmid:
+            return
+        self.busy = busy
+        yield None
+        try:
+            result = await action()
+            await reload()
+        except NodeNotFound:
+            result = ActionResult(ok=False, message="Container not found")
+        finally:
+            self.busy = ""
+        yield (rx.toast.success if result.ok else rx.toast.error)(f"{label}: {result.message}")
+
     @rx.event
     @require_session
     async def snapshot(self, form: dict[str, str]):
-        if self.busy or not self._vmid:
+        name, description = form.get("name", "").strip(), form.get("description", "").strip()
+        problem = detail.snapshot_name_error(name)
+        if problem:
+            yield rx.toast.error(problem)
             return
-        self.busy = "snapshot"
-        yield
-        try:
-            result = await detail.create_snapshot(
-                *self._where(), form.get("name", "").strip(), form.get("description", "").strip()
-            )
-            await self._load_snapshots()
-        finally:
-            self.busy = ""
-        yield (rx.toast.success if result.ok else rx.toast.error)(f"Snapshot: {result.message}")
+        async for update in self._snapshot_task(
+            "snapshot",
+            f"Snapshot {name}",
+            lambda: detail.create_snapshot(*self._where(), name, description),
+            self._load_snapshots,
+        ):
+            yield update
 
     @rx.event
     @require_session
     async def rollback(self, name: str):
-        if self.busy or not self._vmid:
-            return
-        self.busy = f"rollback {name}"
-        yield
-        try:
-            result = await detail.rollback_snapshot(*self._where(), name)
+        async def reload() -> None:
             await self._load_overview()
             await self._load_metrics()
-        finally:
-            self.busy = ""
-        yield (rx.toast.success if result.ok else rx.toast.error)(
-            f"Rollback to {name}: {result.message}"
-        )
+
+        async for update in self._snapshot_task(
+            f"rollback {name}",
+            f"Rollback to {name}",
+            lambda: detail.rollback_snapshot(*self._where(), name),
+            reload,
+        ):
+            yield update
 
     @rx.event
     @require_session
     async def delete_snapshot(self, name: str):
-        if self.busy or not self._vmid:
-            return
-        self.busy = f"delete {name}"
-        yield
-        try:
-            result = await detail.delete_snapshot(*self._where(), name)
-            await self._load_snapshots()
-        finally:
-            self.busy = ""
-        yield (rx.toast.success if result.ok else rx.toast.error)(
-            f"Delete snapshot {name}: {result.message}"
-        )
+        async for update in self._snapshot_task(
+            f"delete {name}",
+            f"Delete snapshot {name}",
+            lambda: detail.delete_snapshot(*self._where(), name),
+            self._load_snapshots,
+        ):
+            yield update
 
     # ---- services -------------------------------------------------------------------------
     @rx.event

@@ -526,6 +526,17 @@ def _row(row: Row) -> rx.Component:
     )
 
 
+def _select(
+    label: str, value: rx.Var, on_change: rx.event.EventHandler, *items: rx.Component
+) -> rx.Component:
+    return rx.select.root(
+        rx.select.trigger(aria_label=label),
+        rx.select.content(*items),
+        value=value,
+        on_change=on_change,
+    )
+
+
 def _filters() -> rx.Component:
     return rx.flex(
         rx.input(
@@ -536,41 +547,33 @@ def _filters() -> rx.Component:
             width="16rem",
             aria_label="Search containers",
         ),
-        rx.select.root(
-            rx.select.trigger(aria_label="Filter by node"),
-            rx.select.content(
-                rx.select.item("All nodes", value=ALL),
-                rx.foreach(DashboardState.node_names, lambda n: rx.select.item(n, value=n)),
-            ),
-            value=DashboardState.node_filter,
-            on_change=DashboardState.set_node_filter,
+        _select(
+            "Filter by node",
+            DashboardState.node_filter,
+            DashboardState.set_node_filter,
+            rx.select.item("All nodes", value=ALL),
+            rx.foreach(DashboardState.node_names, lambda n: rx.select.item(n, value=n)),
         ),
-        rx.select.root(
-            rx.select.trigger(aria_label="Filter by status"),
-            rx.select.content(
-                rx.select.item("Any status", value=ALL),
-                rx.select.item("Running", value="running"),
-                rx.select.item("Stopped", value="stopped"),
-            ),
-            value=DashboardState.status_filter,
-            on_change=DashboardState.set_status_filter,
+        _select(
+            "Filter by status",
+            DashboardState.status_filter,
+            DashboardState.set_status_filter,
+            rx.select.item("Any status", value=ALL),
+            rx.select.item("Running", value="running"),
+            rx.select.item("Stopped", value="stopped"),
         ),
-        rx.select.root(
-            rx.select.trigger(aria_label="Filter by tag"),
-            rx.select.content(
-                rx.select.item("Any tag", value=ALL),
-                rx.foreach(DashboardState.tag_names, lambda t: rx.select.item(t, value=t)),
-            ),
-            value=DashboardState.tag_filter,
-            on_change=DashboardState.set_tag_filter,
+        _select(
+            "Filter by tag",
+            DashboardState.tag_filter,
+            DashboardState.set_tag_filter,
+            rx.select.item("Any tag", value=ALL),
+            rx.foreach(DashboardState.tag_names, lambda t: rx.select.item(t, value=t)),
         ),
-        rx.select.root(
-            rx.select.trigger(aria_label="Sort by"),
-            rx.select.content(
-                *[rx.select.item(f"Sort: {label}", value=value) for value, label in SORTS.items()]
-            ),
-            value=DashboardState.sort,
-            on_change=DashboardState.set_sort,
+        _select(
+            "Sort by",
+            DashboardState.sort,
+            DashboardState.set_sort,
+            *[rx.select.item(f"Sort: {label}", value=value) for value, label in SORTS.items()],
         ),
         gap="2",
         wrap="wrap",
