@@ -23,6 +23,7 @@ from lxc_manager.nodes import service as node_service
 from lxc_manager.pages.components.layout import empty_state, page_shell
 from lxc_manager.pages.dashboard import human_bytes, human_uptime
 from lxc_manager.proxmox import ProxmoxError
+from lxc_manager.security import audit
 from lxc_manager.state.session import SessionState, require_session
 
 ROUTE = "/containers/[ct_node]/[ct_vmid]"
@@ -60,6 +61,14 @@ class ServiceRow(BaseModel):
     credentials: list[CredentialRow]
 
 
+class EventRow(BaseModel):
+    at: str
+    action: str
+    target: str
+    outcome: str
+    detail: str
+
+
 class SnapshotRow(BaseModel):
     name: str
     description: str
@@ -86,6 +95,7 @@ class ContainerDetailState(SessionState):
     log_lines: list[str] = []
     log_error: str = ""
     following: bool = False
+    events: list[EventRow] = []
     _follow_seen: float = 0.0
     _node_id: int = 0
     _vmid: int = 0
@@ -224,7 +234,28 @@ class ContainerDetailState(SessionState):
         """Services (and the units for logs) are fetched when their tab is first opened."""
         if tab in ("services", "logs") and not self.services and not self.services_note:
             return ContainerDetailState.load_services
+        if tab == "events":
+            return ContainerDetailState.load_events
         return None
+
+    @rx.event
+    @require_session
+    async def load_events(self) -> None:
+        """This user's audit events on this container (actions, snapshots, credential reveals)."""
+        if not self._vmid:
+            return
+        target = f"ct:{self.node_name}/{self._vmid}"
+        found = await asyncio.to_thread(audit.for_target, target, self._user_id)
+        self.events = [
+            EventRow(
+                at=e.at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+                action=e.action.removeprefix("container."),
+                target=e.target.removeprefix(target).removeprefix("@") or "—",
+                outcome=e.outcome,
+                detail=e.detail,
+            )
+            for e in found
+        ]
 
     @rx.event
     @require_session
@@ -808,6 +839,44 @@ def _logs() -> rx.Component:
     )
 
 
+def _events() -> rx.Component:
+    return rx.cond(
+        ContainerDetailState.events.length() > 0,
+        rx.table.root(
+            rx.table.header(
+                rx.table.row(
+                    *[
+                        rx.table.column_header_cell(h)
+                        for h in ("When", "Action", "On", "Outcome", "Detail")
+                    ]
+                )
+            ),
+            rx.table.body(
+                rx.foreach(
+                    ContainerDetailState.events,
+                    lambda e: rx.table.row(
+                        rx.table.cell(rx.text(e.at, size="1")),
+                        rx.table.cell(rx.code(e.action, size="1")),
+                        rx.table.cell(e.target),
+                        rx.table.cell(
+                            rx.badge(
+                                e.outcome,
+                                color_scheme=rx.cond(e.outcome == "ok", "green", "red"),
+                                variant="soft",
+                            )
+                        ),
+                        rx.table.cell(rx.text(e.detail, size="1")),
+                    ),
+                )
+            ),
+            variant="surface",
+            width="100%",
+            id="events-table",
+        ),
+        rx.text("No events recorded for this container yet.", size="2", color=rx.color("gray", 11)),
+    )
+
+
 def _header() -> rx.Component:
     return rx.hstack(
         rx.link(
@@ -858,12 +927,14 @@ def page() -> rx.Component:
                             rx.tabs.trigger("Services", value="services"),
                             rx.tabs.trigger("Logs", value="logs"),
                             rx.tabs.trigger("Snapshots", value="snapshots"),
+                            rx.tabs.trigger("Events", value="events"),
                         ),
                         rx.tabs.content(_metrics(), value="metrics", padding_top="1rem"),
                         rx.tabs.content(_overview(), value="overview", padding_top="1rem"),
                         rx.tabs.content(_services(), value="services", padding_top="1rem"),
                         rx.tabs.content(_logs(), value="logs", padding_top="1rem"),
                         rx.tabs.content(_snapshots(), value="snapshots", padding_top="1rem"),
+                        rx.tabs.content(_events(), value="events", padding_top="1rem"),
                         default_value="metrics",
                         on_change=ContainerDetailState.tab_opened,
                         width="100%",

@@ -148,6 +148,10 @@ class DashboardState(NodeSummaryState):
     delete_key: str = ""
     delete_vmid: str = ""
     delete_running: bool = False
+    force_shutdown: bool = False
+    task_title: str = ""
+    task_log: list[str] = []
+    task_log_open: bool = False
     _all: list[ContainerRow] = []
 
     # ---- data -------------------------------------------------------------------------
@@ -299,12 +303,24 @@ class DashboardState(NodeSummaryState):
                 return
             self.pending = {**self.pending, key: action}
             user_id = self._user_id
-        result = await run_action(user_id, target.node_id, target.pve_node, target.vmid, action)
+            force, self.force_shutdown = self.force_shutdown and action == "shutdown", False
+        result = await run_action(
+            user_id, target.node_id, target.pve_node, target.vmid, action, force=force
+        )
+        label = f"{ACTION_LABELS[action]} {target.name or target.vmid}"
         async with self:
             self.pending = {k: v for k, v in self.pending.items() if k != key}
+            self.task_title, self.task_log = label, list(result.task_log)
             await self._fetch()
-        label = f"{ACTION_LABELS[action]} {target.name or target.vmid}"
         yield (rx.toast.success if result.ok else rx.toast.error)(f"{label}: {result.message}")
+
+    @rx.event
+    def set_force_shutdown(self, value: bool) -> None:
+        self.force_shutdown = bool(value)
+
+    @rx.event
+    def set_task_log_open(self, value: bool) -> None:
+        self.task_log_open = bool(value)
 
     @rx.event
     def ask_delete(self, key: str) -> None:
@@ -356,6 +372,7 @@ class DashboardState(NodeSummaryState):
         )
         async with self:
             self.pending = {k: v for k, v in self.pending.items() if k != key}
+            self.task_title, self.task_log = f"Delete CT {target.vmid}", list(result.task_log)
             await self._fetch()
         yield (rx.toast.success if result.ok else rx.toast.error)(
             f"Delete CT {target.vmid}: {result.message}"
@@ -428,13 +445,33 @@ def _confirm_action(row: Row, action: str, color: str) -> rx.Component:
             rx.alert_dialog.title(f"{ACTION_LABELS[action]} ", row.name, "?"),
             rx.alert_dialog.description(
                 rx.text("CT ", row.vmid, " on ", row.pve_node, " (", row.node_name, ")."),
-                rx.cond(
-                    action == "stop",
-                    rx.text(
-                        "Stop is immediate, like pulling the plug: unsaved data may be lost.",
-                        color=rx.color("red", 11),
-                    ),
+                *(
+                    [
+                        rx.text(
+                            "Stop is immediate, like pulling the plug: unsaved data may be lost.",
+                            color=rx.color("red", 11),
+                        )
+                    ]
+                    if action == "stop"
+                    else []
                 ),
+            ),
+            *(
+                [
+                    rx.el.label(
+                        rx.hstack(
+                            rx.checkbox(
+                                checked=DashboardState.force_shutdown,
+                                on_change=DashboardState.set_force_shutdown,
+                            ),
+                            rx.text("Force a stop if it has not shut down after 60 s", size="2"),
+                            spacing="2",
+                            margin_top="0.75rem",
+                        )
+                    )
+                ]
+                if action == "shutdown"
+                else []
             ),
             rx.hstack(
                 rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
@@ -662,6 +699,50 @@ def _bulk_bar() -> rx.Component:
     )
 
 
+def _task_log() -> rx.Component:
+    return rx.fragment(
+        rx.cond(
+            DashboardState.task_log.length() > 0,
+            rx.button(
+                rx.icon("scroll-text", size=14),
+                "Task log: ",
+                DashboardState.task_title,
+                size="1",
+                variant="ghost",
+                on_click=DashboardState.set_task_log_open(True),
+                id="show-task-log",
+            ),
+        ),
+        rx.dialog.root(
+            rx.dialog.content(
+                rx.dialog.title("Task log: ", DashboardState.task_title),
+                rx.box(
+                    rx.foreach(
+                        DashboardState.task_log,
+                        lambda line: rx.text(
+                            line, font_family="monospace", size="1", white_space="pre-wrap"
+                        ),
+                    ),
+                    max_height="24rem",
+                    overflow_y="auto",
+                    padding="0.75rem",
+                    background=rx.color("gray", 2),
+                    border_radius="var(--radius-3)",
+                    id="task-log",
+                ),
+                rx.hstack(
+                    rx.dialog.close(rx.button("Close", variant="soft")),
+                    justify="end",
+                    margin_top="1rem",
+                ),
+                max_width="44rem",
+            ),
+            open=DashboardState.task_log_open,
+            on_open_change=DashboardState.set_task_log_open,
+        ),
+    )
+
+
 def _bulk_results() -> rx.Component:
     return rx.cond(
         DashboardState.bulk_results.length() > 0,
@@ -839,6 +920,7 @@ def page() -> rx.Component:
                     ),
                     _bulk_bar(),
                     _bulk_results(),
+                    _task_log(),
                     rx.cond(
                         DashboardState.loaded,
                         rx.cond(

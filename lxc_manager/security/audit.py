@@ -45,6 +45,18 @@ def record(
     return event
 
 
+def for_target(target: str, user_id: str, limit: int = 100) -> list[AuditEvent]:
+    """A user's events on `target` and its sub-targets (`target@...`), newest first."""
+    with session_scope() as session:
+        query = (
+            select(AuditEvent)
+            .where(AuditEvent.user_id == user_id)
+            .where((AuditEvent.target == target) | col(AuditEvent.target).startswith(target + "@"))
+            .order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
+        )
+        return list(session.exec(query.limit(limit)))
+
+
 def recent(limit: int = 50, user_id: str | None = None) -> list[AuditEvent]:
     """The newest events first, optionally for one user."""
     with session_scope() as session:

@@ -99,6 +99,9 @@ def test_dashboard_filter_search_stop_delete(
     ct.get_by_role("button", name="Stop").click()
     page.get_by_role("alertdialog").get_by_role("button", name="Stop").click()
     expect(ct).to_contain_text("stopped", timeout=20_000)
+    page.locator("#show-task-log").click()
+    expect(page.locator("#task-log")).to_contain_text("TASK OK")
+    page.get_by_role("dialog").get_by_role("button", name="Close").click()
 
     # Delete with the typed VMID confirmation.
     ct.get_by_role("button", name=f"Delete {VMID}").click()

@@ -53,6 +53,12 @@ def test_detail_page_metrics_chart_and_snapshots(page: Page, sim: Peer) -> None:
     page.get_by_role("alertdialog").get_by_role("button", name="Delete").click()
     expect(snap).to_have_count(0, timeout=20_000)
 
+    page.get_by_role("tab", name="Events").click()
+    events = page.locator("#events-table")
+    expect(events).to_contain_text("snapshot.create")
+    expect(events).to_contain_text("snapshot.delete")
+    expect(events).to_contain_text("before_e2e")
+
 
 def test_unknown_container_is_not_found(page: Page, sim: Peer) -> None:
     sign_in(
