@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from enum import StrEnum
 
-from sqlmodel import col, select
+from sqlmodel import col, or_, select
 
 from lxc_manager.db.engine import session_scope
 from lxc_manager.db.models import AuditEvent
@@ -51,7 +51,7 @@ def for_target(target: str, user_id: str, limit: int = 100) -> list[AuditEvent]:
         query = (
             select(AuditEvent)
             .where(AuditEvent.user_id == user_id)
-            .where((AuditEvent.target == target) | col(AuditEvent.target).startswith(target + "@"))
+            .where(or_(col(AuditEvent.target) == target, col(AuditEvent.target).startswith(target + "@")))
             .order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
         )
         return list(session.exec(query.limit(limit)))
