@@ -51,7 +51,12 @@ def for_target(target: str, user_id: str, limit: int = 100) -> list[AuditEvent]:
         query = (
             select(AuditEvent)
             .where(AuditEvent.user_id == user_id)
-            .where(or_(col(AuditEvent.target) == target, col(AuditEvent.target).startswith(target + "@")))
+            .where(
+                or_(
+                    col(AuditEvent.target) == target,
+                    col(AuditEvent.target).startswith(target + "@"),
+                )
+            )
             .order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
         )
         return list(session.exec(query.limit(limit)))
