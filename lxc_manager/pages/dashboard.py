@@ -149,6 +149,7 @@ class DashboardState(NodeSummaryState):
     delete_vmid: str = ""
     delete_running: bool = False
     force_shutdown: bool = False
+    view: str = "rows"  # rows | cards
     task_title: str = ""
     task_log: list[str] = []
     task_log_open: bool = False
@@ -313,6 +314,11 @@ class DashboardState(NodeSummaryState):
             self.task_title, self.task_log = label, list(result.task_log)
             await self._fetch()
         yield (rx.toast.success if result.ok else rx.toast.error)(f"{label}: {result.message}")
+
+    @rx.event
+    def set_view(self, value: str | list[str]) -> None:
+        value = value[0] if isinstance(value, list) and value else value
+        self.view = "cards" if value == "cards" else "rows"
 
     @rx.event
     def set_force_shutdown(self, value: bool) -> None:
@@ -571,6 +577,72 @@ def _select(
         rx.select.content(*items),
         value=value,
         on_change=on_change,
+    )
+
+
+def _card(row: Row) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.checkbox(
+                    checked=DashboardState.selected.contains(row.key),
+                    on_change=DashboardState.toggle_selected(row.key),
+                    aria_label=f"Select {row.vmid}",
+                ),
+                rx.link(
+                    row.name, href=f"/containers/{row.node_id}/{row.vmid}", weight="bold", size="3"
+                ),
+                rx.spacer(),
+                _status_badge(row),
+                width="100%",
+                align="center",
+            ),
+            rx.hstack(
+                rx.text("CT ", row.vmid, size="1", color=rx.color("gray", 11)),
+                rx.badge(row.node_name, color_scheme="indigo"),
+                rx.text(row.pve_node, size="1", color=rx.color("gray", 10)),
+                spacing="2",
+                align="center",
+            ),
+            rx.grid(
+                rx.text("CPU", size="1", color=rx.color("gray", 10)),
+                rx.text(row.cpu, size="2"),
+                rx.text("Memory", size="1", color=rx.color("gray", 10)),
+                rx.vstack(
+                    rx.text(row.mem, size="1"),
+                    rx.progress(value=row.mem_pct, size="1"),
+                    spacing="1",
+                    width="100%",
+                ),
+                rx.text("Disk", size="1", color=rx.color("gray", 10)),
+                rx.text(row.disk, size="1"),
+                rx.text("Uptime", size="1", color=rx.color("gray", 10)),
+                rx.text(row.uptime, size="2"),
+                columns="5rem 1fr",
+                gap="1",
+                width="100%",
+                align_items="center",
+            ),
+            rx.flex(
+                rx.foreach(row.tags, lambda t: rx.badge(t, variant="outline", size="1")),
+                gap="1",
+                wrap="wrap",
+            ),
+            _actions(row),
+            spacing="2",
+            width="100%",
+        ),
+        custom_attrs={"data-ct": row.vmid},
+    )
+
+
+def _cards() -> rx.Component:
+    return rx.grid(
+        rx.foreach(DashboardState.rows, _card),
+        columns=rx.breakpoints(initial="1", sm="2", lg="3", xl="4"),
+        gap="3",
+        width="100%",
+        id="containers-cards",
     )
 
 
@@ -843,54 +915,45 @@ def _delete_dialog() -> rx.Component:
     )
 
 
-def _table() -> rx.Component:
-    return rx.vstack(
-        rx.table.root(
-            rx.table.header(
-                rx.table.row(
-                    *[
-                        rx.table.column_header_cell(h)
-                        for h in (
-                            "",
-                            "Status",
-                            "VMID",
-                            "Name",
-                            "Node",
-                            "CPU",
-                            "Memory",
-                            "Disk",
-                            "Uptime",
-                            "",
-                        )
-                    ]
-                )
-            ),
-            rx.table.body(rx.foreach(DashboardState.rows, _row)),
-            variant="surface",
+def _pager() -> rx.Component:
+    return rx.hstack(
+        rx.text(DashboardState.page_label, size="2", color=rx.color("gray", 11)),
+        rx.spacer(),
+        rx.button(
+            "Previous",
             size="1",
-            width="100%",
-            id="containers-table",
+            variant="soft",
+            on_click=DashboardState.previous_page,
+            disabled=DashboardState.page == 0,
         ),
-        rx.hstack(
-            rx.text(DashboardState.page_label, size="2", color=rx.color("gray", 11)),
-            rx.spacer(),
-            rx.button(
-                "Previous",
-                size="1",
-                variant="soft",
-                on_click=DashboardState.previous_page,
-                disabled=DashboardState.page == 0,
-            ),
-            rx.button(
-                "Next",
-                size="1",
-                variant="soft",
-                on_click=DashboardState.next_page,
-                disabled=~DashboardState.has_next_page,
-            ),
-            width="100%",
-            align="center",
+        rx.button(
+            "Next",
+            size="1",
+            variant="soft",
+            on_click=DashboardState.next_page,
+            disabled=~DashboardState.has_next_page,
         ),
+        width="100%",
+        align="center",
+    )
+
+
+def _table() -> rx.Component:
+    headers = ("", "Status", "VMID", "Name", "Node", "CPU", "Memory", "Disk", "Uptime", "")
+    return rx.table.root(
+        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+        rx.table.body(rx.foreach(DashboardState.rows, _row)),
+        variant="surface",
+        size="1",
+        width="100%",
+        id="containers-table",
+    )
+
+
+def _listing() -> rx.Component:
+    return rx.vstack(
+        rx.cond(DashboardState.view == "cards", _cards(), _table()),
+        _pager(),
         width="100%",
         spacing="2",
     )
@@ -911,6 +974,18 @@ def page() -> rx.Component:
                     rx.hstack(
                         _filters(),
                         rx.spacer(),
+                        rx.segmented_control.root(
+                            rx.segmented_control.item(
+                                rx.icon("rows-3", size=14), value="rows", aria_label="Rows"
+                            ),
+                            rx.segmented_control.item(
+                                rx.icon("layout-grid", size=14), value="cards", aria_label="Cards"
+                            ),
+                            value=DashboardState.view,
+                            on_change=DashboardState.set_view,
+                            aria_label="View",
+                            size="1",
+                        ),
                         rx.link(
                             rx.button(rx.icon("plus", size=16), "New container", size="2"),
                             href="/containers/new",
@@ -925,7 +1000,7 @@ def page() -> rx.Component:
                         DashboardState.loaded,
                         rx.cond(
                             DashboardState.summary.total > 0,
-                            _table(),
+                            _listing(),
                             empty_state(
                                 "boxes",
                                 "No containers yet",

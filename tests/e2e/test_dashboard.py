@@ -81,6 +81,16 @@ def test_dashboard_filter_search_stop_delete(
     expect(table).to_contain_text("lab")
     screenshot(page, "dashboard")
 
+    # The same containers as cards, then back to rows.
+    shown = table.locator("[data-ct]").count()
+    page.get_by_role("radio", name="Cards").click()
+    cards = page.locator("#containers-cards [data-ct]")
+    expect(cards).to_have_count(shown)
+    expect(table).to_have_count(0)
+    screenshot(page, "dashboard-cards")
+    page.get_by_role("radio", name="Rows").click()
+    expect(table.locator("[data-ct]")).to_have_count(shown)
+
     # Filter by node: only the lab endpoint's containers remain.
     page.get_by_label("Filter by node").click()
     page.get_by_role("option", name="lab", exact=True).click()
