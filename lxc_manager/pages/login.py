@@ -41,6 +41,7 @@ class LoginState(rx.State):
     field: str = ""
     notice: str = ""
     busy: bool = False
+    ready: bool = False  # the page's state has loaded: typing is safe
     use_recovery: bool = False
     _pending_id: str = ""
     _next: str = "/"
@@ -63,6 +64,7 @@ class LoginState(rx.State):
         self.busy = False
         if self.step != "credentials":
             self._restart()
+        self.ready = True
         return None
 
     def _restart(self) -> None:
@@ -296,6 +298,8 @@ def credentials_form() -> rx.Component:
         ),
         on_submit=LoginState.submit_credentials,
         width="100%",
+        id="sign-in-form",
+        custom_attrs={"data-ready": rx.cond(LoginState.ready, "true", "false")},
     )
 
 

@@ -77,11 +77,17 @@ def app(tmp_path_factory: pytest.TempPathFactory, sim: Peer) -> Iterator[ServePr
     serve.stop(signal.SIGTERM)
 
 
+def wait_for_login_form(page: Page) -> None:
+    """Type only once the page's state has loaded (typing during hydration loses keystrokes)."""
+    expect(page.locator('#sign-in-form[data-ready="true"]')).to_be_visible()
+
+
 def sign_in(
     page: Page, sim: Peer, username: str = "root", password: str | None = None, next_path: str = "/"
 ) -> None:
     """Sign in through the form, confirming the certificate when the app asks."""
     page.goto(f"/login?next={next_path}")
+    wait_for_login_form(page)
     page.get_by_label("Proxmox Host").fill(sim.host)
     page.get_by_label("Port").fill(str(sim.port))
     page.get_by_label("Username").fill(username)

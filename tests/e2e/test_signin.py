@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from lxc_manager.pages.sign_in_endpoints import SignInEndpointsState
 from lxc_manager.security.sessions import COOKIE_NAME
-from tests.e2e.conftest import Peer, screenshot, send_crafted_event, sign_in
+from tests.e2e.conftest import Peer, screenshot, send_crafted_event, sign_in, wait_for_login_form
 from tests.support.app import BIN, REPO, ServeProcess, app_db_rows, app_redis
 from tests.support.simulator import FIXED_RECOVERY_KEY, TFA_USER, TOTP_SECRET, start_simulator
 
@@ -34,6 +34,7 @@ def page(context: BrowserContext) -> Page:
 
 
 def fill_credentials(page: Page, host: str, port: int, username: str, password: str) -> None:
+    wait_for_login_form(page)
     page.get_by_label("Proxmox Host").fill(host)
     page.get_by_label("Port").fill(str(port))
     page.get_by_label("Username").fill(username)
