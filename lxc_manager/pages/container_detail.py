@@ -480,6 +480,32 @@ def _overview() -> rx.Component:
     )
 
 
+def _history_chart(
+    key: str, name: str, color: str, height: int, element_id: str, unit: str = ""
+) -> rx.Component:
+    """One rrddata series over the chosen timeframe as an area chart."""
+    return rx.box(
+        rx.recharts.area_chart(
+            rx.recharts.cartesian_grid(stroke_dasharray="3 3"),
+            rx.recharts.area(
+                data_key=key,
+                name=name,
+                stroke=rx.color(color, 9),
+                fill=rx.color(color, 4),
+                type_="monotone",
+            ),
+            rx.recharts.x_axis(data_key="label", min_tick_gap=24),
+            rx.recharts.y_axis(unit=unit) if unit else rx.recharts.y_axis(),
+            rx.recharts.graphing_tooltip(),
+            data=ContainerDetailState.history,
+            height=height,
+            width="100%",
+        ),
+        width="100%",
+        id=element_id,
+    )
+
+
 def _metrics() -> rx.Component:
     return rx.vstack(
         rx.moment(interval=METRICS_MS, on_change=ContainerDetailState.tick, display="none"),
@@ -504,45 +530,8 @@ def _metrics() -> rx.Component:
             width="100%",
             align="center",
         ),
-        rx.box(
-            rx.recharts.area_chart(
-                rx.recharts.cartesian_grid(stroke_dasharray="3 3"),
-                rx.recharts.area(
-                    data_key="cpu",
-                    name="CPU %",
-                    stroke=rx.color("accent", 9),
-                    fill=rx.color("accent", 4),
-                    type_="monotone",
-                ),
-                rx.recharts.x_axis(data_key="label", min_tick_gap=24),
-                rx.recharts.y_axis(unit="%"),
-                rx.recharts.graphing_tooltip(),
-                data=ContainerDetailState.history,
-                height=220,
-                width="100%",
-            ),
-            width="100%",
-            id="history-cpu",
-        ),
-        rx.box(
-            rx.recharts.area_chart(
-                rx.recharts.cartesian_grid(stroke_dasharray="3 3"),
-                rx.recharts.area(
-                    data_key="memory",
-                    name="Memory MiB",
-                    stroke=rx.color("green", 9),
-                    fill=rx.color("green", 4),
-                    type_="monotone",
-                ),
-                rx.recharts.x_axis(data_key="label", min_tick_gap=24),
-                rx.recharts.y_axis(),
-                rx.recharts.graphing_tooltip(),
-                data=ContainerDetailState.history,
-                height=180,
-                width="100%",
-            ),
-            width="100%",
-        ),
+        _history_chart("cpu", "CPU %", "accent", 220, unit="%", element_id="history-cpu"),
+        _history_chart("memory", "Memory MiB", "green", 180, element_id="history-memory"),
         spacing="4",
         width="100%",
     )
