@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Boolean, DateTime, Index, Text, UniqueConstraint, text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -84,3 +96,196 @@ class ProxmoxNode(SQLModel, table=True):
     is_default: bool = Field(default=False, sa_type=Boolean)
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
     updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class Template(SQLModel, table=True):
+    """A recipe for a container (see `lxc_manager.templates.spec.TemplateSpec`).
+
+    Templates are shared by every user of an installation. `source` is `filesystem` for
+    catalog templates (read-only in the UI, upserted by "Sync catalog" on their slug) and
+    `custom` for the ones users create or duplicate.
+    """
+
+    __tablename__ = "template"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=64, unique=True)
+    description: str = Field(default="", sa_type=Text)
+    tags: str = Field(default="[]", sa_type=Text)
+    os_template: str = Field(default="", max_length=128)
+    version: str = Field(default="", max_length=64)
+    cores: int = Field(default=1)
+    memory_mb: int = Field(default=512)
+    swap_mb: int = Field(default=512)
+    disk_gb: int = Field(default=8)
+    storage: str = Field(default="", max_length=64)
+    bridge: str = Field(default="vmbr0", max_length=16)
+    unprivileged: bool = Field(default=True, sa_type=Boolean)
+    nesting: bool = Field(default=False, sa_type=Boolean)
+    keyctl: bool = Field(default=False, sa_type=Boolean)
+    fuse: bool = Field(default=False, sa_type=Boolean)
+    source: str = Field(default="custom", max_length=16)
+    source_path: str = Field(default="", sa_type=Text)
+    created_by: str = Field(default="", max_length=255)
+    updated_by: str = Field(default="", max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class TemplateScript(SQLModel, table=True):
+    """One setup script of a template, run in `position` order through `bash -s`."""
+
+    __tablename__ = "template_script"
+    __table_args__ = (UniqueConstraint("template_id", "name", name="uq_template_script_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    template_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("template.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    position: int = Field(default=0)
+    name: str = Field(max_length=64)
+    content: str = Field(default="", sa_type=Text)
+    enabled: bool = Field(default=True, sa_type=Boolean)
+
+
+class TemplateFile(SQLModel, table=True):
+    """A file a template writes into the container, with its overwrite policy."""
+
+    __tablename__ = "template_file"
+    __table_args__ = (UniqueConstraint("template_id", "name", name="uq_template_file_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    template_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("template.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    position: int = Field(default=0)
+    name: str = Field(max_length=64)
+    target_path: str = Field(sa_type=Text)
+    content: str = Field(default="", sa_type=Text)
+    policy: str = Field(default="replace", max_length=16)
+    mode: str = Field(default="0644", max_length=4)
+
+
+class PackageBucket(SQLModel, table=True):
+    """A named, reusable list of packages (its rows in `package`)."""
+
+    __tablename__ = "package_bucket"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    description: str = Field(default="", sa_type=Text)
+    created_by: str = Field(default="", max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class Package(SQLModel, table=True):
+    """A package of a template or of a bucket (exactly one of the two)."""
+
+    __tablename__ = "package"
+    __table_args__ = (
+        CheckConstraint(
+            "(template_id IS NULL) <> (bucket_id IS NULL)", name="ck_package_one_owner"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    template_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("template.id", ondelete="CASCADE"), nullable=True, index=True
+        ),
+    )
+    bucket_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("package_bucket.id", ondelete="CASCADE"), nullable=True, index=True
+        ),
+    )
+    position: int = Field(default=0)
+    manager: str = Field(max_length=16)
+    name: str = Field(max_length=214)
+    version: str = Field(default="", max_length=64)
+    command: str = Field(default="", sa_type=Text)
+
+
+class TemplateBucket(SQLModel, table=True):
+    """A template's reference to a package bucket, in order."""
+
+    __tablename__ = "template_bucket"
+
+    template_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("template.id", ondelete="CASCADE"), primary_key=True)
+    )
+    bucket_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("package_bucket.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    position: int = Field(default=0)
+
+
+class ProvisioningJob(SQLModel, table=True):
+    """One container creation: what was asked, where it stands, how it ended.
+
+    `request` is the whole validated request (a JSON snapshot of the template as it was
+    at submit time, so later template edits do not change a running or retried job).
+    `status`: queued, running, failed, succeeded, destroyed. `step` is the current or
+    failed step (1 create .. 8 done).
+    """
+
+    __tablename__ = "provisioning_job"
+
+    id: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(max_length=255, index=True)
+    node_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("proxmox_node.id", ondelete="SET NULL"), nullable=True
+        ),
+    )
+    cluster_key: str = Field(default="", sa_type=Text)
+    pve_node: str = Field(default="", max_length=64)
+    vmid: int = Field(index=True)
+    hostname: str = Field(max_length=253)
+    template_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("template.id", ondelete="SET NULL"), nullable=True),
+    )
+    template_name: str = Field(default="", max_length=64)
+    request: str = Field(default="{}", sa_type=Text)
+    status: str = Field(default="queued", max_length=16, index=True)
+    step: int = Field(default=0)
+    error: str = Field(default="", sa_type=Text)
+    attempts: int = Field(default=0)
+    rq_job_id: str = Field(default="", max_length=64)
+    heartbeat_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    started_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    finished_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class ProvisioningEvent(SQLModel, table=True):
+    """A step change of a provisioning job (start, end with outcome, error)."""
+
+    __tablename__ = "provisioning_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: str = Field(
+        sa_column=Column(
+            String(32),
+            ForeignKey("provisioning_job.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        )
+    )
+    at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    step: int = Field(default=0)
+    kind: str = Field(max_length=16)
+    outcome: str = Field(default="", max_length=16)
+    message: str = Field(default="", sa_type=Text)

@@ -15,7 +15,20 @@ from lxc_manager.security import audit
 from tests.support.app import REPO
 from tests.support.postgres import postgres_server
 
-EXPECTED_TABLES = {"audit_event", "sign_in_endpoint", "proxmox_node", "alembic_version"}
+EXPECTED_TABLES = {
+    "audit_event",
+    "sign_in_endpoint",
+    "proxmox_node",
+    "template",
+    "template_script",
+    "template_file",
+    "package",
+    "package_bucket",
+    "template_bucket",
+    "provisioning_job",
+    "provisioning_event",
+    "alembic_version",
+}
 
 
 def tables(url: str) -> set[str]:
@@ -46,7 +59,7 @@ def test_cli_migrate_on_empty_sqlite(tmp_path: Path) -> None:
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert "database at revision 0003" in result.stdout
+    assert "database at revision 0005" in result.stdout
     url = f"sqlite:///{tmp_path / 'data' / 'lxc-manager.db'}"
     assert tables(url) >= EXPECTED_TABLES
     with sqlalchemy.create_engine(url).connect() as connection:
@@ -65,14 +78,14 @@ def test_alembic_upgrade_head_on_empty_sqlite(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert tables(url) >= EXPECTED_TABLES
-    assert current_revision(url) == "0003"
+    assert current_revision(url) == "0005"
 
 
 def test_migrations_on_postgresql() -> None:
     with postgres_server() as url:
         upgrade_head(url)
         assert tables(url) >= EXPECTED_TABLES
-        assert current_revision(url) == "0003"
+        assert current_revision(url) == "0005"
         upgrade_head(url)  # idempotent
         result = subprocess.run(
             [str(Path(sys.executable).with_name("alembic")), "downgrade", "base"],
