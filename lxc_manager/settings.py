@@ -114,6 +114,11 @@ VARIABLES: tuple[Variable, ...] = (
         "LXCM_PROXMOX_CONNECT_TIMEOUT", "3", "Seconds to connect to a Proxmox API (TCP + TLS)."
     ),
     Variable("LXCM_PROXMOX_READ_TIMEOUT", "10", "Seconds to wait for a Proxmox API answer."),
+    Variable(
+        "LXCM_TEMPLATES_DIR",
+        "(shipped catalog)",
+        'Directory of filesystem templates read by "Sync catalog" (`template.toml` or `template.conf` layout, see docs/templates.md); unset = the templates shipped with the package.',
+    ),
 )
 
 
@@ -275,6 +280,7 @@ class Settings:
     tfa_pending_ttl: int
     proxmox_connect_timeout: float
     proxmox_read_timeout: float
+    templates_dir: Path | None = None
 
     @property
     def secure_cookies(self) -> bool:
@@ -309,6 +315,13 @@ def _int(env: Mapping[str, str], name: str, low: int, high: int, default: int) -
 
 def _float(env: Mapping[str, str], name: str, low: float, high: float, default: float) -> float:
     return _opt(env, name, lambda n, r: _parse_float(n, r, low, high), default)
+
+
+def _parse_dir(name: str, raw: str, base: Path) -> Path:
+    path = (base / Path(raw).expanduser()).resolve()
+    if path.exists() and not path.is_dir():
+        raise SettingsError(name, "a directory path", raw)
+    return path
 
 
 def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
@@ -352,6 +365,7 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         "tfa_pending_ttl": _int(env, "LXCM_TFA_PENDING_TTL", 10, 900, 300),
         "proxmox_connect_timeout": _float(env, "LXCM_PROXMOX_CONNECT_TIMEOUT", 0.1, 60, 3.0),
         "proxmox_read_timeout": _float(env, "LXCM_PROXMOX_READ_TIMEOUT", 0.5, 300, 10.0),
+        "templates_dir": _opt(env, "LXCM_TEMPLATES_DIR", lambda n, r: _parse_dir(n, r, base), None),
     }
     return Settings(**values)
 
