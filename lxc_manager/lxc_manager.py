@@ -14,7 +14,9 @@ from lxc_manager.pages import (
     new_container,
     nodes,
     not_found,
+    package_buckets,
     sign_in_endpoints,
+    template_editor,
     templates,
 )
 from lxc_manager.state.session import SessionState
@@ -38,7 +40,16 @@ app.add_page(
     login.page, route=login.ROUTE, title=_title(login.TITLE), on_load=login.LoginState.load
 )
 # Every page but /login is guarded: the session check runs first, then the page's own load.
-for module in (dashboard, container_detail, new_container, templates, nodes, sign_in_endpoints):
+for module in (
+    dashboard,
+    container_detail,
+    new_container,
+    templates,
+    package_buckets,
+    template_editor,
+    nodes,
+    sign_in_endpoints,
+):
     page_load = getattr(module, "ON_LOAD", None)
     app.add_page(
         module.page,

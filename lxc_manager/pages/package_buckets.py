@@ -1,0 +1,385 @@
+"""`/templates/packages`: package buckets, named lists of packages templates can share."""
+
+from __future__ import annotations
+
+import reflex as rx
+from pydantic import BaseModel
+
+from lxc_manager.pages.components.layout import empty_state, page_shell
+from lxc_manager.state.session import SessionState, require_session
+from lxc_manager.templates import service
+from lxc_manager.templates.service import BucketSummary
+from lxc_manager.templates.spec import PACKAGE_MANAGERS, BucketSpec, PackageSpec
+
+ROUTE = "/templates/packages"
+TITLE = "Package buckets"
+EXAMPLE = "apt: curl\napt: htop=3.2*\npip: httpie\nnpm: pm2@5"
+
+
+class BucketRow(BaseModel):
+    id: int
+    name: str
+    description: str
+    packages: list[str]
+    used_by: str
+
+
+def _package_line(pkg: PackageSpec) -> str:
+    if pkg.manager == "custom":
+        return f"custom: {pkg.name} -> {pkg.command}"
+    return f"{pkg.manager}: {pkg.install_spec()}"
+
+
+def _row(bucket: BucketSummary) -> BucketRow:
+    return BucketRow(
+        id=bucket.id,
+        name=bucket.name,
+        description=bucket.description,
+        packages=[_package_line(p) for p in bucket.packages],
+        used_by=", ".join(bucket.used_by),
+    )
+
+
+def parse_package_lines(text: str) -> tuple[tuple[PackageSpec, ...], dict[str, str]]:
+    """`manager: name[=version|@version|==version]` per line; `custom: name -> command`.
+
+    Returns the packages and errors keyed `line N`.
+    """
+    packages: list[PackageSpec] = []
+    errors: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        manager, sep, rest = line.partition(":")
+        manager, rest = manager.strip().lower(), rest.strip()
+        if not sep or manager not in PACKAGE_MANAGERS or not rest:
+            errors[f"line {number}"] = (
+                "write `apt: name`, `pip: name`, `npm: name` or `custom: name -> command`"
+            )
+            continue
+        name, version, command = rest, "", ""
+        if manager == "custom":
+            name, _, command = (part.strip() for part in rest.partition("->"))
+        elif manager == "pip" and "==" in rest:
+            name, version = (part.strip() for part in rest.split("==", 1))
+        elif manager == "apt" and "=" in rest:
+            name, version = (part.strip() for part in rest.split("=", 1))
+        elif manager == "npm" and "@" in rest[1:]:
+            at = rest.rindex("@")
+            name, version = rest[:at].strip(), rest[at + 1 :].strip()
+        packages.append(PackageSpec(manager, name, version, command))  # type: ignore[arg-type]
+    return tuple(packages), errors
+
+
+class BucketsState(SessionState):
+    rows: list[BucketRow] = []
+    loaded: bool = False
+    dialog_open: bool = False
+    editing_id: int = 0
+    f_name: str = ""
+    f_description: str = ""
+    f_packages: str = ""
+    errors: dict[str, str] = {}
+    action_error: str = ""
+
+    def _refresh(self) -> None:
+        self.rows = [_row(b) for b in service.list_buckets()]
+        self.loaded = True
+
+    @rx.event
+    @require_session
+    def load(self) -> None:
+        self.action_error = ""
+        self._refresh()
+
+    @rx.event
+    @require_session
+    def open_add(self) -> None:
+        self.editing_id, self.f_name, self.f_description, self.f_packages = 0, "", "", ""
+        self.errors, self.dialog_open = {}, True
+
+    @rx.event
+    @require_session
+    def open_edit(self, bucket_id: int) -> None:
+        bucket = service.get_bucket(bucket_id)
+        if bucket is None:
+            self.action_error = service.MSG_BUCKET_NOT_FOUND
+            self._refresh()
+            return
+        self.editing_id, self.f_name, self.f_description = (
+            bucket.id,
+            bucket.name,
+            bucket.description,
+        )
+        self.f_packages = "\n".join(_package_line(p) for p in bucket.packages)
+        self.errors, self.dialog_open = {}, True
+
+    @rx.event
+    def set_dialog_open(self, value: bool) -> None:
+        self.dialog_open = value
+
+    @rx.event
+    @require_session
+    def save(self, form: dict[str, str]):
+        packages, line_errors = parse_package_lines(form.get("packages", ""))
+        if line_errors:
+            number, message = next(iter(line_errors.items()))
+            self.errors = {"packages": f"{number.capitalize()}: {message}"}
+            return None
+        spec = BucketSpec(
+            name=form.get("name", "").strip(),
+            description=form.get("description", "").strip(),
+            packages=packages,
+        )
+        result = service.save_bucket(self._user_id, self.editing_id or None, spec)
+        if not result.ok:
+            self.errors = _bucket_errors(result.errors, packages)
+            return None
+        self.dialog_open, self.errors = False, {}
+        self._refresh()
+        return rx.toast.success(f"Bucket {spec.name} saved", id="bucket-saved")
+
+    @rx.event
+    @require_session
+    def delete(self, bucket_id: int):
+        error = service.delete_bucket(self._user_id, bucket_id)
+        self.action_error = error or ""
+        self._refresh()
+        return None if error else rx.toast.success("Bucket deleted")
+
+
+def _bucket_errors(errors: dict[str, str], packages: tuple[PackageSpec, ...]) -> dict[str, str]:
+    """Service errors keyed `packages.N.field` become one message naming the package."""
+    out: dict[str, str] = {}
+    for key, message in errors.items():
+        parts = key.split(".")
+        if parts[0] == "packages" and len(parts) == 3 and parts[1].isdigit():
+            pkg = packages[int(parts[1])]
+            out.setdefault("packages", f"{pkg.manager}: {pkg.name or '(empty)'} — {message}")
+        else:
+            out.setdefault(parts[0], message)
+    return out
+
+
+def _error(name: str) -> rx.Component:
+    return rx.cond(
+        BucketsState.errors.contains(name),
+        rx.text(
+            BucketsState.errors[name],
+            size="1",
+            color=rx.color("red", 11),
+            role="alert",
+            id=f"bucket-{name}-error",
+        ),
+    )
+
+
+def _dialog() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(
+                rx.cond(BucketsState.editing_id != 0, "Edit bucket", "New package bucket")
+            ),
+            rx.form(
+                rx.vstack(
+                    rx.el.label(rx.text("Name", size="2", weight="medium"), html_for="bucket-name"),
+                    rx.input(
+                        name="name",
+                        id="bucket-name",
+                        default_value=BucketsState.f_name,
+                        required=True,
+                        auto_focus=True,
+                        width="100%",
+                    ),
+                    _error("name"),
+                    rx.el.label(
+                        rx.text("Description", size="2", weight="medium"),
+                        html_for="bucket-description",
+                    ),
+                    rx.input(
+                        name="description",
+                        id="bucket-description",
+                        default_value=BucketsState.f_description,
+                        width="100%",
+                    ),
+                    _error("description"),
+                    rx.el.label(
+                        rx.text("Packages, one per line", size="2", weight="medium"),
+                        html_for="bucket-packages",
+                    ),
+                    rx.text_area(
+                        name="packages",
+                        id="bucket-packages",
+                        default_value=BucketsState.f_packages,
+                        placeholder=EXAMPLE,
+                        rows="10",
+                        width="100%",
+                        spell_check=False,
+                        style={"fontFamily": "var(--code-font-family)", "fontSize": "13px"},
+                    ),
+                    rx.text(
+                        "apt: name[=version] · pip: name[==version] · npm: name[@version] · custom: name -> install command",
+                        size="1",
+                        color=rx.color("gray", 10),
+                    ),
+                    _error("packages"),
+                    rx.hstack(
+                        rx.dialog.close(
+                            rx.button("Cancel", type="button", variant="soft", color_scheme="gray")
+                        ),
+                        rx.button("Save bucket", type="submit", id="bucket-save"),
+                        justify="end",
+                        width="100%",
+                        spacing="3",
+                    ),
+                    spacing="2",
+                    width="100%",
+                ),
+                on_submit=BucketsState.save,
+                reset_on_submit=False,
+            ),
+            max_width="40rem",
+        ),
+        open=BucketsState.dialog_open,
+        on_open_change=BucketsState.set_dialog_open,
+    )
+
+
+def _delete_button(row: BucketRow) -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(
+            rx.icon_button(
+                rx.icon("trash-2", size=14),
+                size="1",
+                variant="soft",
+                color_scheme="red",
+                aria_label=f"Delete {row.name}",
+            )
+        ),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Delete bucket?"),
+            rx.alert_dialog.description(
+                rx.text(
+                    "The bucket ",
+                    rx.code(row.name),
+                    " is deleted. Templates keep their own packages.",
+                )
+            ),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
+                rx.alert_dialog.action(
+                    rx.button("Delete", color_scheme="red", on_click=BucketsState.delete(row.id))
+                ),
+                justify="end",
+                spacing="3",
+                margin_top="1rem",
+            ),
+        ),
+    )
+
+
+def _bucket_card(row: BucketRow) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.text(row.name, weight="bold", size="3"),
+                rx.badge(row.packages.length(), " packages", variant="soft"),
+                rx.spacer(),
+                rx.button(
+                    rx.icon("pencil", size=14),
+                    "Edit",
+                    size="1",
+                    variant="soft",
+                    on_click=BucketsState.open_edit(row.id),
+                ),
+                _delete_button(row),
+                width="100%",
+                align="center",
+                spacing="2",
+            ),
+            rx.cond(
+                row.description != "",
+                rx.text(row.description, size="2", color=rx.color("gray", 11)),
+            ),
+            rx.flex(
+                rx.foreach(row.packages, lambda p: rx.code(p, size="1", variant="soft")),
+                gap="1",
+                wrap="wrap",
+            ),
+            rx.cond(
+                row.used_by != "",
+                rx.text("Used by ", row.used_by, size="1", color=rx.color("gray", 10)),
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        width="100%",
+        custom_attrs={"data-bucket": row.name},
+    )
+
+
+def page() -> rx.Component:
+    return page_shell(
+        "Package buckets",
+        rx.vstack(
+            rx.hstack(
+                rx.link(
+                    rx.hstack(
+                        rx.icon("arrow-left", size=14),
+                        rx.text("Templates", size="2"),
+                        spacing="1",
+                        align="center",
+                    ),
+                    href="/templates",
+                ),
+                rx.text(
+                    "A bucket is a named list of packages that several templates can include.",
+                    size="2",
+                    color=rx.color("gray", 11),
+                ),
+                rx.spacer(),
+                rx.button(
+                    rx.icon("plus", size=16),
+                    "New bucket",
+                    on_click=BucketsState.open_add,
+                    id="new-bucket",
+                ),
+                width="100%",
+                align="center",
+                spacing="3",
+            ),
+            rx.cond(
+                BucketsState.action_error != "",
+                rx.callout(
+                    BucketsState.action_error, icon="circle-alert", color_scheme="red", role="alert"
+                ),
+            ),
+            rx.cond(
+                BucketsState.loaded,
+                rx.cond(
+                    BucketsState.rows.length() > 0,
+                    rx.vstack(
+                        rx.foreach(BucketsState.rows, _bucket_card), spacing="3", width="100%"
+                    ),
+                    empty_state(
+                        "package",
+                        "No package buckets",
+                        "Group packages you install again and again (say curl, htop and jq) into a bucket, then tick it in any template.",
+                        rx.button(
+                            rx.icon("plus", size=16),
+                            "Create a bucket",
+                            on_click=BucketsState.open_add,
+                        ),
+                    ),
+                ),
+                rx.center(rx.spinner(), width="100%", padding="2rem"),
+            ),
+            _dialog(),
+            spacing="4",
+            width="100%",
+        ),
+    )
+
+
+ON_LOAD = BucketsState.load

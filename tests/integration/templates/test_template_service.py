@@ -1,0 +1,205 @@
+"""Template and bucket CRUD against a real database: validation failures change nothing."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from lxc_manager.db.engine import session_scope
+from lxc_manager.db.migrate import upgrade_head
+from lxc_manager.db.models import Package, Template, TemplateFile, TemplateScript
+from lxc_manager.security import audit
+from lxc_manager.templates import service
+from lxc_manager.templates.spec import (
+    BucketSpec,
+    Features,
+    FileSpec,
+    PackageSpec,
+    Resources,
+    ScriptSpec,
+    TemplateSpec,
+)
+
+USER = "root@pam@1"
+OTHER = "alice@pve@1"
+
+pytestmark = pytest.mark.usefixtures("app_settings")
+
+
+@pytest.fixture(autouse=True)
+def _db(app_settings: Path) -> None:
+    upgrade_head()
+
+
+def web_spec(name: str = "Web app") -> TemplateSpec:
+    return TemplateSpec(
+        name=name,
+        description="nginx in front of a Python app",
+        tags=("web", "python"),
+        os_template="debian-12-standard",
+        resources=Resources(cores=2, memory_mb=1024, swap_mb=256, disk_gb=10),
+        features=Features(nesting=True),
+        scripts=(
+            ScriptSpec("10-base.sh", "log_info base\n"),
+            ScriptSpec("20-app.sh", "log_info app\n", enabled=False),
+        ),
+        files=(FileSpec("motd", "/etc/motd", "hello\n", "default", "0644"),),
+        packages=(PackageSpec("apt", "nginx"), PackageSpec("pip", "gunicorn", "22.0.0")),
+    )
+
+
+def table_counts() -> tuple[int, int, int, int]:
+    with session_scope() as session:
+        return (
+            len(session.exec(select(Template)).all()),
+            len(session.exec(select(TemplateScript)).all()),
+            len(session.exec(select(TemplateFile)).all()),
+            len(session.exec(select(Package)).all()),
+        )
+
+
+def test_create_then_read_back_everything_in_order() -> None:
+    result = service.create_template(USER, web_spec())
+    assert result.ok, result.errors
+    assert result.id is not None
+    stored = service.get_template(result.id)
+    assert stored is not None
+    spec = stored.spec
+    assert spec.slug == "web-app" and spec.source == "custom" and not stored.read_only
+    assert [s.name for s in spec.scripts] == ["10-base.sh", "20-app.sh"]
+    assert spec.scripts[1].enabled is False
+    assert spec.files[0].policy == "default"
+    assert [p.install_spec() for p in spec.packages] == ["nginx", "gunicorn==22.0.0"]
+    assert replace(spec, slug="", source="custom") == replace(web_spec(), slug="")
+    assert [e.action for e in audit.recent(user_id=USER)] == ["template.create"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"name": ""}, "name"),
+        ({"scripts": (ScriptSpec("bad name!", "x"),)}, "scripts.0.name"),
+        ({"files": (FileSpec("f", "etc/relative", "x"),)}, "files.0.target_path"),
+        ({"files": (FileSpec("f", "/etc/../shadow", "x"),)}, "files.0.target_path"),
+        ({"packages": (PackageSpec("apt", "Nginx!"),)}, "packages.0.name"),
+        (
+            {"packages": (PackageSpec("npm", "@scope/ok"), PackageSpec("npm", "@scope/ok"))},
+            "packages.1.name",
+        ),
+        ({"resources": Resources(cores=0)}, "resources.cores"),
+        ({"scripts": (ScriptSpec("big.sh", "x" * (256 * 1024 + 1)),)}, "scripts.0.content"),
+        ({"buckets": ("no-such-bucket",)}, "buckets"),
+    ],
+)
+def test_invalid_templates_are_refused_and_change_nothing(change: dict, field: str) -> None:
+    assert service.create_template(USER, web_spec("Keep me")).ok
+    before = table_counts()
+    result = service.create_template(USER, replace(web_spec("Other"), **change))
+    assert not result.ok and field in result.errors, result.errors
+    assert table_counts() == before
+    stored_id = service.list_templates()[0].id
+    update = service.update_template(USER, stored_id, replace(web_spec("Keep me"), **change))
+    assert field in update.errors
+    stored = service.get_template(stored_id)
+    assert stored is not None and stored.spec.scripts == web_spec().scripts
+
+
+def test_duplicate_names_are_refused_case_insensitively() -> None:
+    assert service.create_template(USER, web_spec("Web app")).ok
+    result = service.create_template(OTHER, web_spec("WEB APP"))
+    assert result.errors == {"name": "A template named Web app already exists"}
+
+
+def test_update_replaces_children_and_detects_concurrent_edits() -> None:
+    created = service.create_template(USER, web_spec())
+    assert created.id is not None
+    stored = service.get_template(created.id)
+    assert stored is not None
+    new_spec = replace(
+        web_spec(),
+        scripts=(ScriptSpec("05-first.sh", "true\n"),),
+        packages=(PackageSpec("custom", "rustup", command="curl -fsS https://sh.rustup.rs | sh"),),
+    )
+    assert service.update_template(OTHER, created.id, new_spec, stored.version).ok
+    again = service.get_template(created.id)
+    assert again is not None
+    assert [s.name for s in again.spec.scripts] == ["05-first.sh"]
+    assert again.spec.packages[0].command.startswith("curl")
+    assert again.updated_by == OTHER
+    stale = service.update_template(USER, created.id, web_spec(), stored.version)
+    assert stale.errors == {"template": service.MSG_CHANGED}
+    assert table_counts() == (1, 1, 1, 1)
+
+
+def test_duplicate_makes_an_editable_copy_with_a_free_name() -> None:
+    created = service.create_template(USER, web_spec())
+    assert created.id is not None
+    first = service.duplicate_template(OTHER, created.id)
+    second = service.duplicate_template(OTHER, created.id)
+    assert first.ok and second.ok
+    names = [t.name for t in service.list_templates()]
+    assert sorted(names) == ["Web app", "Web app (copy 2)", "Web app (copy)"]
+    assert first.id is not None
+    copy = service.get_template(first.id)
+    assert copy is not None and copy.spec.scripts == web_spec().scripts
+    assert "template.duplicate" in [e.action for e in audit.recent(user_id=OTHER)]
+
+
+def test_delete_cascades_to_children() -> None:
+    created = service.create_template(USER, web_spec())
+    assert created.id is not None
+    assert service.delete_template(USER, created.id) is None
+    assert table_counts() == (0, 0, 0, 0)
+    assert service.delete_template(USER, created.id) == service.MSG_NOT_FOUND
+
+
+def test_search_and_tag_filter() -> None:
+    assert service.create_template(USER, web_spec("Web app")).ok
+    assert service.create_template(
+        USER, replace(web_spec("Docker"), tags=("docker",), description="engine")
+    ).ok
+    assert [t.name for t in service.list_templates(search="ENGINE")] == ["Docker"]
+    assert [t.name for t in service.list_templates(tag="python")] == ["Web app"]
+    assert [t.name for t in service.list_templates(search="dock", tag="python")] == []
+    assert service.all_tags() == ["docker", "python", "web"]
+    summary = service.list_templates(search="web")[0]
+    assert (summary.scripts, summary.files, summary.packages) == (2, 1, 2)
+
+
+def test_buckets_crud_references_and_resolution() -> None:
+    tools = BucketSpec(
+        "Base tools", "every box", (PackageSpec("apt", "curl"), PackageSpec("apt", "htop"))
+    )
+    saved = service.save_bucket(USER, None, tools)
+    assert saved.ok and saved.id is not None
+    clash = service.save_bucket(USER, None, replace(tools, name="base TOOLS"))
+    assert clash.errors == {"name": "A bucket named Base tools already exists"}
+    bad = service.save_bucket(
+        USER, saved.id, replace(tools, packages=(PackageSpec("pip", "bad name"),))
+    )
+    assert "packages.0.name" in bad.errors
+    bucket = service.get_bucket(saved.id)
+    assert bucket is not None and [p.name for p in bucket.packages] == ["curl", "htop"]
+
+    spec = replace(
+        web_spec(),
+        packages=(PackageSpec("apt", "curl"), PackageSpec("apt", "nginx")),
+        buckets=("Base tools",),
+    )
+    created = service.create_template(USER, spec)
+    assert created.ok and created.id is not None
+    stored = service.get_template(created.id)
+    assert stored is not None and stored.spec.buckets == ("Base tools",)
+    resolved = service.resolve_packages(stored.spec)
+    assert [p.name for p in resolved] == ["curl", "nginx", "htop"]
+    assert service.list_buckets()[0].used_by == ("Web app",)
+    message = service.delete_bucket(USER, saved.id)
+    assert message is not None and "Web app" in message
+    assert service.delete_template(USER, created.id) is None
+    assert service.delete_bucket(USER, saved.id) is None
+    assert service.list_buckets() == []
+    actions = [e.action for e in audit.recent(user_id=USER)]
+    assert {"bucket.create", "bucket.delete"} <= set(actions)
