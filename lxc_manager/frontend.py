@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 KEEP_BUILDS = 3
+PRUNE_AFTER = 3600.0
 # Parts of the package that never reach the browser bundle.
 NOT_UI = ("simulator",)
 
@@ -148,9 +150,14 @@ def ensure_built(settings: Settings, force: bool = False) -> Path:
 
 
 def _prune_old_builds(parent: Path, keep: str) -> None:
+    """Drop all but the newest KEEP_BUILDS builds, never one younger than PRUNE_AFTER
+    seconds: a server started from it a moment ago (another port, another checkout
+    state) may be about to serve it."""
     builds = sorted(
         (p for p in parent.iterdir() if p.is_dir() and p.name != keep),
         key=lambda p: p.stat().st_mtime,
     )
+    now = time.time()
     for old in builds[: max(0, len(builds) - (KEEP_BUILDS - 1))]:
-        shutil.rmtree(old, ignore_errors=True)
+        if now - old.stat().st_mtime > PRUNE_AFTER:
+            shutil.rmtree(old, ignore_errors=True)

@@ -74,7 +74,10 @@ FEATURE_PRESETS: Final[dict[str, tuple[str, dict[str, bool]]]] = {
         "Docker in LXC (nesting + keyctl)",
         {"unprivileged": True, "nesting": True, "keyctl": True},
     ),
-    "systemd-nesting": ("Nested systemd services (nesting)", {"unprivileged": True, "nesting": True}),
+    "systemd-nesting": (
+        "Nested systemd services (nesting)",
+        {"unprivileged": True, "nesting": True},
+    ),
     "fuse": ("FUSE mounts (fuse)", {"unprivileged": True, "fuse": True}),
 }
 
@@ -99,7 +102,9 @@ class Features:
 
     def proxmox_value(self) -> str:
         """The `features` parameter of POST /nodes/{node}/lxc ("" when none is set)."""
-        return ",".join(f"{name}=1" for name in ("nesting", "keyctl", "fuse") if getattr(self, name))
+        return ",".join(
+            f"{name}=1" for name in ("nesting", "keyctl", "fuse") if getattr(self, name)
+        )
 
 
 @dataclass(frozen=True)
@@ -224,7 +229,9 @@ def validate_package(pkg: PackageSpec) -> dict[str, str]:
     return errors
 
 
-def validate_packages(packages: tuple[PackageSpec, ...], prefix: str = "packages") -> dict[str, str]:
+def validate_packages(
+    packages: tuple[PackageSpec, ...], prefix: str = "packages"
+) -> dict[str, str]:
     errors: dict[str, str] = {}
     if len(packages) > PACKAGES_MAX:
         errors[prefix] = f"At most {PACKAGES_MAX} packages"
@@ -234,7 +241,9 @@ def validate_packages(packages: tuple[PackageSpec, ...], prefix: str = "packages
             errors[f"{prefix}.{index}.{key}"] = message
         identity = (pkg.manager, pkg.name.lower())
         if identity in seen:
-            errors.setdefault(f"{prefix}.{index}.name", f"{pkg.name} ({pkg.manager}) is listed twice")
+            errors.setdefault(
+                f"{prefix}.{index}.name", f"{pkg.name} ({pkg.manager}) is listed twice"
+            )
         seen.add(identity)
     return errors
 
@@ -288,7 +297,9 @@ def validate_template(spec: TemplateSpec) -> dict[str, str]:
         len(f.content.encode()) for f in spec.files
     )
     if total > TEMPLATE_MAX_BYTES:
-        errors["template"] = f"Scripts and files together are at most {TEMPLATE_MAX_BYTES // 2**20} MiB"
+        errors["template"] = (
+            f"Scripts and files together are at most {TEMPLATE_MAX_BYTES // 2**20} MiB"
+        )
     return errors
 
 
@@ -307,7 +318,9 @@ def _validate_scripts(scripts: tuple[ScriptSpec, ...]) -> dict[str, str]:
         names.add(script.name)
         size = len(script.content.encode())
         if size > SCRIPT_MAX_BYTES:
-            errors[f"scripts.{index}.content"] = f"A script is at most {SCRIPT_MAX_BYTES // 1024} KiB"
+            errors[f"scripts.{index}.content"] = (
+                f"A script is at most {SCRIPT_MAX_BYTES // 1024} KiB"
+            )
         elif "\x00" in script.content:
             errors[f"scripts.{index}.content"] = "A script cannot contain NUL bytes"
     return errors
@@ -328,7 +341,9 @@ def _validate_files(files: tuple[FileSpec, ...]) -> dict[str, str]:
         if message := validate_target_path(item.target_path):
             errors[f"files.{index}.target_path"] = message
         elif item.target_path in targets:
-            errors[f"files.{index}.target_path"] = f"Another file is already written to {item.target_path}"
+            errors[f"files.{index}.target_path"] = (
+                f"Another file is already written to {item.target_path}"
+            )
         targets.add(item.target_path)
         if item.policy not in FILE_POLICIES:
             errors[f"files.{index}.policy"] = "Choose replace, default or backup"
