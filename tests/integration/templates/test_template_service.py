@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -203,3 +204,57 @@ def test_buckets_crud_references_and_resolution() -> None:
     assert service.list_buckets() == []
     actions = [e.action for e in audit.recent(user_id=USER)]
     assert {"bucket.create", "bucket.delete"} <= set(actions)
+
+
+def write_template(root: Path, slug: str, name: str, extra: str = "") -> None:
+    folder = root / slug
+    (folder / "scripts").mkdir(parents=True)
+    (folder / "template.toml").write_text(
+        f'name = "{name}"\nos_template = "debian-12-standard"\n{extra}', encoding="utf-8"
+    )
+    (folder / "scripts" / "10-hello.sh").write_text('log_info "hello"\n', encoding="utf-8")
+
+
+def test_sync_catalog_upserts_reports_and_removes(tmp_path: Path) -> None:
+    root = tmp_path / "catalog"
+    write_template(root, "alpha", "Alpha")
+    write_template(root, "beta", "Beta")
+    write_template(root, "broken", "Broken", 'descripton = "typo"\n')
+    report = service.sync_catalog(USER, root)
+    assert sorted(report.added) == ["Alpha", "Beta"]
+    assert len(report.errors) == 1 and report.errors[0].startswith("broken/template.toml:3:")
+    alpha = next(t for t in service.list_templates() if t.name == "Alpha")
+    assert alpha.source == "filesystem"
+    stored = service.get_template(alpha.id)
+    assert stored is not None and stored.read_only
+    assert service.update_template(USER, alpha.id, stored.spec).errors == {
+        "template": service.MSG_READ_ONLY
+    }
+    assert service.delete_template(USER, alpha.id) is not None
+
+    # Unchanged templates are left alone; a changed one is updated, a vanished one removed.
+    assert service.sync_catalog(USER, root).added == ()
+    (root / "alpha" / "scripts" / "20-more.sh").write_text("true\n", encoding="utf-8")
+    shutil.rmtree(root / "beta")
+    report = service.sync_catalog(OTHER, root)
+    assert (report.added, report.updated, report.removed) == ((), ("Alpha",), ("Beta",))
+    stored = service.get_template(alpha.id)
+    assert stored is not None and [s.name for s in stored.spec.scripts] == [
+        "10-hello.sh",
+        "20-more.sh",
+    ]
+    # A custom template holding the slug wins: the catalog one is reported, not overwritten.
+    assert service.create_template(USER, replace(web_spec("Gamma"), slug="gamma")).ok
+    write_template(root, "gamma", "Gamma from disk")
+    report = service.sync_catalog(USER, root)
+    assert any(e.startswith("gamma:") for e in report.errors)
+    assert {t.source for t in service.list_templates() if t.slug == "gamma"} == {"custom"}
+    assert "template.sync" in [e.action for e in audit.recent(user_id=OTHER)]
+
+
+def test_shipped_catalog_syncs_cleanly() -> None:
+    report = service.sync_catalog(USER)
+    assert report.errors == () and len(report.added) >= 3
+    for summary in service.list_templates():
+        stored = service.get_template(summary.id)
+        assert stored is not None and stored.spec.scripts
