@@ -76,3 +76,28 @@ def test_sync_duplicate_edit_and_list(page: Page, sim: Peer, app: ServeProcess) 
     expect(template_row(page, SHIPPED)).to_have_count(0)
     expect(template_row(page, "Docker host for CI")).to_be_visible()
     screenshot(page, "templates-list")
+
+
+def test_package_bucket_crud(page: Page, sim: Peer, app: ServeProcess) -> None:
+    sign_in(page, sim, next_path="/templates/packages")
+    page.locator("#new-bucket").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Name").fill("CI tools")
+    dialog.get_by_label("Packages, one per line").fill("apt: curl\napt jq\n")
+    dialog.locator("#bucket-save").click()
+    expect(dialog.locator("#bucket-packages-error")).to_contain_text("Line 2")
+    dialog.get_by_label("Packages, one per line").fill("apt: curl\napt: jq=1.6*\npip: httpie\n")
+    dialog.locator("#bucket-save").click()
+    expect(dialog).to_be_hidden()
+    card = page.locator('[data-bucket="CI tools"]')
+    expect(card).to_contain_text("apt: jq=1.6*")
+    expect(card).to_contain_text("3 packages")
+    screenshot(page, "package-buckets")
+    assert app_db_rows(
+        app,
+        "SELECT p.manager, p.name, p.version FROM package p JOIN package_bucket b "
+        "ON p.bucket_id = b.id WHERE b.name = 'CI tools' ORDER BY p.position",
+    ) == [("apt", "curl", ""), ("apt", "jq", "1.6*"), ("pip", "httpie", "")]
+    card.get_by_role("button", name="Delete CI tools").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="Delete").click()
+    expect(card).to_have_count(0)
