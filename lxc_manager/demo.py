@@ -13,11 +13,13 @@ import json
 import logging
 import os
 import queue
+import shutil
 import socket
 import subprocess
 import sys
 import threading
 import uuid
+from pathlib import Path
 from typing import IO
 
 from lxc_manager.process import Child
@@ -32,6 +34,7 @@ DEMO_TOKEN_ID = "root@pam!demo"
 DEMO_NODE_NAME = "demo-cluster"
 READY_PREFIX = "SIMULATOR READY "
 READY_TIMEOUT = 60.0
+DEMO_CATALOG = Path(__file__).parent / "demo_catalog"
 
 
 def _port_or_any(port: int) -> int:
@@ -107,7 +110,17 @@ class DemoSupervisor(Supervisor):
         host, port = self._api_host_port()
         endpoint = endpoints.trust(host, port, str(self.ready["tls_sha256"]), trusted_by="demo")
         log.info("simulator at %s:%s trusted for sign-in", host, port)
-        asyncio.run(self._give_demo_user_a_node(f"{DEMO_USER}@pam@{endpoint.id}", host, port))
+        user_id = f"{DEMO_USER}@pam@{endpoint.id}"
+        asyncio.run(self._give_demo_user_a_node(user_id, host, port))
+        self._sync_templates(user_id)
+
+    def _sync_templates(self, user_id: str) -> None:
+        from lxc_manager.templates import service
+
+        report = service.sync_catalog(user_id)
+        log.info("%s", report.summary())
+        for error in report.errors:
+            log.warning("catalog: %s", error)
 
     async def _give_demo_user_a_node(self, user_id: str, host: str, port: int) -> None:
         """The demo user finds the simulator ready as a node (API token and SSH)."""
@@ -161,8 +174,24 @@ class DemoSupervisor(Supervisor):
         print("\n".join(banner), flush=True)
 
 
+def build_demo_catalog(target: Path) -> Path:
+    """The shipped catalog plus templates made for the simulator's shell (the shipped ones
+    are real-world bash for real Debian/Ubuntu containers), copied afresh into `target`."""
+    from lxc_manager.templates.catalog import default_catalog_dir
+
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(default_catalog_dir(), target)
+    for template in DEMO_CATALOG.iterdir():
+        if template.is_dir():
+            shutil.copytree(template, target / template.name)
+    return target
+
+
 def run_demo() -> int:
     # Children read the same environment, so the demo's data dir is set there.
-    os.environ["LXCM_DATA_DIR"] = str(get_settings().data_dir / "demo")
+    demo_dir = get_settings().data_dir / "demo"
+    os.environ["LXCM_DATA_DIR"] = str(demo_dir)
+    if not os.environ.get("LXCM_TEMPLATES_DIR"):
+        os.environ["LXCM_TEMPLATES_DIR"] = str(build_demo_catalog(demo_dir / "catalog"))
     get_settings.cache_clear()
     return DemoSupervisor(get_settings()).run()

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from lxc_manager.templates.catalog import default_catalog_dir
+from lxc_manager.demo import build_demo_catalog
 from tests.support.app import OUTPUT, ServeProcess, start_app
 from tests.support.simulator import ROOT_PASSWORD, SimProcess, simulator_args, start_simulator
 
@@ -31,7 +31,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = OUTPUT / "screenshots"
-TEST_CATALOG = Path(__file__).parent / "catalog"
 # CI has 2 cores shared by the app, the simulator and Chromium: assertions wait up to 15 s.
 expect.set_options(timeout=15_000)
 
@@ -70,15 +69,6 @@ def sim() -> Iterator[Peer]:
     process.stop()
 
 
-def test_catalog(root: Path) -> Path:
-    """The shipped catalog plus the browser tests' own templates (made for the simulator)."""
-    catalog = root / "catalog"
-    shutil.copytree(default_catalog_dir(), catalog)
-    for template in TEST_CATALOG.iterdir():
-        shutil.copytree(template, catalog / template.name)
-    return catalog
-
-
 @pytest.fixture(scope="session")
 def app(tmp_path_factory: pytest.TempPathFactory, sim: Peer) -> Iterator[ServeProcess]:
     root = tmp_path_factory.mktemp("e2e")
@@ -87,7 +77,7 @@ def app(tmp_path_factory: pytest.TempPathFactory, sim: Peer) -> Iterator[ServePr
         "e2e-serve",
         build=True,  # a no-op after start_app's build, unless the code changed in between
         LXCM_LOGIN_LIMIT_PER_CLIENT="1000",
-        LXCM_TEMPLATES_DIR=str(test_catalog(root)),
+        LXCM_TEMPLATES_DIR=str(build_demo_catalog(root / "catalog")),
     )
     yield serve
     serve.stop(signal.SIGTERM)

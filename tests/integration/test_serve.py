@@ -141,6 +141,10 @@ def test_demo_prints_the_sign_in_and_stops_cleanly(tmp_path: Path) -> None:
             ("demo-cluster", True, 1)
         ]
         assert nodes[0][3].startswith("v1:")  # stored encrypted
+        with sqlite3.connect(database) as db:
+            templates = {row[0] for row in db.execute("SELECT name FROM template")}
+        # The demo syncs the catalog: the shipped templates and the simulator-ready one.
+        assert {"Docker host", "Simulator web"} <= templates
         tree = demo.tree()
         assert any("lxc_manager.simulator" in cmdline(pid) for pid in tree)
         assert demo.stop(signal.SIGINT) == 0
