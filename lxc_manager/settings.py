@@ -115,6 +115,11 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable("LXCM_PROXMOX_READ_TIMEOUT", "10", "Seconds to wait for a Proxmox API answer."),
     Variable(
+        "LXCM_SSH_SESSIONS_PER_NODE",
+        "4",
+        "SSH sessions the provisioning workers open at once per Proxmox node, all workers together (1-64).",
+    ),
+    Variable(
         "LXCM_TEMPLATES_DIR",
         "(shipped catalog)",
         'Directory of filesystem templates read by "Sync catalog" (`template.toml` or `template.conf` layout, see docs/templates.md); unset = the templates shipped with the package.',
@@ -281,6 +286,7 @@ class Settings:
     proxmox_connect_timeout: float
     proxmox_read_timeout: float
     templates_dir: Path | None = None
+    ssh_sessions_per_node: int = 4
 
     @property
     def secure_cookies(self) -> bool:
@@ -365,6 +371,7 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         "tfa_pending_ttl": _int(env, "LXCM_TFA_PENDING_TTL", 10, 900, 300),
         "proxmox_connect_timeout": _float(env, "LXCM_PROXMOX_CONNECT_TIMEOUT", 0.1, 60, 3.0),
         "proxmox_read_timeout": _float(env, "LXCM_PROXMOX_READ_TIMEOUT", 0.5, 300, 10.0),
+        "ssh_sessions_per_node": _int(env, "LXCM_SSH_SESSIONS_PER_NODE", 1, 64, 4),
         "templates_dir": _opt(env, "LXCM_TEMPLATES_DIR", lambda n, r: _parse_dir(n, r, base), None),
     }
     return Settings(**values)

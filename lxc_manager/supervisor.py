@@ -178,6 +178,30 @@ class Supervisor:
         signal.signal(signal.SIGINT, request_stop)
         signal.signal(signal.SIGTERM, request_stop)
 
+    def start_stale_job_watch(self) -> threading.Thread:
+        """Mark provisioning jobs whose worker died as failed (DESIGN §4b), every
+        STALE_CHECK_INTERVAL seconds, in a thread so a slow database never delays the
+        restart of a crashed child."""
+        from lxc_manager.provisioning.jobs import STALE_CHECK_INTERVAL, mark_stale_jobs
+
+        client = redis.Redis.from_url(
+            url_for(RedisDb.APP, self.child_env["REDIS_URL"]), socket_connect_timeout=3
+        )
+
+        def loop() -> None:
+            while not self.stop_requested.wait(STALE_CHECK_INTERVAL):
+                try:
+                    marked = mark_stale_jobs(redis_app=client)
+                except Exception:  # logged; the next round tries again
+                    log.warning("stale job check failed", exc_info=True)
+                    continue
+                if marked:
+                    log.warning("marked %d stale provisioning job(s) failed", len(marked))
+
+        thread = threading.Thread(target=loop, name="stale-jobs", daemon=True)
+        thread.start()
+        return thread
+
     def watch(self) -> int:
         while not self.stop_requested.wait(0.5):
             if self.redis is not None and not self.redis.child.alive():
@@ -238,6 +262,7 @@ class Supervisor:
             self.child_env["REDIS_URL"] = self.start_redis()
             self.start_workers()
             self.start_web(web_dir)
+            self.start_stale_job_watch()
             log.info("LXC Manager is ready at %s", self.settings.public_url)
             self.after_ready()
             return self.watch()

@@ -33,7 +33,24 @@ def queue(name: str = "default") -> Queue:
     return Queue(name, connection=sync_client(RedisDb.RQ))
 
 
+def _mark_stale_jobs() -> None:
+    """A worker (re)starting may follow one that died mid-job: fail its orphans now."""
+    from lxc_manager.provisioning.jobs import mark_stale_jobs
+
+    try:
+        marked = mark_stale_jobs()
+    except Exception:  # the worker must start even when this check cannot run
+        log.warning("stale job check failed", exc_info=True)
+        return
+    if marked:
+        log.warning("marked %d stale provisioning job(s) failed", len(marked))
+
+
 def run_worker(burst: bool = False, name: str | None = None) -> bool:
+    # Imported here, before any fork, so a work-horse starts its job at once.
+    import lxc_manager.provisioning.jobs  # noqa: F401
+
+    _mark_stale_jobs()
     connection = sync_client(RedisDb.RQ)
     worker = AppWorker(
         [Queue(q, connection=connection) for q in QUEUES], connection=connection, name=name

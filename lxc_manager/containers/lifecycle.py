@@ -26,6 +26,7 @@ import redis.exceptions
 
 from lxc_manager import redis_client
 from lxc_manager.nodes import NodeNotFound, NodeSecretError, client_for, get_node
+from lxc_manager.provisioning import vmids
 from lxc_manager.proxmox import (
     AuthenticationError,
     CertificateInvalid,
@@ -391,10 +392,7 @@ async def delete_container(
 
 async def _forget_vmids(cluster_key: str) -> None:
     """The VMID cache of the cluster (DESIGN §4 `vmids:{cluster}`) is stale now."""
-    try:
-        await redis_client.async_client().delete(f"vmids:{cluster_key}")
-    except redis.exceptions.RedisError:
-        log.warning("could not drop vmids:%s", cluster_key, exc_info=True)
+    await vmids.invalidate(cluster_key)
 
 
 async def bulk_action(

@@ -132,6 +132,9 @@ class NodeAccess:
         except PveError as exc:
             raise PveCommandError(exc.message) from exc
 
+    def update_config(self, container: Any, changes: dict[str, object]) -> None:
+        self.cluster.update_config(container, changes, [])
+
 
 # -- exec sessions --------------------------------------------------------------------------------
 class _CutConnection(Exception):

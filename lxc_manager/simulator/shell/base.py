@@ -49,6 +49,7 @@ class PveAccess(Protocol):
     def peer(self, host: str) -> PeerHost | None: ...  # a cluster node by name or address
     def start(self, container: Any) -> None: ...  # raise PveCommandError
     def stop(self, container: Any) -> None: ...
+    def update_config(self, container: Any, changes: dict[str, object]) -> None: ...  # pct set
 
 
 @dataclass

@@ -66,6 +66,9 @@ class FakeAccess:
         container.status = "stopped"
         container.world.on_stop()
 
+    def update_config(self, container: Any, changes: dict[str, object]) -> None:
+        container.config.update(changes)
+
 
 @pytest.fixture
 def cluster() -> FakeCluster:
@@ -176,6 +179,24 @@ async def test_pct_start_stop_config(cluster: FakeCluster) -> None:
     )
     assert result.out == ("status: running\n255\nstatus: stopped\nhostname: web-01\nmemory: 512\n")
     assert result.err == "CT 101 already running\n"
+
+
+async def test_pct_set(cluster: FakeCluster) -> None:
+    result = await on_host(
+        cluster,
+        "pct set 101 --features nesting=1,keyctl=yes,fuse=0 --onboot 1 && "
+        "pct config 101 | grep -E '^(features|onboot)'",
+    )
+    assert (result.status, result.out) == (0, "features: nesting=1,keyctl=1,fuse=0\nonboot: 1\n")
+    bad = await on_host(
+        cluster,
+        "pct set 101 --features bogus=1; pct set 101 --cores 2; pct set 101; pct set 999 --onboot 1",
+    )
+    lines = bad.err.splitlines()
+    assert "features.bogus: property is not defined in schema" in lines
+    assert "Unknown option: cores" in lines and "400 no options specified" in lines
+    assert lines[-1] == "Configuration file 'nodes/pve1/lxc/999.conf' does not exist"
+    assert cluster.containers[1].config["features"] == "nesting=1,keyctl=1,fuse=0"
 
 
 async def test_ssh_to_peers(cluster: FakeCluster) -> None:

@@ -17,6 +17,7 @@ PCT_COMMANDS = (
     "pull",
     "push",
     "reboot",
+    "set",
     "shutdown",
     "start",
     "status",
@@ -28,6 +29,7 @@ USAGES = {
     "pull": "pct pull <vmid> <path> <destination> [OPTIONS]",
     "status": "pct status <vmid> [OPTIONS]",
     "config": "pct config <vmid> [OPTIONS]",
+    "set": "pct set <vmid> [OPTIONS]",
     "start": "pct start <vmid> [OPTIONS]",
     "stop": "pct stop <vmid> [OPTIONS]",
     "shutdown": "pct shutdown <vmid> [OPTIONS]",
@@ -40,6 +42,7 @@ VALUE_OPTIONS = {
     "pull": {"perms", "user", "group"},
     "status": {"verbose"},
     "config": {"current", "snapshot"},
+    "set": {"features", "onboot", "description", "tags"},
     "start": {"debug", "skiplock"},
     "stop": {"skiplock", "overrule-shutdown", "timeout"},
     "shutdown": {"forceStop", "timeout"},
@@ -178,6 +181,52 @@ async def _pct_config(ctx: Ctx, access: PveAccess, args: list[str]) -> int:
     for key in sorted(container.config):
         if key != "digest":
             await ctx.out(f"{key}: {container.config[key]}\n")
+    return 0
+
+
+FEATURE_FLAGS = ("nesting", "keyctl", "fuse", "mknod", "force_rw_sys")
+
+
+def _features_value(text: str) -> str:
+    """`nesting=1,keyctl=1` as PVE verifies it (boolean flags and `mount=...`)."""
+    items = []
+    for part in (p for p in text.split(",") if p):
+        key, sep, value = part.partition("=")
+        if (
+            key in FEATURE_FLAGS
+            and sep
+            and value in ("0", "1", "yes", "no", "true", "false", "on", "off")
+        ):
+            items.append(f"{key}={1 if value in ('1', 'yes', 'true', 'on') else 0}")
+        elif key == "mount" and sep and re.fullmatch(r"[a-zA-Z0-9_; ]+", value):
+            items.append(part)
+        else:
+            raise PctError(
+                "400 Parameter verification failed.\n"
+                f"features: invalid format - format error\nfeatures.{key}: property is not defined in schema"
+                f"\n{USAGES['set']}"
+            )
+    return ",".join(items)
+
+
+async def _pct_set(ctx: Ctx, access: PveAccess, args: list[str]) -> int:
+    positional, options = parse_options("set", args)
+    container = _container(access, _vmid("set", positional), running=False)
+    changes: dict[str, object] = {}
+    for name, value in options.items():
+        if name == "features":
+            changes[name] = _features_value(value)
+        elif name == "onboot":
+            if value not in ("0", "1"):
+                raise PctError(
+                    f"400 Parameter verification failed.\nonboot: type check ('boolean') failed - got '{value}'"
+                )
+            changes[name] = int(value)
+        else:
+            changes[name] = value
+    if not changes:
+        raise PctError("400 no options specified")
+    access.update_config(container, changes)
     return 0
 
 

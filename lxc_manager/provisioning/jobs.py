@@ -1,0 +1,569 @@
+"""Provisioning jobs for the pages: submit, look at, retry, destroy, keep; stale detection;
+and `run_job`, the RQ entry point.
+
+Everything is scoped to the user: another user's node or job is "not found". A submit is
+validated again on the server, reserves its VMID for the cluster (`vmid-hold:{cluster}:{vmid}`,
+so of two racing submits exactly one wins), writes a `ProvisioningJob` row and enqueues
+`run_job(job_id)` on the `provisioning` RQ queue. Steps are not blindly repeatable (a
+half-built container exists), so RQ never retries by itself: `retry` runs the same job
+again from its failed step when the user asks.
+
+Stale detection (`mark_stale_jobs`): a running job whose heartbeat (every
+`pipeline.HEARTBEAT_SECONDS`) is older than `STALE_AFTER_SECONDS` is marked failed and
+retryable. It runs in `lxc-manager serve`'s supervisor loop (every
+`STALE_CHECK_INTERVAL` seconds), when a worker starts, and for the rows `get_job` /
+`list_jobs` are about to show, so a dead worker never leaves a job "running" on a page.
+
+    result = await submit(user_id, request)
+    if result.errors: show them next to the fields
+    else: go to /containers/jobs/{result.job_id}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import redis
+import redis.exceptions
+from rq import Queue
+from sqlalchemy.exc import SQLAlchemyError
+
+from lxc_manager import redis_client
+from lxc_manager.containers.lifecycle import delete_container, short_message
+from lxc_manager.db.models import ProvisioningEvent, ProvisioningJob, utcnow
+from lxc_manager.nodes import (
+    NodeNotFound,
+    NodeSecretError,
+    NodeView,
+    client_for,
+    get_node,
+    list_nodes,
+)
+from lxc_manager.proxmox import NotFound, ProxmoxError
+from lxc_manager.redis_client import RedisDb
+from lxc_manager.security import audit
+
+from . import progress, store, vmids
+from .pipeline import STEP_COUNT, STEP_NAMES, run_pipeline, step_name
+from .request import CreateRequest, request_to_json, validate_request
+
+__all__ = [
+    "HOLD_SECONDS",
+    "MSG_NOT_FOUND",
+    "QUEUE",
+    "RQ_JOB_TIMEOUT",
+    "STALE_AFTER_SECONDS",
+    "STALE_CHECK_INTERVAL",
+    "JobView",
+    "StepView",
+    "SubmitResult",
+    "destroy",
+    "get_job",
+    "keep",
+    "list_jobs",
+    "mark_stale_jobs",
+    "retry",
+    "run_job",
+    "submit",
+]
+
+log = logging.getLogger(__name__)
+
+QUEUE = "provisioning"
+RQ_JOB_TIMEOUT = 3600
+HOLD_SECONDS = RQ_JOB_TIMEOUT + 900  # the VMID stays held while a job may still be queued
+STALE_AFTER_SECONDS = 60.0
+STALE_CHECK_INTERVAL = 15.0
+ACTIVE = ("queued", "running")
+
+MSG_NOT_FOUND = "This job does not exist"
+MSG_NODE_NOT_FOUND = "Node not found"
+MSG_VMID_RACE = "VMID {vmid} was just taken by another request"
+MSG_QUEUE_FAILED = "The job could not be queued (internal error); try again"
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """`job_id` when the job was queued; otherwise `errors` ({field: message}) say why."""
+
+    job_id: str | None
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StepView:
+    number: int
+    name: str
+    state: str  # pending | running | ok | failed | skipped
+    started_at: datetime | None
+    ended_at: datetime | None
+    message: str
+
+    @property
+    def seconds(self) -> float | None:
+        """How long the step took (so far, when it runs)."""
+        if self.started_at is None:
+            return None
+        end = self.ended_at or (utcnow() if self.state == "running" else None)
+        return None if end is None else max(0.0, (end - self.started_at).total_seconds())
+
+
+@dataclass(frozen=True)
+class JobView:
+    """One job as a page may show it (no secrets: the request never holds any)."""
+
+    id: str
+    status: str  # queued | running | failed | succeeded | destroyed
+    step: int  # the current or failed step, 0 before the first run
+    step_names: tuple[str, ...]
+    steps: tuple[StepView, ...]
+    vmid: int
+    hostname: str
+    node_id: int | None
+    node_name: str
+    pve_node: str
+    template_id: int | None
+    template_name: str
+    error: str
+    attempts: int
+    kept: bool
+    percent: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    heartbeat_at: datetime | None
+
+    @property
+    def step_name(self) -> str:
+        return step_name(self.step) if self.step else ""
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def retryable(self) -> bool:
+        return self.status == "failed"
+
+    @property
+    def can_destroy(self) -> bool:
+        return self.status == "failed"
+
+
+# -- views ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _StepState:
+    state: str = "pending"
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    message: str = ""
+
+
+def _steps(events: list[ProvisioningEvent]) -> tuple[StepView, ...]:
+    states = {n: _StepState() for n in range(1, STEP_COUNT + 1)}
+    for event in events:
+        number = event.step
+        if number not in states:
+            continue
+        at = store.aware(event.at)
+        if event.kind == "attempt":  # a run starts here: what follows is to be done again
+            for later in range(number, STEP_COUNT + 1):
+                states[later] = _StepState()
+        elif event.kind == "start":
+            states[number] = _StepState("running", at)
+        elif event.kind == "end":
+            state = states[number]
+            states[number] = _StepState(event.outcome or "ok", state.started_at, at, event.message)
+    return tuple(
+        StepView(n, step_name(n), s.state, s.started_at, s.ended_at, s.message)
+        for n, s in states.items()
+    )
+
+
+def _percent(status: str, steps: tuple[StepView, ...]) -> int:
+    if status == "succeeded":
+        return 100
+    done = sum(1 for s in steps if s.state in ("ok", "skipped"))
+    return int(done * 100 / STEP_COUNT)
+
+
+def _view(
+    job: ProvisioningJob, events: list[ProvisioningEvent], node_names: dict[int, str]
+) -> JobView:
+    steps = _steps(events)
+    last_run = max((i for i, e in enumerate(events) if e.kind == "attempt"), default=-1)
+    kept = job.status == "failed" and any(e.kind == "kept" for e in events[last_run + 1 :])
+    created = store.aware(job.created_at)
+    assert created is not None
+    return JobView(
+        id=job.id,
+        status=job.status,
+        step=job.step,
+        step_names=STEP_NAMES,
+        steps=steps,
+        vmid=job.vmid,
+        hostname=job.hostname,
+        node_id=job.node_id,
+        node_name=node_names.get(job.node_id or 0, ""),
+        pve_node=job.pve_node,
+        template_id=job.template_id,
+        template_name=job.template_name,
+        error=job.error,
+        attempts=job.attempts,
+        kept=kept,
+        percent=_percent(job.status, steps),
+        created_at=created,
+        started_at=store.aware(job.started_at),
+        finished_at=store.aware(job.finished_at),
+        heartbeat_at=store.aware(job.heartbeat_at),
+    )
+
+
+def _node_names(user_id: str) -> dict[int, str]:
+    return {node.id: node.name for node in list_nodes(user_id)}
+
+
+def _user_job(user_id: str, job_id: str) -> ProvisioningJob | None:
+    if not isinstance(job_id, str) or not job_id.isalnum() or len(job_id) > 32:
+        return None
+    job = store.load_job(job_id)
+    return job if job is not None and job.user_id == user_id else None
+
+
+def _get_view(user_id: str, job_id: str) -> JobView | None:
+    job = _user_job(user_id, job_id)
+    if job is None:
+        return None
+    if job.status == "running" and _mark_stale([job.id]):
+        job = store.load_job(job_id)
+        assert job is not None
+    events = store.events_of([job.id])[job.id]
+    return _view(job, events, _node_names(user_id))
+
+
+async def get_job(user_id: str, job_id: str) -> JobView | None:
+    """The user's job, or None (another user's job is "not found" too)."""
+    return await asyncio.to_thread(_get_view, user_id, job_id)
+
+
+def _list_views(user_id: str, active_or_failed_only: bool) -> list[JobView]:
+    statuses = ("queued", "running", "failed") if active_or_failed_only else None
+    jobs = store.jobs_of(user_id, statuses)
+    running = [job.id for job in jobs if job.status == "running"]
+    if running and _mark_stale(running):
+        jobs = store.jobs_of(user_id, statuses)
+    events = store.events_of([job.id for job in jobs])
+    names = _node_names(user_id)
+    return [_view(job, events[job.id], names) for job in jobs]
+
+
+async def list_jobs(user_id: str, *, active_or_failed_only: bool = False) -> list[JobView]:
+    """The user's jobs, newest first; optionally only queued, running and failed ones
+    (what the dashboard shows as containers being created or failed)."""
+    return await asyncio.to_thread(_list_views, user_id, active_or_failed_only)
+
+
+# -- submit -----------------------------------------------------------------------------------
+
+
+def _enqueue(job_id: str, from_step: int, rq_job_id: str) -> None:
+    Queue(QUEUE, connection=redis_client.sync_client(RedisDb.RQ)).enqueue(
+        run_job,
+        job_id,
+        from_step,
+        job_id=rq_job_id,
+        job_timeout=RQ_JOB_TIMEOUT,
+        result_ttl=3600,
+        failure_ttl=7 * 86400,
+        description=f"provision {job_id} from step {from_step}",
+    )
+
+
+def _pve_node_error(node: NodeView, pve_node: str) -> str | None:
+    if node.pve_nodes and pve_node not in node.pve_nodes:
+        return f"{pve_node} is not a Proxmox node of {node.name}"
+    return None
+
+
+async def _audit(action: str, user_id: str, target: str, ok: bool, detail: str) -> None:
+    try:
+        await asyncio.to_thread(
+            audit.record,
+            action,
+            user_id=user_id,
+            target=target,
+            outcome=audit.Outcome.OK if ok else audit.Outcome.FAILED,
+            detail=detail,
+        )
+    except SQLAlchemyError:
+        log.exception("audit of %s on %s failed", action, target)
+
+
+async def _vmid_problem(user_id: str, node_id: int, cluster_key: str, vmid: int) -> str | None:
+    """Why the VMID cannot be reserved according to the cache (None: try to reserve it).
+    When Proxmox cannot be asked, the final check before create decides."""
+    try:
+        found = await vmids.lookup_or_fill(user_id, node_id, cluster_key, vmid)
+    except (ProxmoxError, NodeSecretError) as exc:
+        log.info("submit: VMID cache of %s not available: %r", cluster_key, exc)
+        found = await vmids.lookup(cluster_key, vmid)
+    if found.held_by is not None:
+        return MSG_VMID_RACE.format(vmid=vmid)
+    return vmids.taken_message(vmid, found) if found.taken else None
+
+
+async def submit(user_id: str, req: CreateRequest) -> SubmitResult:
+    """Validate, reserve the VMID, save and queue the job. Nothing is saved or held when
+    `errors` is not empty."""
+    try:
+        node = await asyncio.to_thread(get_node, user_id, req.node_id)
+    except NodeNotFound:
+        return SubmitResult(None, {"node_id": MSG_NODE_NOT_FOUND})
+    errors = validate_request(req, has_ssh=node.has_ssh)
+    if "pve_node" not in errors and (problem := _pve_node_error(node, req.pve_node)):
+        errors["pve_node"] = problem
+    if errors:
+        return SubmitResult(None, errors)
+    cluster_key = vmids.cluster_key_of(node)
+    job_id = uuid.uuid4().hex
+    try:
+        problem = await _vmid_problem(user_id, node.id, cluster_key, req.vmid)
+        if problem is None and not await vmids.reserve(cluster_key, req.vmid, job_id, HOLD_SECONDS):
+            problem = MSG_VMID_RACE.format(vmid=req.vmid)
+    except redis.exceptions.RedisError:
+        log.exception("submit: Redis failed")
+        return SubmitResult(None, {"form": MSG_QUEUE_FAILED})
+    if problem is not None:
+        return SubmitResult(None, {"vmid": problem})
+    job = ProvisioningJob(
+        id=job_id,
+        user_id=user_id,
+        node_id=node.id,
+        cluster_key=cluster_key,
+        pve_node=req.pve_node,
+        vmid=req.vmid,
+        hostname=req.hostname,
+        template_id=req.template_id,
+        template_name=req.template_name,
+        request=request_to_json(req),
+        status="queued",
+        rq_job_id=f"prov-{job_id}-1",
+    )
+    try:
+        await asyncio.to_thread(store.insert_job, job)
+        await progress.append(job_id, "status", status="queued", step=1)
+        await asyncio.to_thread(_enqueue, job_id, 1, job.rq_job_id)
+    except (SQLAlchemyError, redis.exceptions.RedisError):
+        log.exception("submit of job %s failed", job_id)
+        await vmids.release(cluster_key, req.vmid, job_id)
+        try:  # nothing of the job stays behind
+            await asyncio.to_thread(store.delete_job, job_id)
+        except SQLAlchemyError:
+            log.exception("could not remove job %s", job_id)
+        return SubmitResult(None, {"form": MSG_QUEUE_FAILED})
+    template = f" from template {req.template_name}" if req.template_name else ""
+    await _audit(
+        "container.provision",
+        user_id,
+        f"ct:{node.name}/{req.vmid}",
+        True,
+        f"job {job_id}: {req.hostname} on {req.pve_node}{template}",
+    )
+    return SubmitResult(job_id, {})
+
+
+# -- retry, destroy, keep -----------------------------------------------------------------------
+
+
+async def retry(user_id: str, job_id: str) -> str | None:
+    """Run a failed job again from its failed step (same job id); an error message, or None
+    when it was queued."""
+    job = await asyncio.to_thread(_user_job, user_id, job_id)
+    if job is None:
+        return MSG_NOT_FOUND
+    if job.status != "failed":
+        return "Only a failed job can be retried"
+    from_step = max(1, job.step)
+    if (
+        from_step == 1
+        and not await vmids.reserve(job.cluster_key, job.vmid, job.id, HOLD_SECONDS)
+        and await vmids.holder(job.cluster_key, job.vmid) != job.id
+    ):
+        return MSG_VMID_RACE.format(vmid=job.vmid)
+    changed = await asyncio.to_thread(
+        store.set_status,
+        job_id,
+        user_id,
+        expected=("failed",),
+        status="queued",
+        error="",
+        event=(from_step, "note", f"retry from step {from_step}"),
+    )
+    if not changed:
+        return "Only a failed job can be retried"
+    rq_job_id = f"prov-{job_id}-{job.attempts + 1}"
+    try:
+        await progress.append(job_id, "status", status="queued", step=from_step)
+        await asyncio.to_thread(_enqueue, job_id, from_step, rq_job_id)
+    except redis.exceptions.RedisError:
+        log.exception("retry of job %s could not be queued", job_id)
+        await asyncio.to_thread(
+            store.set_status,
+            job_id,
+            user_id,
+            expected=("queued",),
+            status="failed",
+            error=MSG_QUEUE_FAILED,
+        )
+        return MSG_QUEUE_FAILED
+    await _audit(
+        "container.provision", user_id, f"job:{job_id}", True, f"retry from step {from_step}"
+    )
+    return None
+
+
+def _created(events: list[ProvisioningEvent]) -> bool:
+    """Did some run of the job get past step 1 (so the container is the job's own)?"""
+    return any(e.kind == "end" and e.step == 1 and e.outcome == "ok" for e in events)
+
+
+async def _container_of(user_id: str, job: ProvisioningJob) -> str:
+    """ "absent", "ours" (the VMID holds a container with the job's host name) or "other".
+    Raises NodeNotFound, NodeSecretError or a ProxmoxError."""
+    client = await asyncio.to_thread(client_for, user_id, job.node_id or 0)
+    try:
+        async with client:
+            config = await client.lxc_config(job.pve_node, job.vmid)
+    except NotFound:
+        return "absent"
+    return "ours" if config.hostname == job.hostname else "other"
+
+
+async def destroy(user_id: str, job_id: str) -> str | None:
+    """Delete the half-built container of a failed job (stopping it first) and mark the
+    job destroyed; an error message, or None when done. A guest on that VMID that is not
+    the job's (another host name) is never touched."""
+    job = await asyncio.to_thread(_user_job, user_id, job_id)
+    if job is None:
+        return MSG_NOT_FOUND
+    if job.status != "failed":
+        return "Only a failed job's container can be destroyed here"
+    events = (await asyncio.to_thread(store.events_of, [job.id]))[job.id]
+    created = _created(events)
+    message = "nothing was created"
+    if job.node_id is not None:
+        try:
+            found = await _container_of(user_id, job)
+        except NodeNotFound:
+            return MSG_NODE_NOT_FOUND
+        except NodeSecretError as exc:
+            return exc.user_message
+        except ProxmoxError as exc:
+            return short_message(exc)
+        if found == "other" and created:
+            return f"CT {job.vmid} is not the container this job created: it was left alone"
+        if found == "ours":
+            result = await delete_container(
+                user_id, job.node_id, job.pve_node, job.vmid, purge=True, stop_first=True
+            )
+            if not result.ok:
+                return result.message
+            message = f"CT {job.vmid} deleted"
+        elif created:
+            message = f"CT {job.vmid} was already gone"
+    changed = await asyncio.to_thread(
+        store.set_status,
+        job_id,
+        user_id,
+        expected=("failed",),
+        status="destroyed",
+        event=(job.step, "destroyed", message),
+    )
+    if not changed:
+        return "The job changed meanwhile; reload"
+    await vmids.release(job.cluster_key, job.vmid, job.id)
+    try:
+        await progress.append(job_id, "status", status="destroyed", step=job.step, message=message)
+    except redis.exceptions.RedisError:
+        log.warning("progress of job %s: Redis failed", job_id, exc_info=True)
+    return None
+
+
+async def keep(user_id: str, job_id: str) -> str | None:
+    """Leave the failed job's container for debugging (the job stays failed, with a note)."""
+    job = await asyncio.to_thread(_user_job, user_id, job_id)
+    if job is None:
+        return MSG_NOT_FOUND
+    if job.status != "failed":
+        return "Only a failed job can be kept"
+    await asyncio.to_thread(
+        store.add_event, job.id, job.step, "kept", "", "kept for debugging by the user"
+    )
+    await _audit("container.provision", user_id, f"job:{job_id}", True, "kept for debugging")
+    return None
+
+
+# -- stale detection ----------------------------------------------------------------------------
+
+
+def _mark_stale(job_ids: list[str] | None, stale_after: float = STALE_AFTER_SECONDS) -> list[str]:
+    return mark_stale_jobs(stale_after=stale_after, job_ids=job_ids)
+
+
+def mark_stale_jobs(
+    now: datetime | None = None,
+    *,
+    stale_after: float = STALE_AFTER_SECONDS,
+    job_ids: list[str] | None = None,
+    redis_app: redis.Redis | None = None,
+) -> list[str]:
+    """Running jobs whose heartbeat is older than `stale_after` seconds become failed and
+    retryable ("the worker stopped while running step N"); returns their ids. Their progress
+    stream gets the result and their VMID hold is released (with `redis_app`, or the app's
+    client; a Redis failure there is logged, the rows are marked anyway)."""
+    moment = now or utcnow()
+    marked = store.mark_stale(moment - timedelta(seconds=stale_after), job_ids)
+    if not marked:
+        return []
+    try:
+        client = redis_app or redis_client.sync_client(RedisDb.APP)
+        for job in marked:
+            log.warning("job %s marked failed: no heartbeat since %s", job.id, job.heartbeat_at)
+            progress.append_sync(
+                job.id, "result", client=client, outcome="failed", error=job.error,
+                vmid=job.vmid, step=job.step, name=step_name(job.step),
+            )  # fmt: skip
+            progress.append_sync(
+                job.id, "status", client=client, status="failed", step=job.step, message=job.error
+            )
+            vmids.release_sync(client, job.cluster_key, job.vmid, job.id)
+    except (redis.exceptions.RedisError, RuntimeError):
+        log.warning("stale jobs marked, but their progress could not be written", exc_info=True)
+    return [job.id for job in marked]
+
+
+# -- the RQ entry point -------------------------------------------------------------------------
+
+
+async def _run_and_close(job_id: str, from_step: int) -> str | None:
+    try:
+        return await run_pipeline(job_id, from_step)
+    finally:
+        await redis_client.async_client().aclose()
+
+
+def run_job(job_id: str, from_step: int = 1) -> None:
+    """RQ entry point (a forked work-horse): the job's own event loop, HTTP and SSH
+    connections and Redis client."""
+    redis_client.async_client.cache_clear()
+    try:
+        status = asyncio.run(_run_and_close(job_id, from_step))
+    finally:
+        redis_client.async_client.cache_clear()
+    log.info("job %s from step %s: %s", job_id, from_step, status or "not run")

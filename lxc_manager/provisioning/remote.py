@@ -1,0 +1,152 @@
+"""`pct` on any PVE node of a cluster through the one SSH host of the endpoint.
+
+`pct exec` / `pct push` only know the containers of the node they run on, and a user's
+node has SSH credentials for one host (the endpoint's). For a container on another node of
+the cluster, the command hops from that host to its peer as root does on Proxmox
+(`ssh -o BatchMode=yes NODE -- 'pct exec 105 -- ...'`, the cluster's own SSH trust).
+`NodeSshPool` is an `SshPool` that does this by itself once `bind()` has found out which
+node the SSH host is, so code written for `SshPool` (e.g. the services discovery of
+`containers.detail`) works on every node.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Sequence
+
+from lxc_manager.ssh import (
+    ExecResult,
+    ExecStream,
+    FilePushFailed,
+    RetryPolicy,
+    SessionLimiter,
+    SshError,
+    SshPool,
+    SshTarget,
+)
+from lxc_manager.ssh.commands import command_line, pct_push_argv
+from lxc_manager.ssh.pool import DEFAULT_COMMAND_TIMEOUT
+
+__all__ = ["HOP_OPTIONS", "NodeSshPool", "hop_argv"]
+
+log = logging.getLogger(__name__)
+
+HOP_OPTIONS = ("-o", "BatchMode=yes", "-T")
+_HOSTNAME_TIMEOUT = 15.0
+
+
+def hop_argv(node: str, argv: Sequence[str]) -> list[str]:
+    """Run argv on cluster peer `node` from the SSH host (the remote shell gets one quoted
+    command line, so every argument still arrives as exactly one word)."""
+    return ["ssh", *HOP_OPTIONS, node, "--", command_line(argv)]
+
+
+class NodeSshPool(SshPool):
+    """An `SshPool` whose commands run on PVE node `pve_node` (directly when the SSH host
+    is that node, through `ssh pve_node` from it otherwise). Call `bind(target)` first."""
+
+    def __init__(
+        self,
+        pve_node: str,
+        *,
+        limiter: SessionLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
+    ) -> None:
+        super().__init__(limiter=limiter, retry=retry, command_timeout=command_timeout)
+        self.pve_node = pve_node
+        self.hop: str | None = None
+        self.host_node: str | None = None
+
+    async def __aenter__(self) -> NodeSshPool:
+        return self
+
+    async def bind(self, target: SshTarget) -> str:
+        """Ask the SSH host for its node name (once); returns it."""
+        if self.host_node is None:
+            result = await super().run(target, ["hostname"], timeout=_HOSTNAME_TIMEOUT)
+            name = result.stdout.strip().split(".", 1)[0] if result.ok else ""
+            if not name:
+                log.warning(
+                    "hostname on %s failed; assuming it is %s", target.address, self.pve_node
+                )
+                name = self.pve_node
+            self.host_node = name
+            self.hop = None if name == self.pve_node else self.pve_node
+        return self.host_node
+
+    def _wrap(self, argv: Sequence[str]) -> list[str]:
+        return hop_argv(self.hop, argv) if self.hop else list(argv)
+
+    async def run(
+        self,
+        target: SshTarget,
+        argv: Sequence[str],
+        *,
+        stdin: bytes | str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> ExecResult:
+        return await super().run(target, self._wrap(argv), stdin=stdin, timeout=timeout)
+
+    def run_stream(
+        self,
+        target: SshTarget,
+        argv: Sequence[str],
+        *,
+        stdin: bytes | str | None = None,
+        timeout: float | None = None,
+    ) -> ExecStream:
+        return super().run_stream(target, self._wrap(argv), stdin=stdin, timeout=timeout)
+
+    async def push_file(
+        self,
+        target: SshTarget,
+        vmid: int,
+        dest: str,
+        content: bytes,
+        mode: int = 0o644,
+        owner: str | None = None,
+        group: str | None = None,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> None:
+        """`pct push --perms` on the container's node: directly (SFTP + pct push), or
+        through the hop (the file travels on the command's stdin to a 0600 temporary file
+        on the peer, is pushed, and the temporary file is removed whatever happened)."""
+        if not self.hop:
+            await super().push_file(
+                target, vmid, dest, content, mode, owner, group, timeout=timeout
+            )
+            return
+        temp_path = f"/tmp/lxcm-push-{secrets.token_hex(16)}"  # noqa: S108 (on the peer, 0600)
+        argv = pct_push_argv(vmid, temp_path, dest, mode, owner, group)
+        write = ["sh", "-c", f"umask 077 && cat > {temp_path}"]
+        try:
+            written = await self.run(target, write, stdin=bytes(content), timeout=timeout)
+            if not written.ok:
+                raise FilePushFailed(
+                    f"{target.address}: could not stage the file on {self.hop}: "
+                    f"{(written.stderr or written.stdout).strip()}",
+                    written.exit_status,
+                    written.stderr,
+                )
+            result = await self.run(target, argv, timeout=timeout)
+        finally:
+            await self._remove_on_peer(target, temp_path)
+        if not result.ok:
+            raise FilePushFailed(
+                f"{target.address}: pct push to CT {vmid} on {self.hop} failed with status "
+                f"{result.exit_status}: {(result.stderr or result.stdout).strip()}",
+                result.exit_status,
+                result.stderr,
+            )
+
+    async def _remove_on_peer(self, target: SshTarget, path: str) -> None:
+        try:
+            cleanup = await self.run(target, ["rm", "-f", path], timeout=_HOSTNAME_TIMEOUT)
+        except SshError as exc:
+            log.warning("could not remove %s on %s: %s", path, self.hop, exc)
+            return
+        if not cleanup.ok:
+            log.warning("could not remove %s on %s", path, self.hop)

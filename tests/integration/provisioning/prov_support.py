@@ -1,0 +1,133 @@
+"""Helpers of the provisioning integration tests (fixtures are in conftest.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from lxc_manager.nodes import NodeInput, NodeView, create_node, ssh_target_for
+from lxc_manager.provisioning import progress
+from lxc_manager.provisioning.remote import NodeSshPool
+from lxc_manager.provisioning.request import CreateRequest
+from lxc_manager.templates.spec import Features, FileSpec, PackageSpec, ScriptSpec
+from tests.support.simulator import SimulatorInfo
+
+REPO = Path(__file__).resolve().parents[3]
+USER_A = "root@pam@1"
+USER_B = "alice@pve@1"
+DEBIAN = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
+
+
+def sim_input(simulator: SimulatorInfo, name: str, *, ssh: bool) -> NodeInput:
+    parts = urlsplit(simulator.api)
+    assert parts.hostname and parts.port
+    data = NodeInput(
+        name=name,
+        host=parts.hostname,
+        port=parts.port,
+        token_id=simulator.token_id,
+        token_secret=simulator.token_secret,
+        tls_fingerprint=simulator.tls_sha256,
+    )
+    if ssh:
+        assert simulator.ssh_port and simulator.ssh_host_key
+        data = dataclasses.replace(
+            data,
+            ssh_port=simulator.ssh_port,
+            ssh_secret=simulator.root_password,
+            ssh_host_key=simulator.ssh_host_key,
+        )
+    return data
+
+
+async def add_node(user_id: str, data: NodeInput) -> NodeView:
+    result = await create_node(user_id, data)
+    assert isinstance(result, NodeView), result
+    return result
+
+
+def make_request(node: NodeView, vmid: int, **changes: Any) -> CreateRequest:
+    req = CreateRequest(
+        node_id=node.id,
+        pve_node="pve1",
+        vmid=vmid,
+        hostname=f"prov-{vmid}",
+        os_template=DEBIAN,
+        storage="local-lvm",
+        disk_gb=4,
+        cores=1,
+        memory_mb=512,
+        swap_mb=256,
+        bridge="vmbr0",
+        ipv4="dhcp",
+        gateway="",
+        nameserver="",
+        searchdomain="",
+        ssh_public_keys="",
+        features=Features(),
+        tags=("prov-test",),
+        onboot=False,
+        template_id=None,
+        template_name="",
+        scripts=(),
+        files=(),
+        packages=(),
+    )
+    return dataclasses.replace(req, **changes)
+
+
+def script(name: str, content: str, enabled: bool = True) -> ScriptSpec:
+    return ScriptSpec(name=name, content=content, enabled=enabled)
+
+
+def apt(name: str) -> PackageSpec:
+    return PackageSpec(manager="apt", name=name)
+
+
+def pip(name: str) -> PackageSpec:
+    return PackageSpec(manager="pip", name=name)
+
+
+def file(
+    name: str, path: str, content: str, policy: str = "replace", mode: str = "0644"
+) -> FileSpec:
+    return FileSpec(name=name, target_path=path, content=content, policy=policy, mode=mode)  # type: ignore[arg-type]
+
+
+def worker_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "lxc_manager.cli", "worker", *args]
+
+
+def run_burst_worker(timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """An RQ worker in burst mode (a real `lxc-manager worker`): it runs what is queued and
+    exits."""
+    done = subprocess.run(
+        worker_command("--burst"),
+        env={**os.environ, "LXCM_LOG_LEVEL": "WARNING"},
+        cwd=REPO,
+        timeout=timeout,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+async def stream_of(job_id: str) -> list[progress.ProgressEntry]:
+    return await progress.read(job_id, count=5000)
+
+
+async def in_ct(node: NodeView, pve_node: str, vmid: int, argv: list[str]) -> tuple[int, str]:
+    """Run a command in a container of the cluster over the node's SSH (hopping to its
+    PVE node when needed)."""
+    target = ssh_target_for(USER_A, node.id)
+    assert target is not None
+    async with NodeSshPool(pve_node) as pool:
+        await pool.bind(target)
+        result = await pool.pct_exec(target, vmid, argv, timeout=20)
+    return result.exit_status, result.stdout
