@@ -10,6 +10,7 @@ from lxc_manager.logging_setup import configure_logging
 from lxc_manager.pages import (
     container_detail,
     dashboard,
+    job_progress,
     login,
     new_container,
     nodes,
@@ -44,6 +45,7 @@ for module in (
     dashboard,
     container_detail,
     new_container,
+    job_progress,
     templates,
     package_buckets,
     template_editor,

@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import suppress
+from datetime import datetime
 
 import reflex as rx
 from pydantic import BaseModel
@@ -22,6 +23,8 @@ from lxc_manager.nodes import NodeNotFound
 from lxc_manager.nodes import service as node_service
 from lxc_manager.pages.components.layout import empty_state, page_shell
 from lxc_manager.pages.dashboard import human_bytes, human_uptime
+from lxc_manager.provisioning.origin import container_origin
+from lxc_manager.provisioning.vmids import cluster_key_of
 from lxc_manager.proxmox import ProxmoxError
 from lxc_manager.security import audit
 from lxc_manager.state.session import SessionState, require_session
@@ -96,6 +99,11 @@ class ContainerDetailState(SessionState):
     log_error: str = ""
     following: bool = False
     events: list[EventRow] = []
+    origin_job_id: str = ""
+    origin_template_id: int = 0
+    origin_template: str = ""
+    origin_status: str = ""
+    _cluster_key: str = ""
     _follow_seen: float = 0.0
     _node_id: int = 0
     _vmid: int = 0
@@ -126,13 +134,15 @@ class ContainerDetailState(SessionState):
             return
         self._node_id, self._vmid = ids
         try:
-            self.node_name = node_service.get_node(self._user_id, self._node_id).name
+            node = node_service.get_node(self._user_id, self._node_id)
+            self.node_name, self._cluster_key = node.name, cluster_key_of(node)
             found = await locate(self._user_id, self._node_id, self._vmid)
             if found is None:
                 self.problem = "Container not found"
                 return
             self.pve_node, self.title = found
             await self._load_overview()
+            await self._load_origin()
             await self._load_metrics()
             await self._load_history()
             await self._load_snapshots()
@@ -164,6 +174,16 @@ class ContainerDetailState(SessionState):
                 ("Unprivileged", "yes" if o.unprivileged else "no"),
             )
         ]
+
+    async def _load_origin(self) -> None:
+        """Which job and template created this container, when this app did."""
+        found = await asyncio.to_thread(
+            container_origin, self._user_id, self._cluster_key, self._vmid
+        )
+        self.origin_job_id = found.job_id if found else ""
+        self.origin_template_id = (found.template_id or 0) if found else 0
+        self.origin_template = (found.template_name or "a blank container") if found else ""
+        self.origin_status = found.status if found else ""
 
     async def _load_metrics(self) -> None:
         m = await detail.get_metrics(*self._where())
@@ -246,16 +266,41 @@ class ContainerDetailState(SessionState):
             return
         target = f"ct:{self.node_name}/{self._vmid}"
         found = await asyncio.to_thread(audit.for_target, target, self._user_id)
-        self.events = [
-            EventRow(
-                at=e.at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
-                action=e.action.removeprefix("container."),
-                target=e.target.removeprefix(target).removeprefix("@") or "—",
-                outcome=e.outcome,
-                detail=e.detail,
+        rows: list[tuple[datetime, EventRow]] = [
+            (
+                e.at,
+                EventRow(
+                    at=e.at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+                    action=e.action.removeprefix("container."),
+                    target=e.target.removeprefix(target).removeprefix("@") or "—",
+                    outcome=e.outcome,
+                    detail=e.detail,
+                ),
             )
             for e in found
         ]
+        origin = await asyncio.to_thread(
+            container_origin, self._user_id, self._cluster_key, self._vmid
+        )
+        for event in origin.events if origin else ():
+            if event.kind not in ("end", "attempt"):
+                continue
+            rows.append(
+                (
+                    event.at,
+                    EventRow(
+                        at=event.at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+                        action="provisioning"
+                        if event.kind == "end"
+                        else f"provisioning attempt {event.message}",
+                        target=f"{event.step}. {event.step_name}",
+                        outcome=event.outcome or "started",
+                        detail=event.message if event.kind == "end" else "",
+                    ),
+                )
+            )
+        rows.sort(key=lambda item: item[0], reverse=True)
+        self.events = [row for _, row in rows]
 
     @rx.event
     @require_session
@@ -470,13 +515,54 @@ def _metric(label: str, value: rx.Var, element_id: str) -> rx.Component:
     )
 
 
-def _overview() -> rx.Component:
-    return rx.data_list.root(
-        rx.foreach(
-            ContainerDetailState.facts,
-            lambda f: rx.data_list.item(rx.data_list.label(f.label), rx.data_list.value(f.value)),
+def _origin() -> rx.Component:
+    state = ContainerDetailState
+    return rx.cond(
+        state.origin_job_id != "",
+        rx.callout.root(
+            rx.callout.icon(rx.icon("layout-template")),
+            rx.callout.text(
+                "Created by LXC Manager from ",
+                rx.cond(
+                    state.origin_template_id != 0,
+                    rx.link(
+                        state.origin_template,
+                        href=f"/templates/{state.origin_template_id}",
+                        weight="bold",
+                    ),
+                    rx.text.strong(state.origin_template),
+                ),
+                " · ",
+                rx.link(
+                    "provisioning job (",
+                    state.origin_status,
+                    ")",
+                    href=f"/containers/jobs/{state.origin_job_id}",
+                    id="origin-job",
+                ),
+            ),
+            color_scheme="indigo",
+            size="1",
+            width="100%",
+            id="origin",
         ),
-        id="overview",
+    )
+
+
+def _overview() -> rx.Component:
+    return rx.vstack(
+        _origin(),
+        rx.data_list.root(
+            rx.foreach(
+                ContainerDetailState.facts,
+                lambda f: rx.data_list.item(
+                    rx.data_list.label(f.label), rx.data_list.value(f.value)
+                ),
+            ),
+            id="overview",
+        ),
+        spacing="3",
+        width="100%",
     )
 
 

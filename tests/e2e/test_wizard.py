@@ -1,0 +1,104 @@
+"""The creation wizard in a real browser: template, a taken then a free VMID, review, create,
+watch the progress to the end, and find the container on the dashboard."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import Peer, ensure_node, screenshot, sign_in
+from tests.support.app import ServeProcess, app_db_rows
+
+pytestmark = pytest.mark.e2e
+
+NODE = "wizard-lab"
+VMID = "96700"
+TAKEN = "100"  # the simulator seeds guests from VMID 100 on
+HOSTNAME = "wiz-e2e"
+
+
+def choose_wizard_node(page: Page) -> None:
+    """Keep the default node if it is ours, else use "Change node"."""
+    expect(page.locator("#wizard-node-name")).not_to_be_empty()
+    if page.locator("#wizard-node-name").inner_text().strip() == NODE:
+        return
+    page.locator("#wizard-change-node").click()
+    page.get_by_role("option", name=NODE).click()
+    expect(page.locator("#wizard-node-name")).to_have_text(NODE)
+
+
+def test_whole_wizard_to_a_running_container(page: Page, sim: Peer, app: ServeProcess) -> None:
+    sign_in(page, sim, next_path="/templates")
+    page.locator("#sync-catalog").click()
+    expect(page.locator('[data-template="Simulator web"]')).to_be_visible()
+    ensure_node(page, sim, NODE, ssh=True)
+
+    page.goto("/containers/new")
+    expect(page.locator('#wizard[data-ready="true"]')).to_be_visible()
+    page.locator('[data-template-choice="Simulator web"]').click()
+    choose_wizard_node(page)
+
+    # Configure: prefilled from the template; the VMID is checked as it is typed.
+    expect(page.locator("#wizard-cores")).to_have_value("1")
+    expect(page.locator("#wizard-os_template")).to_contain_text("debian-12-standard")
+    page.locator("#wizard-hostname").fill("bad_host")
+    expect(page.locator("#wizard-hostname-error")).to_be_visible()
+    page.locator("#wizard-hostname").fill(HOSTNAME)
+    expect(page.locator("#wizard-hostname-error")).to_have_count(0)
+    page.locator("#wizard-vmid").fill(TAKEN)
+    expect(page.locator("#wizard-vmid")).to_have_attribute("data-status", "taken")
+    expect(page.locator("#wizard-vmid-status")).to_contain_text("taken")
+    screenshot(page, "wizard-vmid-taken")
+    page.locator("#wizard-next").click()
+    # A taken VMID blocks the way: the wizard stays on Configure.
+    expect(page.locator("#wizard-step-1")).to_have_attribute("aria-current", "step")
+    expect(page.locator("#wizard-vmid-status")).to_contain_text("taken")
+    page.locator("#wizard-vmid").fill(VMID)
+    expect(page.locator("#wizard-vmid")).to_have_attribute("data-status", "free")
+    expect(page.locator("#wizard-vmid-status")).to_contain_text("free")
+    screenshot(page, "wizard-vmid-free")
+
+    page.locator("#wizard-next").click()  # packages
+    expect(page.locator('[data-package="nginx"]')).to_be_visible()
+    page.locator("#wizard-next").click()  # scripts
+    expect(page.locator('[data-script="10-site.sh"]')).to_be_visible()
+    page.locator("#wizard-next").click()  # review
+    params = page.locator("#wizard-params")
+    expect(params).to_contain_text(f"vmid{VMID}")
+    expect(params).to_contain_text("rootfs")
+    expect(params).not_to_contain_text("password")
+    screenshot(page, "wizard-review")
+
+    page.locator("#wizard-create").click()
+    expect(page).to_have_url(re.compile(r"/containers/jobs/[0-9a-f]{32}$"))
+    expect(page.locator("#job-status")).to_have_attribute(
+        "data-status", "succeeded", timeout=90_000
+    )
+    expect(page.locator("#job-percent")).to_have_text("100%")
+    expect(page.locator("#job-log")).to_contain_text("site ready")
+    screenshot(page, "wizard-progress-done")
+
+    # The progress page replays after a reload.
+    page.reload()
+    expect(page.locator("#job-status")).to_have_attribute("data-status", "succeeded")
+    expect(page.locator("#job-log")).to_contain_text("site ready")
+
+    page.goto("/")
+    expect(page.locator(f'#containers-table [data-ct="{VMID}"]')).to_contain_text(HOSTNAME)
+    screenshot(page, "wizard-dashboard")
+    assert app_db_rows(
+        app, f"SELECT status, hostname FROM provisioning_job WHERE vmid = {VMID}"
+    ) == [("succeeded", HOSTNAME)]
+
+    # Its detail page says which template and job created it, and lists the steps as events.
+    page.locator(f'#containers-table [data-ct="{VMID}"]').get_by_role("link", name=HOSTNAME).click()
+    page.get_by_role("tab", name="Overview").click()
+    expect(page.locator("#origin")).to_contain_text("Created by LXC Manager from Simulator web")
+    page.get_by_role("tab", name="Events").click()
+    expect(page.locator("#events-table")).to_contain_text("Run scripts")
+    screenshot(page, "wizard-container-events")
+    page.get_by_role("tab", name="Overview").click()
+    page.locator("#origin-job").click()
+    expect(page.locator("#job-status")).to_have_attribute("data-status", "succeeded")
