@@ -417,9 +417,6 @@ def _result() -> rx.Component:
                 rx.callout.icon(rx.icon("circle-x")),
                 rx.vstack(
                     rx.text(
-                        "Step ",
-                        J.step,
-                        " failed: ",
                         J.error,
                         weight="medium",
                         size="2",

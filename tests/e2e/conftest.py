@@ -31,6 +31,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = OUTPUT / "screenshots"
+TEST_CATALOG = Path(__file__).parent / "catalog"
 # CI has 2 cores shared by the app, the simulator and Chromium: assertions wait up to 15 s.
 expect.set_options(timeout=15_000)
 
@@ -69,6 +70,14 @@ def sim() -> Iterator[Peer]:
     process.stop()
 
 
+def test_catalog(target: Path) -> Path:
+    """The demo's catalog (shipped + simulator-ready) plus the browser tests' own templates."""
+    catalog = build_demo_catalog(target)
+    for template in TEST_CATALOG.iterdir():
+        shutil.copytree(template, catalog / template.name)
+    return catalog
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory: pytest.TempPathFactory, sim: Peer) -> Iterator[ServeProcess]:
     root = tmp_path_factory.mktemp("e2e")
@@ -77,7 +86,7 @@ def app(tmp_path_factory: pytest.TempPathFactory, sim: Peer) -> Iterator[ServePr
         "e2e-serve",
         build=True,  # a no-op after start_app's build, unless the code changed in between
         LXCM_LOGIN_LIMIT_PER_CLIENT="1000",
-        LXCM_TEMPLATES_DIR=str(build_demo_catalog(root / "catalog")),
+        LXCM_TEMPLATES_DIR=str(test_catalog(root / "catalog")),
     )
     yield serve
     serve.stop(signal.SIGTERM)

@@ -102,3 +102,31 @@ def test_whole_wizard_to_a_running_container(page: Page, sim: Peer, app: ServePr
     page.get_by_role("tab", name="Overview").click()
     page.locator("#origin-job").click()
     expect(page.locator("#job-status")).to_have_attribute("data-status", "succeeded")
+
+
+def test_failed_step_then_retry_from_it(page: Page, sim: Peer, app: ServeProcess) -> None:
+    sign_in(page, sim, next_path="/templates")
+    page.locator("#sync-catalog").click()
+    expect(page.locator('[data-template="Flaky once"]')).to_be_visible()
+    ensure_node(page, sim, NODE, ssh=True)
+    page.goto("/containers/new")
+    expect(page.locator('#wizard[data-ready="true"]')).to_be_visible()
+    page.locator('[data-template-choice="Flaky once"]').click()
+    choose_wizard_node(page)
+    page.locator("#wizard-hostname").fill("flaky-e2e")
+    page.locator("#wizard-vmid").fill("96701")
+    expect(page.locator("#wizard-vmid")).to_have_attribute("data-status", "free")
+    page.locator("#wizard-step-4").click()
+    page.locator("#wizard-create").click()
+
+    expect(page.locator("#job-status")).to_have_attribute("data-status", "failed", timeout=90_000)
+    expect(page.locator("#job-error")).to_contain_text("Step 6")
+    expect(page.locator("#job-log")).to_contain_text("first attempt fails on purpose")
+    expect(page.locator('[data-step="Run scripts"]')).to_have_attribute("data-state", "failed")
+    screenshot(page, "job-failed")
+    page.locator("#job-retry").click()
+    expect(page.locator("#job-status")).to_have_attribute(
+        "data-status", "succeeded", timeout=90_000
+    )
+    expect(page.locator("#job-log")).to_contain_text("second attempt: all good")
+    screenshot(page, "job-retried")
