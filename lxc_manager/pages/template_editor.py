@@ -474,9 +474,14 @@ def _error(name: str) -> rx.Component:
     )
 
 
-def _field(label: str, name: str, control: rx.Component, hint: str = "") -> rx.Component:
+def _field(
+    label: str, name: str, control: rx.Component, hint: str = "", input_id: str = ""
+) -> rx.Component:
+    """A labelled control with its hint and error (`name` is the error key, e.g.
+    `resources.cores`; the control's id is `tpl-` + `input_id` or the key's last part)."""
+    input_id = input_id or name.rsplit(".", 1)[-1]
     return rx.vstack(
-        rx.el.label(rx.text(label, size="2", weight="medium"), html_for=f"tpl-{name}"),
+        rx.el.label(rx.text(label, size="2", weight="medium"), html_for=f"tpl-{input_id}"),
         control,
         *([rx.text(hint, size="1", color=rx.color("gray", 10))] if hint else []),
         _error(name),
@@ -553,6 +558,7 @@ def _configuration() -> rx.Component:
                 "Version",
                 "version",
                 _text("template_version", S.template_version, placeholder="1.0"),
+                input_id="template_version",
             ),
             columns="2",
             spacing="4",
