@@ -2,7 +2,8 @@
 
 `listing.list_containers` fans out to every cluster the user reaches; `lifecycle` runs
 start / shutdown / stop / reboot / delete through the user's own node, one at a time per
-container, and audits each.
+container, and audits each; `known` remembers what Proxmox's listing lacks (addresses,
+the last listing of an unreachable cluster): `remember_ip` whenever an address is learnt.
 """
 
 from .detail import (
@@ -25,6 +26,7 @@ from .detail import (
     rollback_snapshot,
     tail_log,
 )
+from .known import cluster_key_of, remember_ip
 from .lifecycle import (
     ACTIONS,
     ActionResult,
@@ -50,6 +52,7 @@ __all__ = [
     "Snapshot",
     "audit_reveal",
     "bulk_action",
+    "cluster_key_of",
     "create_snapshot",
     "delete_container",
     "delete_snapshot",
@@ -60,6 +63,7 @@ __all__ = [
     "get_services",
     "list_containers",
     "list_snapshots",
+    "remember_ip",
     "rollback_snapshot",
     "run_action",
     "tail_log",

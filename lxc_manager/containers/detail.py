@@ -35,16 +35,18 @@ from lxc_manager import redis_client
 from lxc_manager.nodes import NodeNotFound, client_for, get_node, ssh_target_for
 from lxc_manager.nodes.secrets import keyring
 from lxc_manager.proxmox import ProxmoxClient, ProxmoxError, TaskFailed
-from lxc_manager.proxmox.models import LxcConfig, LxcInterface
+from lxc_manager.proxmox.models import LxcConfig
 from lxc_manager.security import audit
 from lxc_manager.security.crypto import DecryptionError, Keyring
 from lxc_manager.ssh import ExecResult, SshError, SshPool, SshTarget
 
+from . import known
 from .detail_parsing import (
     Service,
     assemble_services,
     credential_name,
     first_ipv4_from_ip_json,
+    ipv4_from_interfaces,
     parse_credentials,
     parse_list_units,
     parse_ps_parents,
@@ -52,7 +54,6 @@ from .detail_parsing import (
     parse_ss_listeners,
     service_from_dict,
     service_to_dict,
-    usable_ipv4,
     valid_unit,
 )
 from .lifecycle import (
@@ -256,20 +257,9 @@ def _networks(config: LxcConfig) -> tuple[str, ...]:
     return tuple(_network_line(values) for values in config.networks.values())
 
 
-def _ip_from_interfaces(interfaces: list[LxcInterface]) -> str | None:
-    for interface in interfaces:
-        if interface.name == "lo":
-            continue
-        for address in interface.addresses:
-            found = usable_ipv4(address)
-            if found:
-                return found
-    return None
-
-
 async def _api_ip(client: ProxmoxClient, pve_node: str, vmid: int) -> str | None:
     try:
-        return _ip_from_interfaces(await client.lxc_interfaces(pve_node, vmid))
+        return ipv4_from_interfaces(await client.lxc_interfaces(pve_node, vmid))
     except ProxmoxError as exc:
         log.info("interfaces of CT %s not available: %r", vmid, exc)
         return None
@@ -313,6 +303,8 @@ async def get_overview(
         target = await _ssh_target(user_id, node_id)
         if target is not None:
             ip = await _ssh_ip(target, vmid, pool)
+    if ip is not None:  # the dashboard shows it too
+        await known.remember_ip(user_id, known.cluster_key_of(node), vmid, ip)
     return Overview(
         vmid=vmid,
         name=config.hostname or status.name or f"CT {vmid}",
@@ -687,6 +679,8 @@ async def get_services(
     except SshError as exc:
         log.warning("services of CT %s: %r", vmid, exc)
         return Services(False, MSG_SSH_FAILED, ())
+    if ip is not None:
+        await known.remember_ip(user_id, known.cluster_key_of(node), vmid, ip)
     if services is None:
         return Services(False, MSG_SERVICES_FAILED, ())
     await _store(cache_key, services)

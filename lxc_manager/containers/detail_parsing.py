@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lxc_manager.proxmox.models import LxcInterface
+
 __all__ = [
     "Listener",
     "Service",
@@ -19,6 +21,7 @@ __all__ = [
     "assemble_services",
     "credential_name",
     "first_ipv4_from_ip_json",
+    "ipv4_from_interfaces",
     "is_system_unit",
     "parse_credentials",
     "parse_list_units",
@@ -255,6 +258,18 @@ def first_ipv4_from_ip_json(text: str) -> str | None:
                 address = usable_ipv4(str(info.get("local", "")))
                 if address:
                     return address
+    return None
+
+
+def ipv4_from_interfaces(interfaces: Iterable[LxcInterface]) -> str | None:
+    """The first usable IPv4 of Proxmox's `/interfaces` answer, skipping `lo`."""
+    for interface in interfaces:
+        if interface.name == "lo":
+            continue
+        for address in interface.addresses:
+            found = usable_ipv4(address)
+            if found:
+                return found
     return None
 
 

@@ -6,6 +6,7 @@ Plain async Python (no Reflex); the page `/settings/nodes` calls `service`.
 from .service import (
     PRIVSEP_HINT,
     CheckResult,
+    NodeClient,
     NodeInput,
     NodeNotFound,
     NodeSecretError,
@@ -20,6 +21,7 @@ from .service import (
     make_default,
     probe_nodes,
     rotate_keys,
+    shared_node_clients,
     ssh_target_for,
     update_node,
 )
@@ -27,6 +29,7 @@ from .service import (
 __all__ = [
     "PRIVSEP_HINT",
     "CheckResult",
+    "NodeClient",
     "NodeInput",
     "NodeNotFound",
     "NodeSecretError",
@@ -41,6 +44,7 @@ __all__ = [
     "make_default",
     "probe_nodes",
     "rotate_keys",
+    "shared_node_clients",
     "ssh_target_for",
     "update_node",
 ]

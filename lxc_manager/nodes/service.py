@@ -26,6 +26,7 @@ from sqlmodel import Session, col, func, select, update
 from lxc_manager.db.engine import session_scope
 from lxc_manager.db.models import ProxmoxNode, utcnow
 from lxc_manager.proxmox import ProxmoxClient, Timeouts, TlsPolicy, TokenAuth
+from lxc_manager.proxmox import shared as shared_clients_cache
 from lxc_manager.security import audit
 from lxc_manager.security.crypto import Keyring
 from lxc_manager.settings import get_settings
@@ -34,12 +35,21 @@ from lxc_manager.ssh import SshPool, SshTarget
 from . import checks
 from .checks import ApiCheck, SshCheck
 from .secrets import SECRET_FIELDS, keyring, seal, unseal
-from .types import CheckResult, NodeInput, NodeNotFound, NodeSecretError, NodeView, Probe
+from .types import (
+    CheckResult,
+    NodeClient,
+    NodeInput,
+    NodeNotFound,
+    NodeSecretError,
+    NodeView,
+    Probe,
+)
 from .validation import PRIVSEP_HINT, field_errors, name_taken_message, normalized
 
 __all__ = [
     "PRIVSEP_HINT",
     "CheckResult",
+    "NodeClient",
     "NodeInput",
     "NodeNotFound",
     "NodeSecretError",
@@ -54,6 +64,7 @@ __all__ = [
     "make_default",
     "probe_nodes",
     "rotate_keys",
+    "shared_node_clients",
     "ssh_target_for",
     "update_node",
 ]
@@ -404,6 +415,7 @@ async def update_node(user_id: str, node_id: int, data: NodeInput) -> NodeView |
         view, changed = await asyncio.to_thread(_update, user_id, node_id, plan, result)
     except _NameTaken:
         return CheckResult(ok=False, field_errors={"name": name_taken_message(name)})
+    shared_clients_cache.forget(_owner(node_id))
     await _audit(
         "node.update", user_id, view.name, detail="changed: " + (", ".join(changed) or "nothing")
     )
@@ -431,6 +443,7 @@ def delete_node(user_id: str, node_id: int) -> None:
                 db.add(promoted)
                 db.flush()
         promoted_name = promoted.name if promoted is not None else None
+    shared_clients_cache.forget(_owner(node_id))
     audit.record(
         "node.delete",
         user_id=user_id,
@@ -494,6 +507,69 @@ def client_for(user_id: str, node_id: int) -> ProxmoxClient:
     with session_scope() as db:
         node = _row(db, user_id, node_id)
     return _client(node)
+
+
+@dataclass(frozen=True)
+class _Connection:
+    """What a shared client is built from (stays inside this module: it holds the secret)."""
+
+    node: NodeView
+    token_secret: str = field(repr=False)
+
+
+def _owner(node_id: int) -> tuple[str, int]:
+    return ("node", node_id)
+
+
+def _connections(user_id: str) -> list[_Connection | tuple[NodeView, NodeSecretError]]:
+    """Every node of the user with its decrypted token secret: one query, one keyring."""
+    with session_scope() as db:
+        rows = list(db.exec(select(ProxmoxNode).where(ProxmoxNode.user_id == user_id)))
+        views = [_view(node) for node in rows]
+    ring = keyring() if rows else None
+    found: list[_Connection | tuple[NodeView, NodeSecretError]] = []
+    for node, view in zip(rows, views, strict=True):
+        try:
+            found.append(
+                _Connection(view, unseal(view.id, "token_secret", node.token_secret, ring))
+            )
+        except NodeSecretError as exc:
+            found.append((view, exc))
+    return found
+
+
+def _shared(connection: _Connection) -> ProxmoxClient:
+    node, timeouts = connection.node, _timeouts()
+    tls = TlsPolicy(fingerprint=node.tls_fingerprint)
+    digest = shared_clients_cache.credential_digest(node.token_id, connection.token_secret)
+    key = (node.host, node.port, tls, node.token_id, digest, timeouts)
+    return shared_clients_cache.shared_client(
+        _owner(node.id),
+        key,
+        lambda: ProxmoxClient(
+            node.host,
+            node.port,
+            tls=tls,
+            auth=TokenAuth(node.token_id, connection.token_secret),
+            timeouts=timeouts,
+        ),
+    )
+
+
+async def shared_node_clients(user_id: str) -> list[NodeClient]:
+    """Every node of the user (the default first, then by name) with a shared, pinned,
+    token-authenticated client (`proxmox.shared`: reused across calls, never closed by the
+    caller, no `async with`), or the NodeSecretError that prevents one. One database query
+    and one keyring load for all nodes; call it on the event loop that uses the clients."""
+    loaded = await asyncio.to_thread(_connections, user_id)
+    found: list[NodeClient] = []
+    for item in loaded:
+        if isinstance(item, _Connection):
+            found.append(NodeClient(item.node, _shared(item)))
+        else:
+            found.append(NodeClient(item[0], None, item[1]))
+    found.sort(key=lambda c: (not c.node.is_default, c.node.name.lower(), c.node.id))
+    return found
 
 
 def ssh_target_for(user_id: str, node_id: int) -> SshTarget | None:

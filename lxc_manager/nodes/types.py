@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lxc_manager.proxmox import ProxmoxClient
 
 SSH_KINDS = ("password", "key")
 
@@ -104,3 +108,13 @@ class NodeSecretError(Exception):
     """A stored secret does not decrypt (the key that sealed it is gone, or it was altered)."""
 
     user_message = "The stored credentials of this node cannot be read; enter them again."
+
+
+@dataclass(frozen=True)
+class NodeClient:
+    """A node and a shared client for it (`proxmox.shared`: do not close it), or the error
+    that prevents one (the stored secret does not decrypt)."""
+
+    node: NodeView
+    client: ProxmoxClient | None
+    error: NodeSecretError | None = None

@@ -4,12 +4,15 @@ Proxmox is the source of truth: the listing is fetched live (all nodes concurren
 request each) on load and every few seconds while the page is open. The full listing stays
 in a backend var; only the visible page of rows and the summary are state the browser
 sees, and they are reassigned only when they changed, so a quiet refresh sends almost
-nothing.
+nothing. Rows show the IPv4 address when the app knows it; the containers of an
+unreachable node are shown as last listed, greyed, with status "unknown" and no actions.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import reflex as rx
 from pydantic import BaseModel
@@ -22,15 +25,16 @@ from lxc_manager.containers import (
     list_containers,
     run_action,
 )
-from lxc_manager.nodes import service as node_service
 from lxc_manager.pages.components.layout import empty_state, page_shell
 from lxc_manager.pages.components.no_nodes import NodeSummaryState, no_nodes_banner
+from lxc_manager.provisioning.jobs import JobView, list_jobs
 from lxc_manager.state.session import require_session
 
 ROUTE = "/"
 TITLE = "Dashboard"
 PAGE_SIZE = 50
 REFRESH_MS = 5000
+FAILED_JOBS_SHOWN = timedelta(hours=24)
 ALL = "all"
 SORTS = {
     "name": "Name",
@@ -75,6 +79,8 @@ def human_uptime(seconds: int) -> str:
 
 
 class Row(BaseModel):
+    """What the page shows of a container that changes only with the container itself."""
+
     key: str
     node_id: int
     node_name: str
@@ -82,12 +88,20 @@ class Row(BaseModel):
     vmid: int
     name: str
     status: str
-    cpu: str
-    mem: str
-    mem_pct: int
-    disk: str
-    uptime: str
     tags: list[str]
+    ip: str
+    last_known: bool
+
+
+class Load(BaseModel):
+    """The numbers that move at every refresh of a running container: a var of their own,
+    so a refresh resends them and not the rows."""
+
+    cpu: str = "—"
+    mem: str = "—"
+    mem_pct: int = 0
+    disk: str = "—"
+    uptime: str = "—"
 
 
 def to_row(ct: ContainerRow) -> Row:
@@ -99,12 +113,20 @@ def to_row(ct: ContainerRow) -> Row:
         vmid=ct.vmid,
         name=ct.name or f"CT {ct.vmid}",
         status=ct.status,
-        cpu=f"{ct.cpu * 100:.0f}%" if ct.status == "running" else "—",
+        tags=list(ct.tags),
+        ip=ct.ip,
+        last_known=ct.last_known,
+    )
+
+
+def to_load(ct: ContainerRow) -> Load:
+    running = ct.status == "running"
+    return Load(
+        cpu=f"{ct.cpu * 100:.0f}%" if running else "—",
         mem=f"{human_bytes(ct.mem)} / {human_bytes(ct.maxmem)}" if ct.maxmem else "—",
         mem_pct=round(100 * ct.mem / ct.maxmem) if ct.maxmem else 0,
         disk=f"{human_bytes(ct.disk)} / {human_bytes(ct.maxdisk)}" if ct.maxdisk else "—",
-        uptime=human_uptime(ct.uptime) if ct.status == "running" else "—",
-        tags=list(ct.tags),
+        uptime=human_uptime(ct.uptime) if running else "—",
     )
 
 
@@ -126,8 +148,48 @@ class Summary(BaseModel):
     per_node: list[str] = []
 
 
+class JobRow(BaseModel):
+    """A container this app is creating, or failed to create (a provisioning job)."""
+
+    id: str
+    hostname: str
+    vmid: int
+    node_name: str
+    template: str
+    status: str
+    step: str
+    percent: int
+
+
+def to_job_row(view: JobView) -> JobRow:
+    return JobRow(
+        id=view.id,
+        hostname=view.hostname,
+        vmid=view.vmid,
+        node_name=view.node_name,
+        template=view.template_name or "blank",
+        status=view.status,
+        step=view.step_name if view.step else "waiting for a worker",
+        percent=view.percent,
+    )
+
+
+def shown_jobs(views: list[JobView], now: datetime | None = None) -> list[JobRow]:
+    """Active jobs, and failed ones of the last FAILED_JOBS_SHOWN (then the progress page and
+    the container's own page still have them)."""
+    now = now or datetime.now(UTC)
+    return [
+        to_job_row(v)
+        for v in views
+        if v.status in ("queued", "running")
+        or (v.status == "failed" and now - (v.finished_at or v.created_at) < FAILED_JOBS_SHOWN)
+    ]
+
+
 class DashboardState(NodeSummaryState):
     rows: list[Row] = []
+    jobs: list[JobRow] = []
+    loads: dict[str, Load] = {}  # by row key, for the rows shown
     summary: Summary = Summary()
     problems: list[str] = []
     node_names: list[str] = []
@@ -157,13 +219,22 @@ class DashboardState(NodeSummaryState):
 
     # ---- data -------------------------------------------------------------------------
     async def _fetch(self) -> None:
-        listing = await list_containers(self._user_id)
+        listing, views = await asyncio.gather(
+            list_containers(self._user_id),
+            list_jobs(self._user_id, active_or_failed_only=True),
+        )
+        job_rows = shown_jobs(views)
+        if job_rows != self.jobs:
+            self.jobs = job_rows
+        if listing.node_count != self.node_count:
+            self.node_count = listing.node_count
         self._all = list(listing.containers)
         problems = [p.message for p in listing.problems]
         if problems != self.problems:
             self.problems = problems
         self._apply_view()
-        self.loaded = True
+        if not self.loaded:
+            self.loaded = True
 
     def _apply_view(self) -> None:
         """Recompute what the browser sees; assign only what changed (small deltas)."""
@@ -181,13 +252,16 @@ class DashboardState(NodeSummaryState):
                 not text
                 or text in c.name.lower()
                 or text in str(c.vmid)
+                or text in c.ip
                 or any(text in t for t in c.tags)
             )
         ]
         matches.sort(key=_sort_key(self.sort))  # type: ignore[arg-type]
         last_page = max(0, (len(matches) - 1) // PAGE_SIZE)
         page = min(self.page, last_page)
-        rows = [to_row(c) for c in matches[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]]
+        shown = matches[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+        rows = [to_row(c) for c in shown]
+        loads = {c.key: to_load(c) for c in shown}
         per_node = Counter(c.node_name for c in cts)
         summary = Summary(
             total=len(cts),
@@ -197,6 +271,7 @@ class DashboardState(NodeSummaryState):
         )
         for name, value in (
             ("rows", rows),
+            ("loads", loads),
             ("summary", summary),
             ("node_names", nodes),
             ("tag_names", tags),
@@ -212,12 +287,9 @@ class DashboardState(NodeSummaryState):
     @rx.event
     @require_session
     async def load(self) -> None:
-        self.node_count = len(node_service.list_nodes(self._user_id))
-        self.summary_loaded = True
-        if self.node_count:
-            await self._fetch()
-        else:
-            self._all, self.rows, self.loaded = [], [], True
+        await self._fetch()  # also counts the user's nodes (one query for both)
+        if not self.summary_loaded:
+            self.summary_loaded = True
 
     @rx.event
     @require_session
@@ -288,7 +360,8 @@ class DashboardState(NodeSummaryState):
 
     # ---- actions ----------------------------------------------------------------------
     def _target(self, key: str) -> ContainerRow | None:
-        return next((c for c in self._all if c.key == key), None)
+        """The live row to act on; never a last-known one (its node is unreachable)."""
+        return next((c for c in self._all if c.key == key and not c.last_known), None)
 
     @rx.event(background=True)
     async def act(self, key: str, action: str):
@@ -431,7 +504,14 @@ def _status_badge(row: Row) -> rx.Component:
             row.status,
             ("running", rx.badge("running", color_scheme="green", variant="soft")),
             ("stopped", rx.badge("stopped", color_scheme="gray", variant="soft")),
-            rx.badge(row.status, color_scheme="orange", variant="soft"),
+            rx.cond(
+                row.last_known,
+                rx.tooltip(
+                    rx.badge("unknown", color_scheme="gray", variant="outline"),
+                    content="Last known: its node is unreachable",
+                ),
+                rx.badge(row.status, color_scheme="orange", variant="soft"),
+            ),
         ),
     )
 
@@ -444,7 +524,7 @@ def _confirm_action(row: Row, action: str, color: str) -> rx.Component:
                 size="1",
                 variant="soft",
                 color_scheme=color,
-                disabled=DashboardState.pending.contains(row.key),
+                disabled=DashboardState.pending.contains(row.key) | row.last_known,
             ),
         ),
         rx.alert_dialog.content(
@@ -514,20 +594,31 @@ def _actions(row: Row) -> rx.Component:
             color_scheme="red",
             aria_label=f"Delete {row.vmid}",
             on_click=DashboardState.ask_delete(row.key),
-            disabled=DashboardState.pending.contains(row.key),
+            disabled=DashboardState.pending.contains(row.key) | row.last_known,
         ),
         spacing="1",
         justify="end",
     )
 
 
+def _ip(row: Row) -> rx.Component:
+    return rx.text(
+        rx.cond(row.ip != "", row.ip, "—"),
+        size="1",
+        font_family="monospace",
+        custom_attrs={"data-testid": "ct-ip"},
+    )
+
+
 def _row(row: Row) -> rx.Component:
+    load = DashboardState.loads[row.key]
     return rx.table.row(
         rx.table.cell(
             rx.checkbox(
                 checked=DashboardState.selected.contains(row.key),
                 on_change=DashboardState.toggle_selected(row.key),
                 aria_label=f"Select {row.vmid}",
+                disabled=row.last_known,
             )
         ),
         rx.table.cell(_status_badge(row)),
@@ -553,19 +644,21 @@ def _row(row: Row) -> rx.Component:
                 align="center",
             )
         ),
-        rx.table.cell(rx.text(row.cpu, size="2")),
+        rx.table.cell(_ip(row)),
+        rx.table.cell(rx.text(load.cpu, size="2")),
         rx.table.cell(
             rx.vstack(
-                rx.text(row.mem, size="1"),
-                rx.progress(value=row.mem_pct, size="1", width="6rem"),
+                rx.text(load.mem, size="1"),
+                rx.progress(value=load.mem_pct, size="1", width="6rem"),
                 spacing="1",
             )
         ),
-        rx.table.cell(rx.text(row.disk, size="1")),
-        rx.table.cell(rx.text(row.uptime, size="2")),
+        rx.table.cell(rx.text(load.disk, size="1")),
+        rx.table.cell(rx.text(load.uptime, size="2")),
         rx.table.cell(_actions(row)),
         align="center",
-        custom_attrs={"data-ct": row.vmid},
+        opacity=rx.cond(row.last_known, "0.55", "1"),
+        custom_attrs={"data-ct": row.vmid, "data-last-known": row.last_known},
     )
 
 
@@ -581,6 +674,7 @@ def _select(
 
 
 def _card(row: Row) -> rx.Component:
+    load = DashboardState.loads[row.key]
     return rx.card(
         rx.vstack(
             rx.hstack(
@@ -588,6 +682,7 @@ def _card(row: Row) -> rx.Component:
                     checked=DashboardState.selected.contains(row.key),
                     on_change=DashboardState.toggle_selected(row.key),
                     aria_label=f"Select {row.vmid}",
+                    disabled=row.last_known,
                 ),
                 rx.link(
                     row.name, href=f"/containers/{row.node_id}/{row.vmid}", weight="bold", size="3"
@@ -606,18 +701,20 @@ def _card(row: Row) -> rx.Component:
             ),
             rx.grid(
                 rx.text("CPU", size="1", color=rx.color("gray", 10)),
-                rx.text(row.cpu, size="2"),
+                rx.text(load.cpu, size="2"),
                 rx.text("Memory", size="1", color=rx.color("gray", 10)),
                 rx.vstack(
-                    rx.text(row.mem, size="1"),
-                    rx.progress(value=row.mem_pct, size="1"),
+                    rx.text(load.mem, size="1"),
+                    rx.progress(value=load.mem_pct, size="1"),
                     spacing="1",
                     width="100%",
                 ),
                 rx.text("Disk", size="1", color=rx.color("gray", 10)),
-                rx.text(row.disk, size="1"),
+                rx.text(load.disk, size="1"),
+                rx.text("IP", size="1", color=rx.color("gray", 10)),
+                _ip(row),
                 rx.text("Uptime", size="1", color=rx.color("gray", 10)),
-                rx.text(row.uptime, size="2"),
+                rx.text(load.uptime, size="2"),
                 columns="5rem 1fr",
                 gap="1",
                 width="100%",
@@ -632,7 +729,8 @@ def _card(row: Row) -> rx.Component:
             spacing="2",
             width="100%",
         ),
-        custom_attrs={"data-ct": row.vmid},
+        opacity=rx.cond(row.last_known, "0.55", "1"),
+        custom_attrs={"data-ct": row.vmid, "data-last-known": row.last_known},
     )
 
 
@@ -650,7 +748,7 @@ def _filters() -> rx.Component:
     return rx.flex(
         rx.input(
             rx.input.slot(rx.icon("search", size=14)),
-            placeholder="Search name, VMID or tag",
+            placeholder="Search name, VMID, IP or tag",
             value=DashboardState.search,
             on_change=DashboardState.set_search.debounce(250),
             width="16rem",
@@ -670,6 +768,7 @@ def _filters() -> rx.Component:
             rx.select.item("Any status", value=ALL),
             rx.select.item("Running", value="running"),
             rx.select.item("Stopped", value="stopped"),
+            rx.select.item("Unknown", value="unknown"),
         ),
         _select(
             "Filter by tag",
@@ -939,7 +1038,7 @@ def _pager() -> rx.Component:
 
 
 def _table() -> rx.Component:
-    headers = ("", "Status", "VMID", "Name", "Node", "CPU", "Memory", "Disk", "Uptime", "")
+    headers = ("", "Status", "VMID", "Name", "Node", "IP", "CPU", "Memory", "Disk", "Uptime", "")
     return rx.table.root(
         rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
         rx.table.body(rx.foreach(DashboardState.rows, _row)),
@@ -947,6 +1046,70 @@ def _table() -> rx.Component:
         size="1",
         width="100%",
         id="containers-table",
+    )
+
+
+def _job_card(job: JobRow) -> rx.Component:
+    failed = job.status == "failed"
+    return rx.link(
+        rx.card(
+            rx.vstack(
+                rx.hstack(
+                    rx.cond(
+                        failed,
+                        rx.icon("circle-x", size=16, color=rx.color("red", 10)),
+                        rx.spinner(size="1"),
+                    ),
+                    rx.text(job.hostname, weight="bold", size="2"),
+                    rx.badge(job.vmid, variant="soft", size="1"),
+                    rx.spacer(),
+                    rx.badge(job.status, color_scheme=rx.cond(failed, "red", "blue"), size="1"),
+                    width="100%",
+                    align="center",
+                    spacing="2",
+                ),
+                rx.progress(
+                    value=job.percent,
+                    max=100,
+                    color_scheme=rx.cond(failed, "red", "indigo"),
+                    size="1",
+                ),
+                rx.text(
+                    job.node_name,
+                    " · ",
+                    job.template,
+                    " · ",
+                    job.step,
+                    size="1",
+                    color=rx.color("gray", 11),
+                ),
+                spacing="2",
+                width="100%",
+            ),
+            width="100%",
+        ),
+        href="/containers/jobs/" + job.id,
+        underline="none",
+        color="inherit",
+        custom_attrs={"data-job": job.hostname, "data-status": job.status},
+    )
+
+
+def _jobs() -> rx.Component:
+    return rx.cond(
+        DashboardState.jobs.length() > 0,
+        rx.vstack(
+            rx.text("Creating, or failed to create", weight="bold", size="2"),
+            rx.grid(
+                rx.foreach(DashboardState.jobs, _job_card),
+                columns=rx.breakpoints(initial="1", sm="2", lg="3"),
+                spacing="3",
+                width="100%",
+            ),
+            width="100%",
+            spacing="2",
+            id="provisioning-jobs",
+        ),
     )
 
 
@@ -993,6 +1156,7 @@ def page() -> rx.Component:
                         width="100%",
                         align="center",
                     ),
+                    _jobs(),
                     _bulk_bar(),
                     _bulk_results(),
                     _task_log(),

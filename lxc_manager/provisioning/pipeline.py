@@ -30,6 +30,7 @@ from typing import Final
 import redis.exceptions
 from sqlalchemy.exc import SQLAlchemyError
 
+from lxc_manager.containers import known
 from lxc_manager.containers.detail import get_services
 from lxc_manager.containers.detail_parsing import first_ipv4_from_ip_json, usable_ipv4
 from lxc_manager.containers.lifecycle import MSG_UNEXPECTED, short_message
@@ -367,9 +368,11 @@ async def _wait_ready(run: _Run) -> str:
                 ip = await _address_from_container(run)
             if static is not None and (ip == str(static.ip) or not answered):
                 run.ip = str(static.ip)
+                await known.remember_ip(run.job.user_id, run.job.cluster_key, run.vmid, run.ip)
                 return f"address {run.ip} (static)"
             if static is None and ip is not None:
                 run.ip = ip
+                await known.remember_ip(run.job.user_id, run.job.cluster_key, run.vmid, ip)
                 return f"address {ip} (DHCP)"
         elif status.status not in ("running", "stopped"):
             raise StepFailed(f"The container is {status.status}")

@@ -45,6 +45,17 @@ class SessionState(rx.State):
             query["ended"] = "1"
         return rx.redirect("/login?" + urlencode(query), replace=True)
 
+    def _to_login(self) -> rx.event.EventSpec:
+        """To /login; "Your session has ended" only if there was one (a signed-in tab or a
+        session cookie), not for a visitor who never signed in."""
+        had_session = (
+            bool(self.user_name)
+            or bool(self._user_id)
+            or bool(session_id_from_cookie_header(self.router.headers.cookie))
+        )
+        self._forget_user()
+        return self.login_redirect(ended=had_session)
+
     def _forget_user(self) -> None:
         self.user_name = ""
         self.endpoint_label = ""
@@ -55,11 +66,7 @@ class SessionState(rx.State):
         """on_load of every guarded page: no valid session → /login?next=PATH."""
         session = await self.current_session()
         if session is None:
-            had_session = bool(self.user_name) or bool(
-                session_id_from_cookie_header(self.router.headers.cookie)
-            )
-            self._forget_user()
-            return self.login_redirect(ended=had_session)
+            return self._to_login()
         self.user_name = session.display_name
         self.endpoint_label = session.endpoint_label
         self._user_id = session.user_id
@@ -75,18 +82,21 @@ class SessionState(rx.State):
 def require_session(handler: F) -> F:
     """Re-check the session server-side before an event handler reads or changes anything.
 
-    Without a valid session the handler does not run: the tab is sent to /login with
-    "Your session has ended". On success `self._user_id` is the signed-in user's id.
+    Without a valid session the handler does not run: the tab is sent to /login (with
+    "Your session has ended" when it had one). On success `self._user_id` is the signed-in user's id.
     """
 
     @functools.wraps(handler)
     async def guarded(self: SessionState, *args: Any, **kwargs: Any) -> Any:
         session = await self.current_session()
         if session is None:
-            self._forget_user()
-            return self.login_redirect(ended=True)
-        self._user_id = session.user_id
-        self.user_name = session.display_name
+            return self._to_login()
+        # Assigned only when different: an assignment alone puts the var in the delta
+        # every event sends to the browser.
+        if self._user_id != session.user_id:
+            self._user_id = session.user_id
+        if self.user_name != session.display_name:
+            self.user_name = session.display_name
         result = handler(self, *args, **kwargs)
         if inspect.isawaitable(result):
             result = await result

@@ -1,4 +1,5 @@
-"""The dashboard in a real browser: containers of two endpoints, filter, search, stop, delete."""
+"""The dashboard in a real browser: containers of two endpoints, filter, search, stop, delete;
+an unreachable endpoint's containers as last known, greyed."""
 
 from __future__ import annotations
 
@@ -53,13 +54,13 @@ def lab() -> Iterator[tuple[SimProcess, str]]:
     sim.stop()
 
 
-def add_lab_node(page: Page, lab: tuple[SimProcess, str]) -> None:
+def add_lab_node(page: Page, lab: tuple[SimProcess, str], name: str = "lab") -> None:
     sim, secret = lab
     port = int(sim.ready["api"].rsplit(":", 1)[1])
     peer = Peer(sim, "127.0.0.1", port, "", {"ci": secret})
     page.goto("/settings/nodes")
     page.locator("#add-node").click()
-    fill_node_form(page, peer, "lab", "root@pam!ci", secret, ssh=False)
+    fill_node_form(page, peer, name, "root@pam!ci", secret, ssh=False)
     save_confirming(page, peer)
 
 
@@ -123,3 +124,65 @@ def test_dashboard_filter_search_stop_delete(
     screenshot(page, "dashboard-delete")
     dialog.locator("#confirm-delete").click()
     expect(table.locator(f'[data-ct="{VMID}"]')).to_have_count(0, timeout=20_000)
+
+
+@pytest.fixture
+def far() -> Iterator[tuple[SimProcess, str]]:
+    """A one-node Proxmox endpoint of its own, to be switched off during the test."""
+    secret = str(uuid.uuid4())
+    sim = start_simulator(
+        ["--port", "0", "--ssh-port", "0", "--nodes", "1", "--containers", "4", "--seed", "5",
+         "--auth-failure-delay", "0", "--token", f"root@pam!ci:{secret}"]
+    )  # fmt: skip
+    yield sim, secret
+    sim.stop()
+
+
+def test_an_unreachable_node_shows_its_last_known_containers_greyed(
+    page: Page, sim: Peer, far: tuple[SimProcess, str], app: ServeProcess
+) -> None:
+    far_sim, _ = far
+    state = httpx.get(f"{far_sim.ready['admin']}/_sim/state", timeout=10).json()["data"]
+    cts = {c["vmid"]: c for c in state["containers"]}
+    running = next(vmid for vmid, c in cts.items() if c["status"] == "running")
+    sign_in(page, sim, username=OPERATOR[0], password=OPERATOR[1], next_path="/settings/nodes")
+    add_lab_node(page, far, name="far")
+    try:
+        page.goto("/")
+        page.get_by_label("Filter by node").click()
+        page.get_by_role("option", name="far", exact=True).click()
+        table = page.locator("#containers-table")
+        expect(table.locator("[data-ct]")).to_have_count(len(cts))
+        live = table.locator(f'[data-ct="{running}"]')
+        expect(live).to_have_attribute("data-last-known", "false")
+        expect(live).to_contain_text("running")
+        # Its address is looked up in the background and shows on a later refresh.
+        expect(live.get_by_test_id("ct-ip")).to_have_text(
+            re.compile(r"^\d+\.\d+\.\d+\.\d+$"), timeout=20_000
+        )
+        address = live.get_by_test_id("ct-ip").inner_text()
+
+        far_sim.stop()  # the endpoint is gone: connections are refused
+        expect(page.get_by_test_id("node-problem")).to_contain_text(
+            "far unreachable — retrying", timeout=20_000
+        )
+        rows = table.locator("[data-ct]")
+        expect(rows).to_have_count(len(cts))
+        for vmid, ct in cts.items():
+            shown = table.locator(f'[data-ct="{vmid}"]')
+            expect(shown).to_have_attribute("data-last-known", "true")
+            expect(shown).to_contain_text(ct["name"])
+            expect(shown).to_contain_text("unknown")
+            expect(shown).to_have_css("opacity", "0.55")
+            expect(shown.get_by_role("button", name="Start")).to_be_disabled()
+            expect(shown.get_by_role("button", name=f"Delete {vmid}")).to_be_disabled()
+            expect(shown.get_by_role("checkbox")).to_be_disabled()
+        expect(table.locator(f'[data-ct="{running}"]').get_by_test_id("ct-ip")).to_have_text(
+            address
+        )
+        screenshot(page, "dashboard-unreachable")
+    finally:
+        page.goto("/settings/nodes")
+        row(page, "far").get_by_role("button", name="Delete far").click()
+        page.get_by_role("alertdialog").get_by_role("button", name="Delete").click()
+        expect(row(page, "far")).to_have_count(0)

@@ -124,6 +124,14 @@ def test_failed_step_then_retry_from_it(page: Page, sim: Peer, app: ServeProcess
     expect(page.locator("#job-log")).to_contain_text("first attempt fails on purpose")
     expect(page.locator('[data-step="Run scripts"]')).to_have_attribute("data-state", "failed")
     screenshot(page, "job-failed")
+    # The dashboard lists the failed creation; its card leads back to the progress page.
+    page.goto("/")
+    card = page.locator('#provisioning-jobs [data-job="flaky-e2e"]')
+    expect(card).to_have_attribute("data-status", "failed")
+    expect(card).to_contain_text("Run scripts")
+    screenshot(page, "dashboard-failed-job")
+    card.click()
+    expect(page.locator("#job-status")).to_have_attribute("data-status", "failed")
     page.locator("#job-retry").click()
     expect(page.locator("#job-status")).to_have_attribute(
         "data-status", "succeeded", timeout=90_000

@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ct_support import SIM_TOKEN_ID, USER_A, add_node, remove_container, sim_input
+from ct_support import (
+    SIM_TOKEN_ID,
+    USER_A,
+    add_node,
+    forget_known_containers,
+    remove_container,
+    sim_input,
+)
 
 from lxc_manager.db.migrate import upgrade_head
 from lxc_manager.nodes import NodeView
@@ -25,7 +32,9 @@ _VMIDS = itertools.count(95000 + (os.getpid() % 90) * 10)
 
 @pytest.fixture
 def ct_db(app_settings: Path) -> Path:
+    """A fresh database; the session's Redis without what earlier tests' listings left."""
     upgrade_head()
+    forget_known_containers()
     return app_settings
 
 

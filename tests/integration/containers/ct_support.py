@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from lxc_manager import redis_client
 from lxc_manager.db.engine import session_scope
 from lxc_manager.db.models import ProxmoxNode
 from lxc_manager.nodes import NodeInput, NodeView, create_node
@@ -91,3 +92,12 @@ def remove_container(simulator: SimulatorInfo, node: str, vmid: int) -> None:
 
 def admin_post(ready: dict[str, Any], body: dict[str, Any]) -> None:
     httpx.post(f"{ready['admin']}/_sim/faults", json=body, timeout=10).raise_for_status()
+
+
+def forget_known_containers() -> None:
+    """Drop the listing's memory (addresses, last listings) of every user from Redis."""
+    client = redis_client.sync_client()
+    for pattern in ("ct-ips:*", "ct-known:*", "ct-known-digest:*"):
+        keys = list(client.scan_iter(match=pattern, count=500))
+        if keys:
+            client.delete(*keys)

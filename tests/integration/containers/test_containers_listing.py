@@ -74,9 +74,17 @@ async def test_a_dead_node_is_a_problem_and_costs_no_time(
     listing = await list_containers(USER_A, timeout=2.0)
     elapsed = time.monotonic() - started
     assert elapsed < 2.0 + 2
-    assert {(r.pve_node, r.vmid) for r in listing.containers} == _expected(simulator)
+    live = [r for r in listing.containers if not r.last_known]
+    assert {(r.pve_node, r.vmid) for r in live} == _expected(simulator)
     assert [(p.node_id, p.node_name) for p in listing.problems] == [(dead.id, "pve-dead")]
     assert listing.problems[0].message == "pve-dead unreachable — retrying"
+    # ... and its containers as last listed, status unknown (test_containers_known.py)
+    last = [r for r in listing.containers if r.last_known]
+    was = [r for r in before.containers if r.node_name == "pve-dead"]
+    assert [(r.vmid, r.name, r.pve_node, r.tags) for r in last] == [
+        (r.vmid, r.name, r.pve_node, r.tags) for r in was
+    ]
+    assert {(r.status, r.node_id) for r in last} == {("unknown", dead.id)}
 
 
 async def test_a_hanging_node_costs_only_its_timeout(
