@@ -857,7 +857,6 @@ def _vmid_field() -> rx.Component:
             value=W.vmid,
             on_change=W.set_vmid.debounce(300),
             input_mode="numeric",
-            placeholder="e.g. 120",
             width="100%",
             color_scheme=rx.match(
                 status, ("free", "green"), ("taken", "red"), ("invalid", "red"), "gray"
