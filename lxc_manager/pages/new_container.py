@@ -18,6 +18,7 @@ from lxc_manager.nodes import service as nodes
 from lxc_manager.nodes.service import NodeNotFound, NodeSecretError, NodeView
 from lxc_manager.pages.components.layout import empty_state, page_shell
 from lxc_manager.pages.components.no_nodes import NodeSummaryState, no_nodes_banner
+from lxc_manager.pages.components.package_form import package_form, package_from_form
 from lxc_manager.provisioning import jobs, options, vmids
 from lxc_manager.provisioning.request import (
     CreateRequest,
@@ -36,7 +37,6 @@ from lxc_manager.templates.spec import (
     ScriptSpec,
     TemplateSpec,
     normalize_tags,
-    validate_package,
 )
 
 log = logging.getLogger(__name__)
@@ -541,19 +541,10 @@ class WizardState(NodeSummaryState):
 
     @rx.event
     def add_package(self, form: dict[str, str]):
-        pkg = PackageSpec(
-            manager=self.pkg_manager,  # type: ignore[arg-type]
-            name=form.get("pkg_name", "").strip(),
-            version=form.get("pkg_version", "").strip(),
-            command=form.get("pkg_command", "").strip() if self.pkg_manager == "custom" else "",
+        pkg, self.pkg_errors = package_from_form(
+            self.pkg_manager, form, ((p.manager, p.name) for p in self.packages)
         )
-        problems = validate_package(pkg)
-        if not problems and any(
-            p.manager == pkg.manager and p.name.lower() == pkg.name.lower() for p in self.packages
-        ):
-            problems = {"name": f"{pkg.name} ({pkg.manager}) is already in the list"}
-        self.pkg_errors = problems
-        if problems:
+        if self.pkg_errors:
             return None
         self.packages = [
             *self.packages,
@@ -1127,60 +1118,7 @@ def _packages_step() -> rx.Component:
             rx.text("No package buckets defined.", size="2", color=rx.color("gray", 10)),
         ),
         rx.heading("Packages", size="3", as_="h3"),
-        rx.form(
-            rx.vstack(
-                rx.hstack(
-                    rx.select.root(
-                        rx.select.trigger(aria_label="Package manager"),
-                        rx.select.content(*[rx.select.item(m, value=m) for m in PACKAGE_MANAGERS]),
-                        value=W.pkg_manager,
-                        on_change=W.set_pkg_manager,
-                    ),
-                    rx.input(
-                        name="pkg_name",
-                        id="wizard-pkg-name",
-                        placeholder="Extra package",
-                        aria_label="Package name",
-                        width="14rem",
-                    ),
-                    rx.cond(
-                        W.pkg_manager == "custom",
-                        rx.input(
-                            name="pkg_command",
-                            placeholder="Install command",
-                            aria_label="Install command",
-                            width="20rem",
-                        ),
-                        rx.input(
-                            name="pkg_version",
-                            placeholder="Version (optional)",
-                            aria_label="Version",
-                            width="10rem",
-                        ),
-                    ),
-                    rx.button(
-                        rx.icon("plus", size=14),
-                        "Add",
-                        type="submit",
-                        variant="soft",
-                        id="wizard-add-package",
-                    ),
-                    spacing="2",
-                    align="center",
-                    wrap="wrap",
-                ),
-                *[
-                    rx.cond(
-                        W.pkg_errors.contains(k),
-                        rx.text(W.pkg_errors[k], size="1", color=rx.color("red", 11), role="alert"),
-                    )
-                    for k in ("name", "version", "command")
-                ],
-                spacing="1",
-            ),
-            on_submit=W.add_package,
-            reset_on_submit=False,
-        ),
+        package_form(W.pkg_manager, W.pkg_errors, W.set_pkg_manager, W.add_package, "wizard-"),
         rx.cond(
             W.packages.length() > 0,
             rx.table.root(

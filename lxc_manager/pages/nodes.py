@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from lxc_manager.nodes import PRIVSEP_HINT, service
 from lxc_manager.nodes.service import CheckResult, NodeInput, NodeNotFound, NodeView
 from lxc_manager.pages.components.fingerprint import fingerprint_confirmation
-from lxc_manager.pages.components.layout import empty_state, page_shell
+from lxc_manager.pages.components.layout import delete_button, empty_state, page_shell
 from lxc_manager.state.session import SessionState, require_session
 
 ROUTE = "/settings/nodes"
@@ -597,36 +597,16 @@ def _status(row: NodeRow) -> rx.Component:
 
 
 def _delete_button(row: NodeRow) -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(
-            rx.icon_button(
-                rx.icon("trash-2", size=14),
-                size="1",
-                variant="soft",
-                color_scheme="red",
-                aria_label=f"Delete {row.name}",
-            )
+    return delete_button(
+        row.name,
+        "Delete node?",
+        rx.text(
+            "LXC Manager forgets ",
+            rx.code(row.name),
+            " and its token. Its containers keep running on Proxmox.",
+            rx.cond(row.is_default, " Your oldest other node becomes the default.", ""),
         ),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Delete node?"),
-            rx.alert_dialog.description(
-                rx.text(
-                    "LXC Manager forgets ",
-                    rx.code(row.name),
-                    " and its token. Its containers keep running on Proxmox.",
-                    rx.cond(row.is_default, " Your oldest other node becomes the default.", ""),
-                ),
-            ),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(
-                    rx.button("Delete", color_scheme="red", on_click=NodesState.delete(row.id))
-                ),
-                justify="end",
-                spacing="3",
-                margin_top="1rem",
-            ),
-        ),
+        NodesState.delete(row.id),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 from pydantic import BaseModel
 
-from lxc_manager.pages.components.layout import empty_state, page_shell
+from lxc_manager.pages.components.layout import delete_button, empty_state, page_shell
 from lxc_manager.state.session import SessionState, require_session
 from lxc_manager.templates import service
 from lxc_manager.templates.service import BucketSummary
@@ -247,35 +247,13 @@ def _dialog() -> rx.Component:
 
 
 def _delete_button(row: BucketRow) -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(
-            rx.icon_button(
-                rx.icon("trash-2", size=14),
-                size="1",
-                variant="soft",
-                color_scheme="red",
-                aria_label=f"Delete {row.name}",
-            )
+    return delete_button(
+        row.name,
+        "Delete bucket?",
+        rx.text(
+            "The bucket ", rx.code(row.name), " is deleted. Templates keep their own packages."
         ),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Delete bucket?"),
-            rx.alert_dialog.description(
-                rx.text(
-                    "The bucket ",
-                    rx.code(row.name),
-                    " is deleted. Templates keep their own packages.",
-                )
-            ),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(
-                    rx.button("Delete", color_scheme="red", on_click=BucketsState.delete(row.id))
-                ),
-                justify="end",
-                spacing="3",
-                margin_top="1rem",
-            ),
-        ),
+        BucketsState.delete(row.id),
     )
 
 

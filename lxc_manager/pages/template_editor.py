@@ -14,6 +14,7 @@ import reflex as rx
 from pydantic import BaseModel
 
 from lxc_manager.pages.components.layout import page_shell
+from lxc_manager.pages.components.package_form import package_form, package_from_form
 from lxc_manager.state.session import SessionState, require_session
 from lxc_manager.templates import service
 from lxc_manager.templates.spec import (
@@ -28,7 +29,6 @@ from lxc_manager.templates.spec import (
     ScriptSpec,
     TemplateSpec,
     normalize_tags,
-    validate_package,
     validate_template,
 )
 
@@ -348,19 +348,10 @@ class TemplateEditorState(SessionState):
     def add_package(self, form: dict[str, str]):
         if not self._edit():
             return None
-        pkg = PackageSpec(
-            manager=self.pkg_manager,  # type: ignore[arg-type]
-            name=form.get("pkg_name", "").strip(),
-            version=form.get("pkg_version", "").strip(),
-            command=form.get("pkg_command", "").strip() if self.pkg_manager == "custom" else "",
+        pkg, self.pkg_errors = package_from_form(
+            self.pkg_manager, form, ((p.manager, p.name) for p in self.packages)
         )
-        problems = validate_package(pkg)
-        if not problems and any(
-            p.manager == pkg.manager and p.name.lower() == pkg.name.lower() for p in self.packages
-        ):
-            problems = {"name": f"{pkg.name} ({pkg.manager}) is already in the list"}
-        self.pkg_errors = problems
-        if problems:
+        if self.pkg_errors:
             return None
         self.packages = [
             *self.packages,
@@ -717,6 +708,33 @@ def _script_dialog() -> rx.Component:
     )
 
 
+def _edit_remove(
+    name: rx.Var[str], on_open: rx.EventSpec, on_remove: rx.EventSpec
+) -> tuple[rx.Component, rx.Component]:
+    """ "Edit" (or "View" when read-only) and, when editable, a remove button."""
+    return (
+        rx.button(
+            rx.icon(rx.cond(S.read_only, "eye", "pencil"), size=14),
+            rx.cond(S.read_only, "View", "Edit"),
+            size="1",
+            variant="soft",
+            on_click=on_open,
+        ),
+        rx.cond(
+            S.read_only,
+            rx.fragment(),
+            rx.icon_button(
+                rx.icon("trash-2", size=14),
+                size="1",
+                variant="soft",
+                color_scheme="red",
+                on_click=on_remove,
+                aria_label=f"Remove {name}",
+            ),
+        ),
+    )
+
+
 def _script_row(row: ScriptRow, index: rx.Var[int]) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.text(index + 1, color=rx.color("gray", 10))),
@@ -771,25 +789,7 @@ def _script_row(row: ScriptRow, index: rx.Var[int]) -> rx.Component:
                         ),
                     ),
                 ),
-                rx.button(
-                    rx.icon(rx.cond(S.read_only, "eye", "pencil"), size=14),
-                    rx.cond(S.read_only, "View", "Edit"),
-                    size="1",
-                    variant="soft",
-                    on_click=S.open_script(index),
-                ),
-                rx.cond(
-                    S.read_only,
-                    rx.fragment(),
-                    rx.icon_button(
-                        rx.icon("trash-2", size=14),
-                        size="1",
-                        variant="soft",
-                        color_scheme="red",
-                        on_click=S.remove_script(index),
-                        aria_label=f"Remove {row.name}",
-                    ),
-                ),
+                *_edit_remove(row.name, S.open_script(index), S.remove_script(index)),
                 spacing="2",
                 justify="end",
             )
@@ -990,25 +990,7 @@ def _file_row(row: FileRow, index: rx.Var[int]) -> rx.Component:
         rx.table.cell(rx.code(row.mode, variant="ghost")),
         rx.table.cell(
             rx.hstack(
-                rx.button(
-                    rx.icon(rx.cond(S.read_only, "eye", "pencil"), size=14),
-                    rx.cond(S.read_only, "View", "Edit"),
-                    size="1",
-                    variant="soft",
-                    on_click=S.open_file(index),
-                ),
-                rx.cond(
-                    S.read_only,
-                    rx.fragment(),
-                    rx.icon_button(
-                        rx.icon("trash-2", size=14),
-                        size="1",
-                        variant="soft",
-                        color_scheme="red",
-                        on_click=S.remove_file(index),
-                        aria_label=f"Remove {row.name}",
-                    ),
-                ),
+                *_edit_remove(row.name, S.open_file(index), S.remove_file(index)),
                 spacing="2",
                 justify="end",
             )
@@ -1105,70 +1087,7 @@ def _package_row(row: PackageRow, index: rx.Var[int]) -> rx.Component:
 
 
 def _package_form() -> rx.Component:
-    def pkg_error(name: str) -> rx.Component:
-        return rx.cond(
-            S.pkg_errors.contains(name),
-            rx.text(
-                S.pkg_errors[name],
-                size="1",
-                color=rx.color("red", 11),
-                role="alert",
-                id=f"pkg-{name}-error",
-            ),
-        )
-
-    return rx.form(
-        rx.vstack(
-            rx.hstack(
-                rx.select.root(
-                    rx.select.trigger(aria_label="Package manager", id="pkg-manager"),
-                    rx.select.content(*[rx.select.item(m, value=m) for m in PACKAGE_MANAGERS]),
-                    value=S.pkg_manager,
-                    on_change=S.set_pkg_manager,
-                ),
-                rx.input(
-                    name="pkg_name",
-                    id="pkg-name",
-                    placeholder="Package name",
-                    width="14rem",
-                    aria_label="Package name",
-                ),
-                rx.cond(
-                    S.pkg_manager == "custom",
-                    rx.input(
-                        name="pkg_command",
-                        id="pkg-command",
-                        placeholder="Install command, e.g. curl -fsSL https://… | sh",
-                        width="22rem",
-                        aria_label="Install command",
-                    ),
-                    rx.input(
-                        name="pkg_version",
-                        id="pkg-version",
-                        placeholder="Version (optional)",
-                        width="10rem",
-                        aria_label="Version",
-                    ),
-                ),
-                rx.button(
-                    rx.icon("plus", size=14),
-                    "Add package",
-                    type="submit",
-                    variant="soft",
-                    id="add-package",
-                ),
-                spacing="2",
-                align="center",
-                wrap="wrap",
-            ),
-            pkg_error("name"),
-            pkg_error("version"),
-            pkg_error("command"),
-            spacing="1",
-        ),
-        on_submit=S.add_package,
-        reset_on_submit=False,
-    )
+    return package_form(S.pkg_manager, S.pkg_errors, S.set_pkg_manager, S.add_package)
 
 
 def _packages() -> rx.Component:

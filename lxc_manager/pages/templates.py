@@ -7,7 +7,7 @@ import asyncio
 import reflex as rx
 from pydantic import BaseModel
 
-from lxc_manager.pages.components.layout import empty_state, page_shell
+from lxc_manager.pages.components.layout import delete_button, empty_state, page_shell
 from lxc_manager.state.session import SessionState, require_session
 from lxc_manager.templates import service
 from lxc_manager.templates.service import TemplateSummary
@@ -128,36 +128,16 @@ def _tag_badges(tags: rx.Var) -> rx.Component:
 
 
 def _delete_button(row: TemplateRow) -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(
-            rx.icon_button(
-                rx.icon("trash-2", size=14),
-                size="1",
-                variant="soft",
-                color_scheme="red",
-                aria_label=f"Delete {row.name}",
-            )
+    return delete_button(
+        row.name,
+        "Delete template?",
+        rx.text(
+            "The template ",
+            rx.code(row.name),
+            " with its scripts, files and packages is deleted. Containers created "
+            "from it are not touched.",
         ),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Delete template?"),
-            rx.alert_dialog.description(
-                rx.text(
-                    "The template ",
-                    rx.code(row.name),
-                    " with its scripts, files and packages is deleted. Containers created "
-                    "from it are not touched.",
-                )
-            ),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(
-                    rx.button("Delete", color_scheme="red", on_click=TemplatesState.delete(row.id))
-                ),
-                justify="end",
-                spacing="3",
-                margin_top="1rem",
-            ),
-        ),
+        TemplatesState.delete(row.id),
     )
 
 

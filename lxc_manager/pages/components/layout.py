@@ -203,3 +203,33 @@ def empty_state(
         width="100%",
         custom_attrs={"data-testid": test_id},
     )
+
+
+def delete_button(
+    name: rx.Var[str], title: str, description: rx.Component, on_confirm: rx.EventSpec
+) -> rx.Component:
+    """A small red trash button that asks before it deletes (`Delete {name}` for readers)."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(
+            rx.icon_button(
+                rx.icon("trash-2", size=14),
+                size="1",
+                variant="soft",
+                color_scheme="red",
+                aria_label=f"Delete {name}",
+            )
+        ),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(title),
+            rx.alert_dialog.description(description),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
+                rx.alert_dialog.action(
+                    rx.button("Delete", color_scheme="red", on_click=on_confirm)
+                ),
+                justify="end",
+                spacing="3",
+                margin_top="1rem",
+            ),
+        ),
+    )
