@@ -111,6 +111,7 @@ class JobState(SessionState):
     busy: str = ""
     _last_id: str = "0-0"
     _seen: float = 0.0
+    _generation: int = 0  # a reload (same tab state) starts a new follow loop; old ones stop
 
     def _route_job_id(self) -> str:
         parts = [p for p in self.router.url.path.split("/") if p]
@@ -177,6 +178,7 @@ class JobState(SessionState):
     @require_session
     async def load(self):
         self.job_id = self._route_job_id()
+        self._generation += 1
         self.log, self.log_truncated, self._last_id = [], False, "0-0"
         self.busy, self.current_script, self.following = "", "", False
         view = await jobs.get_job(self._user_id, self.job_id) if self.job_id else None
@@ -201,6 +203,7 @@ class JobState(SessionState):
                 return
             self.following, self._seen = True, time.monotonic()
             user_id, job_id, after = session.user_id, self.job_id, self._last_id
+            generation = self._generation
         try:
             while True:
                 try:
@@ -210,6 +213,8 @@ class JobState(SessionState):
                     entries = []
                 view = None
                 async with self:
+                    if self._generation != generation:
+                        return  # the page was loaded again: a newer loop follows
                     if time.monotonic() - self._seen > PAGE_GONE_AFTER or self.job_id != job_id:
                         return
                     changed = self._add_entries(entries)
@@ -217,13 +222,14 @@ class JobState(SessionState):
                 if changed or not entries:
                     view = await jobs.get_job(user_id, job_id)
                 async with self:
-                    if view is not None and self.job_id == job_id:
+                    if view is not None and self._generation == generation:
                         self._apply(view)
                         if not entries and view.status in FINISHED:
                             return  # a retry starts following again
         finally:
             async with self:
-                self.following = False
+                if self._generation == generation:
+                    self.following = False
 
     async def _act(
         self, what: str, call: Callable[[str, str], Awaitable[str | None]], done: str
