@@ -799,28 +799,29 @@ def _script_row(row: ScriptRow, index: rx.Var[int]) -> rx.Component:
     )
 
 
+def _section_header(text: str, label: str, on_add: rx.EventSpec, button_id: str) -> rx.Component:
+    """What the tab holds, and its "Add" button unless the template is read-only."""
+    return rx.hstack(
+        rx.text(text, size="2", color=rx.color("gray", 11)),
+        rx.spacer(),
+        rx.cond(
+            S.read_only,
+            rx.fragment(),
+            rx.button(rx.icon("plus", size=14), label, size="2", on_click=on_add, id=button_id),
+        ),
+        width="100%",
+        align="center",
+    )
+
+
 def _scripts() -> rx.Component:
     return rx.vstack(
-        rx.hstack(
-            rx.text(
-                "Scripts run in this order after the packages are installed. Disabled scripts are skipped.",
-                size="2",
-                color=rx.color("gray", 11),
-            ),
-            rx.spacer(),
-            rx.cond(
-                S.read_only,
-                rx.fragment(),
-                rx.button(
-                    rx.icon("plus", size=14),
-                    "Add script",
-                    size="2",
-                    on_click=S.open_script(-1),
-                    id="add-script",
-                ),
-            ),
-            width="100%",
-            align="center",
+        _section_header(
+            "Scripts run in this order after the packages are installed. "
+            "Disabled scripts are skipped.",
+            "Add script",
+            S.open_script(-1),
+            "add-script",
         ),
         _error("scripts"),
         rx.cond(
@@ -1002,26 +1003,11 @@ def _file_row(row: FileRow, index: rx.Var[int]) -> rx.Component:
 
 def _files() -> rx.Component:
     return rx.vstack(
-        rx.hstack(
-            rx.text(
-                "Files are written into the container before packages and scripts.",
-                size="2",
-                color=rx.color("gray", 11),
-            ),
-            rx.spacer(),
-            rx.cond(
-                S.read_only,
-                rx.fragment(),
-                rx.button(
-                    rx.icon("plus", size=14),
-                    "Add file",
-                    size="2",
-                    on_click=S.open_file(-1),
-                    id="add-file",
-                ),
-            ),
-            width="100%",
-            align="center",
+        _section_header(
+            "Files are written into the container before packages and scripts.",
+            "Add file",
+            S.open_file(-1),
+            "add-file",
         ),
         _error("files"),
         rx.cond(
