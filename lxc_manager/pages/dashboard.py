@@ -174,18 +174,6 @@ def to_job_row(view: JobView) -> JobRow:
     )
 
 
-def shown_jobs(views: list[JobView], now: datetime | None = None) -> list[JobRow]:
-    """Active jobs, and failed ones of the last FAILED_JOBS_SHOWN (then the progress page and
-    the container's own page still have them)."""
-    now = now or datetime.now(UTC)
-    return [
-        to_job_row(v)
-        for v in views
-        if v.status in ("queued", "running")
-        or (v.status == "failed" and now - (v.finished_at or v.created_at) < FAILED_JOBS_SHOWN)
-    ]
-
-
 class DashboardState(NodeSummaryState):
     rows: list[Row] = []
     jobs: list[JobRow] = []
@@ -221,9 +209,13 @@ class DashboardState(NodeSummaryState):
     async def _fetch(self) -> None:
         listing, views = await asyncio.gather(
             list_containers(self._user_id),
-            list_jobs(self._user_id, active_or_failed_only=True),
+            list_jobs(
+                self._user_id,
+                active_or_failed_only=True,
+                failed_since=datetime.now(UTC) - FAILED_JOBS_SHOWN,
+            ),
         )
-        job_rows = shown_jobs(views)
+        job_rows = [to_job_row(view) for view in views]
         if job_rows != self.jobs:
             self.jobs = job_rows
         if listing.node_count != self.node_count:

@@ -252,21 +252,27 @@ async def get_job(user_id: str, job_id: str) -> JobView | None:
     return await asyncio.to_thread(_get_view, user_id, job_id)
 
 
-def _list_views(user_id: str, active_or_failed_only: bool) -> list[JobView]:
+def _list_views(
+    user_id: str, active_or_failed_only: bool, failed_since: datetime | None
+) -> list[JobView]:
     statuses = ("queued", "running", "failed") if active_or_failed_only else None
-    jobs = store.jobs_of(user_id, statuses)
+    jobs = store.jobs_of(user_id, statuses, failed_since)
     running = [job.id for job in jobs if job.status == "running"]
     if running and _mark_stale(running):
-        jobs = store.jobs_of(user_id, statuses)
+        jobs = store.jobs_of(user_id, statuses, failed_since)
     events = store.events_of([job.id for job in jobs])
     names = _node_names(user_id)
     return [_view(job, events[job.id], names) for job in jobs]
 
 
-async def list_jobs(user_id: str, *, active_or_failed_only: bool = False) -> list[JobView]:
+async def list_jobs(
+    user_id: str, *, active_or_failed_only: bool = False, failed_since: datetime | None = None
+) -> list[JobView]:
     """The user's jobs, newest first; optionally only queued, running and failed ones
-    (what the dashboard shows as containers being created or failed)."""
-    return await asyncio.to_thread(_list_views, user_id, active_or_failed_only)
+    (what the dashboard shows as containers being created or failed), failed ones only
+    when they ended after `failed_since` (the dashboard asks on every refresh: the old
+    failures are never read)."""
+    return await asyncio.to_thread(_list_views, user_id, active_or_failed_only, failed_since)
 
 
 # -- submit -----------------------------------------------------------------------------------

@@ -15,8 +15,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, update
-from sqlmodel import col, select
+from sqlalchemy import CursorResult, func, update
+from sqlmodel import col, or_, select
 
 from lxc_manager.db.engine import session_scope
 from lxc_manager.db.models import ProvisioningEvent, ProvisioningJob, utcnow
@@ -69,12 +69,20 @@ def load_job(job_id: str) -> ProvisioningJob | None:
         return db.get(ProvisioningJob, job_id)
 
 
-def jobs_of(user_id: str, statuses: tuple[str, ...] | None = None) -> list[ProvisioningJob]:
-    """The user's jobs, newest first (optionally only some statuses)."""
+def jobs_of(
+    user_id: str,
+    statuses: tuple[str, ...] | None = None,
+    failed_since: datetime | None = None,
+) -> list[ProvisioningJob]:
+    """The user's jobs, newest first (optionally only some statuses, and failed ones only
+    when they ended after `failed_since`)."""
     with session_scope() as db:
         query = select(ProvisioningJob).where(ProvisioningJob.user_id == user_id)
         if statuses is not None:
             query = query.where(col(ProvisioningJob.status).in_(statuses))
+        if failed_since is not None:
+            ended = func.coalesce(ProvisioningJob.finished_at, ProvisioningJob.created_at)
+            query = query.where(or_(col(ProvisioningJob.status) != "failed", ended >= failed_since))
         query = query.order_by(col(ProvisioningJob.created_at).desc(), col(ProvisioningJob.id))
         return list(db.exec(query))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from prov_support import (
     USER_A,
@@ -270,6 +271,14 @@ async def test_keep_then_destroy_a_failed_job(
     kept = await jobs.get_job(USER_A, job_id)
     assert kept is not None and kept.status == "failed" and kept.kept
     assert job_id in [j.id for j in await jobs.list_jobs(USER_A, active_or_failed_only=True)]
+    # The dashboard asks only for recent failures.
+    recent = await jobs.list_jobs(
+        USER_A, active_or_failed_only=True, failed_since=datetime.now(UTC) - timedelta(hours=1)
+    )
+    later = await jobs.list_jobs(
+        USER_A, active_or_failed_only=True, failed_since=datetime.now(UTC) + timedelta(hours=1)
+    )
+    assert job_id in [j.id for j in recent] and job_id not in [j.id for j in later]
     assert simulator_has(simulator, vmid)
 
     assert await jobs.destroy(USER_B, job_id) == jobs.MSG_NOT_FOUND
