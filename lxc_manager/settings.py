@@ -241,6 +241,21 @@ def _parse_allowed_hosts(name: str, raw: str) -> tuple[tuple[str, int], ...]:
     return tuple(endpoints)
 
 
+def _parse_admins(name: str, raw: str) -> tuple[tuple[str, str, int], ...]:
+    """`user@realm@host[:port]` entries: a Proxmox user at a sign-in endpoint."""
+    admins: list[tuple[str, str, int]] = []
+    expected = "comma-separated user@realm@host[:port] entries such as root@pam@pve1.lan:8006"
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        user, realm, rest = (item.split("@", 2) + ["", ""])[:3]
+        host, port = split_host_port(rest, default_port=8006)
+        if not user or not realm or host is None or port is None:
+            raise SettingsError(name, expected, raw)
+        admins.append((f"{user}@{realm}".lower(), host.lower(), port))
+    return tuple(admins)
+
+
 def split_host_port(text: str, default_port: int) -> tuple[str | None, int | None]:
     """Split `host`, `host:port`, `[v6]` or `[v6]:port`; (None, None) when malformed."""
     text = text.strip()
@@ -261,6 +276,7 @@ def split_host_port(text: str, default_port: int) -> tuple[str | None, int | Non
 
 
 NO_HOSTS: tuple[tuple[str, int], ...] = ()
+NO_ADMINS: tuple[tuple[str, str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -287,6 +303,11 @@ class Settings:
     proxmox_read_timeout: float
     templates_dir: Path | None = None
     ssh_sessions_per_node: int = 4
+    admins: tuple[tuple[str, str, int], ...] = NO_ADMINS
+
+    def names_admin(self, username: str, host: str, port: int) -> bool:
+        """True when LXCM_ADMINS names this Proxmox user at this sign-in endpoint."""
+        return (username.lower(), host.strip("[]").lower(), port) in self.admins
 
     @property
     def secure_cookies(self) -> bool:
@@ -359,6 +380,7 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         "login_allowed_hosts": _opt(
             env, "LXCM_LOGIN_ALLOWED_HOSTS", _parse_allowed_hosts, NO_HOSTS
         ),
+        "admins": _opt(env, "LXCM_ADMINS", _parse_admins, NO_ADMINS),
         "log_level": _opt(env, "LXCM_LOG_LEVEL", _parse_log_level, "INFO"),
         "shutdown_timeout": _opt(
             env, "LXCM_SHUTDOWN_TIMEOUT", lambda n, r: _parse_float(n, r, 1, 60), 8.0

@@ -39,22 +39,42 @@ class AuditEvent(SQLModel, table=True):
 
 
 class SignInEndpoint(SQLModel, table=True):
-    """A Proxmox host:port users may sign in against, with its pinned TLS fingerprint."""
+    """A Proxmox host:port users may sign in against, with its pinned TLS fingerprint.
+
+    `id` is random and never reused (DESIGN §3.2): a user id is `<proxmox user>@<id>`, so
+    an id handed out again would give a new server the old one's users. Endpoints are
+    disabled, never deleted; re-enabling the same host:port restores its users.
+    """
 
     __tablename__ = "sign_in_endpoint"
     __table_args__ = (UniqueConstraint("host", "port", name="uq_sign_in_endpoint_host_port"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: str = Field(primary_key=True, max_length=32)
     host: str = Field(max_length=255)
     port: int = Field(default=8006)
     tls_fingerprint: str = Field(max_length=95)
     cluster_name: str = Field(default="", max_length=255)
     trusted_by: str = Field(default="", max_length=255)
     trusted_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    enabled: bool = Field(default=True, sa_type=Boolean)
+    changed_by: str = Field(default="", max_length=255)
+    changed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
     @property
     def label(self) -> str:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+class InstallationMark(SQLModel, table=True):
+    """One-time facts of an installation, e.g. `first-trust`: the row's primary key makes
+    the first-use trust of a sign-in endpoint happen exactly once, even when two first
+    sign-ins race (the second insert fails inside its transaction)."""
+
+    __tablename__ = "installation_mark"
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: str = Field(default="", max_length=255)
+    at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
 class ProxmoxNode(SQLModel, table=True):
@@ -101,9 +121,10 @@ class ProxmoxNode(SQLModel, table=True):
 class Template(SQLModel, table=True):
     """A recipe for a container (see `lxc_manager.templates.spec.TemplateSpec`).
 
-    Templates are shared by every user of an installation. `source` is `filesystem` for
-    catalog templates (read-only in the UI, upserted by "Sync catalog" on their slug) and
-    `custom` for the ones users create or duplicate.
+    `source` is `filesystem` for catalog templates (read-only for everyone, owned by
+    `catalog`, upserted by "Sync catalog" on their slug) and `custom` for the ones users
+    create or duplicate. `owner` is a user id; `visibility` is `private` (only the owner
+    sees and uses it) or `shared` (everyone uses it; the owner or an administrator edits).
     """
 
     __tablename__ = "template"
@@ -127,6 +148,8 @@ class Template(SQLModel, table=True):
     fuse: bool = Field(default=False, sa_type=Boolean)
     source: str = Field(default="custom", max_length=16)
     source_path: str = Field(default="", sa_type=Text)
+    owner: str = Field(default="", max_length=255, index=True)
+    visibility: str = Field(default="private", max_length=16)
     created_by: str = Field(default="", max_length=255)
     updated_by: str = Field(default="", max_length=255)
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
@@ -172,13 +195,16 @@ class TemplateFile(SQLModel, table=True):
 
 
 class PackageBucket(SQLModel, table=True):
-    """A named, reusable list of packages (its rows in `package`)."""
+    """A named, reusable list of packages (its rows in `package`), with an owner and a
+    visibility like a template's."""
 
     __tablename__ = "package_bucket"
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=64, unique=True)
     description: str = Field(default="", sa_type=Text)
+    owner: str = Field(default="", max_length=255, index=True)
+    visibility: str = Field(default="private", max_length=16)
     created_by: str = Field(default="", max_length=255)
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
     updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
@@ -234,7 +260,9 @@ class ProvisioningJob(SQLModel, table=True):
     """One container creation: what was asked, where it stands, how it ended.
 
     `request` is the whole validated request (a JSON snapshot of the template as it was
-    at submit time, so later template edits do not change a running or retried job).
+    at submit time, so later template edits do not change a running or retried job);
+    `content_digest` is the SHA-256 of the scripts, files and packages it runs, the same
+    digest the review step showed.
     `status`: queued, running, failed, succeeded, destroyed. `step` is the current or
     failed step (1 create .. 8 done).
     """
@@ -259,6 +287,7 @@ class ProvisioningJob(SQLModel, table=True):
     )
     template_name: str = Field(default="", max_length=64)
     request: str = Field(default="{}", sa_type=Text)
+    content_digest: str = Field(default="", max_length=64)
     status: str = Field(default="queued", max_length=16, index=True)
     step: int = Field(default=0)
     error: str = Field(default="", sa_type=Text)

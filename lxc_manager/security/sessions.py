@@ -25,14 +25,18 @@ GRANT_PREFIX = "login-grant:"
 GRANT_TTL_SECONDS = 30
 
 
+DISABLED_ENDPOINTS_KEY = "sign-in-endpoints:disabled"  # see lxc_manager.signin.endpoints
+
+
 @dataclass(frozen=True)
 class Session:
-    user_id: str  # "<proxmox user>@<sign-in endpoint id>", e.g. "root@pam@1"
+    user_id: str  # "<proxmox user>@<sign-in endpoint id>", e.g. "root@pam@3f9c0a1e2b4d5c6f"
     username: str  # the Proxmox user, e.g. "root@pam"
-    endpoint_id: int
+    endpoint_id: str
     endpoint_label: str  # host:port, for display
     created: float
     last_seen: float
+    is_admin: bool  # Sys.Modify on / at the sign-in endpoint, or named in LXCM_ADMINS
 
     @property
     def display_name(self) -> str:
@@ -52,8 +56,22 @@ def _is_valid_id(session_id: str) -> bool:
     return 32 <= len(session_id) <= 128 and all(c.isalnum() or c in "-_" for c in session_id)
 
 
+def _load(raw: bytes | str) -> Session | None:
+    """A stored session, or None for one written by an older version (other fields)."""
+    try:
+        return Session(**json.loads(raw))
+    except (TypeError, ValueError):
+        return None
+
+
 async def create_session(
-    redis: Redis, settings: Settings, *, username: str, endpoint_id: int, endpoint_label: str
+    redis: Redis,
+    settings: Settings,
+    *,
+    username: str,
+    endpoint_id: str,
+    endpoint_label: str,
+    is_admin: bool,
 ) -> str:
     """Store a new session and return its id (a new id at every login: no fixation)."""
     now = time.time()
@@ -64,6 +82,7 @@ async def create_session(
         endpoint_label=endpoint_label,
         created=now,
         last_seen=now,
+        is_admin=is_admin,
     )
     session_id = secrets.token_urlsafe(32)
     await redis.set(_key(session_id), json.dumps(asdict(session)), ex=_ttl(session, settings, now))
@@ -73,24 +92,44 @@ async def create_session(
 async def get_session(
     redis: Redis, settings: Settings, session_id: str | None, touch: bool = True
 ) -> Session | None:
-    """The live session for `session_id`, refreshing its idle timer; None when it has ended."""
+    """The live session for `session_id`; None when it has ended.
+
+    `touch=True` (a user's action) refreshes the idle timer; automatic refreshes and
+    background loops pass `touch=False`, so an open tab alone never keeps a session alive.
+    A session whose sign-in endpoint was disabled ends here, at its next event.
+    """
     if not session_id or not _is_valid_id(session_id):
         return None
-    raw = await redis.get(_key(session_id))
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.get(_key(session_id))
+        pipe.smembers(DISABLED_ENDPOINTS_KEY)
+        raw, disabled = await pipe.execute()
     if raw is None:
         return None
-    session = Session(**json.loads(raw))
+    session = _load(raw)
     now = time.time()
-    ttl = _ttl(session, settings, now)
-    if ttl <= 0 or now - session.last_seen > settings.session_idle_timeout:
+    if (
+        session is None
+        or _endpoint_disabled(session, disabled)
+        or _ttl(session, settings, now) <= 0
+        or now - session.last_seen > settings.session_idle_timeout
+    ):
         await redis.delete(_key(session_id))
         return None
+    ttl = _ttl(session, settings, now)
     if touch:
         refreshed = Session(**{**asdict(session), "last_seen": now})
         # SET ... XX refreshes only an existing key, so a concurrent logout is never undone.
         await redis.set(_key(session_id), json.dumps(asdict(refreshed)), ex=ttl, xx=True)
         return refreshed
     return session
+
+
+def _endpoint_disabled(session: Session, disabled: set[bytes] | set[str]) -> bool:
+    return any(
+        (item.decode() if isinstance(item, bytes) else item) == session.endpoint_id
+        for item in disabled
+    )
 
 
 async def delete_session(redis: Redis, session_id: str | None) -> None:

@@ -21,6 +21,7 @@ from lxc_manager.proxmox import (
     LoginResult,
     ProxmoxClient,
     ProxmoxError,
+    TicketAuth,
     Timeouts,
     TlsPolicy,
     TwoFactorRequired,
@@ -39,6 +40,7 @@ INVALID_CREDENTIALS = "Invalid credentials"
 NOT_ENABLED = "This Proxmox host is not enabled for sign-in"
 CERTIFICATE_CHANGED = "The server's certificate changed"
 TFA_PREFIX = "tfa-pending:"
+ADMIN_PRIVILEGE = "Sys.Modify"  # on "/": who administers LXC Manager (DESIGN §3.2)
 REALMS = {"pam": "Linux PAM", "pve": "Proxmox VE"}
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9._-][A-Za-z0-9._@-]{0,63}$")
 TOTP_PATTERN = re.compile(r"^\d{6,8}$")
@@ -279,30 +281,68 @@ class SignInService:
         self._audit_failure(creds, f"error: {detail}")
         return Failed(unreachable_message(creds.host, creds.port), "host")
 
+    async def _is_admin(self, creds: Credentials, pin: str, result: LoginResult) -> bool:
+        """Sys.Modify on / at the sign-in endpoint, read with the user's own ticket, or
+        LXCM_ADMINS naming the user at this endpoint (DESIGN §3.2)."""
+        username = result.username or creds.login_name
+        if self.settings.names_admin(username, creds.host, creds.port):
+            return True
+        try:
+            async with ProxmoxClient(
+                creds.host,
+                creds.port,
+                tls=TlsPolicy(fingerprint=pin),
+                auth=TicketAuth.from_login(result),
+                timeouts=self._timeouts,
+            ) as pve:
+                permissions = await pve.permissions("/")
+        except ProxmoxError as exc:
+            log.warning("sign-in: permissions of %s unreadable: %s", username, exc.detail)
+            return False
+        return permissions.allows("/", ADMIN_PRIVILEGE)
+
     async def _finish(
         self, creds: Credentials, pin: str, first_use: bool, result: LoginResult
-    ) -> SignedIn:
+    ) -> Outcome:
         username = result.username or creds.login_name
         cluster_name = result.clustername or ""
         if first_use:
-            endpoint = endpoints.trust(
-                creds.host, creds.port, pin, trusted_by=username, cluster_name=cluster_name
-            )
+            try:
+                endpoint = endpoints.trust(
+                    creds.host,
+                    creds.port,
+                    pin,
+                    trusted_by=username,
+                    cluster_name=cluster_name,
+                    first_use=not self.settings.login_allowed_hosts,
+                )
+            except endpoints.FirstTrustTaken as exc:
+                log.info("sign-in: first-use trust of %s refused: %s", creds.label, exc)
+                self._audit_failure(creds, "another endpoint was trusted first")
+                return Failed(NOT_ENABLED, "host")
         else:
             found = endpoints.find(creds.host, creds.port)
-            assert found is not None
+            if found is None or not found.enabled:  # disabled while this sign-in ran
+                self._audit_failure(creds, "endpoint not enabled for sign-in")
+                return Failed(NOT_ENABLED, "host")
             endpoint = found
-            endpoints.set_cluster_name(found.id or 0, cluster_name)
-        assert endpoint.id is not None
+            endpoints.set_cluster_name(found.id, cluster_name)
+        is_admin = await self._is_admin(creds, pin, result)
         session_id = await create_session(
             self.redis,
             self.settings,
             username=username,
             endpoint_id=endpoint.id,
             endpoint_label=creds.label,
+            is_admin=is_admin,
         )
         await ratelimit.reset(self.redis, self._user_limit(creds))
-        audit.record("login", user_id=f"{username}@{endpoint.id}", target=f"endpoint:{creds.label}")
+        audit.record(
+            "login",
+            user_id=f"{username}@{endpoint.id}",
+            target=f"endpoint:{creds.label}",
+            detail="administrator" if is_admin else "",
+        )
         return SignedIn(await create_grant(self.redis, session_id))
 
     def _audit_failure(self, creds: Credentials, reason: str) -> None:

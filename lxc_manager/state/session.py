@@ -33,11 +33,26 @@ class SessionState(rx.State):
 
     user_name: str = ""
     endpoint_label: str = ""
+    is_admin: bool = False  # shows admin controls; admin events re-check the session
     _user_id: str = ""
 
-    async def current_session(self) -> Session | None:
+    async def current_session(self, touch: bool = True) -> Session | None:
+        """The session of this tab's cookie. `touch=False` for automatic refreshes and
+        background loops: only a user's action extends the idle timeout."""
         session_id = session_id_from_cookie_header(self.router.headers.cookie)
-        return await get_session(async_client(), get_settings(), session_id)
+        return await get_session(async_client(), get_settings(), session_id, touch=touch)
+
+    def _adopt(self, session: Session) -> None:
+        """Copy who is signed in; assigned only when different, since an assignment alone
+        puts the var in the delta every event sends to the browser."""
+        if self._user_id != session.user_id:
+            self._user_id = session.user_id
+        if self.user_name != session.display_name:
+            self.user_name = session.display_name
+        if self.endpoint_label != session.endpoint_label:
+            self.endpoint_label = session.endpoint_label
+        if self.is_admin != session.is_admin:
+            self.is_admin = session.is_admin
 
     def login_redirect(self, ended: bool) -> rx.event.EventSpec:
         query = {"next": safe_next(self.router.url.path)}
@@ -59,6 +74,7 @@ class SessionState(rx.State):
     def _forget_user(self) -> None:
         self.user_name = ""
         self.endpoint_label = ""
+        self.is_admin = False
         self._user_id = ""
 
     @rx.event
@@ -67,9 +83,7 @@ class SessionState(rx.State):
         session = await self.current_session()
         if session is None:
             return self._to_login()
-        self.user_name = session.display_name
-        self.endpoint_label = session.endpoint_label
-        self._user_id = session.user_id
+        self._adopt(session)
         return None
 
     @rx.event
@@ -91,15 +105,35 @@ def require_session(handler: F) -> F:
         session = await self.current_session()
         if session is None:
             return self._to_login()
-        # Assigned only when different: an assignment alone puts the var in the delta
-        # every event sends to the browser.
-        if self._user_id != session.user_id:
-            self._user_id = session.user_id
-        if self.user_name != session.display_name:
-            self.user_name = session.display_name
+        self._adopt(session)
         result = handler(self, *args, **kwargs)
         if inspect.isawaitable(result):
             result = await result
         return result
 
+    guarded.__lxcm_guard__ = "session"  # type: ignore[attr-defined]  # read by the handler walk
+    return guarded  # type: ignore[return-value]
+
+
+ADMIN_ONLY = "Only an administrator of LXC Manager can do this"
+
+
+def require_admin(handler: F) -> F:
+    """Like `require_session`, and the signed-in user must be an administrator (DESIGN
+    §3.2): otherwise nothing runs and the page shows `ADMIN_ONLY` in a toast."""
+
+    @functools.wraps(handler)
+    async def guarded(self: SessionState, *args: Any, **kwargs: Any) -> Any:
+        session = await self.current_session()
+        if session is None:
+            return self._to_login()
+        self._adopt(session)
+        if not session.is_admin:
+            return rx.toast.error(ADMIN_ONLY)
+        result = handler(self, *args, **kwargs)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    guarded.__lxcm_guard__ = "admin"  # type: ignore[attr-defined]
     return guarded  # type: ignore[return-value]

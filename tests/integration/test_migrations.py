@@ -27,6 +27,7 @@ EXPECTED_TABLES = {
     "template_bucket",
     "provisioning_job",
     "provisioning_event",
+    "installation_mark",
     "alembic_version",
 }
 
@@ -59,7 +60,7 @@ def test_cli_migrate_on_empty_sqlite(tmp_path: Path) -> None:
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert "database at revision 0005" in result.stdout
+    assert "database at revision 0006" in result.stdout
     url = f"sqlite:///{tmp_path / 'data' / 'lxc-manager.db'}"
     assert tables(url) >= EXPECTED_TABLES
     with sqlalchemy.create_engine(url).connect() as connection:
@@ -78,14 +79,14 @@ def test_alembic_upgrade_head_on_empty_sqlite(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert tables(url) >= EXPECTED_TABLES
-    assert current_revision(url) == "0005"
+    assert current_revision(url) == "0006"
 
 
 def test_migrations_on_postgresql() -> None:
     with postgres_server() as url:
         upgrade_head(url)
         assert tables(url) >= EXPECTED_TABLES
-        assert current_revision(url) == "0005"
+        assert current_revision(url) == "0006"
         upgrade_head(url)  # idempotent
         result = subprocess.run(
             [str(Path(sys.executable).with_name("alembic")), "downgrade", "base"],

@@ -32,7 +32,12 @@ class Clock:
 
 async def new_session(redis) -> str:
     return await sessions.create_session(
-        redis, get_settings(), username="root@pam", endpoint_id=3, endpoint_label="pve:8006"
+        redis,
+        get_settings(),
+        username="root@pam",
+        endpoint_id="3f9c0a1e2b4d5c6f",
+        endpoint_label="pve:8006",
+        is_admin=False,
     )
 
 
@@ -43,7 +48,7 @@ async def test_session_is_stored_hashed_with_a_ttl(redis) -> None:
     assert await redis.exists(key) and not await redis.exists("session:" + session_id)
     assert 0 < await redis.ttl(key) <= 60
     session = await sessions.get_session(redis, get_settings(), session_id)
-    assert session is not None and session.user_id == "root@pam@3"
+    assert session is not None and session.user_id == "root@pam@3f9c0a1e2b4d5c6f"
     assert await new_session(redis) != session_id  # a new id every time
 
 
