@@ -248,7 +248,7 @@ def _parse_admins(name: str, raw: str) -> tuple[tuple[str, str, int], ...]:
     for item in (part.strip() for part in raw.split(",")):
         if not item:
             continue
-        user, realm, rest = (item.split("@", 2) + ["", ""])[:3]
+        user, realm, rest = [*item.split("@", 2), "", ""][:3]
         host, port = split_host_port(rest, default_port=8006)
         if not user or not realm or host is None or port is None:
             raise SettingsError(name, expected, raw)
