@@ -82,6 +82,17 @@ class Supervisor:
         self.redis.start()
         return self.redis.url
 
+    def publish_disabled_endpoints(self) -> None:
+        """Sessions of disabled sign-in endpoints end even if Redis was restored from an
+        older copy: the database says which endpoints are disabled."""
+        from lxc_manager.signin.endpoints import publish_disabled_sync
+
+        client = redis.Redis.from_url(url_for(RedisDb.APP, self.child_env["REDIS_URL"]))
+        try:
+            publish_disabled_sync(client)
+        finally:
+            client.close()
+
     def _python_child(
         self, name: str, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
     ) -> Child:
@@ -260,6 +271,7 @@ class Supervisor:
                 )
             self.before_start()
             self.child_env["REDIS_URL"] = self.start_redis()
+            self.publish_disabled_endpoints()
             self.start_workers()
             self.start_web(web_dir)
             self.start_stale_job_watch()

@@ -71,9 +71,17 @@ def _endpoint_table(name: str, id_type: sa.types.TypeEngine[object]) -> sa.Table
 def _replace_endpoint_table(bind: sa.Connection, to_text: bool) -> dict[str, str]:
     """Copy the endpoints into a table with text (or, going back, integer) ids; return the
     map old id -> new id."""
-    columns = "id, host, port, tls_fingerprint, cluster_name, trusted_by, trusted_at"
+    names = ("id", "host", "port", "tls_fingerprint", "cluster_name", "trusted_by")
+    current = sa.table(
+        "sign_in_endpoint",
+        *(sa.column(name) for name in names),
+        sa.column("trusted_at", sa.DateTime(timezone=True)),
+    )
+    columns = [*names, "trusted_at"]
     rows = bind.execute(
-        sa.text(f"SELECT {columns} FROM sign_in_endpoint ORDER BY trusted_at, id")
+        sa.select(*(current.c[name] for name in columns)).order_by(
+            current.c.trusted_at, current.c.id
+        )
     ).all()
     if to_text:
         id_map = {str(row[0]): new_endpoint_id() for row in rows}
@@ -84,7 +92,7 @@ def _replace_endpoint_table(bind: sa.Connection, to_text: bool) -> dict[str, str
     )
     table.create(bind)
     for row in rows:
-        values = dict(zip(columns.split(", "), row, strict=True))
+        values = dict(zip(columns, row, strict=True))
         values["id"] = id_map[str(row[0])] if to_text else int(id_map[str(row[0])])
         bind.execute(table.insert().values(**values))
     op.drop_table("sign_in_endpoint")

@@ -14,10 +14,12 @@ enabling the same host:port again restores its users with everything they own.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from datetime import UTC, datetime
 from enum import Enum
 
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -105,7 +107,8 @@ def trust(
     *,
     first_use: bool = False,
 ) -> SignInEndpoint:
-    """Insert the endpoint (enabled), or re-pin and enable it if it exists.
+    """Insert the endpoint (enabled), or re-pin it if it exists (enabled or not: only
+    `set_enabled` changes that).
 
     `first_use=True` is the first-use trust of a sign-in: it succeeds only while no
     endpoint was ever trusted that way (unless LXCM_LOGIN_ALLOWED_HOSTS names the host,
@@ -133,8 +136,6 @@ def trust(
             endpoint.tls_fingerprint = fingerprint
             endpoint.trusted_by = trusted_by
             endpoint.trusted_at = now
-            if not endpoint.enabled:
-                endpoint.enabled, endpoint.changed_by, endpoint.changed_at = True, trusted_by, now
             if cluster_name:
                 endpoint.cluster_name = cluster_name
             db.add(endpoint)
@@ -184,12 +185,21 @@ def disabled_ids() -> list[str]:
 async def publish_disabled(redis: Redis) -> None:
     """Mirror the disabled endpoints into Redis, where every session check reads them.
 
-    Called after each change and at start-up (`serve`), so a Redis restored from an older
-    copy cannot bring a disabled endpoint's sessions back.
+    Called after each change, and at start-up (`publish_disabled_sync`, from `serve`) so a
+    Redis restored from an older copy cannot bring a disabled endpoint's sessions back.
     """
-    ids = disabled_ids()
+    ids = await asyncio.to_thread(disabled_ids)
     async with redis.pipeline(transaction=True) as pipe:
         pipe.delete(DISABLED_KEY)
         if ids:
             pipe.sadd(DISABLED_KEY, *ids)
         await pipe.execute()
+
+
+def publish_disabled_sync(redis: SyncRedis) -> None:
+    ids = disabled_ids()
+    with redis.pipeline(transaction=True) as pipe:
+        pipe.delete(DISABLED_KEY)
+        if ids:
+            pipe.sadd(DISABLED_KEY, *ids)
+        pipe.execute()

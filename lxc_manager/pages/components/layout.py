@@ -107,6 +107,12 @@ def user_menu() -> rx.Component:
             rx.button(
                 rx.icon("circle-user", size=18),
                 rx.text(SessionState.user_name, id="header-user"),
+                rx.badge(
+                    rx.cond(SessionState.is_admin, "administrator", "user"),
+                    color_scheme=rx.cond(SessionState.is_admin, "amber", "gray"),
+                    variant="soft",
+                    id="header-role",
+                ),
                 rx.icon("chevron-down", size=14),
                 variant="ghost",
                 color_scheme="gray",
