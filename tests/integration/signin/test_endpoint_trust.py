@@ -31,7 +31,6 @@ from lxc_manager.signin.service import (
 )
 from tests.conftest import reset_app_caches
 
-
 QUIET_SIM = ("--port", "0", "--ssh-port", "0", "--auth-failure-delay", "0")
 
 
