@@ -15,7 +15,13 @@ from lxc_manager.pages.sign_in_endpoints import SignInEndpointsState
 from lxc_manager.security.sessions import COOKIE_NAME
 from tests.e2e.conftest import Peer, screenshot, send_crafted_event, sign_in, wait_for_login_form
 from tests.support.app import BIN, REPO, ServeProcess, app_db_rows, app_redis
-from tests.support.simulator import FIXED_RECOVERY_KEY, TFA_USER, TOTP_SECRET, start_simulator
+from tests.support.simulator import (
+    AUDITOR,
+    FIXED_RECOVERY_KEY,
+    TFA_USER,
+    TOTP_SECRET,
+    start_simulator,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -150,10 +156,13 @@ def test_next_must_be_a_local_path(page: Page, sim: Peer) -> None:
     expect(page).to_have_url(re.compile(r"^http://127\.0\.0\.1:\d+/$"))
 
 
-def test_sign_in_endpoints_page_adds_and_removes(page: Page, sim: Peer, app: ServeProcess) -> None:
+def test_sign_in_endpoints_page_adds_disables_and_enables(
+    page: Page, sim: Peer, app: ServeProcess
+) -> None:
     other = start_simulator(["--port", "0", "--ssh-port", "0", "--auth-failure-delay", "0"])
     try:
         sign_in(page, sim, next_path="/settings/sign-in")
+        expect(page.locator("#header-role")).to_have_text("administrator")
         table = page.locator("#endpoints-table")
         expect(table).to_contain_text(f"{sim.host}:{sim.port}")
         expect(table).to_contain_text(sim.fingerprint)
@@ -166,17 +175,24 @@ def test_sign_in_endpoints_page_adds_and_removes(page: Page, sim: Peer, app: Ser
         expect(table).to_contain_text(f"127.0.0.1:{port}")
         screenshot(page, "sign-in-endpoints")
         row = table.locator("tr", has_text=f"127.0.0.1:{port}")
-        row.get_by_role("button", name="Remove").click()
-        page.get_by_role("alertdialog").get_by_role("button", name="Remove").click()
-        expect(table).not_to_contain_text(f"127.0.0.1:{port}")
+        row.get_by_role("button", name="Disable").click()
+        page.get_by_role("alertdialog").get_by_role("button", name="Disable").click()
+        expect(row).to_contain_text("disabled")
+        row.get_by_role("button", name="Enable").click()
+        expect(row).to_contain_text("enabled by root@pam@")
         actions = [r[0] for r in app_db_rows(app, "SELECT action FROM audit_event ORDER BY id")]
-        assert "sign_in_endpoint.add" in actions and "sign_in_endpoint.remove" in actions
+        for action in ("add", "disable", "enable"):
+            assert f"sign_in_endpoint.{action}" in actions
     finally:
         other.stop()
 
 
 def crafted(page: Page, handler: str, payload: dict[str, object]) -> str:
     return send_crafted_event(page, SignInEndpointsState, handler, payload, "/settings/sign-in")
+
+
+def endpoint_rows(app: ServeProcess) -> list[tuple[object, ...]]:
+    return app_db_rows(app, "SELECT id, host, port, enabled FROM sign_in_endpoint ORDER BY id")
 
 
 def test_crafted_events_without_a_session_read_and_change_nothing(
@@ -200,14 +216,62 @@ def test_crafted_events_without_a_session_read_and_change_nothing(
         # Sent to /login; not "your session has ended": this visitor never had one.
         assert "_redirect" in frames and "/login?next=" in frames and "ended=1" not in frames
         assert f"{sim.host}:{sim.port}" not in frames and sim.fingerprint not in frames
-        frames = crafted(stranger, "remove", {"endpoint_id": endpoint_id})
+        before = endpoint_rows(app)
+        frames = crafted(stranger, "set_enabled", {"endpoint_id": endpoint_id, "enabled": False})
         assert "_redirect" in frames
-        assert app_db_rows(app, f"SELECT id FROM sign_in_endpoint WHERE id = {endpoint_id}") == [
-            (endpoint_id,)
-        ]
+        assert endpoint_rows(app) == before
     finally:
         signed_in.close()
         anonymous.close()
+
+
+def test_an_ordinary_user_cannot_take_over_sign_in_endpoints(
+    browser: Browser, app: ServeProcess, sim: Peer
+) -> None:
+    """Issue 12, path 1: a signed-in non-administrator disables the real endpoint and
+    enables a fake Proxmox (one that says yes to any password for root@pam)."""
+    fake = start_simulator(
+        ["--port", "0", "--ssh-port", "0", "--auth-failure-delay", "0", "--user", "root@pam:x"]
+    )
+    admin_context = browser.new_context(base_url=app.base_url)
+    user_context = browser.new_context(base_url=app.base_url)
+    try:
+        admin = admin_context.new_page()
+        sign_in(admin, sim, next_path="/settings/sign-in")  # the endpoint is trusted
+        user = user_context.new_page()
+        sign_in(user, sim, username=AUDITOR[0], password=AUDITOR[1], next_path="/settings/sign-in")
+        expect(user.locator("#header-role")).to_have_text("user")
+        expect(user.locator("#endpoints-table")).to_contain_text(f"{sim.host}:{sim.port}")
+        expect(user.locator("#endpoints-read-only")).to_be_visible()
+        expect(user.get_by_role("button", name="Disable")).to_have_count(0)
+        expect(user.get_by_role("button", name="Check certificate")).to_have_count(0)
+        screenshot(user, "sign-in-endpoints-read-only")
+
+        [(endpoint_id,)] = app_db_rows(
+            app, f"SELECT id FROM sign_in_endpoint WHERE port = {sim.port}"
+        )
+        before = endpoint_rows(app)
+        fake_port = int(fake.ready["api"].rsplit(":", 1)[1])
+        for handler, payload in (
+            ("set_enabled", {"endpoint_id": endpoint_id, "enabled": False}),
+            ("check_new", {"form": {"host": "127.0.0.1", "port": str(fake_port)}}),
+            ("confirm_new", {}),
+            ("check_retrust", {"endpoint_id": endpoint_id}),
+        ):
+            frames = crafted(user, handler, payload)
+            assert "Only an administrator" in frames, (handler, frames[-500:])
+        assert endpoint_rows(app) == before
+        assert fake.ready["tls_sha256"] not in str(before)
+
+        # Signing in at the fake as root@pam is refused: it is not an enabled endpoint.
+        user.context.clear_cookies()
+        user.goto("/login")
+        fill_credentials(user, "127.0.0.1", fake_port, "root", "x")
+        expect(user.locator("#login-error")).to_contain_text("not enabled for sign-in")
+    finally:
+        admin_context.close()
+        user_context.close()
+        fake.stop()
 
 
 def test_changed_certificate_blocks_until_re_trusted(
