@@ -34,18 +34,23 @@ class EndpointRow(BaseModel):
     current: bool
 
 
+def _user_name(user_id: str) -> str:
+    """`root@pam@3f9c…` → `root@pam` (the endpoint is the row itself)."""
+    return user_id.rsplit("@", 1)[0] if user_id.count("@") >= 2 else user_id
+
+
 def _row(endpoint: SignInEndpoint, current: str) -> EndpointRow:
     changed = ""
     if endpoint.changed_at is not None:
         verb = "enabled" if endpoint.enabled else "disabled"
         when = endpoint.changed_at.strftime("%Y-%m-%d %H:%M")
-        changed = f"{verb} by {endpoint.changed_by or '—'} at {when}"
+        changed = f"{verb} by {_user_name(endpoint.changed_by) or '—'} at {when}"
     return EndpointRow(
         id=endpoint.id,
         label=endpoint.label,
         fingerprint=endpoint.tls_fingerprint,
         cluster_name=endpoint.cluster_name or "—",
-        trusted_by=endpoint.trusted_by or "—",
+        trusted_by=_user_name(endpoint.trusted_by) or "—",
         trusted_at=endpoint.trusted_at.strftime("%Y-%m-%d %H:%M"),
         enabled=endpoint.enabled,
         changed=changed,
@@ -243,7 +248,7 @@ def _row_actions(row: EndpointRow) -> rx.Component:
     """Administrators only: enable/disable and re-trust (others see the list read-only)."""
     return rx.cond(
         SessionState.is_admin,
-        rx.hstack(
+        rx.flex(
             rx.cond(
                 row.enabled,
                 _disable_button(row),
@@ -263,6 +268,8 @@ def _row_actions(row: EndpointRow) -> rx.Component:
                 color_scheme="gray",
                 on_click=SignInEndpointsState.check_retrust(row.id),
             ),
+            direction="column",
+            align="start",
             spacing="2",
         ),
     )

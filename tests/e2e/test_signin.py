@@ -179,7 +179,7 @@ def test_sign_in_endpoints_page_adds_disables_and_enables(
         page.get_by_role("alertdialog").get_by_role("button", name="Disable").click()
         expect(row).to_contain_text("disabled")
         row.get_by_role("button", name="Enable").click()
-        expect(row).to_contain_text("enabled by root@pam@")
+        expect(row).to_contain_text("enabled by root@pam at")
         actions = [r[0] for r in app_db_rows(app, "SELECT action FROM audit_event ORDER BY id")]
         for action in ("add", "disable", "enable"):
             assert f"sign_in_endpoint.{action}" in actions
@@ -267,7 +267,7 @@ def test_an_ordinary_user_cannot_take_over_sign_in_endpoints(
         user.context.clear_cookies()
         user.goto("/login")
         fill_credentials(user, "127.0.0.1", fake_port, "root", "x")
-        expect(user.locator("#login-error")).to_contain_text("not enabled for sign-in")
+        expect(user.locator("#host-error")).to_contain_text("not enabled for sign-in")
     finally:
         admin_context.close()
         user_context.close()
