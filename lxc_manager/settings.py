@@ -390,7 +390,9 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
 
     host = _opt(env, "LXCM_HOST", _parse_host, "127.0.0.1")
     port = _opt(env, "LXCM_PORT", lambda n, r: _parse_int(n, r, 1, 65535), 3000)
-    display_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    display_host = "127.0.0.1" if host in ("0.0.0.0", "::", "[::]") else host
+    if ":" in display_host and not display_host.startswith("["):
+        display_host = f"[{display_host}]"  # an IPv6 address in a URL
     values: dict[str, Any] = {
         "data_dir": data_dir,
         "database_url": _opt(

@@ -16,6 +16,10 @@ from lxc_manager.settings import Settings
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 WILDCARD_HOSTS = ("0.0.0.0", "::", "[::]")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+# A page at http://localhost:PORT on this machine can only be served by whatever listens
+# on PORT here, i.e. this app: for a loopback or wildcard binding both names are its own.
+LOCAL_NAMES = ("127.0.0.1", "localhost")
 
 
 def origin_of(url: str) -> str:
@@ -32,8 +36,11 @@ def origin_of(url: str) -> str:
 
 
 def allowed_origins(settings: Settings) -> tuple[str, ...]:
-    """The public URL's origin, then the bound host:port (loopback names for a wildcard)."""
-    hosts = ["127.0.0.1", "localhost"] if settings.host in WILDCARD_HOSTS else [settings.host]
+    """The public URL's origin, then the bound host:port (and the local names of a
+    loopback or wildcard binding)."""
+    hosts = [] if settings.host in WILDCARD_HOSTS else [settings.host]
+    if settings.host in WILDCARD_HOSTS + LOOPBACK_HOSTS:
+        hosts += LOCAL_NAMES
     origins = [origin_of(settings.public_url)]
     for host in hosts:
         bracketed = f"[{host.strip('[]')}]" if ":" in host else host

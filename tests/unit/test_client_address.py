@@ -83,10 +83,17 @@ def test_origin_of(url: str, origin: str) -> None:
 
 
 def test_allowed_origins(tmp_path: Path) -> None:
-    assert allowed_origins(settings(tmp_path)) == ("http://127.0.0.1:3000",)
+    assert allowed_origins(settings(tmp_path)) == (
+        "http://127.0.0.1:3000",
+        "http://localhost:3000",
+    )
     assert allowed_origins(
         settings(tmp_path, LXCM_PUBLIC_URL="https://lxc.example.org", LXCM_PORT="8080")
-    ) == ("https://lxc.example.org", "http://127.0.0.1:8080")
+    ) == ("https://lxc.example.org", "http://127.0.0.1:8080", "http://localhost:8080")
+    assert allowed_origins(
+        settings(tmp_path, LXCM_HOST="10.1.2.3", LXCM_PUBLIC_URL="https://lxc.example.org")
+    ) == ("https://lxc.example.org", "http://10.1.2.3:3000")
+    assert allowed_origins(settings(tmp_path, LXCM_HOST="fd00::5")) == ("http://[fd00::5]:3000",)
     assert allowed_origins(settings(tmp_path, LXCM_HOST="0.0.0.0")) == (
         "http://127.0.0.1:3000",
         "http://localhost:3000",
