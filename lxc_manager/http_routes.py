@@ -13,6 +13,7 @@ from starlette.routing import Route
 from lxc_manager.db.engine import get_engine
 from lxc_manager.redis_client import RedisDb, async_client
 from lxc_manager.security import audit
+from lxc_manager.security.origins import browsers_send_fetch_metadata
 from lxc_manager.security.sessions import (
     COOKIE_NAME,
     GRANT_NONCE_COOKIE,
@@ -72,8 +73,15 @@ AUTH_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
 def _same_origin_navigation(request: Request) -> bool:
-    """Only the app's own page may send a tab here: not a link, a bookmark or another site."""
-    return request.headers.get("sec-fetch-site") == "same-origin"
+    """Only the app's own page may send a tab here: not a link, a bookmark or another site.
+
+    Browsers send no `Sec-Fetch-Site` to a plain-http origin that is not loopback, so
+    there (and only there) its absence is accepted; the tab's nonce cookie still decides.
+    """
+    site = request.headers.get("sec-fetch-site")
+    if site is None:
+        return not browsers_send_fetch_metadata(get_settings())
+    return site == "same-origin"
 
 
 def _forget_nonce(response: RedirectResponse) -> RedirectResponse:

@@ -10,6 +10,7 @@ rxconfig.py), which then refuses the handshake of any other origin.
 
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import urlsplit
 
 from lxc_manager.settings import Settings
@@ -46,3 +47,18 @@ def allowed_origins(settings: Settings) -> tuple[str, ...]:
         bracketed = f"[{host.strip('[]')}]" if ":" in host else host
         origins.append(origin_of(f"http://{bracketed}:{settings.port}"))
     return tuple(dict.fromkeys(origins))
+
+
+def browsers_send_fetch_metadata(settings: Settings) -> bool:
+    """True when browsers send `Sec-Fetch-Site` to the app: they do so only to potentially
+    trustworthy origins (https, or http on a loopback host), never to plain http elsewhere."""
+    parts = urlsplit(settings.public_url)
+    if parts.scheme == "https":
+        return True
+    host = (parts.hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -7,7 +7,11 @@ from pathlib import Path
 import pytest
 
 from lxc_manager.security.clients import client_address, rate_limit_subject
-from lxc_manager.security.origins import allowed_origins, origin_of
+from lxc_manager.security.origins import (
+    allowed_origins,
+    browsers_send_fetch_metadata,
+    origin_of,
+)
 from lxc_manager.settings import Settings, SettingsError, load_settings
 
 
@@ -99,3 +103,20 @@ def test_allowed_origins(tmp_path: Path) -> None:
         "http://localhost:3000",
     )
     assert "*" not in allowed_origins(settings(tmp_path, LXCM_HOST="::"))
+
+
+@pytest.mark.parametrize(
+    ("public_url", "sent"),
+    [
+        ("https://lxc.example.org", True),
+        ("http://127.0.0.1:3000", True),
+        ("http://localhost:3000", True),
+        ("http://[::1]:3000", True),
+        ("http://lxc.lan:3000", False),
+        ("http://10.0.0.5:3000", False),
+    ],
+)
+def test_browsers_send_fetch_metadata_only_to_trustworthy_origins(
+    tmp_path: Path, public_url: str, sent: bool
+) -> None:
+    assert browsers_send_fetch_metadata(settings(tmp_path, LXCM_PUBLIC_URL=public_url)) is sent

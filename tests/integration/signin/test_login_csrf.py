@@ -30,6 +30,7 @@ from lxc_manager.signin.service import (
     SignedIn,
     SignInService,
 )
+from tests.conftest import reset_app_caches
 
 ATTACKER_PAGE_SITES = ("cross-site", "same-site", "none", None)
 
@@ -128,3 +129,18 @@ async def test_the_tab_that_signed_in_gets_its_session_once(
     assert "Max-Age=0" in nonce_header and "Path=/auth/complete" in nonce_header
 
     assert_refused(await open_grant(http, signed.grant, "same-origin", signed.nonce))
+
+
+async def test_plain_http_on_a_lan_host_needs_the_nonce_all_the_same(
+    http: httpx.AsyncClient, simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Browsers send no Sec-Fetch-Site to http://lxc.lan (not a trustworthy origin): the
+    header may be missing there, but a wrong one is still refused and the nonce decides."""
+    monkeypatch.setenv("LXCM_PUBLIC_URL", "http://lxc.lan:3000")
+    reset_app_caches()
+    signed = await attacker_signs_in(simulator)
+    assert_refused(await open_grant(http, signed.grant, None, nonce=None))
+    for fetch_site in ("cross-site", "same-site", "none"):
+        assert_refused(await open_grant(http, signed.grant, fetch_site, signed.nonce))
+    response = await open_grant(http, signed.grant, None, signed.nonce)
+    assert response.status_code == 303 and COOKIE_NAME in set_cookies(response)
