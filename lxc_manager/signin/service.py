@@ -43,6 +43,7 @@ NOT_ENABLED = "This Proxmox host is not enabled for sign-in"
 CERTIFICATE_CHANGED = "The server's certificate changed"
 EXPIRED_SIGN_IN = "The sign-in has expired: enter your credentials again"
 TOO_MANY_CODES = "Too many wrong codes: enter your credentials again"
+UNKNOWN_ENDPOINT_TARGET = "endpoint:(not trusted)"  # audit target of refusals at other hosts
 TFA_PREFIX = "tfa-challenge:"  # a hash: record (JSON), tries
 MAX_CODE_ATTEMPTS = 5  # per pending two-factor challenge
 # KEYS[1]: the pending challenge (a hash: record, tries); ARGV[1]: the attempts it allows.
@@ -162,12 +163,14 @@ class SignInService:
         subject = f"{creds.host}:{creds.port}:{creds.login_name.lower()}"
         return ratelimit.Limit("user", subject, s.login_limit_per_user, s.login_limit_window)
 
-    async def _consume(self, creds: Credentials, *limits: ratelimit.Limit) -> Failed | None:
+    async def _consume(
+        self, creds: Credentials, known: bool, *limits: ratelimit.Limit
+    ) -> Failed | None:
         """Count this attempt before anything reaches Proxmox; a refusal when none is left."""
         try:
             await ratelimit.consume(self.redis, *limits)
         except ratelimit.RateLimited as exc:
-            await self._audit_failure(creds, "rate limited")
+            await self._audit_failure(creds, known, "rate limited")
             return Failed(too_many_attempts(exc.minutes))
         return None
 
@@ -188,12 +191,13 @@ class SignInService:
             endpoints.admission, self.settings, creds.host, creds.port
         )
         if admission is Admission.REFUSED:  # no contact, but a probe: costs the client
-            if refused := await self._consume(creds, client_limit):
+            if refused := await self._consume(creds, False, client_limit):
                 return refused
-            await self._audit_failure(creds, "endpoint not enabled for sign-in")
+            await self._audit_failure(creds, False, "endpoint not enabled for sign-in")
             return Failed(NOT_ENABLED, "host")
         # Every attempt (a first contact too) is counted here, before Proxmox sees it.
-        if refused := await self._consume(creds, client_limit, self._user_limit(creds)):
+        known = admission is Admission.KNOWN
+        if refused := await self._consume(creds, known, client_limit, self._user_limit(creds)):
             return refused
 
         if admission is Admission.FIRST_USE:
@@ -224,7 +228,7 @@ class SignInService:
             )
             return TwoFactorNeeded(pending_id)
         except Exception as exc:
-            return await self._login_error(creds, exc)
+            return await self._login_error(creds, known, exc)
         return await self._finish(creds, pin, admission is Admission.FIRST_USE, result)
 
     # ---- step 2: two-factor -------------------------------------------------------------
@@ -274,8 +278,9 @@ class SignInService:
             return Failed(EXPIRED_SIGN_IN)
         record, attempt = taken
         creds = Credentials(**{**record["creds"], "client_ip": client_ip})
+        known = not record["first_use"]
         if refused := await self._consume(
-            creds, self._client_limit(client_ip), self._user_limit(creds)
+            creds, known, self._client_limit(client_ip), self._user_limit(creds)
         ):
             return refused
         answer = f"recovery:{code}" if recovery else f"totp:{code}"
@@ -290,7 +295,7 @@ class SignInService:
         except Exception as exc:
             if attempt >= MAX_CODE_ATTEMPTS:  # the last one failed: start again from the password
                 await self.redis.delete(TFA_PREFIX + pending_id)
-            failed = await self._login_error(creds, exc, two_factor=True)
+            failed = await self._login_error(creds, known, exc, two_factor=True)
             if attempt >= MAX_CODE_ATTEMPTS and isinstance(exc, AuthenticationError):
                 return Failed(TOO_MANY_CODES)
             return failed
@@ -299,11 +304,11 @@ class SignInService:
 
     # ---- endings ------------------------------------------------------------------------
     async def _login_error(
-        self, creds: Credentials, exc: Exception, two_factor: bool = False
+        self, creds: Credentials, known: bool, exc: Exception, two_factor: bool = False
     ) -> Failed:
         if isinstance(exc, AuthenticationError):
             await self._audit_failure(
-                creds, "wrong second factor" if two_factor else "authentication failure"
+                creds, known, "wrong second factor" if two_factor else "authentication failure"
             )
             return Failed(
                 "Invalid code" if two_factor else INVALID_CREDENTIALS,
@@ -312,6 +317,7 @@ class SignInService:
         if isinstance(exc, CertificateMismatch):
             await self._audit_failure(
                 creds,
+                known,
                 "certificate changed",
                 f"pinned {exc.expected}, presented {exc.actual}",
             )
@@ -321,11 +327,11 @@ class SignInService:
                 f"`lxc-manager trust-endpoint {creds.label}`.",
             )
         if isinstance(exc, Unreachable):
-            await self._audit_failure(creds, "unreachable")
+            await self._audit_failure(creds, known, "unreachable")
             return Failed(unreachable_message(creds.host, creds.port), "host")
         detail = exc.detail if isinstance(exc, ProxmoxError) else type(exc).__name__
         log.warning("sign-in to %s failed unexpectedly: %s", creds.label, detail)
-        await self._audit_failure(creds, "error", detail)
+        await self._audit_failure(creds, known, "error", detail)
         return Failed(unreachable_message(creds.host, creds.port), "host")
 
     async def _is_admin(self, creds: Credentials, pin: str, result: LoginResult) -> bool:
@@ -366,12 +372,14 @@ class SignInService:
                 )
             except endpoints.FirstTrustTaken as exc:
                 log.info("sign-in: first-use trust of %s refused: %s", creds.label, exc)
-                await self._audit_failure(creds, "another endpoint was trusted first")
+                await self._audit_failure(creds, False, "another endpoint was trusted first")
                 return Failed(NOT_ENABLED, "host")
         else:
             found = await asyncio.to_thread(endpoints.find, creds.host, creds.port)
             if found is None or not found.enabled:  # disabled while this sign-in ran
-                await self._audit_failure(creds, "endpoint not enabled for sign-in")
+                await self._audit_failure(
+                    creds, found is not None, "endpoint not enabled for sign-in"
+                )
                 return Failed(NOT_ENABLED, "host")
             endpoint = found
             await asyncio.to_thread(endpoints.set_cluster_name, found.id, cluster_name)
@@ -395,16 +403,23 @@ class SignInService:
         grant = await create_grant(self.redis, session_id)
         return SignedIn(grant.token, grant.nonce)
 
-    async def _audit_failure(self, creds: Credentials, reason: str, detail: str = "") -> None:
+    async def _audit_failure(
+        self, creds: Credentials, known: bool, reason: str, detail: str = ""
+    ) -> None:
         """Counted per (reason, endpoint), one audit row at the 1st, 10th, 100th, ...:
-        anyone can send refused sign-ins, and one row each would flood the audit trail."""
+        anyone can send refused sign-ins, and one row each would flood the audit trail.
+
+        Only an endpoint in the table (`known`) has a counter of its own: any other host
+        name is the sender's choice, so those share one, or new names would mean new rows.
+        """
         client = f"client {creds.client_ip or 'unknown'}"
+        about = f"{detail}; {client}" if detail else client
         await refusals.record_refusal(
             self.redis,
             "login",
             reason=reason,
-            target=f"endpoint:{creds.label}",
+            target=f"endpoint:{creds.label}" if known else UNKNOWN_ENDPOINT_TARGET,
             window=self.settings.login_limit_window,
             user_id=creds.login_name,
-            detail=f"{detail}; {client}" if detail else client,
+            detail=about if known else f"endpoint {creds.label}; {about}",
         )

@@ -19,7 +19,12 @@ from lxc_manager.redis_client import async_client
 from lxc_manager.security.refusals import refusal_count
 from lxc_manager.settings import get_settings
 from lxc_manager.signin import endpoints
-from lxc_manager.signin.service import Credentials, Failed, SignInService
+from lxc_manager.signin.service import (
+    UNKNOWN_ENDPOINT_TARGET,
+    Credentials,
+    Failed,
+    SignInService,
+)
 from tests.conftest import reset_app_caches
 
 ATTEMPTS = 500
@@ -86,16 +91,19 @@ async def test_500_wrong_passwords_write_a_handful_of_rows_and_count_them_all(
 
 
 async def test_probing_hosts_that_are_not_enabled_is_counted_too(service: SignInService) -> None:
+    """Each probe names another host:port (the sender's choice): still one counter."""
     endpoints.trust("127.0.0.1", 1, "00:" * 31 + "00", trusted_by="test")  # not an empty install
     for n in range(ATTEMPTS):
-        await service.sign_in(Credentials("127.0.0.1", 2, f"user{n}", "pam", "198.51.100.2"), "x")
+        probe = Credentials(f"10.0.{n // 250}.{n % 250}", 8006, "root", "pam", "198.51.100.2")
+        await service.sign_in(probe, "x")
     rows = failed_login_rows()
     # 20 probes (the per-client limit) answered "not enabled": rows at the 1st and 10th;
     # 480 refused by the limit: rows at the 1st, 10th and 100th.
     assert len(rows) == 5, [r.detail for r in rows]
-    label = "endpoint:127.0.0.1:2"
-    assert await refusal_count(
-        service.redis, "login", reason="endpoint not enabled for sign-in", target=label
-    ) + await refusal_count(service.redis, "login", reason="rate limited", target=label) == (
-        ATTEMPTS
-    )
+    assert {r.target for r in rows} == {UNKNOWN_ENDPOINT_TARGET}
+    assert "endpoint 10.0.0.0:8006" in rows[0].detail  # the first probe, named in its row
+    counts = [
+        await refusal_count(service.redis, "login", reason=reason, target=UNKNOWN_ENDPOINT_TARGET)
+        for reason in ("endpoint not enabled for sign-in", "rate limited")
+    ]
+    assert counts == [20, ATTEMPTS - 20]
