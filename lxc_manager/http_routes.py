@@ -13,8 +13,12 @@ from starlette.routing import Route
 from lxc_manager.db.engine import get_engine
 from lxc_manager.redis_client import RedisDb, async_client
 from lxc_manager.security import audit
+from lxc_manager.security.origins import browsers_send_fetch_metadata
 from lxc_manager.security.sessions import (
     COOKIE_NAME,
+    GRANT_NONCE_COOKIE,
+    GRANT_NONCE_PATH,
+    cookie_from_header,
     delete_session,
     get_session,
     redeem_grant,
@@ -68,11 +72,49 @@ async def readyz(_request: Request) -> JSONResponse:
 AUTH_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
+def _same_origin_navigation(request: Request) -> bool:
+    """Only the app's own page may send a tab here: not a link, a bookmark or another site.
+
+    Browsers send no `Sec-Fetch-Site` to a plain-http origin that is not loopback, so
+    there (and only there) its absence is accepted; the tab's nonce cookie still decides.
+    """
+    site = request.headers.get("sec-fetch-site")
+    if site is None:
+        return not browsers_send_fetch_metadata(get_settings())
+    return site == "same-origin"
+
+
+def _forget_nonce(response: RedirectResponse) -> RedirectResponse:
+    response.delete_cookie(
+        GRANT_NONCE_COOKIE,
+        path=GRANT_NONCE_PATH,
+        httponly=False,
+        samesite="strict",
+        secure=get_settings().secure_cookies,
+    )
+    return response
+
+
 async def complete_sign_in(request: Request) -> RedirectResponse:
-    """Exchange a single-use sign-in grant for the HttpOnly session cookie, then load `next`."""
-    session_id = await redeem_grant(async_client(RedisDb.APP), request.query_params.get("grant"))
+    """Exchange a single-use sign-in grant for the HttpOnly session cookie, then load `next`.
+
+    Redeemed only by a same-origin navigation of the tab that signed in (it carries the
+    grant's nonce cookie): a grant link opened anywhere else signs nobody in (login CSRF).
+    """
+    session_id = None
+    if _same_origin_navigation(request):
+        session_id = await redeem_grant(
+            async_client(RedisDb.APP),
+            request.query_params.get("grant"),
+            cookie_from_header(request.headers.get("cookie"), GRANT_NONCE_COOKIE),
+        )
     if session_id is None:
-        return RedirectResponse("/login?expired=1", status_code=303, headers=AUTH_HEADERS)
+        log.info(
+            "sign-in grant refused (fetch site %r)", request.headers.get("sec-fetch-site", "")[:40]
+        )
+        return _forget_nonce(
+            RedirectResponse("/login?expired=1", status_code=303, headers=AUTH_HEADERS)
+        )
     settings = get_settings()
     response = RedirectResponse(
         safe_next(request.query_params.get("next")), status_code=303, headers=AUTH_HEADERS
@@ -86,7 +128,7 @@ async def complete_sign_in(request: Request) -> RedirectResponse:
         samesite="strict",
         secure=settings.secure_cookies,
     )
-    return response
+    return _forget_nonce(response)
 
 
 async def sign_out(request: Request) -> RedirectResponse:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -97,15 +98,20 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "LXCM_LOGIN_LIMIT_PER_USER",
         "5",
-        "Failed sign-ins allowed per (endpoint, user) within the window.",
+        "Sign-in attempts (passwords and two-factor codes sent to Proxmox) allowed per (endpoint, user) within the window; a successful sign-in resets it.",
     ),
     Variable(
         "LXCM_LOGIN_LIMIT_PER_CLIENT",
         "20",
-        "Failed sign-ins (and first contacts) allowed per client address within the window.",
+        "Sign-in attempts (successful or not, first contacts and refused hosts included) allowed per client address (per /64 for IPv6) within the window.",
     ),
     Variable(
         "LXCM_LOGIN_LIMIT_WINDOW", "900", "Rate-limit window for sign-in attempts, in seconds."
+    ),
+    Variable(
+        "LXCM_TRUSTED_PROXIES",
+        "(empty)",
+        "Comma-separated IPs or CIDRs of reverse proxies whose `X-Forwarded-For` is believed (the right-most address not in this list is the client); empty = the connecting address is the client.",
     ),
     Variable(
         "LXCM_TFA_PENDING_TTL", "300", "Seconds a pending two-factor sign-in waits for its code."
@@ -256,6 +262,26 @@ def _parse_admins(name: str, raw: str) -> tuple[tuple[str, str, int], ...]:
     return tuple(admins)
 
 
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _parse_networks(name: str, raw: str) -> tuple[IpNetwork, ...]:
+    """Comma-separated IP addresses or CIDR networks, e.g. `10.0.0.2, 192.168.0.0/24, ::1`."""
+    networks: list[IpNetwork] = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise SettingsError(
+                name,
+                "comma-separated IP addresses or CIDR networks such as 10.0.0.2,10.1.0.0/16",
+                raw,
+            ) from None
+    return tuple(networks)
+
+
 def split_host_port(text: str, default_port: int) -> tuple[str | None, int | None]:
     """Split `host`, `host:port`, `[v6]` or `[v6]:port`; (None, None) when malformed."""
     text = text.strip()
@@ -277,6 +303,7 @@ def split_host_port(text: str, default_port: int) -> tuple[str | None, int | Non
 
 NO_HOSTS: tuple[tuple[str, int], ...] = ()
 NO_ADMINS: tuple[tuple[str, str, int], ...] = ()
+NO_NETWORKS: tuple[IpNetwork, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -304,6 +331,7 @@ class Settings:
     templates_dir: Path | None = None
     ssh_sessions_per_node: int = 4
     admins: tuple[tuple[str, str, int], ...] = NO_ADMINS
+    trusted_proxies: tuple[IpNetwork, ...] = NO_NETWORKS
 
     def names_admin(self, username: str, host: str, port: int) -> bool:
         """True when LXCM_ADMINS names this Proxmox user at this sign-in endpoint."""
@@ -362,7 +390,9 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
 
     host = _opt(env, "LXCM_HOST", _parse_host, "127.0.0.1")
     port = _opt(env, "LXCM_PORT", lambda n, r: _parse_int(n, r, 1, 65535), 3000)
-    display_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    display_host = "127.0.0.1" if host in ("0.0.0.0", "::", "[::]") else host
+    if ":" in display_host and not display_host.startswith("["):
+        display_host = f"[{display_host}]"  # an IPv6 address in a URL
     values: dict[str, Any] = {
         "data_dir": data_dir,
         "database_url": _opt(
@@ -381,6 +411,7 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
             env, "LXCM_LOGIN_ALLOWED_HOSTS", _parse_allowed_hosts, NO_HOSTS
         ),
         "admins": _opt(env, "LXCM_ADMINS", _parse_admins, NO_ADMINS),
+        "trusted_proxies": _opt(env, "LXCM_TRUSTED_PROXIES", _parse_networks, NO_NETWORKS),
         "log_level": _opt(env, "LXCM_LOG_LEVEL", _parse_log_level, "INFO"),
         "shutdown_timeout": _opt(
             env, "LXCM_SHUTDOWN_TIMEOUT", lambda n, r: _parse_float(n, r, 1, 60), 8.0

@@ -7,16 +7,27 @@ sets the HttpOnly session cookie (a Reflex event cannot).
 
 from __future__ import annotations
 
+import json
 from urllib.parse import quote
 
 import reflex as rx
 
 from lxc_manager.pages.components.fingerprint import fingerprint_confirmation
 from lxc_manager.redis_client import async_client
-from lxc_manager.security.sessions import get_session, safe_next, session_id_from_cookie_header
+from lxc_manager.security.clients import client_address
+from lxc_manager.security.sessions import (
+    GRANT_NONCE_COOKIE,
+    GRANT_NONCE_PATH,
+    GRANT_TTL_SECONDS,
+    get_session,
+    safe_next,
+    session_id_from_cookie_header,
+)
 from lxc_manager.settings import get_settings
 from lxc_manager.signin.service import (
+    EXPIRED_SIGN_IN,
     REALMS,
+    TOO_MANY_CODES,
     ConfirmFingerprint,
     Failed,
     Outcome,
@@ -49,6 +60,12 @@ class LoginState(rx.State):
     def _service(self) -> SignInService:
         return SignInService(get_settings(), async_client())
 
+    def _client_ip(self) -> str:
+        """The connecting address, or what a trusted reverse proxy forwarded (LXCM_TRUSTED_PROXIES)."""
+        return client_address(
+            self.router.session.client_ip, self.router.headers.raw_headers, get_settings()
+        )
+
     @rx.event
     async def load(self) -> rx.event.EventSpec | None:
         params = self.router.url.query_parameters
@@ -76,8 +93,7 @@ class LoginState(rx.State):
     def _apply(self, outcome: Outcome) -> rx.event.EventSpec | None:
         self.error, self.field = "", ""
         if isinstance(outcome, SignedIn):
-            target = f"/auth/complete?grant={quote(outcome.grant)}&next={quote(self._next)}"
-            return rx.call_script(f"window.location.assign({target!r})")
+            return rx.call_script(redeem_script(outcome, self._next))
         if isinstance(outcome, ConfirmFingerprint):
             self.step, self.fingerprint = "confirm", outcome.fingerprint
         elif isinstance(outcome, TwoFactorNeeded):
@@ -95,9 +111,7 @@ class LoginState(rx.State):
         self.port = form.get("port", "").strip()
         self.username = form.get("username", "").strip()
         self.realm = form.get("realm", "pam")
-        parsed = parse_form(
-            self.host, self.port, self.username, self.realm, self.router.session.client_ip
-        )
+        parsed = parse_form(self.host, self.port, self.username, self.realm, self._client_ip())
         if isinstance(parsed, Failed):
             self._apply(parsed)
             return
@@ -123,11 +137,11 @@ class LoginState(rx.State):
                 self._pending_id,
                 form.get("code", ""),
                 self.use_recovery,
-                self.router.session.client_ip,
+                self._client_ip(),
             )
         finally:
             self.busy = False
-        if isinstance(outcome, Failed) and outcome.message.startswith("The sign-in has expired"):
+        if isinstance(outcome, Failed) and outcome.message in (EXPIRED_SIGN_IN, TOO_MANY_CODES):
             self._restart()
         yield rx.set_value("code", "")
         yield self._apply(outcome)
@@ -141,6 +155,18 @@ class LoginState(rx.State):
     def start_over(self) -> None:
         self._restart()
         self.error, self.field = "", ""
+
+
+def redeem_script(outcome: SignedIn, next_path: str) -> str:
+    """Hand the grant's nonce to this tab only (a short-lived cookie scoped to the route),
+    then navigate to `/auth/complete`: a same-origin navigation that carries it."""
+    secure = "; secure" if get_settings().secure_cookies else ""
+    cookie = (
+        f"{GRANT_NONCE_COOKIE}={outcome.nonce}; path={GRANT_NONCE_PATH}; "
+        f"max-age={GRANT_TTL_SECONDS}; samesite=strict{secure}"
+    )
+    target = f"{GRANT_NONCE_PATH}?grant={quote(outcome.grant)}&next={quote(next_path)}"
+    return f"document.cookie = {json.dumps(cookie)}; window.location.assign({json.dumps(target)});"
 
 
 def _field_error(name: str) -> rx.Component:

@@ -1,4 +1,10 @@
-"""Fixed-window counters in Redis for sign-in abuse (DESIGN §3.6, §3.7)."""
+"""Fixed-window counters in Redis for sign-in abuse (DESIGN §3.6, §3.7).
+
+An attempt is counted BEFORE anything is sent to Proxmox, and the check and the count are
+one atomic step over every limit that applies (a Lua script), so any number of concurrent
+attempts gets at most `max_attempts` of them through per window: a check followed by a
+separate count would let them all pass the check before the first one counts.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +16,31 @@ from redis.asyncio import Redis
 
 PREFIX = "login-fail:"
 
+# KEYS: one counter per limit; ARGV: max_1, window_1, max_2, window_2, ...
+# Returns 0 when every counter had room (all are then counted), else the seconds left on
+# the first full one (nothing is counted then: a refused attempt costs no further room).
+CONSUME_SCRIPT = """
+for i, key in ipairs(KEYS) do
+  local used = tonumber(redis.call('GET', key) or '0')
+  if used >= tonumber(ARGV[2 * i - 1]) then
+    local ttl = redis.call('TTL', key)
+    if ttl <= 0 then ttl = tonumber(ARGV[2 * i]) end
+    return ttl
+  end
+end
+for i, key in ipairs(KEYS) do
+  if redis.call('INCR', key) == 1 then
+    redis.call('EXPIRE', key, tonumber(ARGV[2 * i]))
+  end
+end
+return 0
+"""
+
 
 @dataclass(frozen=True)
 class Limit:
     scope: str  # "user" or "client"
-    subject: str  # e.g. "1:root@pam" or "127.0.0.1"
+    subject: str  # e.g. "pve1:8006:root@pam" or "127.0.0.1"
     max_attempts: int
     window: int
 
@@ -34,25 +60,18 @@ class RateLimited(Exception):
         return max(1, math.ceil(self.retry_after / 60))
 
 
-async def check(redis: Redis, *limits: Limit) -> None:
-    """Raise RateLimited when any limit is used up."""
+async def consume(redis: Redis, *limits: Limit) -> None:
+    """Count one attempt against every limit at once, or raise RateLimited and count none."""
+    if not limits:
+        return
+    args: list[int] = []
     for limit in limits:
-        count = await redis.get(limit.key)
-        if count is not None and int(count) >= limit.max_attempts:
-            ttl = await redis.ttl(limit.key)
-            raise RateLimited(ttl if ttl and ttl > 0 else limit.window)
-
-
-async def hit(redis: Redis, *limits: Limit) -> None:
-    """Count one attempt against every limit (the window starts at the first one).
-
-    SET NX EX opens the window with its TTL; INCR keeps the TTL (works on Redis 6.2 too).
-    """
-    async with redis.pipeline(transaction=True) as pipe:
-        for limit in limits:
-            pipe.set(limit.key, 0, ex=limit.window, nx=True)
-            pipe.incr(limit.key)
-        await pipe.execute()
+        args += [limit.max_attempts, limit.window]
+    retry_after = int(
+        await redis.eval(CONSUME_SCRIPT, len(limits), *[limit.key for limit in limits], *args)  # type: ignore[misc]  # redis-py's sync/async union
+    )
+    if retry_after:
+        raise RateLimited(retry_after)
 
 
 async def reset(redis: Redis, limit: Limit) -> None:

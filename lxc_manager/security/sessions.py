@@ -23,6 +23,8 @@ COOKIE_NAME = "lxc-session"
 SESSION_PREFIX = "session:"
 GRANT_PREFIX = "login-grant:"
 GRANT_TTL_SECONDS = 30
+GRANT_NONCE_COOKIE = "lxc-grant-nonce"
+GRANT_NONCE_PATH = "/auth/complete"
 
 
 DISABLED_ENDPOINTS_KEY = "sign-in-endpoints:disabled"  # see lxc_manager.signin.endpoints
@@ -137,21 +139,57 @@ async def delete_session(redis: Redis, session_id: str | None) -> None:
         await redis.delete(_key(session_id))
 
 
-async def create_grant(redis: Redis, session_id: str) -> str:
-    """A single-use, seconds-long grant that a plain HTTP route exchanges for the cookie."""
-    grant = secrets.token_urlsafe(32)
-    await redis.set(GRANT_PREFIX + grant, session_id, ex=GRANT_TTL_SECONDS)
+@dataclass(frozen=True)
+class Grant:
+    """A single-use, seconds-long grant that `/auth/complete` exchanges for the cookie.
+
+    `token` travels in the URL; `nonce` is handed only to the browser tab that signed in
+    and must come back as the `lxc-grant-nonce` cookie, so a grant link alone, sent to or
+    opened by anyone else, redeems nothing (login CSRF, DESIGN §3.1).
+    """
+
+    token: str
+    nonce: str
+
+
+# A grant record is "<sha256(nonce)> <session id>"; GET, compare and DEL in one step.
+REDEEM_SCRIPT = """
+local value = redis.call('GET', KEYS[1])
+if not value then return false end
+local space = string.find(value, ' ', 1, true)
+if not space or string.sub(value, 1, space - 1) ~= ARGV[1] then return false end
+redis.call('DEL', KEYS[1])
+return string.sub(value, space + 1)
+"""
+
+
+def _nonce_digest(nonce: str) -> str:
+    return hashlib.sha256(nonce.encode()).hexdigest()
+
+
+async def create_grant(redis: Redis, session_id: str) -> Grant:
+    grant = Grant(secrets.token_urlsafe(32), secrets.token_urlsafe(32))
+    await redis.set(
+        GRANT_PREFIX + grant.token,
+        f"{_nonce_digest(grant.nonce)} {session_id}",
+        ex=GRANT_TTL_SECONDS,
+    )
     return grant
 
 
-async def redeem_grant(redis: Redis, grant: str | None) -> str | None:
-    if not grant or not _is_valid_id(grant):
+async def redeem_grant(redis: Redis, token: str | None, nonce: str | None) -> str | None:
+    """The session id of a grant whose nonce matches; the grant is then used up.
+
+    A wrong or missing nonce consumes nothing: whoever holds only the link cannot spoil
+    the sign-in of the tab it belongs to.
+    """
+    if not token or not _is_valid_id(token) or not nonce or not _is_valid_id(nonce):
         return None
-    value = await redis.getdel(GRANT_PREFIX + grant)
+    value = await redis.eval(REDEEM_SCRIPT, 1, GRANT_PREFIX + token, _nonce_digest(nonce))  # type: ignore[misc]  # redis-py's sync/async union
     return value.decode() if isinstance(value, bytes) else value
 
 
-def session_id_from_cookie_header(cookie_header: str | None) -> str | None:
+def cookie_from_header(cookie_header: str | None, name: str) -> str | None:
     if not cookie_header:
         return None
     jar: SimpleCookie = SimpleCookie()
@@ -159,8 +197,12 @@ def session_id_from_cookie_header(cookie_header: str | None) -> str | None:
         jar.load(cookie_header)
     except Exception:
         return None
-    morsel = jar.get(COOKIE_NAME)
+    morsel = jar.get(name)
     return morsel.value if morsel is not None else None
+
+
+def session_id_from_cookie_header(cookie_header: str | None) -> str | None:
+    return cookie_from_header(cookie_header, COOKIE_NAME)
 
 
 def safe_next(path: str | None, default: str = "/") -> str:

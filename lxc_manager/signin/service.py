@@ -7,11 +7,13 @@ not kept after sign-in.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 import secrets
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -28,7 +30,7 @@ from lxc_manager.proxmox import (
     Unreachable,
     fetch_fingerprint,
 )
-from lxc_manager.security import audit, ratelimit
+from lxc_manager.security import audit, clients, ratelimit, refusals
 from lxc_manager.security.sessions import create_grant, create_session
 from lxc_manager.settings import Settings, split_host_port
 from lxc_manager.signin import endpoints
@@ -39,7 +41,23 @@ log = logging.getLogger(__name__)
 INVALID_CREDENTIALS = "Invalid credentials"
 NOT_ENABLED = "This Proxmox host is not enabled for sign-in"
 CERTIFICATE_CHANGED = "The server's certificate changed"
-TFA_PREFIX = "tfa-pending:"
+EXPIRED_SIGN_IN = "The sign-in has expired: enter your credentials again"
+TOO_MANY_CODES = "Too many wrong codes: enter your credentials again"
+UNKNOWN_ENDPOINT_TARGET = "endpoint:(not trusted)"  # audit target of refusals at other hosts
+TFA_PREFIX = "tfa-challenge:"  # a hash: record (JSON), tries
+MAX_CODE_ATTEMPTS = 5  # per pending two-factor challenge
+# KEYS[1]: the pending challenge (a hash: record, tries); ARGV[1]: the attempts it allows.
+# Counts one attempt and returns {tries, record}; deletes a used-up challenge and returns nil.
+TAKE_CODE_ATTEMPT_SCRIPT = """
+local record = redis.call('HGET', KEYS[1], 'record')
+if not record then return false end
+local tries = redis.call('HINCRBY', KEYS[1], 'tries', 1)
+if tries > tonumber(ARGV[1]) then
+  redis.call('DEL', KEYS[1])
+  return false
+end
+return {tries, record}
+"""
 ADMIN_PRIVILEGE = "Sys.Modify"  # on "/": who administers LXC Manager (DESIGN §3.2)
 REALMS = {"pam": "Linux PAM", "pve": "Proxmox VE"}
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9._-][A-Za-z0-9._@-]{0,63}$")
@@ -74,7 +92,8 @@ class Credentials:
 
 @dataclass(frozen=True)
 class SignedIn:
-    grant: str
+    grant: str  # goes in the /auth/complete URL
+    nonce: str  # only for the tab that signed in, as the lxc-grant-nonce cookie
 
 
 @dataclass(frozen=True)
@@ -133,13 +152,27 @@ class SignInService:
     def _client_limit(self, client_ip: str) -> ratelimit.Limit:
         s = self.settings
         return ratelimit.Limit(
-            "client", client_ip or "unknown", s.login_limit_per_client, s.login_limit_window
+            "client",
+            clients.rate_limit_subject(client_ip),
+            s.login_limit_per_client,
+            s.login_limit_window,
         )
 
     def _user_limit(self, creds: Credentials) -> ratelimit.Limit:
         s = self.settings
         subject = f"{creds.host}:{creds.port}:{creds.login_name.lower()}"
         return ratelimit.Limit("user", subject, s.login_limit_per_user, s.login_limit_window)
+
+    async def _consume(
+        self, creds: Credentials, known: bool, *limits: ratelimit.Limit
+    ) -> Failed | None:
+        """Count this attempt before anything reaches Proxmox; a refusal when none is left."""
+        try:
+            await ratelimit.consume(self.redis, *limits)
+        except ratelimit.RateLimited as exc:
+            await self._audit_failure(creds, known, "rate limited")
+            return Failed(too_many_attempts(exc.minutes))
+        return None
 
     @property
     def _timeouts(self) -> Timeouts:
@@ -151,23 +184,23 @@ class SignInService:
     async def sign_in(
         self, creds: Credentials, password: str, confirmed_fingerprint: str = ""
     ) -> Outcome:
-        limits = (self._client_limit(creds.client_ip), self._user_limit(creds))
-        try:
-            await ratelimit.check(self.redis, *limits)
-        except ratelimit.RateLimited as exc:
-            self._audit_failure(creds, "rate limited")
-            return Failed(too_many_attempts(exc.minutes))
         if not password:
             return Failed("Enter your password", "password")
-
-        admission, endpoint = endpoints.admission(self.settings, creds.host, creds.port)
-        if admission is Admission.REFUSED:
-            await ratelimit.hit(self.redis, limits[0])
-            self._audit_failure(creds, "endpoint not enabled for sign-in")
+        client_limit = self._client_limit(creds.client_ip)
+        admission, endpoint = await asyncio.to_thread(
+            endpoints.admission, self.settings, creds.host, creds.port
+        )
+        if admission is Admission.REFUSED:  # no contact, but a probe: costs the client
+            if refused := await self._consume(creds, False, client_limit):
+                return refused
+            await self._audit_failure(creds, False, "endpoint not enabled for sign-in")
             return Failed(NOT_ENABLED, "host")
+        # Every attempt (a first contact too) is counted here, before Proxmox sees it.
+        known = admission is Admission.KNOWN
+        if refused := await self._consume(creds, known, client_limit, self._user_limit(creds)):
+            return refused
 
         if admission is Admission.FIRST_USE:
-            await ratelimit.hit(self.redis, limits[0])  # a first contact costs like a failure
             try:
                 fingerprint = await fetch_fingerprint(
                     creds.host, creds.port, timeout=self.settings.proxmox_connect_timeout
@@ -189,12 +222,13 @@ class SignInService:
             ) as pve:
                 result = await pve.login(creds.username, password, creds.realm)
         except TwoFactorRequired as pending:
+            # The attempt that led here stays counted: a pending challenge is an attempt.
             pending_id = await self._store_pending(
                 creds, pin, admission is Admission.FIRST_USE, pending
             )
             return TwoFactorNeeded(pending_id)
         except Exception as exc:
-            return await self._login_error(creds, limits, exc, pin)
+            return await self._login_error(creds, known, exc)
         return await self._finish(creds, pin, admission is Admission.FIRST_USE, result)
 
     # ---- step 2: two-factor -------------------------------------------------------------
@@ -209,29 +243,46 @@ class SignInService:
             "ticket": pending.pending_ticket,
             "username": pending.username or creds.login_name,
         }
-        await self.redis.set(
-            TFA_PREFIX + pending_id, json.dumps(record), ex=self.settings.tfa_pending_ttl
-        )
+        key = TFA_PREFIX + pending_id
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping={"record": json.dumps(record), "tries": 0})
+            pipe.expire(key, self.settings.tfa_pending_ttl)
+            await pipe.execute()
         return pending_id
+
+    async def _take_code_attempt(self, pending_id: str) -> tuple[dict[str, Any], int] | None:
+        """The pending record and this attempt's number (1-based), counted atomically.
+
+        None when the challenge has expired or its attempts are used up (it is then gone).
+        """
+        if not pending_id or len(pending_id) > 64:
+            return None
+        answer = await self.redis.eval(  # type: ignore[misc]  # redis-py's sync/async union
+            TAKE_CODE_ATTEMPT_SCRIPT, 1, TFA_PREFIX + pending_id, MAX_CODE_ATTEMPTS
+        )
+        if not answer:
+            return None
+        tries, raw = answer
+        return json.loads(raw), int(tries)
 
     async def complete_two_factor(
         self, pending_id: str, code: str, recovery: bool, client_ip: str
     ) -> Outcome:
-        raw = await self.redis.get(TFA_PREFIX + pending_id) if pending_id else None
-        if raw is None:
-            return Failed("The sign-in has expired: enter your credentials again")
-        record = json.loads(raw)
-        creds = Credentials(**{**record["creds"], "client_ip": client_ip})
         code = code.strip().replace(" ", "")
         if not (RECOVERY_PATTERN if recovery else TOTP_PATTERN).match(code):
             return Failed(
                 "Enter the recovery key" if recovery else "Enter the 6-digit code", "code"
             )
-        limits = (self._client_limit(client_ip), self._user_limit(creds))
-        try:
-            await ratelimit.check(self.redis, *limits)
-        except ratelimit.RateLimited as exc:
-            return Failed(too_many_attempts(exc.minutes))
+        taken = await self._take_code_attempt(pending_id)
+        if taken is None:
+            return Failed(EXPIRED_SIGN_IN)
+        record, attempt = taken
+        creds = Credentials(**{**record["creds"], "client_ip": client_ip})
+        known = not record["first_use"]
+        if refused := await self._consume(
+            creds, known, self._client_limit(client_ip), self._user_limit(creds)
+        ):
+            return refused
         answer = f"recovery:{code}" if recovery else f"totp:{code}"
         try:
             async with ProxmoxClient(
@@ -242,31 +293,33 @@ class SignInService:
             ) as pve:
                 result = await pve.complete_two_factor(record["username"], record["ticket"], answer)
         except Exception as exc:
-            return await self._login_error(creds, limits, exc, record["pin"], two_factor=True)
+            if attempt >= MAX_CODE_ATTEMPTS:  # the last one failed: start again from the password
+                await self.redis.delete(TFA_PREFIX + pending_id)
+            failed = await self._login_error(creds, known, exc, two_factor=True)
+            if attempt >= MAX_CODE_ATTEMPTS and isinstance(exc, AuthenticationError):
+                return Failed(TOO_MANY_CODES)
+            return failed
         await self.redis.delete(TFA_PREFIX + pending_id)
         return await self._finish(creds, record["pin"], record["first_use"], result)
 
     # ---- endings ------------------------------------------------------------------------
     async def _login_error(
-        self,
-        creds: Credentials,
-        limits: tuple[ratelimit.Limit, ratelimit.Limit],
-        exc: Exception,
-        pin: str,
-        two_factor: bool = False,
+        self, creds: Credentials, known: bool, exc: Exception, two_factor: bool = False
     ) -> Failed:
         if isinstance(exc, AuthenticationError):
-            await ratelimit.hit(self.redis, *limits)
-            self._audit_failure(
-                creds, "wrong second factor" if two_factor else "authentication failure"
+            await self._audit_failure(
+                creds, known, "wrong second factor" if two_factor else "authentication failure"
             )
             return Failed(
                 "Invalid code" if two_factor else INVALID_CREDENTIALS,
                 "code" if two_factor else None,
             )
         if isinstance(exc, CertificateMismatch):
-            self._audit_failure(
-                creds, f"certificate changed: pinned {exc.expected}, presented {exc.actual}"
+            await self._audit_failure(
+                creds,
+                known,
+                "certificate changed",
+                f"pinned {exc.expected}, presented {exc.actual}",
             )
             return Failed(
                 f"{CERTIFICATE_CHANGED}: the pinned fingerprint is {exc.expected} but the server presented "
@@ -274,11 +327,11 @@ class SignInService:
                 f"`lxc-manager trust-endpoint {creds.label}`.",
             )
         if isinstance(exc, Unreachable):
-            self._audit_failure(creds, "unreachable")
+            await self._audit_failure(creds, known, "unreachable")
             return Failed(unreachable_message(creds.host, creds.port), "host")
         detail = exc.detail if isinstance(exc, ProxmoxError) else type(exc).__name__
         log.warning("sign-in to %s failed unexpectedly: %s", creds.label, detail)
-        self._audit_failure(creds, f"error: {detail}")
+        await self._audit_failure(creds, known, "error", detail)
         return Failed(unreachable_message(creds.host, creds.port), "host")
 
     async def _is_admin(self, creds: Credentials, pin: str, result: LoginResult) -> bool:
@@ -308,7 +361,8 @@ class SignInService:
         cluster_name = result.clustername or ""
         if first_use:
             try:
-                endpoint = endpoints.trust(
+                endpoint = await asyncio.to_thread(
+                    endpoints.trust,
                     creds.host,
                     creds.port,
                     pin,
@@ -318,15 +372,17 @@ class SignInService:
                 )
             except endpoints.FirstTrustTaken as exc:
                 log.info("sign-in: first-use trust of %s refused: %s", creds.label, exc)
-                self._audit_failure(creds, "another endpoint was trusted first")
+                await self._audit_failure(creds, False, "another endpoint was trusted first")
                 return Failed(NOT_ENABLED, "host")
         else:
-            found = endpoints.find(creds.host, creds.port)
+            found = await asyncio.to_thread(endpoints.find, creds.host, creds.port)
             if found is None or not found.enabled:  # disabled while this sign-in ran
-                self._audit_failure(creds, "endpoint not enabled for sign-in")
+                await self._audit_failure(
+                    creds, found is not None, "endpoint not enabled for sign-in"
+                )
                 return Failed(NOT_ENABLED, "host")
             endpoint = found
-            endpoints.set_cluster_name(found.id, cluster_name)
+            await asyncio.to_thread(endpoints.set_cluster_name, found.id, cluster_name)
         is_admin = await self._is_admin(creds, pin, result)
         session_id = await create_session(
             self.redis,
@@ -337,19 +393,33 @@ class SignInService:
             is_admin=is_admin,
         )
         await ratelimit.reset(self.redis, self._user_limit(creds))
-        audit.record(
+        await asyncio.to_thread(
+            audit.record,
             "login",
             user_id=f"{username}@{endpoint.id}",
             target=f"endpoint:{creds.label}",
             detail="administrator" if is_admin else "",
         )
-        return SignedIn(await create_grant(self.redis, session_id))
+        grant = await create_grant(self.redis, session_id)
+        return SignedIn(grant.token, grant.nonce)
 
-    def _audit_failure(self, creds: Credentials, reason: str) -> None:
-        audit.record(
+    async def _audit_failure(
+        self, creds: Credentials, known: bool, reason: str, detail: str = ""
+    ) -> None:
+        """Counted per (reason, endpoint), one audit row at the 1st, 10th, 100th, ...:
+        anyone can send refused sign-ins, and one row each would flood the audit trail.
+
+        Only an endpoint in the table (`known`) has a counter of its own: any other host
+        name is the sender's choice, so those share one, or new names would mean new rows.
+        """
+        client = f"client {creds.client_ip or 'unknown'}"
+        about = f"{detail}; {client}" if detail else client
+        await refusals.record_refusal(
+            self.redis,
             "login",
+            reason=reason,
+            target=f"endpoint:{creds.label}" if known else UNKNOWN_ENDPOINT_TARGET,
+            window=self.settings.login_limit_window,
             user_id=creds.login_name,
-            target=f"endpoint:{creds.label}",
-            outcome=audit.Outcome.FAILED,
-            detail=f"{reason} (client {creds.client_ip or 'unknown'})",
+            detail=about if known else f"endpoint {creds.label}; {about}",
         )

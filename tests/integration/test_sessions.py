@@ -84,12 +84,17 @@ async def test_delete_ends_it_and_garbage_ids_are_refused(redis) -> None:
         assert await sessions.get_session(redis, get_settings(), bad) is None
 
 
-async def test_grants_are_single_use(redis) -> None:
+async def test_grants_are_single_use_and_need_their_nonce(redis) -> None:
     grant = await sessions.create_grant(redis, "sid-" + "a" * 40)
-    assert 0 < await redis.ttl(sessions.GRANT_PREFIX + grant) <= sessions.GRANT_TTL_SECONDS
-    assert await sessions.redeem_grant(redis, grant) == "sid-" + "a" * 40
-    assert await sessions.redeem_grant(redis, grant) is None
-    assert await sessions.redeem_grant(redis, None) is None
+    key = sessions.GRANT_PREFIX + grant.token
+    assert 0 < await redis.ttl(key) <= sessions.GRANT_TTL_SECONDS
+    assert grant.nonce not in (await redis.get(key)).decode()  # only its hash is stored
+    other = await sessions.create_grant(redis, "sid-" + "b" * 40)
+    for nonce in (None, "", other.nonce, grant.nonce[:-1] + "x"):
+        assert await sessions.redeem_grant(redis, grant.token, nonce) is None
+    assert await sessions.redeem_grant(redis, grant.token, grant.nonce) == "sid-" + "a" * 40
+    assert await sessions.redeem_grant(redis, grant.token, grant.nonce) is None
+    assert await sessions.redeem_grant(redis, None, grant.nonce) is None
 
 
 @pytest.mark.parametrize(

@@ -82,9 +82,10 @@ async def test_first_use_trust_then_known_endpoint(service: SignInService, simul
     )
     assert endpoint.trusted_by == "root@pam" and endpoint.cluster_name == simulator.cluster
 
-    session_id = await redeem_grant(service.redis, outcome.grant)
+    session_id = await redeem_grant(service.redis, outcome.grant, outcome.nonce)
     assert (
-        session_id is not None and await redeem_grant(service.redis, outcome.grant) is None
+        session_id is not None
+        and await redeem_grant(service.redis, outcome.grant, outcome.nonce) is None
     )  # single use
     session = await get_session(service.redis, service.settings, session_id)
     assert session is not None and session.user_id == f"root@pam@{endpoint.id}"
@@ -155,7 +156,7 @@ async def test_two_allowed_endpoints_are_two_users(
     users = []
     for api, password in ((simulator.api, simulator.root_password), (other.ready["api"], "other")):
         signed = await sign_in_first_use(service, creds(api), password)
-        session_id = await redeem_grant(service.redis, signed.grant)
+        session_id = await redeem_grant(service.redis, signed.grant, signed.nonce)
         session = await get_session(service.redis, service.settings, session_id)
         assert session is not None
         users.append(session.user_id)
