@@ -55,7 +55,7 @@ async def signed_in(service: SignInService, c: Credentials, password: str) -> tu
     if isinstance(outcome, ConfirmFingerprint):
         outcome = await service.sign_in(c, password, outcome.fingerprint)
     assert isinstance(outcome, SignedIn), outcome
-    session_id = await redeem_grant(service.redis, outcome.grant)
+    session_id = await redeem_grant(service.redis, outcome.grant, outcome.nonce)
     assert session_id is not None
     session = await get_session(service.redis, service.settings, session_id)
     assert session is not None
