@@ -49,8 +49,6 @@ class SessionState(rx.State):
             self._user_id = session.user_id
         if self.user_name != session.display_name:
             self.user_name = session.display_name
-        if self.endpoint_label != session.endpoint_label:
-            self.endpoint_label = session.endpoint_label
         if self.is_admin != session.is_admin:
             self.is_admin = session.is_admin
 
@@ -84,6 +82,7 @@ class SessionState(rx.State):
         if session is None:
             return self._to_login()
         self._adopt(session)
+        self.endpoint_label = session.endpoint_label  # display only: set on page load
         return None
 
     @rx.event
