@@ -126,6 +126,16 @@ VARIABLES: tuple[Variable, ...] = (
         "SSH sessions the provisioning workers open at once per Proxmox node, all workers together (1-64).",
     ),
     Variable(
+        "LXCM_NODE_CHECKS_PER_MINUTE",
+        "10",
+        "Node connection tests (saving or testing a node) one user may run per minute (1-10000).",
+    ),
+    Variable(
+        "LXCM_MAX_NODES_PER_USER",
+        "50",
+        "Nodes one user may add (1-10000).",
+    ),
+    Variable(
         "LXCM_TEMPLATES_DIR",
         "(shipped catalog)",
         'Directory of filesystem templates read by "Sync catalog" (`template.toml` or `template.conf` layout, see docs/templates.md); unset = the templates shipped with the package.',
@@ -332,6 +342,8 @@ class Settings:
     ssh_sessions_per_node: int = 4
     admins: tuple[tuple[str, str, int], ...] = NO_ADMINS
     trusted_proxies: tuple[IpNetwork, ...] = NO_NETWORKS
+    node_checks_per_minute: int = 10
+    max_nodes_per_user: int = 50
 
     def names_admin(self, username: str, host: str, port: int) -> bool:
         """True when LXCM_ADMINS names this Proxmox user at this sign-in endpoint."""
@@ -425,6 +437,8 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         "proxmox_connect_timeout": _float(env, "LXCM_PROXMOX_CONNECT_TIMEOUT", 0.1, 60, 3.0),
         "proxmox_read_timeout": _float(env, "LXCM_PROXMOX_READ_TIMEOUT", 0.5, 300, 10.0),
         "ssh_sessions_per_node": _int(env, "LXCM_SSH_SESSIONS_PER_NODE", 1, 64, 4),
+        "node_checks_per_minute": _int(env, "LXCM_NODE_CHECKS_PER_MINUTE", 1, 10000, 10),
+        "max_nodes_per_user": _int(env, "LXCM_MAX_NODES_PER_USER", 1, 10000, 50),
         "templates_dir": _opt(env, "LXCM_TEMPLATES_DIR", lambda n, r: _parse_dir(n, r, base), None),
     }
     return Settings(**values)

@@ -440,7 +440,7 @@ async def _snapshot_action(
     try:
         async with (
             target.client,
-            _container_lock(lock_key(target.cluster_key, vmid), task_timeout) as taken,
+            _container_lock(lock_key(user_id, target.cluster_key, vmid), task_timeout) as taken,
         ):
             if not taken:
                 result = ActionResult(ok=False, message=MSG_BUSY)
@@ -525,8 +525,11 @@ async def delete_snapshot(
 # -- services -------------------------------------------------------------------------------
 
 
-def _cache_key(cluster_key: str, vmid: int) -> str:
-    return f"services:{cluster_key}:{vmid}"
+def _cache_key(user_id: str, cluster_key: str, vmid: int) -> str:
+    """Per user: the cluster key is what the node's server claims, and anyone can run a
+    server claiming another user's cluster (it would read, or plant, that user's cached
+    services and credentials)."""
+    return f"services:{user_id}:{cluster_key}:{vmid}"
 
 
 def _cred_ad(cache_key: str, unit: str, key: str) -> str:
@@ -583,8 +586,9 @@ async def forget_services(user_id: str, node_id: int, vmid: int) -> None:
     """Drop the cached services of a container (e.g. after installing something)."""
     node = await asyncio.to_thread(get_node, user_id, node_id)
     try:
-        cluster_key = node.cluster_key or f"node:{node.id}"
-        await redis_client.async_client().delete(_cache_key(cluster_key, vmid))
+        await redis_client.async_client().delete(
+            _cache_key(user_id, known.cluster_key_of(node), vmid)
+        )
     except redis.exceptions.RedisError:
         log.warning("could not drop the services cache of CT %s", vmid, exc_info=True)
 
@@ -660,7 +664,7 @@ async def get_services(
     target = await _ssh_target(user_id, node_id)
     if target is None:
         return Services(False, MSG_NO_SSH, ())
-    cache_key = _cache_key(node.cluster_key or f"node:{node.id}", vmid)
+    cache_key = _cache_key(user_id, known.cluster_key_of(node), vmid)
     if not refresh:
         cached = await _cached(cache_key)
         if cached is not None:

@@ -3,8 +3,9 @@
 Every call goes through the user's own node (`client_for` scopes it: another user's node id
 is "Node not found"), follows the Proxmox task to its end and answers an `ActionResult`
 with a short message for the user; Proxmox's own text goes to the log. Two actions on the
-same container never overlap: a Redis lock `ct-action:{cluster_key}:{vmid}` is held while
-one runs. Every attempt on an existing node is audited (`container.<action>`).
+same container never overlap: a Redis lock `ct-action:{user}:{cluster_key}:{vmid}` is held
+while one runs (per user: a cluster key is what a remote server claims, so another user's
+server claiming the same cluster must not block this user's actions). Every attempt on an existing node is audited (`container.<action>`).
 
     result = await run_action(user_id, node_id, "pve2", 105, "shutdown", shutdown_timeout=30)
     if not result.ok:
@@ -152,8 +153,8 @@ def short_message(error: BaseException) -> str:
     return MSG_UNEXPECTED
 
 
-def lock_key(cluster_key: str, vmid: int) -> str:
-    return f"ct-action:{cluster_key}:{vmid}"
+def lock_key(user_id: str, cluster_key: str, vmid: int) -> str:
+    return f"ct-action:{user_id}:{cluster_key}:{vmid}"
 
 
 def _one_line(text: str, limit: int = 200) -> str:
@@ -268,7 +269,7 @@ async def _guarded(
     try:
         async with (
             target.client,
-            _container_lock(lock_key(target.cluster_key, vmid), lock_seconds) as taken,
+            _container_lock(lock_key(user_id, target.cluster_key, vmid), lock_seconds) as taken,
         ):
             if not taken:
                 result, detail = ActionResult(ok=False, message=MSG_BUSY), MSG_BUSY
@@ -378,7 +379,7 @@ async def delete_container(
             task_timeout,
         )
         if error is None:
-            await _forget_vmids(target.cluster_key)
+            await _forget_vmids(user_id, target.cluster_key)
         result, detail = _result(
             "delete", vmid, upid, (*stop_lines, *lines)[-TASK_LOG_LINES:], error
         )
@@ -390,9 +391,10 @@ async def delete_container(
     return await _guarded(user_id, node_id, vmid, "delete", lock_seconds, body)
 
 
-async def _forget_vmids(cluster_key: str) -> None:
-    """The VMID cache of the cluster (DESIGN §4 `vmids:{cluster}`) is stale now."""
-    await vmids.invalidate(cluster_key)
+async def _forget_vmids(user_id: str, cluster_key: str) -> None:
+    """The user's VMID cache of the cluster (DESIGN §4 `vmids:{user}:{cluster}`) is stale
+    now."""
+    await vmids.invalidate(user_id, cluster_key)
 
 
 async def bulk_action(

@@ -4,7 +4,11 @@ Order of the API test: TLS fingerprint (first contact: only the handshake, nothi
 -> `/version` with the token -> `/access/permissions` against what the app needs ->
 `/cluster/status`. The SSH test (when credentials are given) runs alongside: host key
 (first contact: only the key exchange) -> sign in with the pinned key -> `pct list`.
-Answers are short texts for the page; what really happened goes to the log.
+Answers are short texts for the page; what really happened goes to the log. An SSH test
+with newly typed credentials (possibly someone else's, on a host the form names) answers
+one message whether the password was wrong or `pct` failed after signing in: telling them
+apart would confirm a guessed password. Only a re-test of the user's own saved node with
+its stored, already verified secret gets the precise message (`SshCheck.precise`).
 """
 
 from __future__ import annotations
@@ -60,11 +64,13 @@ SSH_CHECK_COMMAND = ("pct", "list")
 
 MSG_TOKEN_REFUSED = "The token was refused"
 MSG_SSH_SIGN_IN = "SSH sign-in failed"
+MSG_SSH_GENERIC = "SSH sign-in failed or the user cannot run pct"
 MSG_SSH_KEY_UNREADABLE = (
     "The private key could not be read (unsupported format, or it has a passphrase)"
 )
 
 __all__ = [
+    "MSG_SSH_GENERIC",
     "MSG_SSH_SIGN_IN",
     "MSG_TOKEN_REFUSED",
     "PRIVSEP_HINT",
@@ -110,6 +116,10 @@ class ApiCheck:
 
 @dataclass(frozen=True)
 class SshCheck:
+    """What the SSH test needs. `precise`: the secret is the stored one of the user's own
+    saved node (same host, port and user), so a failure may say whether the sign-in or
+    `pct` failed; otherwise both get `MSG_SSH_GENERIC`."""
+
     host: str
     port: int
     user: str
@@ -117,6 +127,7 @@ class SshCheck:
     kind: str  # "password" | "key"
     confirmed: str | None
     pinned: str | None
+    precise: bool = False
 
     def target(self, pin: str) -> SshTarget:
         key = self.kind == "key"
@@ -314,7 +325,9 @@ async def check_ssh(c: SshCheck) -> CheckResult:
     except SshAuthFailed as exc:
         log.info("node check ssh %s: %s", address, exc)
         unreadable = c.kind == "key" and "could not be loaded" in exc.detail
-        message = MSG_SSH_KEY_UNREADABLE if unreadable else MSG_SSH_SIGN_IN
+        if unreadable:  # read here, before any sign-in: it tells nothing about the host
+            return _field("ssh_secret", MSG_SSH_KEY_UNREADABLE, ssh_host_key=presented)
+        message = MSG_SSH_SIGN_IN if c.precise else MSG_SSH_GENERIC
         return _field("ssh_secret", message, ssh_host_key=presented)
     except (SshUnreachable, SshTimeout) as exc:
         log.info("node check ssh %s: %s", address, exc)
@@ -326,6 +339,8 @@ async def check_ssh(c: SshCheck) -> CheckResult:
         log.info(
             "node check ssh %s: pct list exit %s: %s", address, result.exit_status, result.stderr
         )
+        if not c.precise:
+            return _field("ssh_secret", MSG_SSH_GENERIC, ssh_host_key=presented)
         return _field(
             "ssh_user",
             f"`pct list` failed on the host (exit status {result.exit_status}): "

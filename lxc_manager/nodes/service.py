@@ -5,6 +5,12 @@ Every query is scoped to the user: another user's node id, like a deleted one, r
 with the app's keyring and bound to their row and field; they are decrypted only where a
 connection is built (`client_for`, `ssh_target_for`, the tests) and never returned.
 
+A stored secret only ever goes where it was verified: an edit that changes the host, port
+or token ID must enter the token secret again, one that changes the host, SSH port or SSH
+user the SSH secret (otherwise whoever holds the session, a stolen tab say, could point
+the node at their own server and receive the secrets). Connection tests are counted per
+user (`throttle`), and a user has at most `LXCM_MAX_NODES_PER_USER` nodes.
+
     result = await create_node(user_id, NodeInput(...))
     if isinstance(result, CheckResult):      # not saved: show field_errors / error, or ask
         ...                                  # to confirm result.tls_fingerprint / ssh_host_key
@@ -32,7 +38,7 @@ from lxc_manager.security.crypto import Keyring
 from lxc_manager.settings import get_settings
 from lxc_manager.ssh import SshPool, SshTarget
 
-from . import checks
+from . import checks, throttle
 from .checks import ApiCheck, SshCheck
 from .secrets import SECRET_FIELDS, keyring, seal, unseal
 from .types import (
@@ -74,10 +80,24 @@ log = logging.getLogger(__name__)
 MSG_STORED_TOKEN_UNREADABLE = "The stored token secret cannot be read: enter it again"
 MSG_STORED_SSH_UNREADABLE = "The stored SSH secret cannot be read: enter it again"
 _INSERT_ATTEMPTS = 3
+# What a stored secret is bound to: changing any of these needs the secret typed again.
+_TOKEN_BOUND = (("host", "address"), ("port", "address"), ("token_id", "token ID"))
+_SSH_BOUND = (("host", "address"), ("ssh_port", "SSH port"), ("ssh_user", "SSH user"))
 
 
 class _NameTaken(Exception):
     pass
+
+
+class _TooManyNodes(Exception):
+    pass
+
+
+def too_many_nodes_message(limit: int) -> str:
+    return (
+        f"You have {limit} nodes, the most one user may add (LXCM_MAX_NODES_PER_USER): "
+        "delete one before adding another"
+    )
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -150,6 +170,11 @@ def get_node(user_id: str, node_id: int) -> NodeView:
         return _view(_row(db, user_id, node_id))
 
 
+def _node_count(db: Session, user_id: str) -> int:
+    query = select(func.count()).select_from(ProxmoxNode).where(ProxmoxNode.user_id == user_id)
+    return int(db.exec(query).one())
+
+
 def _name_taken(db: Session, user_id: str, name: str, exclude_id: int | None) -> bool:
     query = select(ProxmoxNode.id).where(
         ProxmoxNode.user_id == user_id, func.lower(ProxmoxNode.name) == name.lower()
@@ -179,14 +204,39 @@ def _timeouts() -> Timeouts:
     return Timeouts(connect=settings.proxmox_connect_timeout, read=settings.proxmox_read_timeout)
 
 
+def _changed(existing: ProxmoxNode, data: NodeInput, bound: tuple[tuple[str, str], ...]) -> str:
+    """What of `bound` the edit changes, for a message ("address and token ID"), or ""."""
+    labels = [label for name, label in bound if getattr(existing, name) != getattr(data, name)]
+    return " and ".join(dict.fromkeys(labels))
+
+
+def _reentry_errors(existing: ProxmoxNode, data: NodeInput) -> dict[str, str]:
+    """The stored secrets the edit would send somewhere they were not verified."""
+    errors: dict[str, str] = {}
+    token_moved = _changed(existing, data, _TOKEN_BOUND)
+    if data.token_secret is None and token_moved:
+        errors["token_secret"] = f"Enter the token secret again: the {token_moved} changed"
+    keeps_ssh = data.ssh_secret is None and existing.ssh_secret is not None and not data.clear_ssh
+    ssh_moved = _changed(existing, data, _SSH_BOUND)
+    if keeps_ssh and ssh_moved:
+        what = "private key" if existing.ssh_secret_kind == "key" else "password"
+        errors["ssh_secret"] = f"Enter the SSH {what} again: the {ssh_moved} changed"
+    return errors
+
+
 def _prepare(user_id: str, raw: NodeInput, node_id: int | None) -> _Plan | CheckResult:
     """Validate the form and resolve what the test uses (sync: runs in a thread)."""
     data = normalized(raw)
+    limit = get_settings().max_nodes_per_user
     with session_scope() as db:
         existing = _row(db, user_id, node_id) if node_id is not None else None
+        if existing is None and _node_count(db, user_id) >= limit:
+            return CheckResult(ok=False, error=too_many_nodes_message(limit))
         errors = field_errors(data, creating=existing is None)
         if "name" not in errors and _name_taken(db, user_id, data.name, node_id):
             errors["name"] = name_taken_message(data.name)
+        if existing is not None:
+            errors = {**_reentry_errors(existing, data), **errors}
     if errors:
         return CheckResult(ok=False, field_errors=errors)
 
@@ -234,16 +284,30 @@ def _prepare(user_id: str, raw: NodeInput, node_id: int | None) -> _Plan | Check
             kind=ssh_kind,
             confirmed=data.ssh_host_key,
             pinned=existing.ssh_host_key if existing is not None and same_ssh else None,
+            precise=existing is not None and data.ssh_secret is None,
         )
     return _Plan(data, token_secret, ssh_secret, ssh_kind, api, ssh)
+
+
+async def _throttled(user_id: str) -> CheckResult | None:
+    """Count the connection test about to run; a refusal when the user ran too many."""
+    try:
+        wait = await throttle.take(user_id)
+    except throttle.ThrottleUnavailable:
+        return CheckResult(ok=False, error=throttle.MSG_UNAVAILABLE)
+    return None if wait is None else CheckResult(ok=False, error=throttle.wait_message(wait))
 
 
 async def _checked(
     user_id: str, data: NodeInput, node_id: int | None
 ) -> tuple[_Plan | None, CheckResult]:
+    """(plan, result): plan None when nothing was contacted (bad input, too many tests)."""
     prepared = await asyncio.to_thread(_prepare, user_id, data, node_id)
     if isinstance(prepared, CheckResult):
         return None, prepared
+    refused = await _throttled(user_id)
+    if refused is not None:
+        return None, refused
     return prepared, await checks.check_connection(prepared.api, prepared.ssh)
 
 
@@ -291,18 +355,18 @@ def _insert(user_id: str, plan: _Plan, result: CheckResult) -> NodeView:
     """Insert, flush for the id, then seal the secrets bound to it: one transaction.
 
     The first node of a user becomes the default. Two first nodes saved at once both try;
-    the partial unique index refuses the second, which is retried as a non-default."""
+    the partial unique index refuses the second, which is retried as a non-default. The
+    node cap is checked again here (the connection test took a while)."""
     ring = keyring()
     data = plan.data
+    limit = get_settings().max_nodes_per_user
     for _ in range(_INSERT_ATTEMPTS):
         try:
             with session_scope() as db:
-                has_nodes = (
-                    db.exec(
-                        select(ProxmoxNode.id).where(ProxmoxNode.user_id == user_id).limit(1)
-                    ).first()
-                    is not None
-                )
+                count = _node_count(db, user_id)
+                if count >= limit:
+                    raise _TooManyNodes()
+                has_nodes = count > 0
                 now = utcnow()
                 node = ProxmoxNode(
                     user_id=user_id,
@@ -348,6 +412,9 @@ async def create_node(user_id: str, data: NodeInput) -> NodeView | CheckResult:
         view = await asyncio.to_thread(_insert, user_id, plan, result)
     except _NameTaken:
         return CheckResult(ok=False, field_errors={"name": name_taken_message(name)})
+    except _TooManyNodes:
+        limit = get_settings().max_nodes_per_user
+        return CheckResult(ok=False, error=too_many_nodes_message(limit))
     await _audit(
         "node.create",
         user_id,

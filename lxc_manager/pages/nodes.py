@@ -1,7 +1,9 @@
 """`/settings/nodes`: the signed-in user's Proxmox nodes (API-token endpoints).
 
 Secrets typed into the form pass through the submit event to the service and are never
-kept in state; stored secrets are never sent back to the browser (blank = keep).
+kept in state; stored secrets are never sent back to the browser (blank = keep, except
+where the edit moves them: a new host, port or token ID needs the token secret again, a
+new host, SSH port or SSH user the SSH secret; the hints under the fields say so).
 """
 
 from __future__ import annotations
@@ -18,6 +20,14 @@ from lxc_manager.state.session import SessionState, require_session
 ROUTE = "/settings/nodes"
 TITLE = "Nodes"
 PROBE_TIMEOUT = 5.0
+TOKEN_KEEP_HINT = (
+    "Leave blank to keep the stored secret. Changing the host, port or token ID needs it "
+    "again: a stored secret is never sent to a new address."
+)
+SSH_KEEP_HINT = (
+    "Leave blank to keep the stored secret. Changing the host, SSH port or SSH user needs "
+    "it again: a stored secret is never sent to a new address."
+)
 
 
 class NodeRow(BaseModel):
@@ -331,9 +341,7 @@ def _problems() -> rx.Component:
 
 def _ssh_section() -> rx.Component:
     editing = NodesState.editing_id != 0
-    keep_hint = rx.cond(
-        editing & NodesState.editing_has_ssh, "Leave blank to keep the stored secret.", ""
-    )
+    keep_hint = rx.cond(editing & NodesState.editing_has_ssh, SSH_KEEP_HINT, "")
     return rx.vstack(
         rx.hstack(
             rx.text("SSH access", weight="bold", size="2"),
@@ -493,6 +501,7 @@ def _form() -> rx.Component:
                     ),
                     required=~editing,
                 ),
+                rx.cond(editing, TOKEN_KEEP_HINT, ""),
             ),
             _ssh_section(),
             rx.cond(

@@ -2,7 +2,7 @@
 and `run_job`, the RQ entry point.
 
 Everything is scoped to the user: another user's node or job is "not found". A submit is
-validated again on the server, reserves its VMID for the cluster (`vmid-hold:{cluster}:{vmid}`,
+validated again on the server, reserves its VMID for the cluster (`vmid-hold:{user}:{cluster}:{vmid}`,
 so of two racing submits exactly one wins), writes a `ProvisioningJob` row and enqueues
 `run_job(job_id)` on the `provisioning` RQ queue. Steps are not blindly repeatable (a
 half-built container exists), so RQ never retries by itself: `retry` runs the same job
@@ -318,7 +318,7 @@ async def _vmid_problem(user_id: str, node_id: int, cluster_key: str, vmid: int)
         found = await vmids.lookup_or_fill(user_id, node_id, cluster_key, vmid)
     except (ProxmoxError, NodeSecretError) as exc:
         log.info("submit: VMID cache of %s not available: %r", cluster_key, exc)
-        found = await vmids.lookup(cluster_key, vmid)
+        found = await vmids.lookup(user_id, cluster_key, vmid)
     if found.held_by is not None:
         return MSG_VMID_RACE.format(vmid=vmid)
     return vmids.taken_message(vmid, found) if found.taken else None
@@ -340,7 +340,9 @@ async def submit(user_id: str, req: CreateRequest) -> SubmitResult:
     job_id = uuid.uuid4().hex
     try:
         problem = await _vmid_problem(user_id, node.id, cluster_key, req.vmid)
-        if problem is None and not await vmids.reserve(cluster_key, req.vmid, job_id, HOLD_SECONDS):
+        if problem is None and not await vmids.reserve(
+            user_id, cluster_key, req.vmid, job_id, HOLD_SECONDS
+        ):
             problem = MSG_VMID_RACE.format(vmid=req.vmid)
     except redis.exceptions.RedisError:
         log.exception("submit: Redis failed")
@@ -367,7 +369,7 @@ async def submit(user_id: str, req: CreateRequest) -> SubmitResult:
         await asyncio.to_thread(_enqueue, job_id, 1, job.rq_job_id)
     except (SQLAlchemyError, redis.exceptions.RedisError):
         log.exception("submit of job %s failed", job_id)
-        await vmids.release(cluster_key, req.vmid, job_id)
+        await vmids.release(user_id, cluster_key, req.vmid, job_id)
         try:  # nothing of the job stays behind
             await asyncio.to_thread(store.delete_job, job_id)
         except SQLAlchemyError:
@@ -398,8 +400,8 @@ async def retry(user_id: str, job_id: str) -> str | None:
     from_step = max(1, job.step)
     if (
         from_step == 1
-        and not await vmids.reserve(job.cluster_key, job.vmid, job.id, HOLD_SECONDS)
-        and await vmids.holder(job.cluster_key, job.vmid) != job.id
+        and not await vmids.reserve(job.user_id, job.cluster_key, job.vmid, job.id, HOLD_SECONDS)
+        and await vmids.holder(job.user_id, job.cluster_key, job.vmid) != job.id
     ):
         return MSG_VMID_RACE.format(vmid=job.vmid)
     changed = await asyncio.to_thread(
@@ -493,7 +495,7 @@ async def destroy(user_id: str, job_id: str) -> str | None:
     )
     if not changed:
         return "The job changed meanwhile; reload"
-    await vmids.release(job.cluster_key, job.vmid, job.id)
+    await vmids.release(job.user_id, job.cluster_key, job.vmid, job.id)
     try:
         await progress.append(job_id, "status", status="destroyed", step=job.step, message=message)
     except redis.exceptions.RedisError:
@@ -548,7 +550,7 @@ def mark_stale_jobs(
             progress.append_sync(
                 job.id, "status", client=client, status="failed", step=job.step, message=job.error
             )
-            vmids.release_sync(client, job.cluster_key, job.vmid, job.id)
+            vmids.release_sync(client, job.user_id, job.cluster_key, job.vmid, job.id)
     except (redis.exceptions.RedisError, RuntimeError):
         log.warning("stale jobs marked, but their progress could not be written", exc_info=True)
     return [job.id for job in marked]

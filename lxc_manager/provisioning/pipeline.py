@@ -294,7 +294,7 @@ async def _create(run: _Run) -> str:
             upid,
             CREATE_TIMEOUT,
             "Creating the container failed",
-            alongside=[lambda: vmids.invalidate(run.job.cluster_key)],
+            alongside=[lambda: vmids.invalidate(run.job.user_id, run.job.cluster_key)],
         )
         message = f"CT {vmid} created on {node}"
         await run.audit("container.create", True, f"{run.req.hostname} on {node} ({upid})")
@@ -680,7 +680,7 @@ async def _fail_early(job: ProvisioningJob, message: str) -> None:
                 "result", outcome="failed", error=message, vmid=job.vmid, step=job.step
             )
             await writer.entry("status", status="failed", step=job.step, message=message)
-    await vmids.release(job.cluster_key, job.vmid, job.id)
+    await vmids.release(job.user_id, job.cluster_key, job.vmid, job.id)
 
 
 async def _fail_unexpectedly(job: ProvisioningJob) -> str | None:
@@ -726,7 +726,7 @@ async def run_pipeline(job_id: str, from_step: int = 1) -> str | None:
     assert main is not None
     lost = asyncio.Event()
     beat = asyncio.create_task(_heartbeat(job_id, job.attempts, main, lost))
-    limiter = node_limiter(job.cluster_key, job.pve_node)
+    limiter = node_limiter(job.user_id, job.cluster_key, job.pve_node)
     try:
         async with (
             ProgressWriter(job_id) as writer,
@@ -751,7 +751,7 @@ async def run_pipeline(job_id: str, from_step: int = 1) -> str | None:
     finally:
         beat.cancel()
         await asyncio.gather(beat, return_exceptions=True)
-        await vmids.release(job.cluster_key, job.vmid, job.id)
+        await vmids.release(job.user_id, job.cluster_key, job.vmid, job.id)
 
 
 async def _run_steps(run: _Run, from_step: int) -> str:

@@ -7,9 +7,12 @@ dead waiter leaves the queue), so slots are handed out first come, first served.
 runs in Lua scripts, atomically.
 
 `RedisSessionLimiter` is the `SessionLimiter` of `ssh/pool.py` on top of it: the SSH
-sessions of provisioning jobs are capped per PVE node (`ssh-slots:{cluster_key}:{pve_node}`).
+sessions of provisioning jobs are capped per user and PVE node
+(`ssh-slots:{user}:{cluster_key}:{pve_node}`). The user is part of the key because a
+cluster key comes from a remote server's answer: a server claiming another user's cluster
+and node names must not take (or wait for) that user's slots.
 
-    limiter = node_limiter(cluster_key, "pve2")
+    limiter = node_limiter(user_id, cluster_key, "pve2")
     async with SshPool(limiter=limiter) as pool:
         ...
 """
@@ -104,8 +107,8 @@ class SemaphoreTimeout(TimeoutError):
     """No slot became free within the acquire timeout."""
 
 
-def slots_key(cluster_key: str, pve_node: str) -> str:
-    return f"ssh-slots:{cluster_key}:{pve_node}"
+def slots_key(user_id: str, cluster_key: str, pve_node: str) -> str:
+    return f"ssh-slots:{user_id}:{cluster_key}:{pve_node}"
 
 
 class RedisSemaphore:
@@ -232,10 +235,13 @@ class RedisSessionLimiter:
             yield
 
 
-def node_limiter(cluster_key: str, pve_node: str, limit: int | None = None) -> RedisSessionLimiter:
+def node_limiter(
+    user_id: str, cluster_key: str, pve_node: str, limit: int | None = None
+) -> RedisSessionLimiter:
     """The limiter of a provisioning job: every SSH session of the job counts against the
-    PVE node it works on (`LXCM_SSH_SESSIONS_PER_NODE` sessions at once by default)."""
-    key = slots_key(cluster_key, pve_node)
+    PVE node it works on, among the jobs of the same user (`LXCM_SSH_SESSIONS_PER_NODE`
+    sessions at once by default)."""
+    key = slots_key(user_id, cluster_key, pve_node)
     return RedisSessionLimiter(
         limit if limit is not None else get_settings().ssh_sessions_per_node,
         key_for=lambda _host, _port: key,

@@ -1,12 +1,19 @@
-"""Taken VMIDs per cluster (DESIGN §0, §4): a short-lived cache and short reservations.
+"""Taken VMIDs per user and cluster (DESIGN §0, §3.3, §4): a short-lived cache and short
+reservations.
 
 VMIDs are unique across a whole cluster and shared by containers and VMs, so the cache is
-kept per cluster key, filled from `GET /cluster/resources?type=vm`:
+kept per cluster key, filled from `GET /cluster/resources?type=vm`. Every key also names
+the user: a cluster key is built from what a remote server answers (anyone can run a
+server claiming any cluster and node names), so it proves nothing, and what one user's
+credentials read (guest names) is never shown to, or planted for, another user.
 
-- `vmids:{cluster}`        a set of the taken ids (plus the sentinel "0": an empty cluster
-                           still has a cache), expires after `CACHE_TTL_SECONDS`;
-- `vmids:{cluster}:names`  a hash id -> "container web-1 on pve2", same lifetime;
-- `vmid-hold:{cluster}:{vmid}` a reservation (`SET NX EX`) whose value is the job id.
+- `vmids:{user}:{cluster}`        a set of the taken ids (plus the sentinel "0": an empty
+                                  cluster still has a cache), expires after `CACHE_TTL_SECONDS`;
+- `vmids:{user}:{cluster}:names`  a hash id -> "container web-1 on pve2", same lifetime;
+- `vmid-hold:{user}:{cluster}:{vmid}` a reservation (`SET NX EX`) whose value is the job id.
+
+Two users of one real cluster do not see each other's holds: Proxmox's own uniqueness and
+the final check below guard VMIDs across users.
 
 `check_vmid` answers from Redis in one round trip (refreshing once when the cache is
 missing); the final word is Proxmox's `GET /cluster/nextid?vmid=N` just before create.
@@ -76,16 +83,16 @@ class VmidCheck:
     message: str
 
 
-def cache_key(cluster_key: str) -> str:
-    return f"vmids:{cluster_key}"
+def cache_key(user_id: str, cluster_key: str) -> str:
+    return f"vmids:{user_id}:{cluster_key}"
 
 
-def names_key(cluster_key: str) -> str:
-    return f"vmids:{cluster_key}:names"
+def names_key(user_id: str, cluster_key: str) -> str:
+    return f"vmids:{user_id}:{cluster_key}:names"
 
 
-def hold_key(cluster_key: str, vmid: int) -> str:
-    return f"vmid-hold:{cluster_key}:{vmid}"
+def hold_key(user_id: str, cluster_key: str, vmid: int) -> str:
+    return f"vmid-hold:{user_id}:{cluster_key}:{vmid}"
 
 
 def cluster_key_of(node: NodeView) -> str:
@@ -135,13 +142,14 @@ def _describe(kind: str, name: str | None, node: str | None) -> str:
     return f"{text} on {node}" if node else text
 
 
-async def fill_cache(cluster_key: str, client: ProxmoxClient) -> set[int]:
-    """Read the cluster's guests and replace the cache with them; returns the taken ids."""
+async def fill_cache(user_id: str, cluster_key: str, client: ProxmoxClient) -> set[int]:
+    """Read the cluster's guests with the user's client and replace the user's cache of
+    the cluster with them; returns the taken ids."""
     resources = await client.cluster_resources(type="vm")
     names = {
         str(r.vmid): _describe(r.type, r.name, r.node) for r in resources if r.vmid is not None
     }
-    key, nkey = cache_key(cluster_key), names_key(cluster_key)
+    key, nkey = cache_key(user_id, cluster_key), names_key(user_id, cluster_key)
     async with redis_client.async_client().pipeline(transaction=True) as pipe:
         pipe.delete(key, nkey)
         pipe.sadd(key, _SENTINEL, *names)
@@ -159,20 +167,23 @@ async def refresh_cache(user_id: str, node_id: int) -> None:
     node = await _node(user_id, node_id)
     client = await asyncio.to_thread(client_for, user_id, node_id)
     async with client:
-        await fill_cache(cluster_key_of(node), client)
+        await fill_cache(user_id, cluster_key_of(node), client)
 
 
-async def invalidate(cluster_key: str) -> None:
-    """The cluster's guests changed (create, delete): drop its cache. Never raises."""
+async def invalidate(user_id: str, cluster_key: str) -> None:
+    """The cluster's guests changed (create, delete): drop the user's cache of it. Never
+    raises."""
     try:
-        await redis_client.async_client().delete(cache_key(cluster_key), names_key(cluster_key))
+        await redis_client.async_client().delete(
+            cache_key(user_id, cluster_key), names_key(user_id, cluster_key)
+        )
     except redis.exceptions.RedisError:
         log.warning("could not drop the VMID cache of %s", cluster_key, exc_info=True)
 
 
 @dataclass(frozen=True)
 class CacheLookup:
-    """What Redis knows about one VMID of a cluster."""
+    """What Redis knows about one VMID of a cluster (as the user's cache has it)."""
 
     cached: bool  # the cluster's cache exists (else `taken` means nothing)
     taken: bool  # a guest of the cluster has it
@@ -182,7 +193,7 @@ class CacheLookup:
 
 # Many checks at once (every keystroke of every wizard) are answered together: the checks
 # made in one turn of the event loop share one Redis round trip, a Lua script that answers
-# each (cluster, vmid) as "<exists><member>\0<hold>\0<description>".
+# each (user, cluster, vmid) as "<exists><member>\0<hold>\0<description>".
 _LOOKUP = """
 local answers = {}
 local exists = {}
@@ -199,7 +210,7 @@ return answers
 """
 _LOOKUP_SHA = hashlib.sha1(_LOOKUP.encode()).hexdigest()  # noqa: S324 (Redis names scripts so)
 _BATCH_MAX = 500
-_Pending = list[tuple[str, int, "asyncio.Future[CacheLookup]"]]
+_Pending = list[tuple[str, str, int, "asyncio.Future[CacheLookup]"]]
 _pending: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Pending] = (
     weakref.WeakKeyDictionary()
 )
@@ -214,9 +225,13 @@ def _parse(answer: bytes | str) -> CacheLookup:
 
 async def _run_lookup(batch: _Pending) -> list[CacheLookup]:
     keys: list[str] = []
-    for cluster_key, vmid, _future in batch:
-        keys += [cache_key(cluster_key), hold_key(cluster_key, vmid), names_key(cluster_key)]
-    args = [str(vmid) for _key, vmid, _future in batch]
+    for user_id, cluster_key, vmid, _future in batch:
+        keys += [
+            cache_key(user_id, cluster_key),
+            hold_key(user_id, cluster_key, vmid),
+            names_key(user_id, cluster_key),
+        ]
+    args = [str(vmid) for _user, _key, vmid, _future in batch]
     client = redis_client.async_client()
     try:
         answers = await client.evalsha(_LOOKUP_SHA, len(keys), *keys, *args)  # type: ignore[misc]
@@ -231,11 +246,11 @@ async def _flush(batch: _Pending) -> None:
         try:
             results = await _run_lookup(part)
         except Exception as exc:  # every waiting check gets the error
-            for _key, _vmid, future in part:
+            for _user, _key, _vmid, future in part:
                 if not future.done():
                     future.set_exception(exc)
             continue
-        for (_key, _vmid, future), result in zip(part, results, strict=True):
+        for (_user, _key, _vmid, future), result in zip(part, results, strict=True):
             if not future.done():
                 future.set_result(result)
 
@@ -248,26 +263,26 @@ def _start_flush(loop: asyncio.AbstractEventLoop) -> None:
         task.add_done_callback(_flushes.discard)
 
 
-async def lookup(cluster_key: str, vmid: int) -> CacheLookup:
-    """What Redis knows about the VMID: one round trip (shared with the other lookups of
-    the same event-loop turn)."""
+async def lookup(user_id: str, cluster_key: str, vmid: int) -> CacheLookup:
+    """What the user's cache knows about the VMID: one round trip (shared with the other
+    lookups of the same event-loop turn)."""
     loop = asyncio.get_running_loop()
     future: asyncio.Future[CacheLookup] = loop.create_future()
     queue = _pending.get(loop)
     if queue is None:
         queue = _pending[loop] = []
         loop.call_soon(_start_flush, loop)
-    queue.append((cluster_key, vmid, future))
+    queue.append((user_id, cluster_key, vmid, future))
     return await future
 
 
 async def lookup_or_fill(user_id: str, node_id: int, cluster_key: str, vmid: int) -> CacheLookup:
     """`lookup`, filling the cache once from Proxmox when it is missing (raises what
     `refresh_cache` raises)."""
-    found = await lookup(cluster_key, vmid)
+    found = await lookup(user_id, cluster_key, vmid)
     if not found.cached:
         await _refresh_once(user_id, node_id)
-        found = await lookup(cluster_key, vmid)
+        found = await lookup(user_id, cluster_key, vmid)
     return found
 
 
@@ -342,33 +357,36 @@ async def check_vmid(user_id: str, node_id: int, vmid_text: str) -> VmidCheck:
 # -- reservations ---------------------------------------------------------------------------------
 
 
-async def reserve(cluster_key: str, vmid: int, job_id: str, ttl: int) -> bool:
-    """Hold the VMID for `job_id` for `ttl` seconds; False when someone else holds it."""
+async def reserve(user_id: str, cluster_key: str, vmid: int, job_id: str, ttl: int) -> bool:
+    """Hold the VMID for the user's `job_id` for `ttl` seconds; False when another job of
+    the user holds it."""
     taken = await redis_client.async_client().set(
-        hold_key(cluster_key, vmid), job_id, nx=True, ex=max(1, int(ttl))
+        hold_key(user_id, cluster_key, vmid), job_id, nx=True, ex=max(1, int(ttl))
     )
     return bool(taken)
 
 
-async def holder(cluster_key: str, vmid: int) -> str | None:
-    """The job id holding the VMID, if any."""
-    return _text(await redis_client.async_client().get(hold_key(cluster_key, vmid)))
+async def holder(user_id: str, cluster_key: str, vmid: int) -> str | None:
+    """The user's job id holding the VMID, if any."""
+    return _text(await redis_client.async_client().get(hold_key(user_id, cluster_key, vmid)))
 
 
-def release_sync(client: redis.Redis, cluster_key: str, vmid: int, job_id: str) -> bool:
+def release_sync(
+    client: redis.Redis, user_id: str, cluster_key: str, vmid: int, job_id: str
+) -> bool:
     """`release` for synchronous code, with the caller's client."""
     try:
-        return bool(client.eval(_RELEASE, 1, hold_key(cluster_key, vmid), job_id))
+        return bool(client.eval(_RELEASE, 1, hold_key(user_id, cluster_key, vmid), job_id))
     except redis.exceptions.RedisError:
         log.warning("could not release VMID %s of %s", vmid, cluster_key, exc_info=True)
         return False
 
 
-async def release(cluster_key: str, vmid: int, job_id: str) -> bool:
+async def release(user_id: str, cluster_key: str, vmid: int, job_id: str) -> bool:
     """Drop the hold if `job_id` still owns it (compare-and-delete). Never raises."""
     try:
         result = await redis_client.async_client().eval(  # type: ignore[misc]
-            _RELEASE, 1, hold_key(cluster_key, vmid), job_id
+            _RELEASE, 1, hold_key(user_id, cluster_key, vmid), job_id
         )
     except redis.exceptions.RedisError:
         log.warning("could not release VMID %s of %s", vmid, cluster_key, exc_info=True)

@@ -108,6 +108,14 @@ def test_edit_keeps_the_stored_secret(page: Page, sim: Peer) -> None:
     expect(dialog.get_by_label("Token secret")).to_have_attribute(
         "placeholder", re.compile("keep the stored secret")
     )
+    expect(dialog).to_contain_text("Changing the host, port or token ID needs it again")
+    # moving the node elsewhere with the secret left blank is refused before any contact
+    dialog.get_by_label("Port", exact=True).fill("1")
+    page.locator("#node-save").click()
+    expect(dialog.locator("#token_secret-error")).to_have_text(
+        "Enter the token secret again: the address changed"
+    )
+    dialog.get_by_label("Port", exact=True).fill(str(sim.port))
     dialog.get_by_label("Name").fill("pve-renamed")
     save_confirming(page, sim)
     expect(row(page, "pve-renamed")).to_contain_text("online")

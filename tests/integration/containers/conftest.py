@@ -24,6 +24,7 @@ from ct_support import (
 
 from lxc_manager.db.migrate import upgrade_head
 from lxc_manager.nodes import NodeView
+from tests.support.node_checks import forget_node_checks
 from tests.support.simulator import SimProcess, SimulatorInfo
 
 # Our own containers: 95000-95999, spread by process so parallel runs do not collide.
@@ -35,6 +36,7 @@ def ct_db(app_settings: Path) -> Path:
     """A fresh database; the session's Redis without what earlier tests' listings left."""
     upgrade_head()
     forget_known_containers()
+    forget_node_checks()
     return app_settings
 
 

@@ -216,7 +216,7 @@ async def test_services_logs_and_follow(
     assert found.services[0].kind == "application"
 
     # cached, values sealed in Redis
-    raw = await redis_client.async_client().get(f"services:{sshlab.cluster_key}:{vmid}")
+    raw = await redis_client.async_client().get(f"services:{USER_A}:{sshlab.cluster_key}:{vmid}")
     assert raw is not None and secret.encode() not in raw and b"ADMIN_PASSWORD" in raw
     assert await get_services(USER_A, sshlab.id, PVE, vmid) == found
 

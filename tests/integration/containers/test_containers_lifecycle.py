@@ -39,7 +39,7 @@ async def test_each_action_follows_its_task(
         assert result.task_log and result.task_log[-1] == "TASK OK"
         assert _status(simulator, vmid) == after, action
     assert await task_log(USER_A, lab.id, "pve1", result.upid) == result.task_log
-    assert await redis_client.async_client().get(lock_key(lab.cluster_key, vmid)) is None
+    assert await redis_client.async_client().get(lock_key(USER_A, lab.cluster_key, vmid)) is None
 
     events = audit.recent(20, user_id=USER_A)
     mine = [e for e in events if e.target == f"ct:lab/{vmid}"]
@@ -101,18 +101,18 @@ async def test_delete_refuses_a_running_container_unless_told_to_stop_it(
 ) -> None:
     vmid = own_ct(start=True)
     cache = redis_client.async_client()
-    await cache.sadd(f"vmids:{lab.cluster_key}", vmid, 100)
+    await cache.sadd(f"vmids:{USER_A}:{lab.cluster_key}", vmid, 100)
 
     refused = await delete_container(USER_A, lab.id, "pve1", vmid)
     assert (refused.ok, refused.message) == (False, MSG_RUNNING)
     assert _status(simulator, vmid) == "running"
-    assert await cache.exists(f"vmids:{lab.cluster_key}")
+    assert await cache.exists(f"vmids:{USER_A}:{lab.cluster_key}")
 
     done = await delete_container(USER_A, lab.id, "pve1", vmid, stop_first=True, purge=True)
     assert done.ok and done.message == "Deleted", done
     assert done.task_log[-1] == "TASK OK" and done.task_log.count("TASK OK") == 2
     assert sim_container(simulator, vmid) is None
-    assert not await cache.exists(f"vmids:{lab.cluster_key}")
+    assert not await cache.exists(f"vmids:{USER_A}:{lab.cluster_key}")
     events = [e for e in audit.recent(5, user_id=USER_A) if e.target == f"ct:lab/{vmid}"]
     assert [(e.action, e.outcome) for e in events] == [
         ("container.delete", "ok"),
@@ -144,7 +144,7 @@ async def test_one_action_at_a_time_per_container(
     assert MSG_BUSY in (first.message, second.message)
 
     # a lock held by someone else (another replica) is left alone
-    key = lock_key(lab.cluster_key, vmid)
+    key = lock_key(USER_A, lab.cluster_key, vmid)
     await redis_client.async_client().set(key, "someone-else", ex=30)
     try:
         busy = await run_action(USER_A, lab.id, "pve1", vmid, "stop")

@@ -6,17 +6,21 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from ct_support import SIM_TOKEN_ID, USER_A, add_node, ready_input
 
 from lxc_manager.containers import list_containers
+from lxc_manager.settings import get_settings
 from tests.support.simulator import SimProcess
 
 ENDPOINTS, CONTAINERS = 20, 250
 
 
 async def test_twenty_endpoints_of_250_containers(
-    ct_db: Path, start_sim: Callable[[list[str]], SimProcess]
+    ct_db: Path, start_sim: Callable[[list[str]], SimProcess], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("LXCM_NODE_CHECKS_PER_MINUTE", str(ENDPOINTS))  # one test per node
+    get_settings.cache_clear()
     secret = str(uuid.uuid4())
     sim = start_sim(
         [

@@ -12,6 +12,7 @@ import pytest
 from node_support import SIM_TOKEN_ID, SmallSim
 
 from lxc_manager.db.migrate import upgrade_head
+from tests.support.node_checks import forget_node_checks
 from tests.support.simulator import SimProcess
 
 
@@ -19,6 +20,7 @@ from tests.support.simulator import SimProcess
 def nodes_db(app_settings: Path) -> Path:
     """A fresh SQLite database at the newest revision (keys from the data dir's key file)."""
     upgrade_head()
+    forget_node_checks()
     return app_settings
 
 

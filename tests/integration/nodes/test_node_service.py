@@ -150,7 +150,8 @@ async def test_token_without_privileges(simulator: SimulatorInfo) -> None:
 async def test_ssh_wrong_password(simulator: SimulatorInfo) -> None:
     result = await create_node(USER_A, sim_input(simulator, ssh=True, ssh_secret="wrong"))
     assert isinstance(result, CheckResult)
-    assert result.field_errors == {"ssh_secret": "SSH sign-in failed"}
+    # newly typed credentials: one message for a wrong password and a failing `pct`
+    assert result.field_errors == {"ssh_secret": "SSH sign-in failed or the user cannot run pct"}
     assert list_nodes(USER_A) == []
 
 

@@ -20,6 +20,7 @@ from lxc_manager.nodes import NodeView
 from lxc_manager.provisioning import vmids
 from lxc_manager.provisioning.jobs import QUEUE
 from lxc_manager.redis_client import RedisDb
+from tests.support.node_checks import forget_node_checks
 from tests.support.simulator import SimulatorInfo
 
 # Our own containers: 99000-99999, spread by process so parallel runs do not collide.
@@ -30,6 +31,7 @@ _VMIDS = itertools.count(99000 + (os.getpid() % 45) * 20)
 def prov_db(app_settings: Path) -> Iterator[Path]:
     upgrade_head()
     vmids.forget_nodes()  # node ids start again at 1 in every test's database
+    forget_node_checks()
     queue = Queue(QUEUE, connection=redis_client.sync_client(RedisDb.RQ))
     queue.empty()
     yield app_settings

@@ -63,18 +63,24 @@ async def test_two_submits_racing_for_one_vmid(
     assert len(winners) == 1 and len(losers) == 1, (first, second)
     assert losers[0].errors == {"vmid": f"VMID {vmid} was just taken by another request"}
     assert _rows() == 1
-    # a later submit, even by another user on their own node of the same cluster
-    other = await add_node(USER_B, sim_input(simulator, "mine", ssh=False))
-    assert other.cluster_key == sshnode.cluster_key
-    late = await jobs.submit(USER_B, make_request(other, vmid))
+    late = await jobs.submit(USER_A, make_request(sshnode, vmid, hostname="racer-c"))
     assert late.errors == {"vmid": f"VMID {vmid} was just taken by another request"}
-    check = await vmids.check_vmid(USER_B, other.id, str(vmid))
+    check = await vmids.check_vmid(USER_A, sshnode.id, str(vmid))
     assert check == vmids.VmidCheck(
         "taken", f"VMID {vmid} is taken (a container is being created with it)"
     )
+    # Holds are the user's own (a cluster key is only what a server claims): another user
+    # on their node of the same cluster neither sees nor takes this hold; across users,
+    # Proxmox's nextid check just before create is the guard.
+    other = await add_node(USER_B, sim_input(simulator, "mine", ssh=False))
+    assert other.cluster_key == sshnode.cluster_key
+    assert await vmids.check_vmid(USER_B, other.id, str(vmid)) == vmids.VmidCheck(
+        "free", f"VMID {vmid} is free"
+    )
+    assert await vmids.holder(USER_B, other.cluster_key, vmid) is None
     assert _rows() == 1
     assert winners[0].job_id is not None
-    await vmids.release(sshnode.cluster_key, vmid, winners[0].job_id)
+    await vmids.release(USER_A, sshnode.cluster_key, vmid, winners[0].job_id)
 
 
 async def test_submit_validates_on_the_server(
@@ -92,8 +98,8 @@ async def test_submit_validates_on_the_server(
     taken = await jobs.submit(USER_A, make_request(sshnode, 107))
     assert taken.errors == {"vmid": "VMID 107 is taken (VM truenas on pve2)"}
     assert _rows() == 0
-    assert await vmids.holder(sshnode.cluster_key, vmid) is None
-    assert await vmids.holder(sshnode.cluster_key, 107) is None
+    assert await vmids.holder(USER_A, sshnode.cluster_key, vmid) is None
+    assert await vmids.holder(USER_A, sshnode.cluster_key, 107) is None
 
 
 async def test_a_worker_killed_mid_job_is_detected_and_the_job_retried(
@@ -148,7 +154,7 @@ async def test_a_worker_killed_mid_job_is_detected_and_the_job_retried(
     assert failed.steps[5].state == "failed" and failed.retryable
     entries = await stream_of(job_id)
     assert entries[-2].kind == "result" and entries[-2].fields["outcome"] == "failed"
-    assert await vmids.holder(sshnode.cluster_key, vmid) is None
+    assert await vmids.holder(USER_A, sshnode.cluster_key, vmid) is None
 
     assert await in_ct(sshnode, "pve1", vmid, ["touch", "/root/fast"]) == (0, "")
     assert await jobs.retry(USER_A, job_id) is None
@@ -175,7 +181,7 @@ async def test_stale_detection_leaves_other_jobs_alone(
     assert jobs.mark_stale_jobs(stale_after=0) == []
     view = await jobs.get_job(USER_A, result.job_id)
     assert view is not None and view.status == status
-    await vmids.release(sshnode.cluster_key, vmid, result.job_id)
+    await vmids.release(USER_A, sshnode.cluster_key, vmid, result.job_id)
 
 
 async def test_a_submit_that_cannot_be_queued_leaves_nothing_behind(
@@ -190,5 +196,5 @@ async def test_a_submit_that_cannot_be_queued_leaves_nothing_behind(
     result = await jobs.submit(USER_A, make_request(sshnode, vmid))
     assert result == jobs.SubmitResult(None, {"form": jobs.MSG_QUEUE_FAILED})
     assert _rows() == 0
-    assert await vmids.holder(sshnode.cluster_key, vmid) is None
+    assert await vmids.holder(USER_A, sshnode.cluster_key, vmid) is None
     assert await jobs.list_jobs(USER_A) == []

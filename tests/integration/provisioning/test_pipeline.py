@@ -88,7 +88,7 @@ async def test_a_template_is_provisioned_end_to_end(
     job_id = result.job_id
     queued = await jobs.get_job(USER_A, job_id)
     assert queued is not None and queued.status == "queued" and queued.percent == 0
-    assert await vmids.holder(sshnode.cluster_key, vmid) == job_id
+    assert await vmids.holder(USER_A, sshnode.cluster_key, vmid) == job_id
     assert await jobs.get_job(USER_B, job_id) is None
 
     await asyncio.to_thread(run_burst_worker)
@@ -153,7 +153,7 @@ async def test_a_template_is_provisioned_end_to_end(
     assert ("container.create", "ok") in actions
     assert [a for a in actions if a[0] == "container.script"] == [("container.script", "ok")] * 2
     assert not any(s in e.detail for e in events for s in secrets)
-    assert await vmids.holder(sshnode.cluster_key, vmid) is None
+    assert await vmids.holder(USER_A, sshnode.cluster_key, vmid) is None
     check = await vmids.check_vmid(USER_A, sshnode.id, str(vmid))
     assert (check.status, check.message) == (
         "taken",
@@ -235,7 +235,7 @@ async def test_a_blank_container_on_a_node_without_ssh(
         USER_A, make_request(apinode, vmid, scripts=(script("a.sh", "true"),))
     )
     assert refused.job_id is None and "SSH credentials" in refused.errors["scripts"]
-    assert await vmids.holder(apinode.cluster_key, vmid) is None
+    assert await vmids.holder(USER_A, apinode.cluster_key, vmid) is None
 
     result = await jobs.submit(USER_A, make_request(apinode, vmid, onboot=True))
     assert result.job_id, result.errors
@@ -319,10 +319,10 @@ async def test_a_failed_create_is_retried_from_step_1(
     assert f"TASK ERROR: {message}" in lines
     created = [e for e in audit.recent(10, user_id=USER_A) if e.action == "container.create"]
     assert created[0].outcome == "failed" and message in created[0].detail
-    assert await vmids.holder(apinode.cluster_key, vmid) is None
+    assert await vmids.holder(USER_A, apinode.cluster_key, vmid) is None
 
     assert await jobs.retry(USER_A, result.job_id) is None
-    assert await vmids.holder(apinode.cluster_key, vmid) == result.job_id
+    assert await vmids.holder(USER_A, apinode.cluster_key, vmid) == result.job_id
     await asyncio.to_thread(run_burst_worker)
     done = await jobs.get_job(USER_A, result.job_id)
     assert done is not None and (done.status, done.attempts) == ("succeeded", 2)

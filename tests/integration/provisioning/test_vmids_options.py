@@ -28,12 +28,12 @@ def _vm_not_on(simulator: SimulatorInfo, node: str) -> dict[str, object]:
 
 async def test_a_vm_on_another_node_is_taken(simulator: SimulatorInfo, sshnode: NodeView) -> None:
     vm = _vm_not_on(simulator, "pve1")  # the node the endpoint (and SSH) is
-    await vmids.invalidate(sshnode.cluster_key)
+    await vmids.invalidate(USER_A, sshnode.cluster_key)
     check = await vmids.check_vmid(USER_A, sshnode.id, str(vm["vmid"]))
     assert check == VmidCheck(
         "taken", f"VMID {vm['vmid']} is taken (VM {vm['name']} on {vm['node']})"
     )
-    ttl = await redis_client.async_client().ttl(vmids.cache_key(sshnode.cluster_key))
+    ttl = await redis_client.async_client().ttl(vmids.cache_key(USER_A, sshnode.cluster_key))
     assert 0 < ttl <= vmids.CACHE_TTL_SECONDS
 
 
@@ -50,7 +50,7 @@ async def test_check_answers_from_the_cache_until_it_is_invalidated(
     assert status["exitstatus"] == "OK"
     cached = await vmids.check_vmid(USER_A, sshnode.id, str(vmid))
     assert cached.status == "free"  # the cache has not seen it yet
-    await vmids.invalidate(sshnode.cluster_key)
+    await vmids.invalidate(USER_A, sshnode.cluster_key)
     assert await vmids.check_vmid(USER_A, sshnode.id, str(vmid)) == VmidCheck(
         "taken", f"VMID {vmid} is taken (container sneaky on pve3)"
     )
@@ -66,7 +66,7 @@ async def test_bad_input_and_other_users(sshnode: NodeView) -> None:
 async def test_unreachable_node_gives_unknown(
     reset_faults: SimulatorInfo, sshnode: NodeView
 ) -> None:
-    await vmids.invalidate(sshnode.cluster_key)
+    await vmids.invalidate(USER_A, sshnode.cluster_key)
     reset_faults.admin_call("POST", "/_sim/faults", {"mode": "refuse"})
     url = urlsplit(reset_faults.api)
     deadline = time.monotonic() + 3
@@ -118,8 +118,8 @@ async def test_concurrent_checks_each_get_their_own_answer(
     taken = {c["vmid"]: f"container {c['name']} on {c['node']}" for c in state["containers"]}
     taken |= {vm["vmid"]: f"VM {vm['name']} on {vm['node']}" for vm in state["vms"]}
     held = new_vmid()
-    assert await vmids.reserve(sshnode.cluster_key, held, "job-x", 30)
-    await vmids.invalidate(sshnode.cluster_key)
+    assert await vmids.reserve(USER_A, sshnode.cluster_key, held, "job-x", 30)
+    await vmids.invalidate(USER_A, sshnode.cluster_key)
     refreshes = 0
     refresh = vmids.refresh_cache
 
@@ -141,5 +141,5 @@ async def test_concurrent_checks_each_get_their_own_answer(
             assert check.status == "invalid"
         else:
             assert check == VmidCheck("free", f"VMID {vmid} is free")
-    await vmids.release(sshnode.cluster_key, held, "job-x")
-    assert await vmids.holder(sshnode.cluster_key, held) is None
+    await vmids.release(USER_A, sshnode.cluster_key, held, "job-x")
+    assert await vmids.holder(USER_A, sshnode.cluster_key, held) is None

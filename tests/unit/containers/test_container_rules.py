@@ -165,7 +165,10 @@ def test_validation(pve_node: str, vmid: int, action: str | None, ok: bool) -> N
 
 
 def test_helpers() -> None:
-    assert lock_key("cluster:homelab:pve1,pve2", 105) == "ct-action:cluster:homelab:pve1,pve2:105"
+    assert (
+        lock_key("root@pam@1", "cluster:homelab:pve1,pve2", 105)
+        == "ct-action:root@pam@1:cluster:homelab:pve1,pve2:105"
+    )
     upid = "UPID:pve3:00001234:00000001:65000000:vzstart:100:root@pam!ci:"
     assert _task_node(upid, "pve1") == "pve3" and _task_node("junk", "pve1") == "pve1"
     entries = [{"n": i, "t": f"line {i}"} for i in range(1, 121)]

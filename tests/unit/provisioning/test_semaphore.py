@@ -104,12 +104,14 @@ async def test_a_cancelled_waiter_leaves_the_queue(app_settings: Path) -> None:
 async def test_session_limiter_keys_and_limit(
     app_settings: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    limiter = node_limiter("cluster:lab:pve1,pve2", "pve2", limit=2)
+    limiter = node_limiter("root@pam@1", "cluster:lab:pve1,pve2", "pve2", limit=2)
     semaphore = limiter.semaphore("10.0.0.1", 22)
-    assert semaphore.key == slots_key("cluster:lab:pve1,pve2", "pve2")
-    assert semaphore.key == "ssh-slots:cluster:lab:pve1,pve2:pve2"
+    assert semaphore.key == slots_key("root@pam@1", "cluster:lab:pve1,pve2", "pve2")
+    assert semaphore.key == "ssh-slots:root@pam@1:cluster:lab:pve1,pve2:pve2"
     assert limiter.semaphore("another-host", 2222).key == semaphore.key
-    assert node_limiter("c", "pve1").limit == 4  # LXCM_SSH_SESSIONS_PER_NODE's default
+    other_user = node_limiter("alice@pve@1", "cluster:lab:pve1,pve2", "pve2", limit=2)
+    assert other_user.semaphore("10.0.0.1", 22).key != semaphore.key
+    assert node_limiter("u", "c", "pve1").limit == 4  # LXCM_SSH_SESSIONS_PER_NODE's default
     inside = peak = 0
 
     async def session() -> None:
