@@ -136,6 +136,26 @@ VARIABLES: tuple[Variable, ...] = (
         "Nodes one user may add (1-10000).",
     ),
     Variable(
+        "LXCM_MAX_PROXMOX_RESPONSE_BYTES",
+        "16777216",
+        "Largest Proxmox API answer read, in bytes (16 MiB); a larger one is refused with a message, never held in memory.",
+    ),
+    Variable(
+        "LXCM_MAX_SSH_OUTPUT_BYTES",
+        "4194304",
+        "Largest output (stdout and stderr together) collected from one command over SSH, in bytes (4 MiB); a command printing more is stopped with a message. Streamed output (provisioning logs, log follow) is not limited in total, but each line is cut at 64 KiB.",
+    ),
+    Variable(
+        "LXCM_MAX_CREDENTIAL_FILE_BYTES",
+        "65536",
+        "Largest credentials file read from a container's /etc/lxc-manager/credentials, in bytes (64 KiB); larger files are skipped.",
+    ),
+    Variable(
+        "LXCM_MAX_CREDENTIAL_FILES",
+        "50",
+        "Most credentials files read from one container (the first N by name); the others are skipped.",
+    ),
+    Variable(
         "LXCM_TEMPLATES_DIR",
         "(shipped catalog)",
         'Directory of filesystem templates read by "Sync catalog" (`template.toml` or `template.conf` layout, see docs/templates.md); unset = the templates shipped with the package.',
@@ -311,6 +331,9 @@ def split_host_port(text: str, default_port: int) -> tuple[str | None, int | Non
     return host, int(port_text)
 
 
+KIB = 1024
+MIB = 1024 * KIB
+
 NO_HOSTS: tuple[tuple[str, int], ...] = ()
 NO_ADMINS: tuple[tuple[str, str, int], ...] = ()
 NO_NETWORKS: tuple[IpNetwork, ...] = ()
@@ -344,6 +367,10 @@ class Settings:
     trusted_proxies: tuple[IpNetwork, ...] = NO_NETWORKS
     node_checks_per_minute: int = 10
     max_nodes_per_user: int = 50
+    max_proxmox_response_bytes: int = 16 * MIB
+    max_ssh_output_bytes: int = 4 * MIB
+    max_credential_file_bytes: int = 64 * KIB
+    max_credential_files: int = 50
 
     def names_admin(self, username: str, host: str, port: int) -> bool:
         """True when LXCM_ADMINS names this Proxmox user at this sign-in endpoint."""
@@ -439,6 +466,16 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         "ssh_sessions_per_node": _int(env, "LXCM_SSH_SESSIONS_PER_NODE", 1, 64, 4),
         "node_checks_per_minute": _int(env, "LXCM_NODE_CHECKS_PER_MINUTE", 1, 10000, 10),
         "max_nodes_per_user": _int(env, "LXCM_MAX_NODES_PER_USER", 1, 10000, 50),
+        "max_proxmox_response_bytes": _int(
+            env, "LXCM_MAX_PROXMOX_RESPONSE_BYTES", 64 * KIB, 1024 * MIB, 16 * MIB
+        ),
+        "max_ssh_output_bytes": _int(
+            env, "LXCM_MAX_SSH_OUTPUT_BYTES", 64 * KIB, 256 * MIB, 4 * MIB
+        ),
+        "max_credential_file_bytes": _int(
+            env, "LXCM_MAX_CREDENTIAL_FILE_BYTES", 1 * KIB, 4 * MIB, 64 * KIB
+        ),
+        "max_credential_files": _int(env, "LXCM_MAX_CREDENTIAL_FILES", 1, 1000, 50),
         "templates_dir": _opt(env, "LXCM_TEMPLATES_DIR", lambda n, r: _parse_dir(n, r, base), None),
     }
     return Settings(**values)

@@ -38,7 +38,8 @@ from lxc_manager.proxmox import ProxmoxClient, ProxmoxError, TaskFailed
 from lxc_manager.proxmox.models import LxcConfig
 from lxc_manager.security import audit
 from lxc_manager.security.crypto import DecryptionError, Keyring
-from lxc_manager.ssh import ExecResult, SshError, SshPool, SshTarget
+from lxc_manager.settings import get_settings
+from lxc_manager.ssh import ExecResult, SshError, SshOutputTooLarge, SshPool, SshTarget
 
 from . import known
 from .detail_parsing import (
@@ -103,7 +104,7 @@ TIMEFRAMES = ("hour", "day", "week", "month", "year")
 CREDENTIALS_DIR = "/etc/lxc-manager/credentials"
 SERVICES_CACHE_SECONDS = 30
 MAX_LOG_LINES = 5000
-MAX_CREDENTIAL_FILES = 50
+LISTING_BYTES = 1024 * 1024  # `ls -1` of the credentials directory
 COMMAND_TIMEOUT = 20.0
 
 MSG_NO_SSH = "SSH is not configured for this node: add SSH credentials in the node settings"
@@ -596,22 +597,54 @@ async def forget_services(user_id: str, node_id: int, vmid: int) -> None:
 async def _read_credentials(
     pool: SshPool, target: SshTarget, vmid: int
 ) -> dict[str, tuple[tuple[str, str], ...]]:
-    listing = await pool.pct_exec(target, vmid, ["ls", "-1", CREDENTIALS_DIR], timeout=10)
+    """The credentials files of the container: the first LXCM_MAX_CREDENTIAL_FILES by
+    name, each read only up to LXCM_MAX_CREDENTIAL_FILE_BYTES (a larger one is skipped):
+    what a container holds must not fill the app's memory."""
+    settings = get_settings()
+    try:
+        listing = await pool.pct_exec(
+            target, vmid, ["ls", "-1", CREDENTIALS_DIR], timeout=10, max_output=LISTING_BYTES
+        )
+    except SshOutputTooLarge:
+        log.warning("CT %s: the credentials directory lists too much; none read", vmid)
+        return {}
     if not listing.ok:
         return {}
-    names = [n for n in listing.stdout.split() if _CRED_FILE.fullmatch(n)][:MAX_CREDENTIAL_FILES]
-    results = await asyncio.gather(
+    names = sorted(n for n in listing.stdout.split() if _CRED_FILE.fullmatch(n))
+    if len(names) > settings.max_credential_files:
+        log.warning(
+            "CT %s: %d credentials files; only the first %d are read",
+            vmid,
+            len(names),
+            settings.max_credential_files,
+        )
+        names = names[: settings.max_credential_files]
+    texts = await asyncio.gather(
         *(
-            pool.pct_exec(target, vmid, ["cat", f"{CREDENTIALS_DIR}/{name}"], timeout=10)
+            _read_credential_file(pool, target, vmid, name, settings.max_credential_file_bytes)
             for name in names
         )
     )
     found: dict[str, tuple[tuple[str, str], ...]] = {}
-    for name, result in zip(names, results, strict=True):
-        pairs = parse_credentials(result.stdout) if result.ok else ()
+    for name, text in zip(names, texts, strict=True):
+        pairs = parse_credentials(text) if text is not None else ()
         if pairs:
             found.setdefault(credential_name(name), pairs)
     return found
+
+
+async def _read_credential_file(
+    pool: SshPool, target: SshTarget, vmid: int, name: str, cap: int
+) -> str | None:
+    """The file's text; None when it cannot be read or is larger than `cap` bytes."""
+    try:
+        result = await pool.pct_exec(
+            target, vmid, ["cat", f"{CREDENTIALS_DIR}/{name}"], timeout=10, max_output=cap
+        )
+    except SshOutputTooLarge:
+        log.warning("CT %s: credentials file %s is larger than %d bytes; skipped", vmid, name, cap)
+        return None
+    return result.stdout if result.ok else None
 
 
 async def _discover(

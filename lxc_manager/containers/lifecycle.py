@@ -29,6 +29,7 @@ from lxc_manager import redis_client
 from lxc_manager.nodes import NodeNotFound, NodeSecretError, client_for, get_node
 from lxc_manager.provisioning import vmids
 from lxc_manager.proxmox import (
+    AnswerTooLarge,
     AuthenticationError,
     CertificateInvalid,
     NotFound,
@@ -132,7 +133,7 @@ def short_message(error: BaseException) -> str:
         return f"The task failed: {_one_line(error.exitstatus)}"
     if isinstance(error, ProxmoxTimeout):
         return "Proxmox did not finish in time; the task may still be running"
-    if isinstance(error, Unreachable | CertificateInvalid):
+    if isinstance(error, Unreachable | CertificateInvalid | AnswerTooLarge):
         return error.user_message
     if isinstance(error, AuthenticationError):
         return "Proxmox refused the node's API token"

@@ -40,6 +40,7 @@ from lxc_manager.nodes import (
     shared_node_clients,
 )
 from lxc_manager.proxmox import (
+    AnswerTooLarge,
     AuthenticationError,
     CertificateInvalid,
     ClusterResource,
@@ -239,7 +240,7 @@ def problem_message(node_name: str, error: BaseException, timeout: float) -> str
         return error.user_message
     if isinstance(error, Unreachable):
         return f"{node_name} unreachable — retrying"
-    if isinstance(error, CertificateInvalid):
+    if isinstance(error, CertificateInvalid | AnswerTooLarge):
         return f"{node_name}: {error.user_message}"
     if isinstance(error, AuthenticationError):
         return f"{node_name}: Proxmox refused the API token"

@@ -27,7 +27,7 @@ from lxc_manager.provisioning.origin import container_origin
 from lxc_manager.provisioning.vmids import cluster_key_of
 from lxc_manager.proxmox import ProxmoxError
 from lxc_manager.security import audit
-from lxc_manager.state.session import SessionState, require_session
+from lxc_manager.state.session import SessionState, require_session, require_session_quiet
 
 ROUTE = "/containers/[ct_node]/[ct_vmid]"
 TITLE = "Container"
@@ -240,7 +240,7 @@ class ContainerDetailState(SessionState):
         ]
 
     @rx.event
-    @require_session
+    @require_session_quiet
     async def tick(self, _now: str = "") -> None:
         """Live metrics while the page is open (the client stops ticking when it leaves)."""
         if self.loaded and not self.problem and self._vmid:
@@ -250,6 +250,7 @@ class ContainerDetailState(SessionState):
                 self.metrics = MetricsView()
 
     @rx.event
+    @require_session
     def tab_opened(self, tab: str | list[str]):
         """Services (and the units for logs) are fetched when their tab is first opened."""
         if tab in ("services", "logs") and not self.services and not self.services_note:
@@ -443,6 +444,7 @@ class ContainerDetailState(SessionState):
 
     # ---- logs -------------------------------------------------------------------------------
     @rx.event
+    @require_session
     def set_log_unit(self, unit: str) -> None:
         self.log_unit, self.following = unit, False
 
@@ -458,6 +460,7 @@ class ContainerDetailState(SessionState):
             self.log_lines, self.log_error = [], getattr(exc, "user_message", str(exc))
 
     @rx.event
+    @require_session_quiet
     def follow_heartbeat(self, _now: str = "") -> None:
         """The logs tab is still open (its ticks stop when the tab or page goes away)."""
         self._follow_seen = time.monotonic()
@@ -467,14 +470,15 @@ class ContainerDetailState(SessionState):
         self.following = False
 
     @rx.event(background=True)
-    async def follow(self) -> None:
-        """Stream new journal lines until the user stops, leaves, or closes the page."""
+    @require_session_quiet
+    async def follow(self) -> rx.event.EventSpec | None:
+        """Stream new journal lines until the user stops, leaves, or closes the page, or
+        the session ends (checked at every tick, without extending it)."""
         async with self:
-            session = await self.current_session()
-            if session is None or self.following or not self._vmid or not self.log_unit:
-                return
+            if self.following or not self._vmid or not self.log_unit:
+                return None
             self.following, self._follow_seen, self.log_error = True, time.monotonic(), ""
-            where, unit = (session.user_id, self._node_id, self.pve_node, self._vmid), self.log_unit
+            where, unit = (self._user_id, self._node_id, self.pve_node, self._vmid), self.log_unit
         stream = detail.follow_log(*where, unit)
         try:
             while True:
@@ -483,9 +487,11 @@ class ContainerDetailState(SessionState):
                 except TimeoutError:
                     line = None
                 async with self:
+                    if (ended := await self._login_if_ended()) is not None:
+                        return ended
                     if not self.following or time.monotonic() - self._follow_seen > 10:
                         self.following = False
-                        return
+                        return None
                     if line is not None:
                         self.log_lines = [*self.log_lines[-499:], line]
         except StopAsyncIteration:
@@ -498,6 +504,7 @@ class ContainerDetailState(SessionState):
                 await stream.aclose()
             async with self:
                 self.following = False
+        return None
 
 
 # ---- components ----------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from lxc_manager.containers import (
 from lxc_manager.pages.components.layout import empty_state, page_shell
 from lxc_manager.pages.components.no_nodes import NodeSummaryState, no_nodes_banner
 from lxc_manager.provisioning.jobs import JobView, list_jobs
-from lxc_manager.state.session import require_session
+from lxc_manager.state.session import require_session, require_session_quiet
 
 ROUTE = "/"
 TITLE = "Dashboard"
@@ -284,7 +284,7 @@ class DashboardState(NodeSummaryState):
             self.summary_loaded = True
 
     @rx.event
-    @require_session
+    @require_session_quiet
     async def refresh(self, _now: str = "") -> None:
         """The periodic tick while the page is open."""
         if self.node_count:
@@ -292,36 +292,43 @@ class DashboardState(NodeSummaryState):
 
     # ---- filters ----------------------------------------------------------------------
     @rx.event
+    @require_session
     def set_node_filter(self, value: str) -> None:
         self.node_filter, self.page = value, 0
         self._apply_view()
 
     @rx.event
+    @require_session
     def set_status_filter(self, value: str) -> None:
         self.status_filter, self.page = value, 0
         self._apply_view()
 
     @rx.event
+    @require_session
     def set_tag_filter(self, value: str) -> None:
         self.tag_filter, self.page = value, 0
         self._apply_view()
 
     @rx.event
+    @require_session
     def set_search(self, value: str) -> None:
         self.search, self.page = value[:100], 0
         self._apply_view()
 
     @rx.event
+    @require_session
     def set_sort(self, value: str) -> None:
         self.sort = value if value in SORTS else "name"
         self._apply_view()
 
     @rx.event
+    @require_session
     def next_page(self) -> None:
         self.page += 1
         self._apply_view()
 
     @rx.event
+    @require_session
     def previous_page(self) -> None:
         self.page = max(0, self.page - 1)
         self._apply_view()
@@ -339,6 +346,7 @@ class DashboardState(NodeSummaryState):
 
     # ---- selection --------------------------------------------------------------------
     @rx.event
+    @require_session
     def toggle_selected(self, key: str) -> None:
         self.selected = (
             [k for k in self.selected if k != key]
@@ -347,6 +355,7 @@ class DashboardState(NodeSummaryState):
         )
 
     @rx.event
+    @require_session
     def clear_selection(self) -> None:
         self.selected, self.bulk_results = [], []
 
@@ -356,14 +365,10 @@ class DashboardState(NodeSummaryState):
         return next((c for c in self._all if c.key == key and not c.last_known), None)
 
     @rx.event(background=True)
+    @require_session
     async def act(self, key: str, action: str):
         """Run one lifecycle action as a Proxmox task, followed to the end."""
         async with self:
-            session = await self.current_session()
-            if session is None:
-                yield self.login_redirect(ended=True)
-                return
-            self._user_id = session.user_id
             target = self._target(key)
             if target is None or action not in ACTIONS or key in self.pending:
                 return
@@ -381,19 +386,23 @@ class DashboardState(NodeSummaryState):
         yield (rx.toast.success if result.ok else rx.toast.error)(f"{label}: {result.message}")
 
     @rx.event
+    @require_session
     def set_view(self, value: str | list[str]) -> None:
         value = value[0] if isinstance(value, list) and value else value
         self.view = "cards" if value == "cards" else "rows"
 
     @rx.event
+    @require_session
     def set_force_shutdown(self, value: bool) -> None:
         self.force_shutdown = bool(value)
 
     @rx.event
+    @require_session
     def set_task_log_open(self, value: bool) -> None:
         self.task_log_open = bool(value)
 
     @rx.event
+    @require_session
     def ask_delete(self, key: str) -> None:
         target = self._target(key)
         if target is not None:
@@ -408,6 +417,7 @@ class DashboardState(NodeSummaryState):
         self.delete_key = ""
 
     @rx.event
+    @require_session
     def set_delete_vmid(self, value: str) -> None:
         self.delete_vmid = value.strip()
 
@@ -416,12 +426,9 @@ class DashboardState(NodeSummaryState):
         return self.delete_key.split(":", 1)[1] if ":" in self.delete_key else ""
 
     @rx.event(background=True)
+    @require_session
     async def confirm_delete(self, form: dict[str, str]):
         async with self:
-            session = await self.current_session()
-            if session is None:
-                yield self.login_redirect(ended=True)
-                return
             key, target = self.delete_key, self._target(self.delete_key)
             if (
                 target is None
@@ -431,7 +438,7 @@ class DashboardState(NodeSummaryState):
                 return
             self.delete_key = ""
             self.pending = {**self.pending, key: "delete"}
-            user_id = session.user_id
+            user_id = self._user_id
         result = await delete_container(
             user_id,
             target.node_id,
@@ -450,12 +457,9 @@ class DashboardState(NodeSummaryState):
         )
 
     @rx.event(background=True)
+    @require_session
     async def bulk(self, action: str):
         async with self:
-            session = await self.current_session()
-            if session is None:
-                yield self.login_redirect(ended=True)
-                return
             if action not in ("start", "shutdown", "stop"):
                 return
             targets = [
@@ -465,7 +469,7 @@ class DashboardState(NodeSummaryState):
             ]
             self.pending = {**self.pending, **{t.key: action for t in targets}}
             self.bulk_results = []
-            user_id = session.user_id
+            user_id = self._user_id
         results = await bulk_action(
             user_id, [(t.node_id, t.pve_node, t.vmid) for t in targets], action
         )

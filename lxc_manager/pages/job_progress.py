@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 from lxc_manager.pages.components.layout import page_shell
 from lxc_manager.provisioning import jobs, progress
 from lxc_manager.provisioning.jobs import JobView
-from lxc_manager.state.session import SessionState, require_session
+from lxc_manager.state.session import SessionState, require_session, require_session_quiet
 
 ROUTE = "/containers/jobs/[job_id]"
 TITLE = "Provisioning"
@@ -191,18 +191,20 @@ class JobState(SessionState):
         return JobState.follow
 
     @rx.event
+    @require_session_quiet
     def heartbeat(self, _now: str = "") -> None:
         self._seen = time.monotonic()
 
     @rx.event(background=True)
-    async def follow(self) -> None:
-        """Replay the stream, then follow it until the page is gone."""
+    @require_session_quiet
+    async def follow(self) -> rx.event.EventSpec | None:
+        """Replay the stream, then follow it until the page is gone or the session ends
+        (checked at every tick, without extending it)."""
         async with self:
-            session = await self.current_session()
-            if session is None or self.following or not self.found:
-                return
+            if self.following or not self.found:
+                return None
             self.following, self._seen = True, time.monotonic()
-            user_id, job_id, after = session.user_id, self.job_id, self._last_id
+            user_id, job_id, after = self._user_id, self.job_id, self._last_id
             generation = self._generation
         try:
             while True:
@@ -214,9 +216,11 @@ class JobState(SessionState):
                 view = None
                 async with self:
                     if self._generation != generation:
-                        return  # the page was loaded again: a newer loop follows
+                        return None  # the page was loaded again: a newer loop follows
+                    if (ended := await self._login_if_ended()) is not None:
+                        return ended
                     if time.monotonic() - self._seen > PAGE_GONE_AFTER or self.job_id != job_id:
-                        return
+                        return None
                     changed = self._add_entries(entries)
                     after = self._last_id
                 if changed or not entries:
@@ -225,7 +229,7 @@ class JobState(SessionState):
                     if view is not None and self._generation == generation:
                         self._apply(view)
                         if not entries and view.status in FINISHED:
-                            return  # a retry starts following again
+                            return None  # a retry starts following again
         finally:
             async with self:
                 if self._generation == generation:

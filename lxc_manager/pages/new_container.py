@@ -332,6 +332,7 @@ class WizardState(NodeSummaryState):
         self.options_error = ""
 
     @rx.event(background=True)
+    @require_session
     async def load_options(self) -> None:
         """The chosen node's Proxmox nodes, OS templates, storages and bridges, and a fresh
         VMID cache for its cluster — fetched concurrently by the service."""
@@ -388,6 +389,7 @@ class WizardState(NodeSummaryState):
 
     # ---- steps ------------------------------------------------------------------------
     @rx.event
+    @require_session
     def go(self, step: int) -> None:
         if step < 0 or step >= len(STEPS) or self.submitting:
             return
@@ -400,6 +402,7 @@ class WizardState(NodeSummaryState):
         self.step = step
 
     @rx.event
+    @require_session
     def choose_template(self, template_id: int) -> None:
         self._choose_template(template_id)
         self.step = 1
@@ -455,6 +458,7 @@ class WizardState(NodeSummaryState):
 
     # ---- configure --------------------------------------------------------------------
     @rx.event
+    @require_session
     def set_field(self, name: str, value: str) -> None:
         if name not in TEXT_LIMITS:
             return
@@ -464,6 +468,7 @@ class WizardState(NodeSummaryState):
         self._show_touched()
 
     @rx.event
+    @require_session
     def set_choice(self, name: str, value: str) -> None:
         allowed = {
             "os_template": [o.value for o in self.os_templates],
@@ -476,6 +481,7 @@ class WizardState(NodeSummaryState):
             self._show_touched()
 
     @rx.event
+    @require_session
     def set_flag(self, name: str, value: bool) -> None:
         if name in ("onboot", "unprivileged", "nesting", "keyctl", "fuse"):
             setattr(self, name, bool(value))
@@ -488,6 +494,7 @@ class WizardState(NodeSummaryState):
         self.changing_node = value
 
     @rx.event
+    @require_session
     def choose_node(self, value: str):
         if not value.isdigit() or int(value) not in [n.id for n in self.node_choices]:
             return None
@@ -499,6 +506,7 @@ class WizardState(NodeSummaryState):
         return WizardState.load_options
 
     @rx.event
+    @require_session
     def choose_pve_node(self, value: str) -> None:
         if value in self.pve_nodes:
             self.pve_node = value
@@ -506,6 +514,7 @@ class WizardState(NodeSummaryState):
                 self._fill_node_lists(self._options_cache)
 
     @rx.event
+    @require_session
     def set_vmid(self, value: str):
         self.vmid = value.strip()[:12]
         if "vmid" not in self.touched:
@@ -530,16 +539,19 @@ class WizardState(NodeSummaryState):
 
     # ---- packages and scripts ---------------------------------------------------------
     @rx.event
+    @require_session
     def toggle_bucket(self, name: str, value: bool) -> None:
         if name in self.bucket_names:
             others = [b for b in self.buckets if b != name]
             self.buckets = [*others, name] if value else others
 
     @rx.event
+    @require_session
     def set_pkg_manager(self, value: str) -> None:
         self.pkg_manager = value if value in PACKAGE_MANAGERS else "apt"
 
     @rx.event
+    @require_session
     def add_package(self, form: dict[str, str]):
         pkg, self.pkg_errors = package_from_form(
             self.pkg_manager, form, ((p.manager, p.name) for p in self.packages)
@@ -559,11 +571,13 @@ class WizardState(NodeSummaryState):
         return rx.set_value("wizard-pkg-name", "")
 
     @rx.event
+    @require_session
     def remove_package(self, index: int) -> None:
         if 0 <= index < len(self.packages):
             self.packages = [p for i, p in enumerate(self.packages) if i != index]
 
     @rx.event
+    @require_session
     def toggle_script(self, index: int, value: bool) -> None:
         if 0 <= index < len(self.scripts):
             scripts = list(self.scripts)
@@ -571,6 +585,7 @@ class WizardState(NodeSummaryState):
             self.scripts = scripts
 
     @rx.event
+    @require_session
     def move_script(self, index: int, delta: int) -> None:
         target = index + delta
         if 0 <= index < len(self.scripts) and 0 <= target < len(self.scripts):

@@ -105,6 +105,7 @@ class NodesState(SessionState):
         return NodesState.probe if self.nodes else None
 
     @rx.event(background=True)
+    @require_session
     async def probe(self) -> None:
         """Reachability, latency and SSH status of every node, fanned out concurrently."""
         async with self:
@@ -178,6 +179,7 @@ class NodesState(SessionState):
             self.dialog_open = value
 
     @rx.event
+    @require_session
     def set_ssh_kind(self, value: str) -> None:
         self.f_ssh_kind = "key" if value == "key" else "password"
 

@@ -201,10 +201,12 @@ class TemplateEditorState(SessionState):
         return True
 
     @rx.event
+    @require_session
     def set_tab(self, value: str) -> None:
         self.tab = value
 
     @rx.event
+    @require_session
     def set_field(self, name: str, value: str) -> None:
         text_fields = {
             "name": 64,
@@ -224,11 +226,13 @@ class TemplateEditorState(SessionState):
             self.errors = {k: v for k, v in self.errors.items() if not k.endswith(name)}
 
     @rx.event
+    @require_session
     def set_flag(self, name: str, value: bool) -> None:
         if name in ("unprivileged", "nesting", "keyctl", "fuse") and self._edit():
             setattr(self, name, bool(value))
 
     @rx.event
+    @require_session
     def apply_preset(self, preset: str) -> None:
         if preset in FEATURE_PRESETS and self._edit():
             flags = FEATURE_PRESETS[preset][1]
@@ -239,6 +243,7 @@ class TemplateEditorState(SessionState):
 
     # ---- scripts ------------------------------------------------------------------------
     @rx.event
+    @require_session
     def open_script(self, index: int) -> None:
         self.item_errors = {}
         self.script_index = index
@@ -249,6 +254,7 @@ class TemplateEditorState(SessionState):
             self.script_index = -2
 
     @rx.event
+    @require_session
     def save_script(self, form: dict[str, str]) -> None:
         if not self._edit():
             return
@@ -275,6 +281,7 @@ class TemplateEditorState(SessionState):
         self.errors = {k: v for k, v in self.errors.items() if not k.startswith("scripts")}
 
     @rx.event
+    @require_session
     def toggle_script(self, index: int, value: bool) -> None:
         if 0 <= index < len(self.scripts) and self._edit():
             scripts = list(self.scripts)
@@ -282,6 +289,7 @@ class TemplateEditorState(SessionState):
             self.scripts = scripts
 
     @rx.event
+    @require_session
     def move_script(self, index: int, delta: int) -> None:
         target = index + delta
         if 0 <= index < len(self.scripts) and 0 <= target < len(self.scripts) and self._edit():
@@ -290,6 +298,7 @@ class TemplateEditorState(SessionState):
             self.scripts = scripts
 
     @rx.event
+    @require_session
     def remove_script(self, index: int) -> None:
         if 0 <= index < len(self.scripts) and self._edit():
             self.scripts = [s for i, s in enumerate(self.scripts) if i != index]
@@ -297,6 +306,7 @@ class TemplateEditorState(SessionState):
 
     # ---- files --------------------------------------------------------------------------
     @rx.event
+    @require_session
     def open_file(self, index: int) -> None:
         self.item_errors = {}
         self.file_index = index
@@ -307,6 +317,7 @@ class TemplateEditorState(SessionState):
             self.file_index = -2
 
     @rx.event
+    @require_session
     def save_file(self, form: dict[str, str]) -> None:
         if not self._edit():
             return
@@ -334,6 +345,7 @@ class TemplateEditorState(SessionState):
         self.errors = {k: v for k, v in self.errors.items() if not k.startswith("files")}
 
     @rx.event
+    @require_session
     def remove_file(self, index: int) -> None:
         if 0 <= index < len(self.files) and self._edit():
             self.files = [f for i, f in enumerate(self.files) if i != index]
@@ -341,10 +353,12 @@ class TemplateEditorState(SessionState):
 
     # ---- packages -----------------------------------------------------------------------
     @rx.event
+    @require_session
     def set_pkg_manager(self, value: str) -> None:
         self.pkg_manager = value if value in PACKAGE_MANAGERS else "apt"
 
     @rx.event
+    @require_session
     def add_package(self, form: dict[str, str]):
         if not self._edit():
             return None
@@ -362,12 +376,14 @@ class TemplateEditorState(SessionState):
         return rx.set_value("pkg-name", "")
 
     @rx.event
+    @require_session
     def remove_package(self, index: int) -> None:
         if 0 <= index < len(self.packages) and self._edit():
             self.packages = [p for i, p in enumerate(self.packages) if i != index]
             self.errors = {k: v for k, v in self.errors.items() if not k.startswith("packages")}
 
     @rx.event
+    @require_session
     def toggle_bucket(self, name: str, value: bool) -> None:
         if name in self.bucket_names and self._edit():
             others = [b for b in self.buckets if b != name]

@@ -86,8 +86,11 @@ class NodeSshPool(SshPool):
         *,
         stdin: bytes | str | None = None,
         timeout: float | None = None,  # noqa: ASYNC109
+        max_output: int | None = None,
     ) -> ExecResult:
-        return await super().run(target, self._wrap(argv), stdin=stdin, timeout=timeout)
+        return await super().run(
+            target, self._wrap(argv), stdin=stdin, timeout=timeout, max_output=max_output
+        )
 
     def run_stream(
         self,

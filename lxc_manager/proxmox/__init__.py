@@ -6,6 +6,7 @@ Everything the app needs is importable from here; see `client.py` for an example
 from .auth import TicketAuth, TokenAuth
 from .client import ProxmoxClient, Timeouts
 from .errors import (
+    AnswerTooLarge,
     AuthenticationError,
     CertificateInvalid,
     CertificateMismatch,
@@ -39,6 +40,7 @@ from .tasks import Upid
 from .tls import TlsPolicy, fetch_fingerprint, fingerprint_of, normalize_fingerprint
 
 __all__ = [
+    "AnswerTooLarge",
     "AuthenticationError",
     "CertificateInvalid",
     "CertificateMismatch",

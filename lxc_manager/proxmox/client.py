@@ -10,12 +10,14 @@ Outbound traffic goes only to https://HOST:PORT/api2/json, through a pooled tran
 that checks every TLS connection against the `TlsPolicy` before sending a byte. Redirects
 are never followed and environment proxies are ignored. GETs are retried on connection
 errors (never on HTTP errors); POST/PUT/DELETE are sent once. Proxmox errors become the
-typed exceptions of `errors.py`, with known secrets scrubbed from every text.
+typed exceptions of `errors.py`, with known secrets scrubbed from every text. Answers are
+read as a stream and refused (`AnswerTooLarge`) once they pass `max_response_bytes`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import urllib.parse
@@ -28,8 +30,11 @@ import httpx
 import orjson
 import pydantic
 
+from lxc_manager.settings import get_settings
+
 from .auth import Auth
 from .errors import (
+    AnswerTooLarge,
     AuthenticationError,
     ParameterError,
     ProxmoxError,
@@ -104,8 +109,10 @@ class ProxmoxClient:
         retries: int = 2,
         retry_backoff: float = 0.1,
         transport: httpx.AsyncBaseTransport | None = None,
+        max_response_bytes: int | None = None,
     ) -> None:
-        """`transport` replaces the pinned transport (tests only: e.g. httpx.MockTransport)."""
+        """`transport` replaces the pinned transport (tests only: e.g. httpx.MockTransport).
+        `max_response_bytes` defaults to LXCM_MAX_PROXMOX_RESPONSE_BYTES."""
         if not 0 < port < 65536:
             raise ValueError("port must be 1..65535")
         self.host = strip_brackets(host.strip())
@@ -116,6 +123,11 @@ class ProxmoxClient:
         self.timeouts = timeouts or Timeouts()
         self.retries = max(0, retries)
         self.retry_backoff = retry_backoff
+        self.max_response_bytes = (
+            max_response_bytes
+            if max_response_bytes is not None
+            else get_settings().max_proxmox_response_bytes
+        )
         self._auth = auth
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
@@ -197,8 +209,10 @@ class ProxmoxClient:
         for attempt in range(1, attempts + 1):
             started = time.monotonic()
             try:
-                response = await self._http.request(
-                    method, path, params=_encode(params), data=_encode(data), headers=headers
+                response, body = await self._exchange(
+                    self._http.build_request(
+                        method, path, params=_encode(params), data=_encode(data), headers=headers
+                    )
                 )
             except ProxmoxError:
                 raise  # a refused certificate: never retried
@@ -225,15 +239,47 @@ class ProxmoxClient:
                 response.status_code,
                 (time.monotonic() - started) * 1000,
             )
-            return self._data_of(response, path, secrets)
+            return self._data_of(response, body, path, secrets)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _exchange(self, request: httpx.Request) -> tuple[httpx.Response, bytes]:
+        """Send the request and read the answer, at most `max_response_bytes` of it
+        (after decompression): past that the connection is dropped, nothing kept."""
+        response = await self._http.send(request, stream=True)
+        try:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > self.max_response_bytes:
+                raise self._too_large(request)
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > self.max_response_bytes:
+                    raise self._too_large(request)
+                chunks.append(chunk)
+            return response, b"".join(chunks)
+        finally:
+            await response.aclose()
+
+    def _too_large(self, request: httpx.Request) -> AnswerTooLarge:
+        path = request.url.path.removeprefix("/api2/json")
+        log.warning(
+            "proxmox %s %s %s: the answer is larger than %s bytes; refused",
+            self._where(),
+            request.method,
+            path,
+            self.max_response_bytes,
+        )
+        return AnswerTooLarge(self.host, self.port, path, self.max_response_bytes)
 
     def _where(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.port}"
 
-    def _data_of(self, response: httpx.Response, path: str, secrets: list[str]) -> Any:
-        body = _json_or_none(response)
+    def _data_of(
+        self, response: httpx.Response, content: bytes, path: str, secrets: list[str]
+    ) -> Any:
+        body = _json_or_none(content)
         status = response.status_code
         if 200 <= status < 300:
             if not isinstance(body, dict) or "data" not in body:
@@ -454,15 +500,15 @@ def _sensitive_values(*mappings: Params | None) -> set[str]:
     }
 
 
-def _json_or_none(response: httpx.Response) -> Any:
-    if not response.content:
+def _json_or_none(content: bytes) -> Any:
+    if not content:
         return None
     try:  # orjson: a 5000-container /cluster/resources parses in a third of the time
-        return orjson.loads(response.content)
+        return orjson.loads(content)
     except orjson.JSONDecodeError:
         pass
     try:  # what orjson refuses but Python's json takes (other encodings, huge integers)
-        return response.json()
+        return json.loads(content)
     except ValueError:
         return None
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .models import TaskStatus
 
 __all__ = [
+    "AnswerTooLarge",
     "AuthenticationError",
     "CertificateInvalid",
     "CertificateMismatch",
@@ -129,6 +130,30 @@ class Unreachable(ProxmoxError):
         else:
             message = f"Unable to reach Proxmox at {where}:{port}"
         super().__init__(detail, status=status, user_message=message)
+
+
+class AnswerTooLarge(ProxmoxError):
+    """The answer was larger than the client's `max_response_bytes`
+    (LXCM_MAX_PROXMOX_RESPONSE_BYTES): reading stopped there and the answer was dropped.
+    A server may send anything; a flood must not fill the app's memory."""
+
+    def __init__(self, host: str, port: int, path: str, limit: int) -> None:
+        self.host = host
+        self.port = port
+        self.limit = limit
+        where = f"[{host}]" if ":" in host else host
+        super().__init__(
+            f"the answer to {path} exceeds {limit} bytes",
+            user_message=f"The answer of {where}:{port} was larger than {size_text(limit)}",
+        )
+
+
+def size_text(size: int) -> str:
+    """`16 MiB`, `64 KiB` or `1000 bytes`: a limit as a person reads it."""
+    for unit, factor in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= factor and size % factor == 0:
+            return f"{size // factor} {unit}"
+    return f"{size} bytes"
 
 
 class CertificateInvalid(ProxmoxError):

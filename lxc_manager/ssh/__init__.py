@@ -7,11 +7,12 @@
         async with pool.pct_exec_stream(target, 101, ["apt-get", "update"]) as stream:
             async for line in stream:
                 ...                      # OutputLine(stream="stdout" | "stderr", text=...)
-        status = stream.exit_status
+        status = stream.exit_status     # lines longer than 64 KiB arrive cut, with a mark
         await pool.push_file(target, 101, "/etc/motd", b"hello\\n", mode=0o644)
 
 Commands are argv lists quoted with `shlex.join`; the host key is checked during the key
-exchange, before any credential is sent.
+exchange, before any credential is sent. Collected output (`run`, `pct_exec`) is capped
+(LXCM_MAX_SSH_OUTPUT_BYTES, `SshOutputTooLarge`); streamed output is capped per line.
 """
 
 from .commands import VMID_MAX, VMID_MIN, command_line, pct_exec_argv, validate_vmid
@@ -23,6 +24,7 @@ from .errors import (
     SshAuthFailed,
     SshConnectionLost,
     SshError,
+    SshOutputTooLarge,
     SshTimeout,
     SshUnreachable,
 )
@@ -46,6 +48,7 @@ __all__ = [
     "SshAuthFailed",
     "SshConnectionLost",
     "SshError",
+    "SshOutputTooLarge",
     "SshPool",
     "SshTarget",
     "SshTimeout",

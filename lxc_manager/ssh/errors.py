@@ -63,6 +63,27 @@ class SshTimeout(SshError):
     user_message = "The command on the Proxmox host timed out."
 
 
+class SshOutputTooLarge(SshError):
+    """A command printed more than the collected-output cap (LXCM_MAX_SSH_OUTPUT_BYTES,
+    stdout and stderr together): reading stopped there and the channel was closed, which
+    stops the command. Its output is dropped."""
+
+    def __init__(self, detail: str, limit: int) -> None:
+        super().__init__(detail)
+        self.limit = limit
+        self.user_message = (
+            f"The command's output was larger than {size_text(limit)}; it was stopped."
+        )
+
+
+def size_text(size: int) -> str:
+    """`4 MiB`, `64 KiB` or `1000 bytes`: a limit as a person reads it."""
+    for unit, factor in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= factor and size % factor == 0:
+            return f"{size // factor} {unit}"
+    return f"{size} bytes"
+
+
 class SshConnectionLost(SshError):
     """The connection broke while a command was running; its outcome is unknown."""
 

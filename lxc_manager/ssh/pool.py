@@ -18,6 +18,8 @@ from typing import Protocol, TypeVar
 
 import asyncssh
 
+from lxc_manager.settings import get_settings
+
 from .commands import (
     command_line,
     describe,
@@ -26,8 +28,22 @@ from .commands import (
     validate_argv,
 )
 from .connect import DEFAULT_CONNECT_TIMEOUT, Connection, open_connection
-from .errors import FilePushFailed, SshConnectionLost, SshError, SshTimeout, SshUnreachable
-from .results import ExecResult, ExecStream, close_process, decode_output, exit_status_of
+from .errors import (
+    FilePushFailed,
+    SshConnectionLost,
+    SshError,
+    SshOutputTooLarge,
+    SshTimeout,
+    SshUnreachable,
+)
+from .results import (
+    READ_CHUNK,
+    ExecResult,
+    ExecStream,
+    close_process,
+    decode_output,
+    exit_status_of,
+)
 from .retry import RetryPolicy, with_retries
 from .target import SshTarget
 
@@ -96,7 +112,15 @@ class SshPool:
         retry: RetryPolicy | None = None,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
+        max_output_bytes: int | None = None,
     ) -> None:
+        """`max_output_bytes` caps what `run` / `pct_exec` collect (stdout and stderr
+        together); it defaults to LXCM_MAX_SSH_OUTPUT_BYTES."""
+        self.max_output_bytes = (
+            max_output_bytes
+            if max_output_bytes is not None
+            else get_settings().max_ssh_output_bytes
+        )
         self.limiter: SessionLimiter = limiter or LocalSessionLimiter(max_sessions_per_host)
         self.retry = retry or RetryPolicy()
         self.connect_timeout = connect_timeout
@@ -144,12 +168,16 @@ class SshPool:
         *,
         stdin: bytes | str | None = None,
         timeout: float | None = None,  # noqa: ASYNC109 (closes the channel, see docstring)
+        max_output: int | None = None,
     ) -> ExecResult:
         """Run a command on the host itself (e.g. `["pct", "list"]`) and collect its output.
         A non-zero exit status is returned, not raised. `timeout` defaults to the pool's
-        `command_timeout`; when it runs out the channel is closed and SshTimeout raised."""
+        `command_timeout`; when it runs out the channel is closed and SshTimeout raised.
+        More than `max_output` bytes of output (default: the pool's `max_output_bytes`)
+        closes the channel too and raises SshOutputTooLarge."""
         args = validate_argv(argv)
         limit = self.command_timeout if timeout is None else timeout
+        cap = min(self.max_output_bytes, max_output or self.max_output_bytes)
         label = f"{target.address}: {describe(args)}"
         data = _stdin_bytes(stdin)
         log.debug("SSH exec on %s", label)
@@ -159,7 +187,8 @@ class SshPool:
                     if data:
                         process.stdin.write(data)
                     process.stdin.write_eof()
-                    stdout, stderr = await process.communicate()
+                    stdout, stderr = await _collect(process, cap, label)
+                    await process.wait_closed()
             except TimeoutError:
                 raise SshTimeout(f"{label}: no exit within {limit} s") from None
             except (asyncssh.Error, OSError) as exc:
@@ -179,10 +208,13 @@ class SshPool:
         *,
         stdin: bytes | str | None = None,
         timeout: float | None = None,  # noqa: ASYNC109 (closes the channel, see docstring)
+        max_output: int | None = None,
     ) -> ExecResult:
         """`pct exec VMID -- ARGV...` on the host: the exit status is the command's (or
         pct's, e.g. for a stopped container, with pct's message on stderr)."""
-        return await self.run(target, pct_exec_argv(vmid, argv), stdin=stdin, timeout=timeout)
+        return await self.run(
+            target, pct_exec_argv(vmid, argv), stdin=stdin, timeout=timeout, max_output=max_output
+        )
 
     def run_stream(
         self,
@@ -371,6 +403,37 @@ class SshPool:
             log.warning(
                 "could not remove the temporary file %s on %s: %s", path, target.address, exc
             )
+
+
+async def _collect(
+    process: asyncssh.SSHClientProcess[bytes], cap: int, label: str
+) -> tuple[bytes, bytes]:
+    """stdout and stderr, read side by side (a full stderr must not stall stdout), at most
+    `cap` bytes together: past that, SshOutputTooLarge (the caller closes the channel)."""
+    total = 0
+
+    async def drain(reader: asyncssh.SSHReader[bytes]) -> bytes:
+        nonlocal total
+        parts: list[bytes] = []
+        while data := await reader.read(READ_CHUNK):
+            total += len(data)
+            if total > cap:
+                log.warning("SSH exec on %s: more than %s bytes of output; stopped", label, cap)
+                raise SshOutputTooLarge(f"{label}: more than {cap} bytes of output", cap)
+            parts.append(data)
+        return b"".join(parts)
+
+    readers = [
+        asyncio.ensure_future(drain(process.stdout)),
+        asyncio.ensure_future(drain(process.stderr)),
+    ]
+    try:
+        stdout, stderr = await asyncio.gather(*readers)
+    finally:
+        for reader in readers:
+            reader.cancel()
+        await asyncio.gather(*readers, return_exceptions=True)
+    return stdout, stderr
 
 
 async def _close_sftp(sftp: asyncssh.SFTPClient) -> None:

@@ -13,11 +13,13 @@ from typing import Literal
 
 import asyncssh
 
-from .errors import SshConnectionLost, SshTimeout
+from .errors import SshConnectionLost, SshTimeout, size_text
 
 StreamName = Literal["stdout", "stderr"]
 ProcessOpener = Callable[[], AbstractAsyncContextManager["asyncssh.SSHClientProcess[bytes]"]]
 _QUEUE_LINES = 256  # lines buffered ahead of a slow consumer before the channel is throttled
+MAX_LINE_BYTES = 64 * 1024  # a streamed line longer than this is cut (and marked)
+READ_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,46 @@ class OutputLine:
 
 def decode_output(data: bytes) -> str:
     return data.decode("utf-8", errors="replace")
+
+
+class LineSplitter:
+    """Bytes in, lines out, each at most `max_line` bytes: the rest of a longer line is
+    dropped (the line ends with " … [line cut at N KiB]"), so one endless line never fills
+    the memory."""
+
+    def __init__(self, max_line: int = MAX_LINE_BYTES) -> None:
+        self.max_line = max_line
+        self.mark = f" … [line cut at {size_text(max_line)}]"
+        self._buffer = bytearray()
+        self._cutting = False  # inside a line already cut: drop until its end
+
+    def feed(self, data: bytes) -> list[str]:
+        lines: list[str] = []
+        start = 0
+        while start < len(data):
+            end = data.find(b"\n", start)
+            piece = data[start:] if end < 0 else data[start : end + 1]
+            start += len(piece)
+            self._take(piece, piece.endswith(b"\n"), lines)
+        return lines
+
+    def flush(self) -> list[str]:
+        """The last line when the output did not end with a line break."""
+        rest, self._buffer = bytes(self._buffer), bytearray()
+        return [decode_line(rest)] if rest and not self._cutting else []
+
+    def _take(self, piece: bytes, ends_line: bool, lines: list[str]) -> None:
+        if self._cutting:
+            self._cutting = not ends_line
+            return
+        self._buffer += piece
+        if len(self._buffer) - ends_line > self.max_line:
+            lines.append(decode_output(bytes(self._buffer[: self.max_line])) + self.mark)
+            self._buffer.clear()
+            self._cutting = not ends_line
+        elif ends_line:
+            lines.append(decode_line(bytes(self._buffer)))
+            self._buffer.clear()
 
 
 def decode_line(raw: bytes) -> str:
@@ -85,7 +127,8 @@ class ExecStream:
         status = stream.exit_status
 
     Plain `async for` works as well; the `async with` guarantees that stopping early closes
-    the channel and frees the session slot at once. The command starts on the first
+    the channel and frees the session slot at once. The output is not limited in total (a
+    long install prints a lot), but each line is: past MAX_LINE_BYTES it is cut and marked. The command starts on the first
     iteration. Errors: `SshTimeout` when `timeout` (seconds for the whole command) runs out,
     `SshConnectionLost` when the connection breaks before an exit status arrives, and the
     connection errors of the pool (`SshUnreachable`, `SshAuthFailed`, `HostKeyMismatch`, ...).
@@ -175,9 +218,13 @@ class ExecStream:
 
     async def _pump(self, reader: asyncssh.SSHReader[bytes], name: StreamName) -> None:
         error: BaseException | None = None
+        splitter = LineSplitter()
         try:
-            while raw := await reader.readline():
-                await self._queue.put(OutputLine(name, decode_line(raw)))
+            while data := await reader.read(READ_CHUNK):
+                for text in splitter.feed(data):
+                    await self._queue.put(OutputLine(name, text))
+            for text in splitter.flush():
+                await self._queue.put(OutputLine(name, text))
         except asyncio.CancelledError:
             raise
         except (asyncssh.Error, OSError) as exc:
