@@ -124,6 +124,16 @@ VARIABLES: tuple[Variable, ...] = (
         "(shipped catalog)",
         'Directory of filesystem templates read by "Sync catalog" (`template.toml` or `template.conf` layout, see docs/templates.md); unset = the templates shipped with the package.',
     ),
+    Variable(
+        "LXCM_MAX_TEMPLATES_PER_USER",
+        "100",
+        "Templates a user may own, and separately package buckets a user may own (1-100000; catalog templates do not count).",
+    ),
+    Variable(
+        "LXCM_MAX_QUEUED_JOBS_PER_USER",
+        "10",
+        "Container creations a user may have queued or running at once (1-1000).",
+    ),
 )
 
 
@@ -304,6 +314,8 @@ class Settings:
     templates_dir: Path | None = None
     ssh_sessions_per_node: int = 4
     admins: tuple[tuple[str, str, int], ...] = NO_ADMINS
+    max_templates_per_user: int = 100
+    max_queued_jobs_per_user: int = 10
 
     def names_admin(self, username: str, host: str, port: int) -> bool:
         """True when LXCM_ADMINS names this Proxmox user at this sign-in endpoint."""
@@ -395,6 +407,8 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         "proxmox_read_timeout": _float(env, "LXCM_PROXMOX_READ_TIMEOUT", 0.5, 300, 10.0),
         "ssh_sessions_per_node": _int(env, "LXCM_SSH_SESSIONS_PER_NODE", 1, 64, 4),
         "templates_dir": _opt(env, "LXCM_TEMPLATES_DIR", lambda n, r: _parse_dir(n, r, base), None),
+        "max_templates_per_user": _int(env, "LXCM_MAX_TEMPLATES_PER_USER", 1, 100_000, 100),
+        "max_queued_jobs_per_user": _int(env, "LXCM_MAX_QUEUED_JOBS_PER_USER", 1, 1000, 10),
     }
     return Settings(**values)
 
