@@ -89,7 +89,7 @@ MSG_NODE_NOT_FOUND = "Node not found"
 MSG_VMID_RACE = "VMID {vmid} was just taken by another request"
 MSG_QUEUE_FAILED = "The job could not be queued (internal error); try again"
 MSG_QUEUE_LIMIT = (
-    "You already have {count} containers queued or being created, the most at once "
+    "You already have {limit} containers queued or being created, the most at once "
     "(LXCM_MAX_QUEUED_JOBS_PER_USER): wait until one has finished"
 )
 
@@ -350,9 +350,7 @@ async def _queue_limit_error(user_id: str, *, including_new: bool) -> dict[str, 
     limit = get_settings().max_queued_jobs_per_user
     count = await asyncio.to_thread(_active_count, user_id)
     over = count > limit if including_new else count >= limit
-    if not over:
-        return {}
-    return {"form": MSG_QUEUE_LIMIT.format(count=count - 1 if including_new else count)}
+    return {"form": MSG_QUEUE_LIMIT.format(limit=limit)} if over else {}
 
 
 async def submit(user_id: str, req: CreateRequest) -> SubmitResult:
