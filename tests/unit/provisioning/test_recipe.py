@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 from lxc_manager.provisioning.recipe import ScriptChoice, choose_scripts
 from lxc_manager.provisioning.request import content_digest
@@ -46,3 +49,26 @@ def test_scripts_follow_the_choices_and_the_template_as_it_is_now() -> None:
     assert choose_scripts(added, choices)[-1].name == "30-c.sh"
     assert choose_scripts(SCRIPTS[:1], choices) == (replace(SCRIPTS[0], enabled=False),)
     assert choose_scripts(SCRIPTS, ()) == SCRIPTS
+
+
+def test_the_worker_side_never_loads_the_template_service() -> None:
+    """A job runs from its own row: the modules a worker runs (RQ entry point, pipeline,
+    retry) do not even import the code that reads templates or buckets."""
+    code = (
+        "import sys\n"
+        "import lxc_manager.worker, lxc_manager.provisioning.jobs, lxc_manager.provisioning.pipeline\n"
+        "print(sorted(m for m in sys.modules if m.startswith('lxc_manager.')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[3],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    loaded = done.stdout
+    assert "lxc_manager.provisioning.pipeline" in loaded  # the check itself ran
+    assert "lxc_manager.templates.service" not in loaded
+    assert "lxc_manager.provisioning.recipe" not in loaded
+    assert "lxc_manager.db.models" in loaded
