@@ -347,7 +347,7 @@ class WizardState(NodeSummaryState):
             return None
         wanted = self.router.url.query_parameters.get("template", "")
         if isinstance(wanted, str) and wanted.isdigit():
-            self._choose_template(int(wanted))
+            self._prefill(int(wanted), templates.get_template(actor, int(wanted)))
         return WizardState.load_options
 
     def _reset_form(self, views: list[NodeView]) -> None:
@@ -480,17 +480,21 @@ class WizardState(NodeSummaryState):
 
     @rx.event
     @require_session
-    def choose_template(self, template_id: int):
-        if not self._choose_template(template_id):
+    async def choose_template(self, template_id: int):
+        stored = (
+            await asyncio.to_thread(templates.get_template, self._actor(), template_id)
+            if template_id
+            else None
+        )
+        if not self._prefill(template_id, stored):
             return rx.toast.error(templates.MSG_NOT_FOUND)
         self.step = 1
         return None
 
-    def _choose_template(self, template_id: int) -> bool:
-        """Prefill from a template the user may use (0: blank); False when there is none
-        such (the form is then prefilled as blank)."""
+    def _prefill(self, template_id: int, stored: templates.StoredTemplate | None) -> bool:
+        """Prefill from `stored`, a template the user may use (read for them), or as a
+        blank container; False when `template_id` named none the user may use."""
         self._forget_review()
-        stored = templates.get_template(self._actor(), template_id) if template_id else None
         if stored is None:
             spec = TemplateSpec(name="")
             self.template_id, self.template_name = 0, ""
