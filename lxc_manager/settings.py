@@ -160,6 +160,16 @@ VARIABLES: tuple[Variable, ...] = (
         "(shipped catalog)",
         'Directory of filesystem templates read by "Sync catalog" (`template.toml` or `template.conf` layout, see docs/templates.md); unset = the templates shipped with the package.',
     ),
+    Variable(
+        "LXCM_MAX_TEMPLATES_PER_USER",
+        "100",
+        "Templates a user may own, and separately package buckets a user may own (1-100000; catalog templates do not count).",
+    ),
+    Variable(
+        "LXCM_MAX_QUEUED_JOBS_PER_USER",
+        "10",
+        "Container creations a user may have queued or running at once (1-1000).",
+    ),
 )
 
 
@@ -371,6 +381,8 @@ class Settings:
     max_ssh_output_bytes: int = 4 * MIB
     max_credential_file_bytes: int = 64 * KIB
     max_credential_files: int = 50
+    max_templates_per_user: int = 100
+    max_queued_jobs_per_user: int = 10
 
     def names_admin(self, username: str, host: str, port: int) -> bool:
         """True when LXCM_ADMINS names this Proxmox user at this sign-in endpoint."""
@@ -477,6 +489,8 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         ),
         "max_credential_files": _int(env, "LXCM_MAX_CREDENTIAL_FILES", 1, 1000, 50),
         "templates_dir": _opt(env, "LXCM_TEMPLATES_DIR", lambda n, r: _parse_dir(n, r, base), None),
+        "max_templates_per_user": _int(env, "LXCM_MAX_TEMPLATES_PER_USER", 1, 100_000, 100),
+        "max_queued_jobs_per_user": _int(env, "LXCM_MAX_QUEUED_JOBS_PER_USER", 1, 1000, 10),
     }
     return Settings(**values)
 

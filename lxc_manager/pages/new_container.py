@@ -2,12 +2,19 @@
 
 Every field is checked as it changes (the same pure rules the server runs again on
 submit); the VMID is checked against the cluster's cached taken ids in Redis, debounced.
-Submitting reserves the VMID, records a provisioning job and sends the browser to its
-progress page.
+
+Only templates the user may use are offered. Until the review step the state holds the
+user's choices (template id, script names and switches, packages, buckets), never script
+or file contents: the review step resolves them on the server (`recipe.resolve_recipe`)
+and shows the exact scripts, files and packages with their content digest. Submitting
+resolves them again and is refused when anything changed since the review
+(`recipe.submit_reviewed`); otherwise it reserves the VMID, records a provisioning job
+(which keeps that content, frozen) and sends the browser to its progress page.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import reflex as rx
@@ -19,20 +26,30 @@ from lxc_manager.nodes.service import NodeNotFound, NodeSecretError, NodeView
 from lxc_manager.pages.components.layout import empty_state, page_shell
 from lxc_manager.pages.components.no_nodes import NodeSummaryState, no_nodes_banner
 from lxc_manager.pages.components.package_form import package_form, package_from_form
-from lxc_manager.provisioning import jobs, options, vmids
+from lxc_manager.provisioning import options, vmids
+from lxc_manager.provisioning.recipe import (
+    MSG_REVIEW_AGAIN,
+    Recipe,
+    RecipeChoices,
+    RecipeUnavailable,
+    ScriptChoice,
+    resolve_recipe,
+    submit_reviewed,
+)
 from lxc_manager.provisioning.request import (
+    MSG_NEEDS_SSH,
     CreateRequest,
     proxmox_params,
     validate_request,
 )
 from lxc_manager.proxmox import ProxmoxError
+from lxc_manager.security.actor import Actor
 from lxc_manager.state.session import require_session
 from lxc_manager.templates import service as templates
 from lxc_manager.templates.spec import (
     FEATURE_NOTE,
     PACKAGE_MANAGERS,
     Features,
-    FileSpec,
     PackageSpec,
     ScriptSpec,
     TemplateSpec,
@@ -102,9 +119,25 @@ class Option(BaseModel):
 
 
 class ScriptRow(BaseModel):
+    """A template script as the wizard lists it: its name and switch, not its content
+    (that is read on the server at the review step)."""
+
+    name: str
+    enabled: bool = True
+
+
+class ReviewScript(BaseModel):
     name: str
     content: str
-    enabled: bool = True
+    enabled: bool
+
+
+class ReviewFile(BaseModel):
+    name: str
+    target_path: str
+    policy: str
+    mode: str
+    content: str
 
 
 class PackageRow(BaseModel):
@@ -180,7 +213,12 @@ class WizardState(NodeSummaryState):
     touched: list[str] = []
     errors: dict[str, str] = {}
     submit_error: str = ""
-    _files: list[dict[str, str]] = []
+    # the review step: exactly what the job will run, and its digest
+    review_scripts: list[ReviewScript] = []
+    review_files: list[ReviewFile] = []
+    review_packages: list[str] = []
+    review_digest: str = ""
+    review_error: str = ""
     _options_cache: options.NodeOptions | None = None
 
     # ---- derived ----------------------------------------------------------------------
@@ -215,28 +253,27 @@ class WizardState(NodeSummaryState):
         return [ParamRow(key=k, value=str(v)) for k, v in params.items()]
 
     # ---- building the request ---------------------------------------------------------
-    def _packages(self) -> tuple[PackageSpec, ...]:
-        own = tuple(
+    def _actor(self) -> Actor:
+        return Actor(self._user_id, self.is_admin)
+
+    def _own_packages(self) -> tuple[PackageSpec, ...]:
+        return tuple(
             PackageSpec(p.manager, p.name, p.version, p.command)  # type: ignore[arg-type]
             for p in self.packages
         )
-        if not self.buckets:
-            return own
-        return templates.resolve_packages(TemplateSpec(name="wizard", packages=own), self.buckets)
 
-    def _request(self, resolve_buckets: bool = False) -> CreateRequest:
-        files = tuple(
-            FileSpec(f["name"], f["target_path"], f["content"], f["policy"], f["mode"])  # type: ignore[arg-type]
-            for f in self._files
+    def _choices(self) -> RecipeChoices:
+        return RecipeChoices(
+            template_id=self.template_id or None,
+            scripts=tuple(ScriptChoice(s.name, s.enabled) for s in self.scripts),
+            packages=self._own_packages(),
+            buckets=tuple(self.buckets),
         )
-        packages = (
-            self._packages()
-            if resolve_buckets
-            else tuple(
-                PackageSpec(p.manager, p.name, p.version, p.command)  # type: ignore[arg-type]
-                for p in self.packages
-            )
-        )
+
+    def _request(self) -> CreateRequest:
+        """The request as the form stands: the configuration, the script names and
+        switches and the wizard's own packages. Contents come from the server at review
+        and at submit (`recipe`), never from this state."""
         return CreateRequest(
             node_id=self.node_id,
             pve_node=self.pve_node,
@@ -259,13 +296,15 @@ class WizardState(NodeSummaryState):
             onboot=self.onboot,
             template_id=self.template_id or None,
             template_name=self.template_name,
-            scripts=tuple(ScriptSpec(s.name, s.content, s.enabled) for s in self.scripts),
-            files=files,
-            packages=packages,
+            scripts=tuple(ScriptSpec(s.name, "", s.enabled) for s in self.scripts),
+            files=(),
+            packages=self._own_packages(),
         )
 
     def _validate(self, fields: tuple[str, ...] | None = None) -> dict[str, str]:
         errors = validate_request(self._request(), has_ssh=self.node_has_ssh)
+        if self.files_count and not self.node_has_ssh:  # the files themselves are not here
+            errors.setdefault("files", MSG_NEEDS_SSH.format(what="Files"))
         if fields is not None:
             errors = {k: v for k, v in errors.items() if k.split(".")[0] in fields}
         return errors
@@ -282,6 +321,7 @@ class WizardState(NodeSummaryState):
     @require_session
     def load(self):
         self.node_count = 0
+        actor = self._actor()
         views = nodes.list_nodes(self._user_id)
         self.node_count, self.summary_loaded = len(views), True
         self.node_choices = [
@@ -298,16 +338,16 @@ class WizardState(NodeSummaryState):
                 counts=f"{t.scripts} scripts · {t.files} files · {t.packages} packages",
                 recipe=bool(t.scripts or t.files or t.packages),
             )
-            for t in templates.list_templates()
+            for t in templates.list_templates(actor)
         ]
-        self.bucket_names = [b.name for b in templates.list_buckets()]
+        self.bucket_names = [b.name for b in templates.list_buckets(actor)]
         self._reset_form(views)
         self.loaded = True
         if not views:
             return None
         wanted = self.router.url.query_parameters.get("template", "")
         if isinstance(wanted, str) and wanted.isdigit():
-            self._choose_template(int(wanted))
+            self._prefill(int(wanted), templates.get_template(actor, int(wanted)))
         return WizardState.load_options
 
     def _reset_form(self, views: list[NodeView]) -> None:
@@ -327,8 +367,9 @@ class WizardState(NodeSummaryState):
             False,
             False,
         )
-        self.files_count, self._files, self.scripts, self.packages, self.buckets = 0, [], [], [], []
+        self.files_count, self.scripts, self.packages, self.buckets = 0, [], [], []
         self.touched, self.errors, self.submit_error, self.pkg_errors = [], {}, "", {}
+        self._forget_review()
         self.options_error = ""
 
     @rx.event(background=True)
@@ -390,7 +431,7 @@ class WizardState(NodeSummaryState):
     # ---- steps ------------------------------------------------------------------------
     @rx.event
     @require_session
-    def go(self, step: int) -> None:
+    async def go(self, step: int) -> None:
         if step < 0 or step >= len(STEPS) or self.submitting:
             return
         if step > 1 and self.step <= 1:
@@ -400,15 +441,61 @@ class WizardState(NodeSummaryState):
                 self.step = 1
                 return
         self.step = step
+        if step == len(STEPS) - 1:
+            await self._review()
+
+    # ---- the review ---------------------------------------------------------------------
+    def _forget_review(self) -> None:
+        self.review_scripts, self.review_files, self.review_packages = [], [], []
+        self.review_digest, self.review_error = "", ""
+
+    async def _review(self) -> None:
+        """Resolve the choices on the server and show exactly what the job would run."""
+        try:
+            recipe = await asyncio.to_thread(resolve_recipe, self._actor(), self._choices())
+        except RecipeUnavailable as exc:
+            self._forget_review()
+            self.review_error = exc.message
+            return
+        self._show_review(recipe)
+
+    def _show_review(self, recipe: Recipe) -> None:
+        self.review_scripts = [
+            ReviewScript(name=s.name, content=s.content, enabled=s.enabled) for s in recipe.scripts
+        ]
+        self.review_files = [
+            ReviewFile(
+                name=f.name,
+                target_path=f.target_path,
+                policy=f.policy,
+                mode=f.mode,
+                content=f.content,
+            )
+            for f in recipe.files
+        ]
+        self.review_packages = [_package_line(p) for p in recipe.packages]
+        self.review_digest, self.review_error = recipe.digest, ""
+        # The lists of the earlier steps follow what the template holds now.
+        self.scripts = [ScriptRow(name=s.name, enabled=s.enabled) for s in recipe.scripts]
+        self.files_count = len(recipe.files)
 
     @rx.event
     @require_session
-    def choose_template(self, template_id: int) -> None:
-        self._choose_template(template_id)
+    async def choose_template(self, template_id: int):
+        stored = (
+            await asyncio.to_thread(templates.get_template, self._actor(), template_id)
+            if template_id
+            else None
+        )
+        if not self._prefill(template_id, stored):
+            return rx.toast.error(templates.MSG_NOT_FOUND)
         self.step = 1
+        return None
 
-    def _choose_template(self, template_id: int) -> None:
-        stored = templates.get_template(template_id) if template_id else None
+    def _prefill(self, template_id: int, stored: templates.StoredTemplate | None) -> bool:
+        """Prefill from `stored`, a template the user may use (read for them), or as a
+        blank container; False when `template_id` named none the user may use."""
+        self._forget_review()
         if stored is None:
             spec = TemplateSpec(name="")
             self.template_id, self.template_name = 0, ""
@@ -431,30 +518,19 @@ class WizardState(NodeSummaryState):
             self.storage = spec.storage
         if spec.bridge:
             self.bridge = spec.bridge
-        self.scripts = [
-            ScriptRow(name=s.name, content=s.content, enabled=s.enabled) for s in spec.scripts
-        ]
+        self.scripts = [ScriptRow(name=s.name, enabled=s.enabled) for s in spec.scripts]
         self.packages = [
             PackageRow(manager=p.manager, name=p.name, version=p.version, command=p.command)
             for p in spec.packages
         ]
         self.buckets = [b for b in spec.buckets if b in self.bucket_names]
-        self._files = [
-            {
-                "name": x.name,
-                "target_path": x.target_path,
-                "content": x.content,
-                "policy": x.policy,
-                "mode": x.mode,
-            }
-            for x in spec.files
-        ]
         self.files_count = len(spec.files)
         if self._options_cache is not None:
             self.os_template = ""
             self._fill_node_lists(self._options_cache)
         if self.touched:
             self._show_touched()
+        return stored is not None or not template_id
 
     # ---- configure --------------------------------------------------------------------
     @rx.event
@@ -542,6 +618,7 @@ class WizardState(NodeSummaryState):
     @require_session
     def toggle_bucket(self, name: str, value: bool) -> None:
         if name in self.bucket_names:
+            self._forget_review()
             others = [b for b in self.buckets if b != name]
             self.buckets = [*others, name] if value else others
 
@@ -568,18 +645,21 @@ class WizardState(NodeSummaryState):
                 source="extra",
             ),
         ]
+        self._forget_review()
         return rx.set_value("wizard-pkg-name", "")
 
     @rx.event
     @require_session
     def remove_package(self, index: int) -> None:
         if 0 <= index < len(self.packages):
+            self._forget_review()
             self.packages = [p for i, p in enumerate(self.packages) if i != index]
 
     @rx.event
     @require_session
     def toggle_script(self, index: int, value: bool) -> None:
         if 0 <= index < len(self.scripts):
+            self._forget_review()
             scripts = list(self.scripts)
             scripts[index] = scripts[index].model_copy(update={"enabled": bool(value)})
             self.scripts = scripts
@@ -589,6 +669,7 @@ class WizardState(NodeSummaryState):
     def move_script(self, index: int, delta: int) -> None:
         target = index + delta
         if 0 <= index < len(self.scripts) and 0 <= target < len(self.scripts):
+            self._forget_review()
             scripts = list(self.scripts)
             scripts[index], scripts[target] = scripts[target], scripts[index]
             self.scripts = scripts
@@ -599,16 +680,19 @@ class WizardState(NodeSummaryState):
     async def submit(self):
         if self.submitting:
             return
-        request = self._request(resolve_buckets=True)
-        errors = validate_request(request, has_ssh=self.node_has_ssh)
+        errors = self._validate()
         if errors:
             self._show_errors(errors)
             return
         self.submitting, self.submit_error = True, ""
         yield
-        result = await jobs.submit(self._user_id, request)
+        result = await submit_reviewed(
+            self._actor(), self._request(), self._choices(), self.review_digest
+        )
         if result.job_id is None:
             self.submitting = False
+            if result.errors.get("form") == MSG_REVIEW_AGAIN:
+                await self._review()  # show what would run now; a second click submits it
             self._show_errors(result.errors)
             return
         yield rx.redirect(f"/containers/jobs/{result.job_id}")
@@ -627,6 +711,12 @@ class WizardState(NodeSummaryState):
             self.submit_error = errors[first]
         else:
             self.submit_error = "Nothing was created: fix the fields marked in red."
+
+
+def _package_line(pkg: PackageSpec) -> str:
+    if pkg.manager == "custom":
+        return f"custom: {pkg.name} -> {pkg.command}"
+    return f"{pkg.manager}: {pkg.install_spec()}"
 
 
 # ---- components ----------------------------------------------------------------------------
@@ -1223,6 +1313,97 @@ def _summary_item(label: str, value: rx.Var | str) -> rx.Component:
     return rx.data_list.item(rx.data_list.label(label), rx.data_list.value(value))
 
 
+def _code_box(content: rx.Var) -> rx.Component:
+    return rx.el.pre(
+        content,
+        style={
+            "fontFamily": "var(--code-font-family)",
+            "fontSize": "12px",
+            "whiteSpace": "pre-wrap",
+            "wordBreak": "break-all",
+            "maxHeight": "20rem",
+            "overflow": "auto",
+            "margin": "0.5rem 0 0 0",
+            "padding": "0.5rem",
+            "background": rx.color("gray", 2),
+            "borderRadius": "var(--radius-2)",
+        },
+    )
+
+
+def _review_script(row: ReviewScript, index: rx.Var[int]) -> rx.Component:
+    return rx.el.details(
+        rx.el.summary(
+            rx.text(index + 1, ". ", size="2", as_="span"),
+            rx.code(row.name, variant="ghost"),
+            rx.cond(row.enabled, "", rx.text(" (switched off: not run)", size="1", as_="span")),
+        ),
+        _code_box(row.content),
+        custom_attrs={"data-review-script": row.name},
+    )
+
+
+def _review_file(row: ReviewFile) -> rx.Component:
+    return rx.el.details(
+        rx.el.summary(
+            rx.code(row.target_path, variant="ghost"),
+            rx.text(" · ", row.policy, " · ", row.mode, size="1", as_="span"),
+        ),
+        _code_box(row.content),
+        custom_attrs={"data-review-file": row.name},
+    )
+
+
+def _review_contents() -> rx.Component:
+    """Exactly what the job will run (resolved on the server), with its digest."""
+    return rx.vstack(
+        rx.heading("What runs in the container", size="3", as_="h3"),
+        rx.cond(
+            W.review_error != "",
+            rx.callout(
+                W.review_error,
+                icon="circle-alert",
+                color_scheme="red",
+                role="alert",
+                width="100%",
+                id="wizard-review-error",
+            ),
+        ),
+        rx.text("Files", size="2", weight="medium"),
+        rx.cond(
+            W.review_files.length() > 0,
+            rx.vstack(rx.foreach(W.review_files, _review_file), spacing="1", width="100%"),
+            rx.text("No files.", size="2", color=rx.color("gray", 10)),
+        ),
+        rx.text("Packages (with those of the chosen buckets)", size="2", weight="medium"),
+        rx.cond(
+            W.review_packages.length() > 0,
+            rx.flex(
+                rx.foreach(W.review_packages, lambda p: rx.code(p, size="1", variant="soft")),
+                gap="1",
+                wrap="wrap",
+                id="wizard-review-packages",
+            ),
+            rx.text("No packages.", size="2", color=rx.color("gray", 10)),
+        ),
+        rx.text("Scripts, in this order", size="2", weight="medium"),
+        rx.cond(
+            W.review_scripts.length() > 0,
+            rx.vstack(rx.foreach(W.review_scripts, _review_script), spacing="1", width="100%"),
+            rx.text("No scripts.", size="2", color=rx.color("gray", 10)),
+        ),
+        rx.hstack(
+            rx.text("Content digest (SHA-256)", size="1", color=rx.color("gray", 10)),
+            rx.code(W.review_digest, size="1", variant="ghost", id="wizard-review-digest"),
+            spacing="2",
+            wrap="wrap",
+        ),
+        spacing="2",
+        width="100%",
+        id="wizard-review-contents",
+    )
+
+
 def _review_step() -> rx.Component:
     return rx.vstack(
         rx.grid(
@@ -1294,6 +1475,7 @@ def _review_step() -> rx.Component:
             spacing="5",
             width="100%",
         ),
+        _review_contents(),
         spacing="4",
         width="100%",
     )

@@ -1,4 +1,7 @@
-"""`/templates/packages`: package buckets, named lists of packages templates can share."""
+"""`/templates/packages`: package buckets, named lists of packages templates can share.
+
+A user sees their own buckets and shared ones (with an owner/visibility badge); they edit
+and delete their own, an administrator also shared ones of others."""
 
 from __future__ import annotations
 
@@ -6,10 +9,17 @@ import reflex as rx
 from pydantic import BaseModel
 
 from lxc_manager.pages.components.layout import delete_button, empty_state, page_shell
+from lxc_manager.security.actor import Actor
 from lxc_manager.state.session import SessionState, require_session
 from lxc_manager.templates import service
 from lxc_manager.templates.service import BucketSummary
-from lxc_manager.templates.spec import PACKAGE_MANAGERS, BucketSpec, PackageSpec
+from lxc_manager.templates.spec import (
+    PACKAGE_MANAGERS,
+    VISIBILITY_LABELS,
+    BucketSpec,
+    PackageSpec,
+    Visibility,
+)
 
 ROUTE = "/templates/packages"
 TITLE = "Package buckets"
@@ -22,6 +32,9 @@ class BucketRow(BaseModel):
     description: str
     packages: list[str]
     used_by: str
+    badge: str  # mine · private | mine · shared | shared by USER
+    owner: str
+    can_edit: bool
 
 
 def _package_line(pkg: PackageSpec) -> str:
@@ -30,13 +43,27 @@ def _package_line(pkg: PackageSpec) -> str:
     return f"{pkg.manager}: {pkg.install_spec()}"
 
 
+def _used_by(bucket: BucketSummary) -> str:
+    names = list(bucket.used_by)
+    if bucket.used_by_others:
+        names.append(f"{bucket.used_by_others} template(s) of other users")
+    return ", ".join(names)
+
+
 def _row(bucket: BucketSummary) -> BucketRow:
     return BucketRow(
         id=bucket.id,
         name=bucket.name,
         description=bucket.description,
         packages=[_package_line(p) for p in bucket.packages],
-        used_by=", ".join(bucket.used_by),
+        used_by=_used_by(bucket),
+        badge=(
+            f"mine · {bucket.visibility}"
+            if bucket.mine
+            else f"shared by {service.owner_name(bucket.owner)}"
+        ),
+        owner=bucket.owner,
+        can_edit=bucket.can_edit,
     )
 
 
@@ -80,11 +107,16 @@ class BucketsState(SessionState):
     f_name: str = ""
     f_description: str = ""
     f_packages: str = ""
+    f_visibility: str = "private"
+    f_owns: bool = True  # only the owner changes the visibility
     errors: dict[str, str] = {}
     action_error: str = ""
 
+    def _actor(self) -> Actor:
+        return Actor(self._user_id, self.is_admin)
+
     def _refresh(self) -> None:
-        self.rows = [_row(b) for b in service.list_buckets()]
+        self.rows = [_row(b) for b in service.list_buckets(self._actor())]
         self.loaded = True
 
     @rx.event
@@ -97,15 +129,21 @@ class BucketsState(SessionState):
     @require_session
     def open_add(self) -> None:
         self.editing_id, self.f_name, self.f_description, self.f_packages = 0, "", "", ""
+        self.f_visibility, self.f_owns = "private", True
         self.errors, self.dialog_open = {}, True
 
     @rx.event
     @require_session
     def open_edit(self, bucket_id: int) -> None:
-        bucket = service.get_bucket(bucket_id)
+        bucket = service.get_bucket(self._actor(), bucket_id)
         if bucket is None:
             self.action_error = service.MSG_BUCKET_NOT_FOUND
             self._refresh()
+            return
+        if not bucket.can_edit:
+            self.action_error = service.MSG_BUCKET_NOT_YOURS.format(
+                owner=service.owner_name(bucket.owner)
+            )
             return
         self.editing_id, self.f_name, self.f_description = (
             bucket.id,
@@ -113,6 +151,7 @@ class BucketsState(SessionState):
             bucket.description,
         )
         self.f_packages = "\n".join(_package_line(p) for p in bucket.packages)
+        self.f_visibility, self.f_owns = bucket.visibility, bucket.mine
         self.errors, self.dialog_open = {}, True
 
     @rx.event
@@ -132,7 +171,16 @@ class BucketsState(SessionState):
             description=form.get("description", "").strip(),
             packages=packages,
         )
-        result = service.save_bucket(self._user_id, self.editing_id or None, spec)
+        wanted = form.get("visibility", self.f_visibility)
+        visibility: Visibility = "shared" if wanted == "shared" else "private"
+        if not self.editing_id or self.f_owns:
+            self.f_visibility = visibility
+        result = service.save_bucket(
+            self._actor(),
+            self.editing_id or None,
+            spec,
+            visibility if self.f_owns else None,
+        )
         if not result.ok:
             self.errors = _bucket_errors(result.errors, packages)
             return None
@@ -143,7 +191,7 @@ class BucketsState(SessionState):
     @rx.event
     @require_session
     def delete(self, bucket_id: int):
-        error = service.delete_bucket(self._user_id, bucket_id)
+        error = service.delete_bucket(self._actor(), bucket_id)
         self.action_error = error or ""
         self._refresh()
         return None if error else rx.toast.success("Bucket deleted")
@@ -224,6 +272,29 @@ def _dialog() -> rx.Component:
                         color=rx.color("gray", 10),
                     ),
                     _error("packages"),
+                    rx.el.label(
+                        rx.text("Who sees it", size="2", weight="medium"),
+                        html_for="bucket-visibility",
+                    ),
+                    rx.el.select(
+                        *[
+                            rx.el.option(label, value=key)
+                            for key, label in VISIBILITY_LABELS.items()
+                        ],
+                        name="visibility",
+                        id="bucket-visibility",
+                        default_value=BucketsState.f_visibility,
+                        disabled=~BucketsState.f_owns,
+                        style={
+                            "padding": "0.4rem",
+                            "borderRadius": "var(--radius-2)",
+                            "border": f"1px solid {rx.color('gray', 7)}",
+                            "background": "transparent",
+                            "color": "inherit",
+                        },
+                    ),
+                    _error("visibility"),
+                    _error("bucket"),
                     rx.hstack(
                         rx.dialog.close(
                             rx.button("Cancel", type="button", variant="soft", color_scheme="gray")
@@ -263,15 +334,28 @@ def _bucket_card(row: BucketRow) -> rx.Component:
             rx.hstack(
                 rx.text(row.name, weight="bold", size="3"),
                 rx.badge(row.packages.length(), " packages", variant="soft"),
-                rx.spacer(),
-                rx.button(
-                    rx.icon("pencil", size=14),
-                    "Edit",
-                    size="1",
+                rx.badge(
+                    row.badge,
+                    color_scheme=rx.cond(row.can_edit, "green", "gray"),
                     variant="soft",
-                    on_click=BucketsState.open_edit(row.id),
+                    title=row.owner,
+                    custom_attrs={"data-owner-badge": row.badge},
                 ),
-                _delete_button(row),
+                rx.spacer(),
+                rx.cond(
+                    row.can_edit,
+                    rx.hstack(
+                        rx.button(
+                            rx.icon("pencil", size=14),
+                            "Edit",
+                            size="1",
+                            variant="soft",
+                            on_click=BucketsState.open_edit(row.id),
+                        ),
+                        _delete_button(row),
+                        spacing="2",
+                    ),
+                ),
                 width="100%",
                 align="center",
                 spacing="2",

@@ -1,5 +1,7 @@
-"""`/templates/{id}` and `/templates/new`: one template, in tabs, editable unless it comes
-from the catalog.
+"""`/templates/{id}` and `/templates/new`: one template, in tabs. Editable by its owner,
+and by an administrator when it is shared; read-only for everyone else (catalog templates
+and other users' shared ones: "Duplicate to edit" makes a private copy). Another user's
+private template is "not found".
 
 The whole template is a draft in this state until "Save": scripts, files and packages are
 edited in small dialogs (or inline rows), so nothing typed is lost when the list re-renders.
@@ -15,6 +17,7 @@ from pydantic import BaseModel
 
 from lxc_manager.pages.components.layout import page_shell
 from lxc_manager.pages.components.package_form import package_form, package_from_form
+from lxc_manager.security.actor import Actor
 from lxc_manager.state.session import SessionState, require_session
 from lxc_manager.templates import service
 from lxc_manager.templates.spec import (
@@ -22,12 +25,15 @@ from lxc_manager.templates.spec import (
     FEATURE_PRESETS,
     PACKAGE_MANAGERS,
     POLICY_LABELS,
+    VISIBILITIES,
+    VISIBILITY_LABELS,
     Features,
     FileSpec,
     PackageSpec,
     Resources,
     ScriptSpec,
     TemplateSpec,
+    Visibility,
     normalize_tags,
     validate_template,
 )
@@ -70,6 +76,10 @@ class TemplateEditorState(SessionState):
     loaded: bool = False
     missing: bool = False
     read_only: bool = False
+    catalog: bool = False
+    owner_label: str = ""  # "" for the user's own templates
+    visibility: str = "private"
+    owns: bool = True  # only the owner changes the visibility
     dirty: bool = False
     saving: bool = False
     version: str = ""
@@ -170,24 +180,32 @@ class TemplateEditorState(SessionState):
             buckets=tuple(self.buckets),
         )
 
+    def _actor(self) -> Actor:
+        return Actor(self._user_id, self.is_admin)
+
     @rx.event
     @require_session
     def load(self) -> None:
         self.loaded, self.missing, self.dirty, self.saving = False, False, False, False
         self.errors, self.item_errors, self.pkg_errors = {}, {}, {}
         self.script_index, self.file_index, self.tab = -2, -2, "configuration"
-        self.bucket_names = [b.name for b in service.list_buckets()]
+        actor = self._actor()
+        self.bucket_names = [b.name for b in service.list_buckets(actor)]
         key = self._route_id()
         if key == NEW:
             self.template_id, self.read_only, self.version, self.updated = 0, False, "", ""
+            self.catalog, self.owner_label, self.visibility, self.owns = False, "", "private", True
             self._fill(TemplateSpec(name=""))
             self.loaded = True
             return
-        stored = service.get_template(int(key)) if key.isdigit() else None
+        stored = service.get_template(actor, int(key)) if key.isdigit() else None
         if stored is None:
             self.missing, self.loaded = True, True
             return
         self.template_id, self.read_only = stored.id, stored.read_only
+        self.catalog, self.visibility = stored.catalog, stored.visibility
+        self.owns = stored.owner == actor.user_id
+        self.owner_label = "" if self.owns else service.owner_name(stored.owner)
         self.version = stored.version
         self.updated = f"{stored.updated_at:%Y-%m-%d %H:%M} by {stored.updated_by or 'the catalog'}"
         self._fill(stored.spec)
@@ -224,6 +242,13 @@ class TemplateEditorState(SessionState):
         if name in text_fields and self._edit():
             setattr(self, name, value[: text_fields[name]])
             self.errors = {k: v for k, v in self.errors.items() if not k.endswith(name)}
+
+    @rx.event
+    @require_session
+    def set_visibility(self, value: str) -> None:
+        if value in VISIBILITIES and self.owns and self._edit():
+            self.visibility = value
+            self.errors = {k: v for k, v in self.errors.items() if k != "visibility"}
 
     @rx.event
     @require_session
@@ -408,12 +433,14 @@ class TemplateEditorState(SessionState):
         if self.read_only or self.saving:
             return None
         spec = self._spec()
+        actor = self._actor()
+        visibility: Visibility = "shared" if self.visibility == "shared" else "private"
         if self.template_id:
             result = service.update_template(
-                self._user_id, self.template_id, spec, expected_version=self.version
+                actor, self.template_id, spec, expected_version=self.version, visibility=visibility
             )
         else:
-            result = service.create_template(self._user_id, spec)
+            result = service.create_template(actor, spec, visibility)
         if not result.ok:
             self.errors = result.errors
             first = next(iter(result.errors))
@@ -423,7 +450,7 @@ class TemplateEditorState(SessionState):
             )
         assert result.id is not None
         self.errors, self.dirty = {}, False
-        stored = service.get_template(result.id)
+        stored = service.get_template(actor, result.id)
         if stored is not None:
             self.version = stored.version
             self.updated = f"{stored.updated_at:%Y-%m-%d %H:%M} by {stored.updated_by}"
@@ -436,7 +463,7 @@ class TemplateEditorState(SessionState):
     @rx.event
     @require_session
     def duplicate(self):
-        result = service.duplicate_template(self._user_id, self.template_id)
+        result = service.duplicate_template(self._actor(), self.template_id)
         if not result.ok:
             return rx.toast.error(
                 next(iter(result.errors.values()), "The template could not be copied")
@@ -570,6 +597,21 @@ def _configuration() -> rx.Component:
             columns="2",
             spacing="4",
             width="100%",
+        ),
+        _field(
+            "Who sees it",
+            "visibility",
+            rx.select.root(
+                rx.select.trigger(id="tpl-visibility", width="100%"),
+                rx.select.content(
+                    *[rx.select.item(label, value=key) for key, label in VISIBILITY_LABELS.items()]
+                ),
+                value=S.visibility,
+                on_change=S.set_visibility,
+                disabled=S.read_only | ~S.owns,
+            ),
+            "A shared template uses only shared package buckets.",
+            input_id="visibility",
         ),
         rx.heading("Resources", size="3", as_="h3"),
         rx.grid(
@@ -1166,14 +1208,27 @@ def _header() -> rx.Component:
             ),
             href="/templates",
         ),
-        rx.cond(
-            S.read_only,
-            rx.badge("catalog · read-only", color_scheme="indigo", variant="soft"),
+        rx.box(
             rx.cond(
-                S.template_id == 0,
-                rx.badge("new", color_scheme="green", variant="soft"),
-                rx.badge("custom", color_scheme="green", variant="soft"),
+                S.catalog,
+                rx.badge("catalog · read-only", color_scheme="indigo", variant="soft"),
+                rx.cond(
+                    S.template_id == 0,
+                    rx.badge("new", color_scheme="green", variant="soft"),
+                    rx.cond(
+                        S.owner_label == "",
+                        rx.badge("mine · ", S.visibility, color_scheme="green", variant="soft"),
+                        rx.badge(
+                            "shared by ",
+                            S.owner_label,
+                            rx.cond(S.read_only, " · read-only", ""),
+                            color_scheme=rx.cond(S.read_only, "gray", "amber"),
+                            variant="soft",
+                        ),
+                    ),
+                ),
             ),
+            id="template-owner-badge",
         ),
         rx.cond(
             S.updated != "", rx.text("Saved ", S.updated, size="1", color=rx.color("gray", 10))

@@ -1,4 +1,6 @@
-"""`/templates`: the template catalog — search, tag filter, sync, duplicate, delete."""
+"""`/templates`: the templates a user may see — their own, shared ones and the catalog —
+with owner and visibility badges; search, tag filter, duplicate, delete (what the user may
+change), and "Sync catalog" for administrators."""
 
 from __future__ import annotations
 
@@ -8,7 +10,8 @@ import reflex as rx
 from pydantic import BaseModel
 
 from lxc_manager.pages.components.layout import delete_button, empty_state, page_shell
-from lxc_manager.state.session import SessionState, require_session
+from lxc_manager.security.actor import Actor
+from lxc_manager.state.session import SessionState, require_admin, require_session
 from lxc_manager.templates import service
 from lxc_manager.templates.service import TemplateSummary
 
@@ -26,6 +29,17 @@ class TemplateRow(BaseModel):
     catalog: bool
     counts: str
     updated: str
+    badge: str  # catalog | mine · private | mine · shared | shared by USER
+    owner: str  # the owner's full user id (a tooltip: two endpoints may have a root@pam)
+    can_edit: bool
+
+
+def owner_badge(source: str, owner: str, visibility: str, mine: bool) -> str:
+    if source == "filesystem":
+        return "catalog"
+    if mine:
+        return f"mine · {visibility}"
+    return f"shared by {service.owner_name(owner)}"
 
 
 def _row(summary: TemplateSummary) -> TemplateRow:
@@ -38,6 +52,9 @@ def _row(summary: TemplateSummary) -> TemplateRow:
         catalog=summary.source == "filesystem",
         counts=f"{summary.scripts} scripts · {summary.files} files · {summary.packages} packages",
         updated=summary.updated_at.strftime("%Y-%m-%d %H:%M"),
+        badge=owner_badge(summary.source, summary.owner, summary.visibility, summary.mine),
+        owner=summary.owner,
+        can_edit=summary.can_edit,
     )
 
 
@@ -52,10 +69,14 @@ class TemplatesState(SessionState):
     sync_errors: list[str] = []
     action_error: str = ""
 
+    def _actor(self) -> Actor:
+        return Actor(self._user_id, self.is_admin)
+
     def _refresh(self) -> None:
         tag = "" if self.tag == ALL_TAGS else self.tag
-        self.rows = [_row(s) for s in service.list_templates(self.search, tag)]
-        self.tags = service.all_tags()
+        actor = self._actor()
+        self.rows = [_row(s) for s in service.list_templates(actor, self.search, tag)]
+        self.tags = service.all_tags(actor)
         self.loaded = True
 
     @rx.event
@@ -77,14 +98,14 @@ class TemplatesState(SessionState):
         self._refresh()
 
     @rx.event
-    @require_session
+    @require_admin
     async def sync(self):
         if self.syncing:
             return
         self.syncing, self.sync_summary, self.sync_errors = True, "", []
         yield
         try:
-            report = await asyncio.to_thread(service.sync_catalog, self._user_id)
+            report = await asyncio.to_thread(service.sync_catalog, self._actor())
         finally:
             self.syncing = False
         self.sync_summary = report.summary()
@@ -98,7 +119,7 @@ class TemplatesState(SessionState):
     @rx.event
     @require_session
     def duplicate(self, template_id: int):
-        result = service.duplicate_template(self._user_id, template_id)
+        result = service.duplicate_template(self._actor(), template_id)
         if not result.ok:
             self.action_error = next(
                 iter(result.errors.values()), "The template could not be copied"
@@ -111,7 +132,7 @@ class TemplatesState(SessionState):
     @require_session
     def delete(self, template_id: int):
         name = next((r.name for r in self.rows if r.id == template_id), "")
-        error = service.delete_template(self._user_id, template_id)
+        error = service.delete_template(self._actor(), template_id)
         self.action_error = error or ""
         self._refresh()
         if error is None:
@@ -147,10 +168,14 @@ def _template_row(row: TemplateRow) -> rx.Component:
             rx.vstack(
                 rx.hstack(
                     rx.link(row.name, href=f"/templates/{row.id}", weight="bold"),
-                    rx.cond(
-                        row.catalog,
-                        rx.badge("catalog", color_scheme="indigo", variant="soft"),
-                        rx.badge("custom", color_scheme="green", variant="soft"),
+                    rx.badge(
+                        row.badge,
+                        color_scheme=rx.cond(
+                            row.catalog, "indigo", rx.cond(row.can_edit, "green", "gray")
+                        ),
+                        variant="soft",
+                        title=row.owner,
+                        custom_attrs={"data-owner-badge": row.badge},
                     ),
                     spacing="2",
                     align="center",
@@ -176,12 +201,12 @@ def _template_row(row: TemplateRow) -> rx.Component:
             rx.hstack(
                 rx.button(
                     rx.icon("copy", size=14),
-                    rx.cond(row.catalog, "Duplicate to edit", "Duplicate"),
+                    rx.cond(row.can_edit, "Duplicate", "Duplicate to edit"),
                     size="1",
                     variant="soft",
                     on_click=TemplatesState.duplicate(row.id),
                 ),
-                rx.cond(row.catalog, rx.fragment(), _delete_button(row)),
+                rx.cond(row.can_edit, _delete_button(row), rx.fragment()),
                 spacing="2",
                 justify="end",
             )
@@ -216,13 +241,18 @@ def _toolbar() -> rx.Component:
             rx.button(rx.icon("package", size=16), "Package buckets", variant="soft"),
             href="/templates/packages",
         ),
-        rx.button(
-            rx.cond(TemplatesState.syncing, rx.spinner(size="2"), rx.icon("refresh-cw", size=16)),
-            "Sync catalog",
-            variant="soft",
-            on_click=TemplatesState.sync,
-            disabled=TemplatesState.syncing,
-            id="sync-catalog",
+        rx.cond(
+            TemplatesState.is_admin,
+            rx.button(
+                rx.cond(
+                    TemplatesState.syncing, rx.spinner(size="2"), rx.icon("refresh-cw", size=16)
+                ),
+                "Sync catalog",
+                variant="soft",
+                on_click=TemplatesState.sync,
+                disabled=TemplatesState.syncing,
+                id="sync-catalog",
+            ),
         ),
         rx.link(
             rx.button(rx.icon("plus", size=16), "New template", id="new-template"),
@@ -312,12 +342,15 @@ def page() -> rx.Component:
                             "layout-template",
                             "No templates yet",
                             "Templates describe a container: its OS image, resources, packages, "
-                            "files and setup scripts. Sync the catalog to load the templates "
-                            "shipped with LXC Manager, or create your own.",
-                            rx.button(
-                                rx.icon("refresh-cw", size=16),
-                                "Sync catalog",
-                                on_click=TemplatesState.sync,
+                            "files and setup scripts. An administrator syncs the catalog of "
+                            "templates shipped with LXC Manager; you can create your own.",
+                            rx.cond(
+                                TemplatesState.is_admin,
+                                rx.button(
+                                    rx.icon("refresh-cw", size=16),
+                                    "Sync catalog",
+                                    on_click=TemplatesState.sync,
+                                ),
                             ),
                         ),
                     ),

@@ -1,10 +1,13 @@
 """Provisioning jobs for the pages: submit, look at, retry, destroy, keep; stale detection;
 and `run_job`, the RQ entry point.
 
-Everything is scoped to the user: another user's node or job is "not found". A submit is
-validated again on the server, reserves its VMID for the cluster (`vmid-hold:{user}:{cluster}:{vmid}`,
+Everything is scoped to the user: another user's node or job is "not found". A user has
+at most `LXCM_MAX_QUEUED_JOBS_PER_USER` jobs queued or running (a submit or retry beyond
+that is refused). A submit is validated again on the server, reserves its VMID for the cluster (`vmid-hold:{user}:{cluster}:{vmid}`,
 so of two racing submits exactly one wins), writes a `ProvisioningJob` row and enqueues
-`run_job(job_id)` on the `provisioning` RQ queue. Steps are not blindly repeatable (a
+`run_job(job_id)` on the `provisioning` RQ queue. The row keeps the whole request (scripts,
+files and packages as submitted) and its `content_digest`: a run reads only that row,
+never the template or its buckets (the wizard submits through `recipe.submit_reviewed`). Steps are not blindly repeatable (a
 half-built container exists), so RQ never retries by itself: `retry` runs the same job
 again from its failed step when the user asks.
 
@@ -46,10 +49,11 @@ from lxc_manager.nodes import (
 from lxc_manager.proxmox import NotFound, ProxmoxError
 from lxc_manager.redis_client import RedisDb
 from lxc_manager.security import audit
+from lxc_manager.settings import get_settings
 
 from . import progress, store, vmids
 from .pipeline import STEP_COUNT, STEP_NAMES, run_pipeline, step_name
-from .request import CreateRequest, request_to_json, validate_request
+from .request import CreateRequest, request_digest, request_to_json, validate_request
 
 __all__ = [
     "HOLD_SECONDS",
@@ -84,6 +88,10 @@ MSG_NOT_FOUND = "This job does not exist"
 MSG_NODE_NOT_FOUND = "Node not found"
 MSG_VMID_RACE = "VMID {vmid} was just taken by another request"
 MSG_QUEUE_FAILED = "The job could not be queued (internal error); try again"
+MSG_QUEUE_LIMIT = (
+    "You already have {limit} containers queued or being created, the most at once "
+    "(LXCM_MAX_QUEUED_JOBS_PER_USER): wait until one has finished"
+)
 
 
 @dataclass(frozen=True)
@@ -128,6 +136,7 @@ class JobView:
     pve_node: str
     template_id: int | None
     template_name: str
+    content_digest: str  # SHA-256 of the scripts, files and packages the job runs
     error: str
     attempts: int
     kept: bool
@@ -214,6 +223,7 @@ def _view(
         pve_node=job.pve_node,
         template_id=job.template_id,
         template_name=job.template_name,
+        content_digest=job.content_digest,
         error=job.error,
         attempts=job.attempts,
         kept=kept,
@@ -324,9 +334,28 @@ async def _vmid_problem(user_id: str, node_id: int, cluster_key: str, vmid: int)
     return vmids.taken_message(vmid, found) if found.taken else None
 
 
+def _active_count(user_id: str) -> int:
+    """The user's queued and running jobs (a running one whose worker died is marked
+    failed first: it no longer counts)."""
+    active = store.jobs_of(user_id, ACTIVE)
+    running = [job.id for job in active if job.status == "running"]
+    if running and _mark_stale(running):
+        active = store.jobs_of(user_id, ACTIVE)
+    return len(active)
+
+
+async def _queue_limit_error(user_id: str, *, including_new: bool) -> dict[str, str]:
+    """{"form": message} when the user has too many active jobs; `including_new` when the
+    new job's row is already counted (the check after the insert, which decides races)."""
+    limit = get_settings().max_queued_jobs_per_user
+    count = await asyncio.to_thread(_active_count, user_id)
+    over = count > limit if including_new else count >= limit
+    return {"form": MSG_QUEUE_LIMIT.format(limit=limit)} if over else {}
+
+
 async def submit(user_id: str, req: CreateRequest) -> SubmitResult:
     """Validate, reserve the VMID, save and queue the job. Nothing is saved or held when
-    `errors` is not empty."""
+    `errors` is not empty. The row keeps the request and its content digest."""
     try:
         node = await asyncio.to_thread(get_node, user_id, req.node_id)
     except NodeNotFound:
@@ -336,6 +365,8 @@ async def submit(user_id: str, req: CreateRequest) -> SubmitResult:
         errors["pve_node"] = problem
     if errors:
         return SubmitResult(None, errors)
+    if limit_error := await _queue_limit_error(user_id, including_new=False):
+        return SubmitResult(None, limit_error)
     cluster_key = vmids.cluster_key_of(node)
     job_id = uuid.uuid4().hex
     try:
@@ -360,11 +391,17 @@ async def submit(user_id: str, req: CreateRequest) -> SubmitResult:
         template_id=req.template_id,
         template_name=req.template_name,
         request=request_to_json(req),
+        content_digest=request_digest(req),
         status="queued",
         rq_job_id=f"prov-{job_id}-1",
     )
     try:
         await asyncio.to_thread(store.insert_job, job)
+        # Counted again with the row in: of racing submits, none goes over the limit.
+        if limit_error := await _queue_limit_error(user_id, including_new=True):
+            await vmids.release(cluster_key, req.vmid, job_id)
+            await asyncio.to_thread(store.delete_job, job_id)
+            return SubmitResult(None, limit_error)
         await progress.append(job_id, "status", status="queued", step=1)
         await asyncio.to_thread(_enqueue, job_id, 1, job.rq_job_id)
     except (SQLAlchemyError, redis.exceptions.RedisError):
@@ -397,6 +434,8 @@ async def retry(user_id: str, job_id: str) -> str | None:
         return MSG_NOT_FOUND
     if job.status != "failed":
         return "Only a failed job can be retried"
+    if limit_error := await _queue_limit_error(user_id, including_new=False):
+        return limit_error["form"]
     from_step = max(1, job.step)
     if (
         from_step == 1

@@ -58,6 +58,7 @@ from .request import (
     container_os,
     enabled_scripts,
     proxmox_params,
+    request_digest,
     request_from_json,
     root_features_value,
     static_address,
@@ -709,7 +710,11 @@ async def run_pipeline(job_id: str, from_step: int = 1) -> str | None:
         log.info("job %s is not queued: nothing to do", job_id)
         return None
     try:
+        # Only the job's own row says what to run (frozen at submit, DESIGN §3.3): never
+        # the template or its buckets, which may have changed since.
         req = request_from_json(job.request)
+        if job.content_digest and request_digest(req) != job.content_digest:
+            raise ValueError("the stored request does not match its content digest")
         node, client, target = await asyncio.to_thread(_connections, job.user_id, job.node_id or 0)
     except (ValueError, NodeNotFound, NodeSecretError) as exc:
         message = (

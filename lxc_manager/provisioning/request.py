@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import hashlib
 import ipaddress
 import json
 import re
@@ -51,10 +52,12 @@ __all__ = [
     "VMID_MIN",
     "CreateRequest",
     "container_os",
+    "content_digest",
     "enabled_scripts",
     "hostname_error",
     "needs_ssh",
     "proxmox_params",
+    "request_digest",
     "request_from_json",
     "request_to_json",
     "root_features_value",
@@ -437,6 +440,32 @@ def container_os(os_template: str) -> str:
         return f"{match.group(1)}-{match.group(2)}"
     base = re.sub(r"[^A-Za-z0-9._+-]", "-", name.split("_", 1)[0]).lstrip("._+-")
     return base[:128] or "unknown"
+
+
+# -- what a job runs, frozen at submit ------------------------------------------------------------
+
+
+def content_digest(
+    scripts: tuple[ScriptSpec, ...], files: tuple[FileSpec, ...], packages: tuple[PackageSpec, ...]
+) -> str:
+    """SHA-256 (hex) of a canonical JSON of the scripts (in order, with their enabled
+    flag), files and packages a job runs: the review step shows it, the job row keeps it,
+    and the worker runs only a request that still has it."""
+    canonical = json.dumps(
+        {
+            "scripts": [dataclasses.asdict(s) for s in scripts],
+            "files": [dataclasses.asdict(f) for f in files],
+            "packages": [dataclasses.asdict(p) for p in packages],
+        },
+        separators=(",", ":"),
+        sort_keys=True,
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def request_digest(req: CreateRequest) -> str:
+    return content_digest(req.scripts, req.files, req.packages)
 
 
 # -- JSON (the job row keeps the request as it was submitted) ------------------------------------

@@ -1,22 +1,40 @@
 """Templates and package buckets in the database: list, read, save, duplicate, delete, sync.
 
-Templates are shared by every user of an installation; every change is audited with the
-user who made it. Saving validates first (`spec.validate_template`) and writes nothing when
-a rule fails. Filesystem templates are upserted by `sync_catalog` on their slug and are
-read-only here: users duplicate them to edit.
+Every function takes the acting user (`Actor`) and applies the owner/visibility rules
+(DESIGN §3.3):
+
+- A template or bucket has an owner (a user id) and a visibility: `private` (only the owner
+  sees and uses it) or `shared` (everyone sees and uses it; only the owner or an
+  administrator changes or deletes it). Another user's private one is "not found", never
+  data. Only the owner changes the visibility.
+- Catalog templates (`source=filesystem`, owner `catalog`) are shared and read-only for
+  everyone; only administrators sync them (`sync_catalog`). Users duplicate them to edit.
+- Duplicating makes a private copy owned by the one who duplicates.
+- A template uses only buckets its owner may use (their own or shared ones), and a shared
+  template uses only shared buckets: making a template shared while it uses a private
+  bucket is refused, and so is making a bucket private while a shared template, or a
+  template of another user, uses it. So a shared template never leaks a private bucket.
+- A user owns at most `LXCM_MAX_TEMPLATES_PER_USER` templates, and separately at most as
+  many buckets (catalog templates count for nobody).
+
+Names are unique across the installation (templates and buckets reference buckets by
+name); a clash with something the user may not see says only that the name is taken.
+Saving validates first (`spec.validate_template`) and writes nothing when a rule fails;
+every change is audited with the user who made it.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from lxc_manager.db.engine import session_scope
 from lxc_manager.db.models import (
@@ -29,11 +47,13 @@ from lxc_manager.db.models import (
     utcnow,
 )
 from lxc_manager.security import audit
+from lxc_manager.security.actor import Actor
 from lxc_manager.settings import get_settings
 
 from .catalog import default_catalog_dir, load_catalog
 from .spec import (
     NAME_MAX,
+    VISIBILITIES,
     BucketSpec,
     Features,
     FileSpec,
@@ -41,10 +61,17 @@ from .spec import (
     Resources,
     ScriptSpec,
     TemplateSpec,
+    Visibility,
     slugify,
     validate_bucket,
     validate_template,
 )
+
+log = logging.getLogger(__name__)
+
+CATALOG_OWNER = "catalog"
+PRIVATE: Visibility = "private"
+SHARED: Visibility = "shared"
 
 MSG_NOT_FOUND = "This template no longer exists"
 MSG_BUCKET_NOT_FOUND = "This package bucket no longer exists"
@@ -52,6 +79,25 @@ MSG_READ_ONLY = "Templates from the catalog are read-only: duplicate it to edit 
 MSG_CHANGED = (
     "Someone else saved this template since you opened it. Reload it to see their changes."
 )
+MSG_NOT_YOURS = (
+    "This template is shared by {owner}: only its owner or an administrator can change it. "
+    "Duplicate it to edit a copy of your own."
+)
+MSG_BUCKET_NOT_YOURS = (
+    "This package bucket is shared by {owner}: only its owner or an administrator can change it"
+)
+MSG_VISIBILITY_OWNER = "Only the owner ({owner}) can change who sees it"
+MSG_BAD_VISIBILITY = "Choose private or shared"
+MSG_ADMIN_ONLY = "Only an administrator of LXC Manager can sync the catalog"
+MSG_TEMPLATE_LIMIT = (
+    "You own {count} templates, the most allowed (LXCM_MAX_TEMPLATES_PER_USER): "
+    "delete one before adding another"
+)
+MSG_BUCKET_LIMIT = (
+    "You own {count} package buckets, the most allowed (LXCM_MAX_TEMPLATES_PER_USER): "
+    "delete one before adding another"
+)
+MSG_NAME_TAKEN = "This name is already taken: choose another"
 
 
 @dataclass(frozen=True)
@@ -67,6 +113,10 @@ class TemplateSummary:
     files: int
     packages: int
     updated_at: datetime
+    owner: str = ""
+    visibility: str = SHARED
+    can_edit: bool = False  # for the actor who listed it
+    mine: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,9 +126,16 @@ class StoredTemplate:
     version: str  # opaque: pass it back to `update_template` to detect concurrent edits
     updated_by: str
     updated_at: datetime
+    owner: str = ""
+    visibility: str = SHARED
+    can_edit: bool = False  # for the actor who read it
 
     @property
     def read_only(self) -> bool:
+        return not self.can_edit
+
+    @property
+    def catalog(self) -> bool:
         return self.spec.source == "filesystem"
 
 
@@ -88,7 +145,12 @@ class BucketSummary:
     name: str
     description: str
     packages: tuple[PackageSpec, ...]
-    used_by: tuple[str, ...]
+    used_by: tuple[str, ...]  # the templates using it that the actor may see
+    owner: str = ""
+    visibility: str = SHARED
+    can_edit: bool = False
+    mine: bool = False
+    used_by_others: int = 0  # templates using it that the actor may not see
 
 
 @dataclass(frozen=True)
@@ -107,8 +169,11 @@ class SyncReport:
     updated: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()
+    refused: str = ""  # set when the actor may not sync at all (nothing was read or changed)
 
     def summary(self) -> str:
+        if self.refused:
+            return self.refused
         parts = [
             f"{len(self.added)} added",
             f"{len(self.updated)} updated",
@@ -119,15 +184,64 @@ class SyncReport:
         return "Catalog synced: " + ", ".join(parts)
 
 
+def owner_name(owner: str) -> str:
+    """`root@pam@3f9c0a1e2b4d5c6f` -> `root@pam` (the Proxmox user, without the endpoint)."""
+    return owner.rsplit("@", 1)[0] if owner.count("@") >= 2 else owner
+
+
+# --- who may do what ---------------------------------------------------------------------
+
+
+def _visible_templates(actor: Actor) -> ColumnElement[bool]:
+    return or_(
+        col(Template.source) == "filesystem",
+        col(Template.visibility) == SHARED,
+        col(Template.owner) == actor.user_id,
+    )
+
+
+def _visible_buckets(actor: Actor) -> ColumnElement[bool]:
+    return or_(col(PackageBucket.visibility) == SHARED, col(PackageBucket.owner) == actor.user_id)
+
+
+def _sees_template(actor: Actor, row: Template) -> bool:
+    return row.source == "filesystem" or row.visibility == SHARED or row.owner == actor.user_id
+
+
+def _sees_bucket(actor: Actor, row: PackageBucket) -> bool:
+    return row.visibility == SHARED or row.owner == actor.user_id
+
+
+def _may_change(actor: Actor, row: Template | PackageBucket) -> bool:
+    """The owner, or an administrator when it is shared; nobody changes catalog templates."""
+    if isinstance(row, Template) and row.source == "filesystem":
+        return False
+    return row.owner == actor.user_id or (row.visibility == SHARED and actor.is_admin)
+
+
+def _refuse(actor: Actor, action: str, target: str) -> None:
+    # Logged, not audited: a refusal changes nothing, and one audit row per refused event
+    # would let anyone flood the audit trail.
+    log.warning("refused %s of %s to %s", action, target, actor.user_id)
+
+
+def _count_owned(session: Session, model: type[Template] | type[PackageBucket], owner: str) -> int:
+    query = select(func.count()).select_from(model).where(col(model.owner) == owner)
+    return int(session.exec(query).one())
+
+
 # --- reading -----------------------------------------------------------------------------
 
 
-def list_templates(search: str = "", tag: str = "") -> list[TemplateSummary]:
-    """Every template, by name; `search` matches name, description and OS template."""
+def list_templates(actor: Actor, search: str = "", tag: str = "") -> list[TemplateSummary]:
+    """The templates the actor may see (their own, shared ones and the catalog), by name;
+    `search` matches name, description and OS template."""
     needle = search.strip().lower()
     tag = tag.strip().lower()
     with session_scope() as session:
-        rows = session.exec(select(Template).order_by(func.lower(Template.name))).all()
+        rows = session.exec(
+            select(Template).where(_visible_templates(actor)).order_by(func.lower(Template.name))
+        ).all()
         counts = _child_counts(session)
     out: list[TemplateSummary] = []
     for row in rows:
@@ -152,35 +266,45 @@ def list_templates(search: str = "", tag: str = "") -> list[TemplateSummary]:
                 files=files,
                 packages=packages,
                 updated_at=row.updated_at,
+                owner=row.owner,
+                visibility=row.visibility,
+                can_edit=_may_change(actor, row),
+                mine=row.owner == actor.user_id,
             )
         )
     return out
 
 
-def all_tags() -> list[str]:
+def all_tags(actor: Actor) -> list[str]:
     with session_scope() as session:
-        values = session.exec(select(Template.tags)).all()
+        values = session.exec(select(Template.tags).where(_visible_templates(actor))).all()
     return sorted({tag for value in values for tag in _tags(value)})
 
 
-def get_template(template_id: int) -> StoredTemplate | None:
+def get_template(actor: Actor, template_id: int) -> StoredTemplate | None:
+    """The template, or None when it does not exist or the actor may not see it."""
     with session_scope() as session:
         row = session.get(Template, template_id)
-        if row is None:
+        if row is None or not _sees_template(actor, row):
             return None
-        return _stored(session, row)
+        return _stored(session, row, actor)
 
 
 def resolve_packages(
-    spec: TemplateSpec, extra_bucket_names: Sequence[str] = ()
+    actor: Actor, spec: TemplateSpec, extra_bucket_names: Sequence[str] = ()
 ) -> tuple[PackageSpec, ...]:
     """The template's own packages, then those of its buckets and of the extra buckets,
-    without duplicates (first wins)."""
+    without duplicates (first wins). Only buckets the actor may use count: another user's
+    private bucket adds nothing."""
     names = list(dict.fromkeys([*spec.buckets, *extra_bucket_names]))
     with session_scope() as session:
         buckets = {
             b.name: b
-            for b in session.exec(select(PackageBucket).where(col(PackageBucket.name).in_(names)))
+            for b in session.exec(
+                select(PackageBucket).where(
+                    col(PackageBucket.name).in_(names), _visible_buckets(actor)
+                )
+            )
         }
         packages = list(spec.packages)
         for name in names:
@@ -197,64 +321,115 @@ def resolve_packages(
     return tuple(unique)
 
 
+def usable_buckets(actor: Actor, names: Sequence[str]) -> frozenset[str]:
+    """Those of `names` that are buckets the actor may use (their own or shared ones)."""
+    if not names:
+        return frozenset()
+    with session_scope() as session:
+        found = session.exec(
+            select(PackageBucket.name).where(
+                col(PackageBucket.name).in_(list(names)), _visible_buckets(actor)
+            )
+        ).all()
+    return frozenset(found)
+
+
 # --- writing -----------------------------------------------------------------------------
 
 
-def create_template(user_id: str, spec: TemplateSpec) -> SaveResult:
+def _visibility_error(visibility: str) -> dict[str, str]:
+    return {} if visibility in VISIBILITIES else {"visibility": MSG_BAD_VISIBILITY}
+
+
+def create_template(
+    actor: Actor, spec: TemplateSpec, visibility: Visibility = PRIVATE
+) -> SaveResult:
+    """A new custom template owned by the actor (private unless asked otherwise)."""
     spec = replace(spec, source="custom", source_path="", slug=spec.slug or slugify(spec.name))
-    errors = validate_template(spec)
+    errors = validate_template(spec) | _visibility_error(visibility)
     if errors:
         return SaveResult(errors=errors)
+    limit = get_settings().max_templates_per_user
     try:
         with session_scope() as session:
-            if error := _conflicts(session, spec, None):
+            if (count := _count_owned(session, Template, actor.user_id)) >= limit:
+                return SaveResult(errors={"template": MSG_TEMPLATE_LIMIT.format(count=count)})
+            if error := _conflicts(session, actor, spec, None):
                 return SaveResult(errors=error)
-            if missing := _missing_buckets(session, spec.buckets):
-                return SaveResult(errors=missing)
-            row = Template(slug=spec.slug, name=spec.name, created_by=user_id, updated_by=user_id)
+            if problem := _bucket_problems(session, actor.user_id, visibility, spec.buckets):
+                return SaveResult(errors=problem)
+            row = Template(
+                slug=spec.slug,
+                name=spec.name,
+                owner=actor.user_id,
+                visibility=visibility,
+                created_by=actor.user_id,
+                updated_by=actor.user_id,
+            )
             _apply(session, row, spec)
             template_id = row.id
     except IntegrityError:
-        return SaveResult(errors={"name": f"A template named {spec.name} already exists"})
+        return SaveResult(errors={"name": MSG_NAME_TAKEN})
     assert template_id is not None
     audit.record(
-        "template.create", user_id=user_id, target=f"template:{template_id}", detail=spec.name
+        "template.create",
+        user_id=actor.user_id,
+        target=f"template:{template_id}",
+        detail=f"{spec.name} ({visibility})",
     )
     return SaveResult(id=template_id)
 
 
 def update_template(
-    user_id: str, template_id: int, spec: TemplateSpec, expected_version: str | None = None
+    actor: Actor,
+    template_id: int,
+    spec: TemplateSpec,
+    expected_version: str | None = None,
+    visibility: Visibility | None = None,
 ) -> SaveResult:
-    errors = validate_template(spec)
+    """Save a template the actor may change; `visibility` None keeps it as it is."""
+    errors = validate_template(spec) | _visibility_error(visibility or PRIVATE)
     if errors:
         return SaveResult(errors=errors)
     try:
         with session_scope() as session:
             row = session.get(Template, template_id)
-            if row is None:
+            if row is None or not _sees_template(actor, row):
                 return SaveResult(errors={"template": MSG_NOT_FOUND})
             if row.source == "filesystem":
                 return SaveResult(errors={"template": MSG_READ_ONLY})
+            if not _may_change(actor, row):
+                _refuse(actor, "template.update", f"template:{template_id}")
+                owner = owner_name(row.owner)
+                return SaveResult(errors={"template": MSG_NOT_YOURS.format(owner=owner)})
+            wanted = visibility or row.visibility
+            if wanted != row.visibility and row.owner != actor.user_id:
+                message = MSG_VISIBILITY_OWNER.format(owner=owner_name(row.owner))
+                return SaveResult(errors={"visibility": message})
             if expected_version is not None and expected_version != _version(row):
                 return SaveResult(errors={"template": MSG_CHANGED})
             spec = replace(spec, source="custom", source_path="", slug=row.slug)
-            if error := _conflicts(session, spec, template_id):
+            if error := _conflicts(session, actor, spec, template_id):
                 return SaveResult(errors=error)
-            if missing := _missing_buckets(session, spec.buckets):
-                return SaveResult(errors=missing)
-            row.updated_by = user_id
+            if problem := _bucket_problems(session, row.owner, wanted, spec.buckets):
+                return SaveResult(errors=problem)
+            row.updated_by = actor.user_id
+            row.visibility = wanted
             _apply(session, row, spec)
     except IntegrityError:
-        return SaveResult(errors={"name": f"A template named {spec.name} already exists"})
+        return SaveResult(errors={"name": MSG_NAME_TAKEN})
     audit.record(
-        "template.update", user_id=user_id, target=f"template:{template_id}", detail=spec.name
+        "template.update",
+        user_id=actor.user_id,
+        target=f"template:{template_id}",
+        detail=f"{spec.name} ({wanted})",
     )
     return SaveResult(id=template_id)
 
 
-def duplicate_template(user_id: str, template_id: int) -> SaveResult:
-    stored = get_template(template_id)
+def duplicate_template(actor: Actor, template_id: int) -> SaveResult:
+    """A private copy, owned by the actor, of a template the actor may see."""
+    stored = get_template(actor, template_id)
     if stored is None:
         return SaveResult(errors={"template": MSG_NOT_FOUND})
     with session_scope() as session:
@@ -262,36 +437,45 @@ def duplicate_template(user_id: str, template_id: int) -> SaveResult:
         taken_slugs = set(session.exec(select(Template.slug)).all())
     name = _free_name(stored.spec.name, taken_names)
     slug = _free_slug(slugify(name), taken_slugs)
-    result = create_template(user_id, replace(stored.spec, name=name, slug=slug))
+    result = create_template(actor, replace(stored.spec, name=name, slug=slug), PRIVATE)
     if result.ok:
         audit.record(
             "template.duplicate",
-            user_id=user_id,
+            user_id=actor.user_id,
             target=f"template:{result.id}",
             detail=f"copy of {stored.spec.name}",
         )
     return result
 
 
-def delete_template(user_id: str, template_id: int) -> str | None:
-    """Delete a custom template; returns an error message, or None when deleted."""
+def delete_template(actor: Actor, template_id: int) -> str | None:
+    """Delete a custom template the actor may change; an error message, or None when deleted."""
     with session_scope() as session:
         row = session.get(Template, template_id)
-        if row is None:
+        if row is None or not _sees_template(actor, row):
             return MSG_NOT_FOUND
         if row.source == "filesystem":
             return "Templates from the catalog cannot be deleted here: remove them from the catalog directory and sync"
+        if not _may_change(actor, row):
+            _refuse(actor, "template.delete", f"template:{template_id}")
+            return MSG_NOT_YOURS.format(owner=owner_name(row.owner))
         name = row.name
         session.delete(row)
-    audit.record("template.delete", user_id=user_id, target=f"template:{template_id}", detail=name)
+    audit.record(
+        "template.delete", user_id=actor.user_id, target=f"template:{template_id}", detail=name
+    )
     return None
 
 
-def sync_catalog(user_id: str, root: Path | None = None) -> SyncReport:
+def sync_catalog(actor: Actor, root: Path | None = None) -> SyncReport:
     """Upsert the filesystem templates on their slug; remove the ones no longer there.
+    Administrators only (anyone else gets `refused` and nothing is read or changed).
 
     A malformed template is reported (file and line) and left as it was in the database.
     """
+    if not actor.is_admin:
+        _refuse(actor, "template.sync", "catalog")
+        return SyncReport(refused=MSG_ADMIN_ONLY)
     root = root or get_settings().templates_dir or default_catalog_dir()
     result = load_catalog(root)
     errors = [str(error) for error in result.errors]
@@ -307,22 +491,26 @@ def sync_catalog(user_id: str, root: Path | None = None) -> SyncReport:
                     f"{spec.slug}: a custom template already uses the slug {spec.slug}; rename one of them"
                 )
                 continue
-            if conflict := _conflicts(session, spec, row.id if row else None):
+            if conflict := _conflicts(session, actor, spec, row.id if row else None):
                 errors.append(f"{spec.slug}: {next(iter(conflict.values()))}")
                 continue
-            if missing := _missing_buckets(session, spec.buckets):
-                errors.append(f"{spec.slug}: {next(iter(missing.values()))}")
+            if problem := _bucket_problems(session, CATALOG_OWNER, SHARED, spec.buckets):
+                errors.append(f"{spec.slug}: {next(iter(problem.values()))}")
                 continue
             if row is None:
                 row = Template(
-                    slug=spec.slug, name=spec.name, created_by=user_id, updated_by=user_id
+                    slug=spec.slug,
+                    name=spec.name,
+                    created_by=actor.user_id,
+                    updated_by=actor.user_id,
                 )
                 added.append(spec.name)
-            elif _spec_of(session, row) == spec:
+            elif _spec_of(session, row) == spec and _is_catalog_owned(row):
                 continue
             else:
-                row.updated_by = user_id
+                row.updated_by = actor.user_id
                 updated.append(spec.name)
+            row.owner, row.visibility = CATALOG_OWNER, SHARED
             _apply(session, row, spec)
     keep = {spec.slug for spec in result.templates} | broken_slugs
     if root.is_dir():  # a missing catalog directory removes nothing
@@ -334,7 +522,7 @@ def sync_catalog(user_id: str, root: Path | None = None) -> SyncReport:
     report = SyncReport(tuple(added), tuple(updated), tuple(removed), tuple(errors))
     audit.record(
         "template.sync",
-        user_id=user_id,
+        user_id=actor.user_id,
         target="catalog",
         outcome=audit.Outcome.FAILED if errors else audit.Outcome.OK,
         detail=report.summary() + ("\n" + "\n".join(errors) if errors else ""),
@@ -342,58 +530,117 @@ def sync_catalog(user_id: str, root: Path | None = None) -> SyncReport:
     return report
 
 
+def _is_catalog_owned(row: Template) -> bool:
+    return row.owner == CATALOG_OWNER and row.visibility == SHARED
+
+
 # --- buckets -----------------------------------------------------------------------------
 
 
-def list_buckets() -> list[BucketSummary]:
+def _bucket_users(session: Session) -> dict[int, list[Template]]:
+    users: dict[int, list[Template]] = {}
+    for bucket_id, template in session.exec(
+        select(TemplateBucket.bucket_id, Template).where(TemplateBucket.template_id == Template.id)
+    ):
+        users.setdefault(bucket_id, []).append(template)
+    return users
+
+
+def _bucket_summary(
+    session: Session, actor: Actor, row: PackageBucket, users: list[Template]
+) -> BucketSummary:
+    assert row.id is not None
+    seen = sorted(t.name for t in users if _sees_template(actor, t))
+    return BucketSummary(
+        id=row.id,
+        name=row.name,
+        description=row.description,
+        packages=_bucket_packages(session, row.id),
+        used_by=tuple(seen),
+        owner=row.owner,
+        visibility=row.visibility,
+        can_edit=_may_change(actor, row),
+        mine=row.owner == actor.user_id,
+        used_by_others=len(users) - len(seen),
+    )
+
+
+def list_buckets(actor: Actor) -> list[BucketSummary]:
+    """The buckets the actor may use (their own and shared ones), by name."""
     with session_scope() as session:
-        rows = session.exec(select(PackageBucket).order_by(func.lower(PackageBucket.name))).all()
-        users: dict[int, list[str]] = {}
-        for bucket_id, template_name in session.exec(
-            select(TemplateBucket.bucket_id, Template.name).where(
-                TemplateBucket.template_id == Template.id
-            )
-        ):
-            users.setdefault(bucket_id, []).append(template_name)
-        out = []
-        for row in rows:
-            assert row.id is not None
-            out.append(
-                BucketSummary(
-                    id=row.id,
-                    name=row.name,
-                    description=row.description,
-                    packages=_bucket_packages(session, row.id),
-                    used_by=tuple(sorted(users.get(row.id, []))),
-                )
-            )
-    return out
+        rows = session.exec(
+            select(PackageBucket)
+            .where(_visible_buckets(actor))
+            .order_by(func.lower(PackageBucket.name))
+        ).all()
+        users = _bucket_users(session)
+        return [_bucket_summary(session, actor, row, users.get(row.id or 0, [])) for row in rows]
 
 
-def get_bucket(bucket_id: int) -> BucketSummary | None:
-    return next((b for b in list_buckets() if b.id == bucket_id), None)
+def get_bucket(actor: Actor, bucket_id: int) -> BucketSummary | None:
+    """The bucket, or None when it does not exist or the actor may not see it."""
+    with session_scope() as session:
+        row = session.get(PackageBucket, bucket_id)
+        if row is None or not _sees_bucket(actor, row):
+            return None
+        users = _bucket_users(session).get(bucket_id, [])
+        return _bucket_summary(session, actor, row, users)
 
 
-def save_bucket(user_id: str, bucket_id: int | None, spec: BucketSpec) -> SaveResult:
-    errors = validate_bucket(spec)
+def _privacy_problem(session: Session, row: PackageBucket) -> str | None:
+    """Why the bucket cannot become private: shared templates or other users' templates
+    use it (they would reference a bucket their users may not use)."""
+    users = _bucket_users(session).get(row.id or 0, [])
+    blocking = [t for t in users if t.visibility == SHARED or t.owner != row.owner]
+    if not blocking:
+        return None
+    return (
+        f"{len(blocking)} shared template(s) or templates of other users use this bucket: "
+        "it stays shared until they no longer do"
+    )
+
+
+def save_bucket(
+    actor: Actor, bucket_id: int | None, spec: BucketSpec, visibility: Visibility | None = None
+) -> SaveResult:
+    """Create a bucket owned by the actor (`bucket_id` None, private unless asked otherwise)
+    or change one the actor may change (`visibility` None keeps it)."""
+    errors = validate_bucket(spec) | _visibility_error(visibility or PRIVATE)
     if errors:
         return SaveResult(errors=errors)
     try:
         with session_scope() as session:
+            if bucket_id is None:
+                limit = get_settings().max_templates_per_user
+                if (count := _count_owned(session, PackageBucket, actor.user_id)) >= limit:
+                    return SaveResult(errors={"bucket": MSG_BUCKET_LIMIT.format(count=count)})
+                row = PackageBucket(
+                    name=spec.name,
+                    owner=actor.user_id,
+                    visibility=visibility or PRIVATE,
+                    created_by=actor.user_id,
+                )
+            else:
+                found = session.get(PackageBucket, bucket_id)
+                if found is None or not _sees_bucket(actor, found):
+                    return SaveResult(errors={"bucket": MSG_BUCKET_NOT_FOUND})
+                if problem := _bucket_change_problem(session, actor, found, visibility):
+                    return SaveResult(errors=problem)
+                row = found
+            # Nothing is assigned to `row` before the last check: a return commits.
             clash = session.exec(
                 select(PackageBucket).where(func.lower(PackageBucket.name) == spec.name.lower())
             ).first()
             if clash is not None and clash.id != bucket_id:
-                return SaveResult(errors={"name": f"A bucket named {clash.name} already exists"})
-            if bucket_id is None:
-                row = PackageBucket(name=spec.name, created_by=user_id)
-            else:
-                found = session.get(PackageBucket, bucket_id)
-                if found is None:
-                    return SaveResult(errors={"bucket": MSG_BUCKET_NOT_FOUND})
-                row = found
+                message = (
+                    f"A bucket named {clash.name} already exists"
+                    if _sees_bucket(actor, clash)
+                    else MSG_NAME_TAKEN
+                )
+                return SaveResult(errors={"name": message})
             row.name = spec.name
             row.description = spec.description
+            row.visibility = visibility or row.visibility
             row.updated_at = utcnow()
             session.add(row)
             session.flush()
@@ -403,31 +650,61 @@ def save_bucket(user_id: str, bucket_id: int | None, spec: BucketSpec) -> SaveRe
             session.flush()
             for position, pkg in enumerate(spec.packages):
                 session.add(_package_row(pkg, position, bucket_id=row.id))
-            saved_id = row.id
+            saved_id, saved_visibility = row.id, row.visibility
     except IntegrityError:
-        return SaveResult(errors={"name": f"A bucket named {spec.name} already exists"})
+        return SaveResult(errors={"name": MSG_NAME_TAKEN})
     action = "bucket.create" if bucket_id is None else "bucket.update"
-    audit.record(action, user_id=user_id, target=f"bucket:{saved_id}", detail=spec.name)
+    audit.record(
+        action,
+        user_id=actor.user_id,
+        target=f"bucket:{saved_id}",
+        detail=f"{spec.name} ({saved_visibility})",
+    )
     return SaveResult(id=saved_id)
 
 
-def delete_bucket(user_id: str, bucket_id: int) -> str | None:
-    """Delete a bucket no template uses; returns an error message, or None when deleted."""
+def _bucket_change_problem(
+    session: Session, actor: Actor, row: PackageBucket, visibility: Visibility | None
+) -> dict[str, str]:
+    """Why the actor may not save these changes to an existing bucket ({} when allowed)."""
+    if not _may_change(actor, row):
+        _refuse(actor, "bucket.update", f"bucket:{row.id}")
+        return {"bucket": MSG_BUCKET_NOT_YOURS.format(owner=owner_name(row.owner))}
+    wanted = visibility or row.visibility
+    if wanted == row.visibility:
+        return {}
+    if row.owner != actor.user_id:
+        return {"visibility": MSG_VISIBILITY_OWNER.format(owner=owner_name(row.owner))}
+    if wanted == PRIVATE and (problem := _privacy_problem(session, row)):
+        return {"visibility": problem}
+    return {}
+
+
+def delete_bucket(actor: Actor, bucket_id: int) -> str | None:
+    """Delete a bucket the actor may change and no template uses; an error message, or
+    None when deleted."""
     with session_scope() as session:
         row = session.get(PackageBucket, bucket_id)
-        if row is None:
+        if row is None or not _sees_bucket(actor, row):
             return MSG_BUCKET_NOT_FOUND
-        users = session.exec(
-            select(Template.name).where(
-                TemplateBucket.template_id == Template.id, TemplateBucket.bucket_id == bucket_id
-            )
-        ).all()
+        if not _may_change(actor, row):
+            _refuse(actor, "bucket.delete", f"bucket:{bucket_id}")
+            return MSG_BUCKET_NOT_YOURS.format(owner=owner_name(row.owner))
+        users = _bucket_users(session).get(bucket_id, [])
         if users:
-            return f"{row.name} is used by {', '.join(sorted(users))}: remove it from those templates first"
+            return f"{row.name} is used by {_users_text(actor, users)}: remove it from those templates first"
         name = row.name
         session.delete(row)
-    audit.record("bucket.delete", user_id=user_id, target=f"bucket:{bucket_id}", detail=name)
+    audit.record("bucket.delete", user_id=actor.user_id, target=f"bucket:{bucket_id}", detail=name)
     return None
+
+
+def _users_text(actor: Actor, users: list[Template]) -> str:
+    seen = sorted(t.name for t in users if _sees_template(actor, t))
+    hidden = len(users) - len(seen)
+    if hidden:
+        seen.append(f"{hidden} template(s) of other users")
+    return ", ".join(seen)
 
 
 # --- rows <-> specs ----------------------------------------------------------------------
@@ -532,7 +809,7 @@ def _spec_of(session: Session, row: Template) -> TemplateSpec:
     )
 
 
-def _stored(session: Session, row: Template) -> StoredTemplate:
+def _stored(session: Session, row: Template, actor: Actor) -> StoredTemplate:
     assert row.id is not None
     return StoredTemplate(
         id=row.id,
@@ -540,6 +817,9 @@ def _stored(session: Session, row: Template) -> StoredTemplate:
         version=_version(row),
         updated_by=row.updated_by,
         updated_at=row.updated_at,
+        owner=row.owner,
+        visibility=row.visibility,
+        can_edit=_may_change(actor, row),
     )
 
 
@@ -611,27 +891,46 @@ def _apply(session: Session, row: Template, spec: TemplateSpec) -> None:
     session.flush()
 
 
-def _conflicts(session: Session, spec: TemplateSpec, template_id: int | None) -> dict[str, str]:
+def _conflicts(
+    session: Session, actor: Actor, spec: TemplateSpec, template_id: int | None
+) -> dict[str, str]:
+    """A name or slug already used by another template (named only when the actor may see
+    that template)."""
     clash = session.exec(
         select(Template).where(func.lower(Template.name) == spec.name.lower())
     ).first()
     if clash is not None and clash.id != template_id:
+        if not _sees_template(actor, clash):
+            return {"name": MSG_NAME_TAKEN}
         return {"name": f"A template named {clash.name} already exists"}
     slug_clash = session.exec(select(Template).where(Template.slug == spec.slug)).first()
     if slug_clash is not None and slug_clash.id != template_id:
+        if not _sees_template(actor, slug_clash):
+            return {"name": f"The short name {spec.slug} is already taken: choose another name"}
         return {"name": f"The template {slug_clash.name} already has the short name {spec.slug}"}
     return {}
 
 
-def _missing_buckets(session: Session, names: Sequence[str]) -> dict[str, str]:
+def _bucket_problems(
+    session: Session, owner: str, visibility: str, names: Sequence[str]
+) -> dict[str, str]:
+    """A template owned by `owner` uses only buckets that owner may use (own or shared);
+    a shared template uses only shared buckets (it must not leak a private one)."""
     if not names:
         return {}
-    found = set(
-        session.exec(select(PackageBucket.name).where(col(PackageBucket.name).in_(list(names))))
-    )
-    missing = [name for name in names if name not in found]
-    if missing:
-        return {"buckets": f"No package bucket is named {missing[0]}"}
+    rows = {
+        b.name: b
+        for b in session.exec(select(PackageBucket).where(col(PackageBucket.name).in_(list(names))))
+    }
+    for name in names:
+        bucket = rows.get(name)
+        if bucket is None or not (bucket.owner == owner or bucket.visibility == SHARED):
+            return {"buckets": f"No package bucket is named {name}"}
+        if visibility == SHARED and bucket.visibility != SHARED:
+            return {
+                "visibility": f"It uses the private package bucket {name}: share that bucket "
+                "first, or keep this template private"
+            }
     return {}
 
 

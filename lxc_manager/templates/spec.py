@@ -16,9 +16,17 @@ from typing import Final, Literal, get_args
 PackageManager = Literal["apt", "npm", "pip", "custom"]
 FilePolicy = Literal["replace", "default", "backup"]
 Source = Literal["filesystem", "custom"]
+# private: only the owner sees and uses it; shared: everyone uses it, only the owner or an
+# administrator changes it (catalog templates are shared and read-only).
+Visibility = Literal["private", "shared"]
 
 PACKAGE_MANAGERS: Final[tuple[str, ...]] = get_args(PackageManager)
 FILE_POLICIES: Final[tuple[str, ...]] = get_args(FilePolicy)
+VISIBILITIES: Final[tuple[str, ...]] = get_args(Visibility)
+VISIBILITY_LABELS: Final[dict[str, str]] = {
+    "private": "Private: only you see and use it",
+    "shared": "Shared: everyone uses it, only you (or an administrator) change it",
+}
 POLICY_LABELS: Final[dict[str, str]] = {
     "replace": "Replace: always write the file",
     "default": "Default: write only if the file does not exist",

@@ -65,6 +65,9 @@ def test_whole_wizard_to_a_running_container(page: Page, sim: Peer, app: ServePr
     page.locator("#wizard-next").click()  # scripts
     expect(page.locator('[data-script="10-site.sh"]')).to_be_visible()
     page.locator("#wizard-next").click()  # review
+    # the review shows what will run, read on the server, with its content digest
+    expect(page.locator('[data-review-script="10-site.sh"]')).to_be_visible()
+    expect(page.locator("#wizard-review-digest")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
     params = page.locator("#wizard-params")
     expect(params).to_contain_text(f"vmid{VMID}")
     expect(params).to_contain_text("rootfs")
