@@ -144,7 +144,8 @@ class DemoSupervisor(Supervisor):
         )
         existing = next((n for n in service.list_nodes(user_id) if n.name == DEMO_NODE_NAME), None)
         if existing is None:
-            outcome = await service.create_node(user_id, data)
+            # The demo's own start-up, before Redis runs: not a user's connection test.
+            outcome = await service.create_node(user_id, data, throttled=False)
         elif (existing.port, existing.ssh_port, existing.tls_fingerprint) != (
             port,
             ssh_port,

@@ -399,7 +399,7 @@ async def submit(user_id: str, req: CreateRequest) -> SubmitResult:
         await asyncio.to_thread(store.insert_job, job)
         # Counted again with the row in: of racing submits, none goes over the limit.
         if limit_error := await _queue_limit_error(user_id, including_new=True):
-            await vmids.release(cluster_key, req.vmid, job_id)
+            await vmids.release(user_id, cluster_key, req.vmid, job_id)
             await asyncio.to_thread(store.delete_job, job_id)
             return SubmitResult(None, limit_error)
         await progress.append(job_id, "status", status="queued", step=1)

@@ -132,7 +132,7 @@ async def test_a_change_between_review_and_submit_is_refused(
     ).ok
     refused = await submit_reviewed(VICTIM, base, choices, review.digest)
     assert refused.errors == {"form": MSG_REVIEW_AGAIN} and refused.job_id is None
-    assert job_rows() == [] and await vmids.holder(sshnode.cluster_key, vmid) is None
+    assert job_rows() == [] and await vmids.holder(USER_A, sshnode.cluster_key, vmid) is None
 
     # reviewed again; then the owner swaps the bucket's package
     second = await asyncio.to_thread(resolve_recipe, VICTIM, choices)
@@ -142,7 +142,7 @@ async def test_a_change_between_review_and_submit_is_refused(
     refused = await submit_reviewed(VICTIM, base, choices, second.digest)
     assert refused.errors == {"form": MSG_REVIEW_AGAIN}
     assert await submit_reviewed(VICTIM, base, choices, "") == refused  # never reviewed
-    assert job_rows() == [] and await vmids.holder(sshnode.cluster_key, vmid) is None
+    assert job_rows() == [] and await vmids.holder(USER_A, sshnode.cluster_key, vmid) is None
 
     # made private by its owner: no longer usable, nothing of it is shown
     current = templates.get_template(OWNER, template_id)
@@ -162,7 +162,7 @@ async def test_a_change_between_review_and_submit_is_refused(
     assert request.scripts == third.scripts and request.packages == third.packages
     view = await jobs.get_job(USER_A, accepted.job_id)
     assert view is not None and view.content_digest == third.digest
-    await vmids.release(sshnode.cluster_key, vmid, accepted.job_id)
+    await vmids.release(USER_A, sshnode.cluster_key, vmid, accepted.job_id)
 
 
 async def test_a_queued_or_retried_job_runs_what_was_reviewed(
@@ -258,7 +258,7 @@ async def test_queued_jobs_per_user_are_capped(
     assert first.job_id and second.job_id
     third = await jobs.submit(USER_A, make_request(apinode, held[2]))
     assert third.errors == {"form": limit_message} and third.job_id is None
-    assert len(job_rows()) == 3 and await vmids.holder(apinode.cluster_key, held[2]) is None
+    assert len(job_rows()) == 3 and await vmids.holder(USER_A, apinode.cluster_key, held[2]) is None
     assert await jobs.retry(USER_A, failing.job_id) == limit_message
     assert (await jobs.get_job(USER_A, failing.job_id)).status == "failed"  # type: ignore[union-attr]
     # another user has a count of their own
@@ -270,7 +270,7 @@ async def test_queued_jobs_per_user_are_capped(
         (second.job_id, held[1]),
         (theirs.job_id, held[2]),
     ):
-        await vmids.release(apinode.cluster_key, vmid, job_id)
+        await vmids.release(USER_A, apinode.cluster_key, vmid, job_id)
 
 
 @pytest.mark.usefixtures("two_jobs_at_most")
