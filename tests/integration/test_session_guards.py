@@ -83,8 +83,10 @@ async def last_seen(redis: Any, session_id: str) -> float | None:
 
 
 def a_template_with_a_secret_script() -> int:
+    from lxc_manager.security.actor import Actor
+
     saved = templates.create_template(
-        "bob@pve@3f9c0a1e2b4d5c6f",
+        Actor("bob@pve@3f9c0a1e2b4d5c6f", is_admin=False),
         TemplateSpec(name="Bob bootstrap", scripts=(ScriptSpec("10-boot.sh", SECRET_SCRIPT),)),
     )
     assert saved.ok and saved.id is not None, saved
