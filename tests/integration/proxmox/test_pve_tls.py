@@ -151,6 +151,9 @@ async def test_transport_logs_carry_no_secret(
     recording_server: StartServer, tls_material: TlsMaterial, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)  # httpx and httpcore trace every step at DEBUG
+    # The app's logging set-up (imported by other tests in this process) quiets these two.
+    for name in ("httpx", "httpcore"):
+        caplog.set_level(logging.DEBUG, logger=name)
     server = await recording_server()
     async with pinned(server.port, tls_material.fingerprint, auth=TOKEN) as pve:
         await pve.version()
