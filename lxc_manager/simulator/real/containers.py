@@ -56,7 +56,10 @@ def base_dir() -> Path:
 
 
 async def _run(
-    *argv: str, timeout: float = 120, stdin: bytes | None = None, check: bool = True
+    *argv: str,
+    seconds: float = 120,
+    stdin: bytes | None = None,
+    check: bool = True,
 ) -> str:
     proc = await asyncio.create_subprocess_exec(
         *argv,
@@ -65,12 +68,12 @@ async def _run(
         stderr=subprocess.PIPE,
     )
     try:
-        out, err = await asyncio.wait_for(proc.communicate(stdin), timeout)
-    except asyncio.TimeoutError:
+        out, err = await asyncio.wait_for(proc.communicate(stdin), seconds)
+    except TimeoutError:
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
         await proc.wait()
-        raise ContainerError(f"{argv[0]} timed out after {timeout:.0f} s") from None
+        raise ContainerError(f"{argv[0]} timed out after {seconds:.0f} s") from None
     if check and proc.returncode != 0:
         text = (err or out).decode(errors="replace").strip()
         raise ContainerError(text or f"{argv[0]} exited {proc.returncode}")
@@ -200,7 +203,7 @@ class RealContainers:
         while time.monotonic() < deadline:
             with contextlib.suppress(ContainerError):
                 argv = self.attach_argv(ct.vmid, ["systemctl", "is-system-running"])
-                state = await _run(*argv, timeout=10, check=False)
+                state = await _run(*argv, seconds=10, check=False)
                 if state.strip() in ("running", "degraded"):
                     return
             await asyncio.sleep(0.3)
@@ -209,7 +212,7 @@ class RealContainers:
     async def stop(self, vmid: int, *, force: bool = False) -> None:
         ct = self.containers[vmid]
         argv = [*self._in_netns(), "lxc-stop", "-P", str(self.lxcpath), "-n", ct.name]
-        await _run(*argv, *(["-k"] if force else ["-t", "30"]), timeout=45)
+        await _run(*argv, *(["-k"] if force else ["-t", "30"]), seconds=45)
 
     async def destroy(self, vmid: int) -> None:
         ct = self.containers.pop(vmid)

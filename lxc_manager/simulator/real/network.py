@@ -168,7 +168,7 @@ class RunNetwork:
                 rest = head.split(b"\r\n", 1)[1]
                 first = f"{method} {path} HTTP/1.1\r\n".encode("latin-1")
                 await self._tunnel(parts.hostname, parts.port or 80, first + rest, reader, writer)
-        except (asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError, OSError):
+        except (TimeoutError, asyncio.IncompleteReadError, ValueError, OSError):
             pass
         finally:
             writer.close()
