@@ -194,21 +194,3 @@ def _finish(rootfs: Path) -> None:
     (rootfs / "var/cache/apt/archives/partial").mkdir(parents=True, exist_ok=True)
     for lists in (rootfs / "var/lib/apt/lists").glob("*_dists_*"):
         lists.unlink()
-
-
-def main() -> None:
-    """`python -m lxc_manager.simulator.real.rootfs [debian]...`: build what is
-    missing and print how long each took."""
-    import sys
-
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    for name in sys.argv[1:] or ["debian"]:
-        cached = ensure(RECIPES[name])
-        took = (
-            "cached" if cached.built_seconds is None else f"built in {cached.built_seconds:.0f} s"
-        )
-        print(f"rootfs {name}: {cached.path} ({took})")
-
-
-if __name__ == "__main__":
-    main()
