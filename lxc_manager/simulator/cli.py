@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--token",
         action="append",
         default=[],
-        metavar="USER@REALM!TOKENID:SECRET[:privsep[=ROLE[+ROLE...]]]",
+        metavar="USER@REALM!TOKENID:SECRET[:privsep[=ROLE[@PATH][+ROLE[@PATH]...]]]",
     )
     p.add_argument("--totp", action="append", default=[], metavar="USER@REALM:BASE32SECRET")
     p.add_argument("--recovery", action="append", default=[], metavar="USER@REALM:KEY")
@@ -149,7 +149,9 @@ def _parse_token(item: str, users: dict[str, str]) -> TokenSpec:
         privsep, role = True, role_text or role
     from .auth import ROLES
 
-    for name in role.split("+"):
+    for name, _, path in (item.partition("@") for item in role.split("+")):
+        if path and not path.startswith("/"):
+            raise ValueError(f"--token: an ACL path starts with /, got {path!r}")
         if name not in ROLES:
             raise ValueError(f"--token: unknown role {name!r}; one of {', '.join(ROLES)}")
     return TokenSpec(_known_user(userid, "--token", users), parts[0], parts[1], privsep, role)

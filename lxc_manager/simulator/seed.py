@@ -66,7 +66,7 @@ class TokenSpec:
     tokenid: str
     secret: str
     privsep: bool
-    role: str = "PVEAuditor"  # role(s) on / for a privsep token, several joined by "+"
+    role: str = "PVEAuditor"  # privsep token's ROLE[@PATH] (default /), several joined by "+"
 
 
 @dataclass
@@ -165,8 +165,9 @@ def _add_access(cluster: Cluster, config: SimConfig) -> None:
         token = ApiToken(spec.userid, spec.tokenid, spec.secret, spec.privsep)
         cluster.tokens[token.full_id] = token
         if spec.privsep:
-            for role in spec.role.split("+"):
-                cluster.acl.append(AclEntry(path="/", ugid=token.full_id, role=role))
+            for item in spec.role.split("+"):
+                role, _, path = item.partition("@")
+                cluster.acl.append(AclEntry(path=path or "/", ugid=token.full_id, role=role))
 
 
 def _add_guests(cluster: Cluster, config: SimConfig, rng: random.Random) -> None:
