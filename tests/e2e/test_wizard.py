@@ -157,6 +157,7 @@ def test_root_only_options_are_warned_about_and_vnets_offered(
     choose_wizard_node(page)
     page.locator("#wizard-step-1").click()
 
+    expect(page.locator("#wizard-bridge")).to_contain_text("vmbr0")  # options loaded
     page.locator("#wizard-bridge").click()
     expect(page.get_by_role("option", name="vnet1 (vnet: Lab network)")).to_be_visible()
     page.get_by_role("option", name="vnet1 (vnet: Lab network)").click()
