@@ -31,6 +31,11 @@ log = logging.getLogger("lxc_manager.demo")
 DEMO_USER = "root"
 DEMO_PASSWORD = "demo"
 DEMO_TOKEN_ID = "root@pam!demo"
+# The demo's token is privilege-separated, with what a home-lab admin grants a container
+# dashboard on `/` (manage guests, allocate disk space, use bridges and vnets, read the
+# rest): like a real installation, root-only options (keyctl, fuse, any feature of a
+# privileged container) are refused to it and applied with `pct set` over SSH instead.
+DEMO_TOKEN_ROLES = "PVEVMAdmin+PVEDatastoreUser+PVESDNUser+PVEAuditor"
 DEMO_NODE_NAME = "demo-cluster"
 READY_PREFIX = "SIMULATOR READY "
 READY_TIMEOUT = 60.0
@@ -75,7 +80,7 @@ class DemoSupervisor(Supervisor):
             "--seed", "2026", "--nodes", "3", "--containers", "20", "--vms", "3",
             "--task-seconds", "1.5", "--auth-failure-delay", "1",
             "--user", f"{DEMO_USER}@pam:{DEMO_PASSWORD}",
-            "--token", f"{DEMO_TOKEN_ID}:{self.demo_token_secret()}",
+            "--token", f"{DEMO_TOKEN_ID}:{self.demo_token_secret()}:privsep={DEMO_TOKEN_ROLES}",
             "--state-file", str(state),
             "--log-level", "WARNING",
         ]  # fmt: skip

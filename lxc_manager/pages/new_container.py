@@ -40,6 +40,7 @@ from lxc_manager.provisioning.request import (
     MSG_NEEDS_SSH,
     CreateRequest,
     proxmox_params,
+    root_only_warning,
     validate_request,
 )
 from lxc_manager.proxmox import ProxmoxError
@@ -47,7 +48,6 @@ from lxc_manager.security.actor import Actor
 from lxc_manager.state.session import require_session
 from lxc_manager.templates import service as templates
 from lxc_manager.templates.spec import (
-    FEATURE_NOTE,
     PACKAGE_MANAGERS,
     Features,
     PackageSpec,
@@ -175,6 +175,7 @@ class WizardState(NodeSummaryState):
     os_templates: list[Option] = []
     storages: list[Option] = []
     bridges: list[Option] = []
+    bridge_note: str = ""  # why the bridge list is empty
     _os_pattern: str = ""
     # configure
     pve_node: str = ""
@@ -236,9 +237,13 @@ class WizardState(NodeSummaryState):
             self.files_count
             or self.packages
             or any(s.enabled for s in self.scripts)
-            or self.keyctl
-            or self.fuse
+            or self._features().needs_root()
         )
+
+    @rx.var
+    def root_warning(self) -> str:
+        """Before submit: options only root@pam may set, applied with pct set over SSH."""
+        return root_only_warning(self._features())
 
     @rx.var
     def enabled_scripts(self) -> int:
@@ -253,6 +258,9 @@ class WizardState(NodeSummaryState):
         return [ParamRow(key=k, value=str(v)) for k, v in params.items()]
 
     # ---- building the request ---------------------------------------------------------
+    def _features(self) -> Features:
+        return Features(self.unprivileged, self.nesting, self.keyctl, self.fuse)
+
     def _actor(self) -> Actor:
         return Actor(self._user_id, self.is_admin)
 
@@ -291,7 +299,7 @@ class WizardState(NodeSummaryState):
             nameserver=self.nameserver.strip(),
             searchdomain=self.searchdomain.strip(),
             ssh_public_keys=self.ssh_public_keys,
-            features=Features(self.unprivileged, self.nesting, self.keyctl, self.fuse),
+            features=self._features(),
             tags=normalize_tags(self.tags),
             onboot=self.onboot,
             template_id=self.template_id or None,
@@ -415,7 +423,8 @@ class WizardState(NodeSummaryState):
         ]
         if node in result.errors:
             self.options_error = f"{node}: {result.errors[node]}"
-        self.bridges = [Option(value=b, label=b) for b in result.bridges.get(node, ())]
+        self.bridges = [Option(value=b.iface, label=b.label) for b in result.bridges.get(node, ())]
+        self.bridge_note = result.bridge_notes.get(node, "")
         volids = [o.value for o in self.os_templates]
         if self.os_template not in volids:
             pattern = self._os_pattern
@@ -576,6 +585,7 @@ class WizardState(NodeSummaryState):
             return None
         self.node_id, self.changing_node = int(value), False
         self.pve_nodes, self.os_templates, self.storages, self.bridges = [], [], [], []
+        self.bridge_note = ""
         self._options_cache = None
         self.vmid_status, self.vmid_message = "", ""
         self._show_touched()
@@ -1089,7 +1099,22 @@ def _configure_step() -> rx.Component:
         ),
         rx.heading("Network", size="3", as_="h3"),
         rx.grid(
-            _field("Bridge", "bridge", _select("bridge", W.bridge, W.bridges, "Choose a bridge")),
+            rx.vstack(
+                _field(
+                    "Bridge", "bridge", _select("bridge", W.bridge, W.bridges, "Choose a bridge")
+                ),
+                rx.cond(
+                    W.bridge_note != "",
+                    rx.text(
+                        W.bridge_note,
+                        size="1",
+                        color=rx.color("amber", 11),
+                        id="wizard-bridge-note",
+                    ),
+                ),
+                spacing="1",
+                width="100%",
+            ),
             rx.vstack(
                 rx.text("IPv4", size="2", weight="medium"),
                 rx.radio_group.root(
@@ -1166,10 +1191,7 @@ def _configure_step() -> rx.Component:
             width="100%",
         ),
         _error("features"),
-        rx.cond(
-            W.keyctl | W.fuse,
-            rx.callout(FEATURE_NOTE, icon="info", color_scheme="amber", size="1", width="100%"),
-        ),
+        _root_warning("wizard-root-warning"),
         _field("Tags", "tags", _text("tags", W.tags, placeholder="web, prod"), "Comma-separated"),
         spacing="4",
         width="100%",
@@ -1404,8 +1426,23 @@ def _review_contents() -> rx.Component:
     )
 
 
+def _root_warning(element_id: str) -> rx.Component:
+    return rx.cond(
+        W.root_warning != "",
+        rx.callout(
+            W.root_warning,
+            icon="shield-alert",
+            color_scheme="amber",
+            size="1",
+            width="100%",
+            id=element_id,
+        ),
+    )
+
+
 def _review_step() -> rx.Component:
     return rx.vstack(
+        _root_warning("wizard-review-root-warning"),
         rx.grid(
             rx.data_list.root(
                 _summary_item(

@@ -1,6 +1,9 @@
 """What the wizard offers for one of the user's nodes: the PVE nodes behind the endpoint
 (online first), and per PVE node its OS templates (storages with `vztmpl` content), the
-storages that take a container's root disk (`rootdir`, with free space) and its bridges.
+storages that take a container's root disk (`rootdir`, with free space) and its bridges:
+Linux and OVS bridges plus the SDN vnets the token may use (labelled as vnet). Since PVE 8
+a token sees only the bridges it holds SDN.Audit or SDN.Use on
+(`/sdn/zones/localnetwork/BRIDGE`), so an empty list comes with `bridge_notes` saying why.
 
 Every PVE node is asked at the same time (asyncio.gather), each within `NODE_TIMEOUT`
 seconds: one slow or offline member never delays the others, it only gets an entry in
@@ -21,7 +24,10 @@ from lxc_manager.nodes import NodeNotFound, NodeSecretError, client_for, get_nod
 from lxc_manager.proxmox import ProxmoxClient, ProxmoxError, Storage
 
 __all__ = [
+    "MSG_NO_BRIDGES",
+    "MSG_NO_SDN_PRIVILEGE",
     "NODE_TIMEOUT",
+    "BridgeOption",
     "NodeOptions",
     "OsTemplateOption",
     "StorageOption",
@@ -33,6 +39,28 @@ log = logging.getLogger(__name__)
 NODE_TIMEOUT = 8.0
 MSG_OFFLINE = "This Proxmox node is offline"
 MSG_TIMEOUT = "This Proxmox node did not answer in time"
+SDN_ZONE_PATH = "/sdn/zones/localnetwork"
+MSG_NO_SDN_PRIVILEGE = (
+    "No bridge is offered because the node's API token lacks SDN.Audit and SDN.Use on "
+    f"{SDN_ZONE_PATH} (Proxmox VE 8 lists and lets a token use only the bridges it holds "
+    "them on): grant it, e.g., the PVESDNUser role on that path"
+)
+MSG_NO_BRIDGES = "This Proxmox node has no network bridge (and no SDN vnet the token may use)"
+BRIDGE_TYPES = ("bridge", "OVSBridge", "vnet")
+
+
+@dataclass(frozen=True)
+class BridgeOption:
+    iface: str  # vmbr0, vnet1
+    type: str  # bridge, OVSBridge or vnet
+    comments: str = ""
+
+    @property
+    def label(self) -> str:
+        """`vmbr0`, `vnet1 (vnet: Lab network)`"""
+        if self.type != "vnet":
+            return self.iface
+        return f"{self.iface} (vnet: {self.comments})" if self.comments else f"{self.iface} (vnet)"
 
 
 @dataclass(frozen=True)
@@ -77,7 +105,8 @@ class NodeOptions:
     offline: tuple[str, ...] = ()  # those of pve_nodes that are offline
     os_templates: dict[str, tuple[OsTemplateOption, ...]] = field(default_factory=dict)
     rootfs_storages: dict[str, tuple[StorageOption, ...]] = field(default_factory=dict)
-    bridges: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    bridges: dict[str, tuple[BridgeOption, ...]] = field(default_factory=dict)
+    bridge_notes: dict[str, str] = field(default_factory=dict)  # why a node has no bridge
     errors: dict[str, str] = field(default_factory=dict)  # per PVE node
     error: str = ""  # the endpoint itself
 
@@ -86,7 +115,8 @@ class NodeOptions:
 class _Member:
     templates: tuple[OsTemplateOption, ...]
     storages: tuple[StorageOption, ...]
-    bridges: tuple[str, ...]
+    bridges: tuple[BridgeOption, ...]
+    bridge_note: str
 
 
 def _usable(storage: Storage) -> bool:
@@ -123,8 +153,27 @@ async def _member(client: ProxmoxClient, node: str) -> _Member:
         ),
         key=lambda s: (-(s.avail or 0), s.storage),
     )
-    bridges = sorted({n.iface for n in networks if n.type in ("bridge", "OVSBridge")})
-    return _Member(tuple(templates), tuple(rootfs), tuple(bridges))
+    bridges = sorted(
+        {
+            BridgeOption(n.iface, n.type, (n.comments or "").strip())
+            for n in networks
+            if n.type in BRIDGE_TYPES
+        },
+        key=lambda b: (b.type == "vnet", b.iface),
+    )
+    note = "" if bridges else await _no_bridge_note(client)
+    return _Member(tuple(templates), tuple(rootfs), tuple(bridges), note)
+
+
+async def _no_bridge_note(client: ProxmoxClient) -> str:
+    """Why the list is empty: the token cannot see bridges, or there are none."""
+    try:
+        permissions = await client.permissions(SDN_ZONE_PATH)
+    except ProxmoxError as exc:
+        log.info("permissions on %s: %r", SDN_ZONE_PATH, exc)
+        return MSG_NO_BRIDGES
+    held = permissions.privileges_at(SDN_ZONE_PATH)
+    return MSG_NO_BRIDGES if {"SDN.Audit", "SDN.Use"} & held else MSG_NO_SDN_PRIVILEGE
 
 
 async def _member_or_error(client: ProxmoxClient, node: str) -> _Member | str:
@@ -165,7 +214,8 @@ async def node_options(user_id: str, node_id: int) -> NodeOptions:
     errors = dict.fromkeys(offline, MSG_OFFLINE)
     templates: dict[str, tuple[OsTemplateOption, ...]] = {}
     storages: dict[str, tuple[StorageOption, ...]] = {}
-    bridges: dict[str, tuple[str, ...]] = {}
+    bridges: dict[str, tuple[BridgeOption, ...]] = {}
+    bridge_notes: dict[str, str] = {}
     for name, result in zip(asked, results, strict=True):
         if isinstance(result, str):
             errors[name] = result
@@ -175,6 +225,8 @@ async def node_options(user_id: str, node_id: int) -> NodeOptions:
             result.storages,
             result.bridges,
         )
+        if result.bridge_note:
+            bridge_notes[name] = result.bridge_note
     return NodeOptions(
         base.node_id,
         base.node_name,
@@ -184,5 +236,6 @@ async def node_options(user_id: str, node_id: int) -> NodeOptions:
         os_templates=templates,
         rootfs_storages=storages,
         bridges=bridges,
+        bridge_notes=bridge_notes,
         errors=errors,
     )

@@ -5,8 +5,10 @@ keyed like the request's fields (`hostname`, `ipv4`, `scripts.2.name`, ...) so t
 shows each message next to its field; the server runs the same rules again on submit.
 `proxmox_params` is exactly the body of `POST /nodes/{node}/lxc`: no password ever (a user
 decision: access goes through `pct exec` and SSH keys), `start=0` (the pipeline starts the
-container itself) and only `nesting` in `features` (Proxmox lets only root@pam set keyctl
-and fuse; the pipeline applies those with `pct set` over SSH).
+container itself) and only `nesting` of an unprivileged container in `features` (Proxmox
+lets only the user root@pam set keyctl and fuse, and any flag of a privileged container; a
+node's credential is an API token, so the pipeline applies those with `pct set` over SSH,
+and `root_only_warning` says so before submit).
 
     errors = validate_request(req, has_ssh=node.has_ssh)
     if not errors:
@@ -61,6 +63,7 @@ __all__ = [
     "request_from_json",
     "request_to_json",
     "root_features_value",
+    "root_only_warning",
     "ssh_keys_error",
     "static_address",
     "validate_request",
@@ -310,9 +313,33 @@ def _ssh_errors(req: CreateRequest) -> dict[str, str]:
         errors["scripts"] = MSG_NEEDS_SSH.format(what="Scripts")
     if req.features.needs_root():
         errors["features"] = MSG_NEEDS_SSH.format(
-            what="The keyctl and fuse features (only root@pam may set them, with pct set)"
+            what=f"{_root_only_text(req.features)} (only the user root@pam may set "
+            "them, which LXC Manager does with pct set; the node's API token may not)"
         )
     return errors
+
+
+def _root_only_text(features: Features) -> str:
+    """`The keyctl and fuse features` / `The nesting feature of a privileged container`."""
+    names = features.root_only()
+    listed = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+    noun = "features" if len(names) > 1 else "feature"
+    privileged = " of a privileged container" if not features.unprivileged else ""
+    return f"The {listed} {noun}{privileged}"
+
+
+def root_only_warning(features: Features) -> str:
+    """What the wizard says before submit when options need root@pam ("" when none do):
+    the node's credential is an API token, which Proxmox never treats as root@pam."""
+    if not features.needs_root():
+        return ""
+    it = "them" if len(features.root_only()) > 1 else "it"
+    return (
+        f"{_root_only_text(features)}: Proxmox lets only the user root@pam itself set "
+        f"{it}, and the node's credential is an API token (even a token of root@pam is not "
+        f"root@pam). LXC Manager creates the container without {it} and sets {it} with "
+        "`pct set` over SSH right after."
+    )
 
 
 def validate_request(req: CreateRequest, *, has_ssh: bool) -> dict[str, str]:
@@ -408,7 +435,7 @@ def proxmox_params(req: CreateRequest) -> dict[str, str | int]:
         "onboot": int(req.onboot),
         "start": 0,
     }
-    if req.features.nesting:
+    if req.features.nesting and req.features.unprivileged:  # privileged: root-only
         params["features"] = "nesting=1"
     if req.tags:
         params["tags"] = ";".join(req.tags)
@@ -425,7 +452,8 @@ def proxmox_params(req: CreateRequest) -> dict[str, str | int]:
 
 def root_features_value(features: Features) -> str | None:
     """`pct set VMID --features VALUE` for the root-only features (None when none is set).
-    The value is the whole property, so nesting is repeated when it is on."""
+    The value is the whole property, so nesting is repeated when it is on (the create left
+    it out when the container is privileged)."""
     if not features.needs_root():
         return None
     return features.proxmox_value()

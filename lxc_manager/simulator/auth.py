@@ -23,72 +23,106 @@ from .model import ApiToken, Cluster, PveError, User
 
 TICKET_LIFETIME = 7200  # seconds, as in PVE
 TFA_TICKET_LIFETIME = 120
-ALL_PRIVILEGES = frozenset(
-    {
-        "Datastore.Allocate",
-        "Datastore.AllocateSpace",
-        "Datastore.AllocateTemplate",
-        "Datastore.Audit",
-        "Group.Allocate",
-        "Mapping.Audit",
-        "Mapping.Modify",
-        "Mapping.Use",
-        "Permissions.Modify",
-        "Pool.Allocate",
-        "Pool.Audit",
-        "Realm.Allocate",
-        "Realm.AllocateUser",
-        "SDN.Allocate",
-        "SDN.Audit",
-        "SDN.Use",
-        "Sys.AccessNetwork",
-        "Sys.Audit",
-        "Sys.Console",
-        "Sys.Incoming",
-        "Sys.Modify",
-        "Sys.PowerMgmt",
-        "Sys.Syslog",
-        "User.Modify",
-        "VM.Allocate",
-        "VM.Audit",
-        "VM.Backup",
-        "VM.Clone",
-        "VM.Config.CDROM",
-        "VM.Config.CPU",
-        "VM.Config.Cloudinit",
-        "VM.Config.Disk",
-        "VM.Config.HWType",
-        "VM.Config.Memory",
-        "VM.Config.Network",
-        "VM.Config.Options",
-        "VM.Console",
-        "VM.Migrate",
-        "VM.Monitor",
-        "VM.PowerMgmt",
-        "VM.Snapshot",
-        "VM.Snapshot.Rollback",
-    }
-)
-VM_PRIVILEGES = frozenset(p for p in ALL_PRIVILEGES if p.startswith("VM."))
-ROLES: dict[str, frozenset[str]] = {
-    "Administrator": ALL_PRIVILEGES,
-    "NoAccess": frozenset(),
-    "PVEAuditor": frozenset(
-        {"Datastore.Audit", "Mapping.Audit", "Pool.Audit", "SDN.Audit", "Sys.Audit", "VM.Audit"}
-    ),
-    "PVEVMAdmin": VM_PRIVILEGES | {"Pool.Audit"},
-    "PVEVMUser": frozenset(
-        {
-            "VM.Audit",
-            "VM.Backup",
+# Privileges by category as PVE 8 has them (pve-access-control src/PVE/AccessControl.pm,
+# `$privgroups` at libpve-access-control 8.2.2): root / admin / user / audit. The
+# predefined roles are made from these groups exactly as `create_roles` there does.
+PRIVILEGE_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
+    "VM": {
+        "root": (),
+        "admin": (
+            "VM.Config.Disk",
+            "VM.Config.CPU",
+            "VM.Config.Memory",
+            "VM.Config.Network",
+            "VM.Config.HWType",
+            "VM.Config.Options",
+            "VM.Allocate",
+            "VM.Clone",
+            "VM.Migrate",
+            "VM.Monitor",
+            "VM.Snapshot",
+            "VM.Snapshot.Rollback",
+        ),
+        "user": (
             "VM.Config.CDROM",
             "VM.Config.Cloudinit",
             "VM.Console",
+            "VM.Backup",
             "VM.PowerMgmt",
-        }
-    ),
-    "PVEDatastoreUser": frozenset({"Datastore.AllocateSpace", "Datastore.Audit"}),
+        ),
+        "audit": ("VM.Audit",),
+    },
+    "Sys": {
+        "root": ("Sys.PowerMgmt", "Sys.Modify", "Sys.Incoming", "Sys.AccessNetwork"),
+        "admin": ("Sys.Console", "Sys.Syslog"),
+        "user": (),
+        "audit": ("Sys.Audit",),
+    },
+    "Datastore": {
+        "root": (),
+        "admin": ("Datastore.Allocate", "Datastore.AllocateTemplate"),
+        "user": ("Datastore.AllocateSpace",),
+        "audit": ("Datastore.Audit",),
+    },
+    "SDN": {
+        "root": (),
+        "admin": ("SDN.Allocate", "SDN.Audit"),
+        "user": ("SDN.Use",),
+        "audit": ("SDN.Audit",),
+    },
+    "User": {
+        "root": ("Realm.Allocate",),
+        "admin": ("User.Modify", "Group.Allocate", "Realm.AllocateUser"),
+        "user": (),
+        "audit": (),
+    },
+    "Pool": {
+        "root": (),
+        "admin": ("Pool.Allocate",),
+        "user": ("Pool.Audit",),
+        "audit": ("Pool.Audit",),
+    },
+    "Mapping": {
+        "root": (),
+        "admin": ("Mapping.Modify",),
+        "user": ("Mapping.Use",),
+        "audit": ("Mapping.Audit",),
+    },
 }
+
+
+def _build_roles() -> dict[str, frozenset[str]]:
+    """`create_roles` of PVE::AccessControl: PVE<cat>Admin, PVE<cat>User, PVEAdmin,
+    PVEAuditor, PVETemplateUser, plus Administrator (everything) and NoAccess."""
+    roles: dict[str, set[str]] = {"PVEAdmin": set(), "PVEAuditor": set()}
+    every = {"Permissions.Modify"}
+    for category, groups in PRIVILEGE_GROUPS.items():
+        every.update(*groups.values())
+        admin_set = {*groups["admin"], *groups["user"], *groups["audit"]}
+        roles[f"PVE{category}Admin"] = admin_set
+        roles["PVEAdmin"] |= admin_set
+        if groups["user"]:
+            roles[f"PVE{category}User"] = {*groups["user"], *groups["audit"]}
+        roles["PVEAuditor"] |= set(groups["audit"])
+    roles["PVEAdmin"].discard("Mapping.Modify")
+    roles["PVETemplateUser"] = {"VM.Clone", "VM.Audit"}
+    built = {name: frozenset(privs) for name, privs in sorted(roles.items())}
+    return {"Administrator": frozenset(every), "NoAccess": frozenset(), **built}
+
+
+ROLES: dict[str, frozenset[str]] = _build_roles()
+ALL_PRIVILEGES = ROLES["Administrator"]
+VM_PRIVILEGES = frozenset(p for p in ALL_PRIVILEGES if p.startswith("VM."))
+# What a home-lab administrator grants the token of a dashboard that creates and runs
+# containers (on `/`, privilege-separated): manage guests, put disks on storages, use
+# bridges and vnets, and read everything else. No Sys.Modify, so privileged containers
+# and root-only options stay out of reach, as they would on a real installation.
+HOMELAB_TOKEN_ROLES: tuple[str, ...] = (
+    "PVEVMAdmin",
+    "PVEDatastoreUser",
+    "PVESDNUser",
+    "PVEAuditor",
+)
 # the paths /access/permissions always reports on, besides the ACL paths
 STANDARD_PATHS = (
     "/",
@@ -313,3 +347,21 @@ def capabilities(cluster: Cluster, identity: Identity) -> dict[str, dict[str, in
         privs = privileges(cluster, identity, path)
         cap[category] = {p: 1 for p in sorted(privs) if p.startswith(prefixes)}
     return cap
+
+
+def is_root(identity: Identity) -> bool:
+    """The user `root@pam` itself: PVE compares the auth id, so a token of root is not root
+    (pve-container src/PVE/LXC.pm, `return 1 if $authuser eq 'root@pam'`)."""
+    return identity.authid == "root@pam"
+
+
+def can_use_sdn_bridge(
+    cluster: Cluster, identity: Identity, zone: str, bridge: str, privs: tuple[str, ...]
+) -> bool:
+    """`check_sdn_bridge` of pve-access-control src/PVE/RPCEnvironment.pm: any of `privs` on
+    `/sdn/zones/ZONE/BRIDGE`, or on one of its VLANs that has an ACL entry of its own."""
+    path = f"/sdn/zones/{zone}/{bridge}"
+    if has_privilege(cluster, identity, path, privs, any_of=True):
+        return True
+    vlans = {e.path for e in cluster.acl if e.path.startswith(path + "/")}
+    return any(has_privilege(cluster, identity, v, privs, any_of=True) for v in vlans)

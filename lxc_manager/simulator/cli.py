@@ -55,7 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--endpoints", type=int, default=1, help="independent clusters to serve")
     p.add_argument("--user", action="append", default=[], metavar="USER@REALM:PASSWORD")
     p.add_argument(
-        "--token", action="append", default=[], metavar="USER@REALM!TOKENID:SECRET[:privsep[=ROLE]]"
+        "--token",
+        action="append",
+        default=[],
+        metavar="USER@REALM!TOKENID:SECRET[:privsep[=ROLE[@PATH][+ROLE[@PATH]...]]]",
     )
     p.add_argument("--totp", action="append", default=[], metavar="USER@REALM:BASE32SECRET")
     p.add_argument("--recovery", action="append", default=[], metavar="USER@REALM:KEY")
@@ -146,14 +149,21 @@ def _parse_token(item: str, users: dict[str, str]) -> TokenSpec:
         privsep, role = True, role_text or role
     from .auth import ROLES
 
-    if role not in ROLES:
-        raise ValueError(f"--token: unknown role {role!r}; one of {', '.join(ROLES)}")
+    for name, _, path in (item.partition("@") for item in role.split("+")):
+        if path and not path.startswith("/"):
+            raise ValueError(f"--token: an ACL path starts with /, got {path!r}")
+        if name not in ROLES:
+            raise ValueError(f"--token: unknown role {name!r}; one of {', '.join(ROLES)}")
     return TokenSpec(_known_user(userid, "--token", users), parts[0], parts[1], privsep, role)
 
 
 def _default_token(seed: int) -> TokenSpec:
+    """A privilege-separated token of root@pam with what a home-lab admin grants a
+    container dashboard (auth.HOMELAB_TOKEN_ROLES on /): a token of root is not root."""
+    from .auth import HOMELAB_TOKEN_ROLES
+
     secret = str(uuid.UUID(int=random.Random(f"{seed}:token").getrandbits(128), version=4))
-    return TokenSpec("root@pam", "simulator", secret, False)
+    return TokenSpec("root@pam", "simulator", secret, True, "+".join(HOMELAB_TOKEN_ROLES))
 
 
 @dataclass
@@ -274,7 +284,16 @@ def _wire_runtime(runtime: Runtime) -> None:
 
     def reseed(cluster: Cluster) -> None:
         fresh = build_cluster(runtime.config, cluster.index)
-        for name in ("containers", "vms", "storages", "templates", "users", "tokens", "acl"):
+        for name in (
+            "containers",
+            "vms",
+            "storages",
+            "templates",
+            "users",
+            "tokens",
+            "acl",
+            "vnets",
+        ):
             setattr(cluster, name, getattr(fresh, name))
         cluster.replace_tasks({})
         cluster.changed()

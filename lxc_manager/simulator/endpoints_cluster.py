@@ -162,13 +162,41 @@ async def node_status(ctx: Ctx) -> Any:
     proxied=True,
 )
 async def node_network(ctx: Ctx) -> Any:
-    interfaces = views.network_interfaces(ctx.cluster, ctx.cluster.nodes[ctx.node])
+    """As pve-manager PVE/API2/Network.pm (`index`) does it on PVE 8+: `any_bridge`,
+    `include_sdn` and `vnet` add the SDN vnets the caller may see (pve-network
+    src/PVE/Network/SDN.pm `get_local_vnets`), and a bridge is listed only with SDN.Audit or
+    SDN.Use on `/sdn/zones/localnetwork/BRIDGE` (anyone but the user root@pam itself)."""
+    cluster, identity = ctx.cluster, ctx.user
+    interfaces = views.network_interfaces(cluster, cluster.nodes[ctx.node])
     wanted = ctx.params.get("type")
-    if wanted in ("any_bridge", "any_local_bridge"):
-        return [i for i in interfaces if i["type"] in ("bridge", "OVSBridge")]
     if wanted and wanted != "include_sdn":
-        return [i for i in interfaces if i["type"] == wanted]
-    return interfaces
+        any_bridge = wanted in ("any_bridge", "any_local_bridge")
+        interfaces = [
+            i for i in interfaces if i["type"] == wanted or (any_bridge and _is_bridge(i))
+        ]
+    if wanted in ("any_bridge", "include_sdn", "vnet"):
+        interfaces += [
+            views.vnet_interface(vnet)
+            for vnet in cluster.vnets.values()
+            if auth.can_use_sdn_bridge(cluster, identity, vnet.zone, vnet.vnet, SDN_SEE)
+        ]
+    return sorted(
+        (i for i in interfaces if not _is_bridge(i) or _bridge_visible(cluster, identity, i)),
+        key=lambda i: str(i["iface"]),
+    )
+
+
+SDN_SEE = ("SDN.Audit", "SDN.Use")
+
+
+def _is_bridge(interface: dict[str, Any]) -> bool:
+    return interface["type"] in ("bridge", "OVSBridge")
+
+
+def _bridge_visible(cluster: Cluster, identity: auth.Identity, interface: dict[str, Any]) -> bool:
+    return auth.is_root(identity) or auth.can_use_sdn_bridge(
+        cluster, identity, "localnetwork", str(interface["iface"]), SDN_SEE
+    )
 
 
 STORAGE_PARAMS: dict[str, Param] = {

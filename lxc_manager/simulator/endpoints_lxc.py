@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from . import auth, views
-from .lxc_params import CONFIG_OPTIONS, CREATE_PARAMS, CT, OPTION_PRIVILEGE, SNAPNAME, UPDATE_PARAMS
+from . import auth, lxc_perms, views
+from .lxc_params import CONFIG_OPTIONS, CREATE_PARAMS, CT, SNAPNAME, UPDATE_PARAMS
 from .model import (
     Cluster,
     Container,
@@ -42,8 +42,13 @@ async def create_container(ctx: Ctx) -> Any:
     _refuse_unsupported(params)
     storage, rootfs = _rootfs(cluster, params, vmid)
     auth.require(cluster, user, f"/storage/{storage}", "Datastore.AllocateSpace")
-    if not params.get("unprivileged"):
+    # `unprivileged` defaults to 1 on create (pve-container src/PVE/API2/LXC.pm, create_vm)
+    unprivileged = bool(params.get("unprivileged", True))
+    if not unprivileged:
         auth.require(cluster, user, "/", "Sys.Modify")
+    lxc_perms.check_modify_config_perm(
+        cluster, user, vmid, {}, _config_params(params), [], unprivileged
+    )
     _check_vmid_unused(cluster, vmid)
     template = _template(cluster, str(params["ostemplate"]))
     config = _new_config(cluster, params, vmid, rootfs, template)
@@ -67,6 +72,14 @@ async def create_container(ctx: Ctx) -> Any:
         log=_create_log(ct, template),
     )
     return task.upid
+
+
+def _config_params(params: dict[str, Any]) -> dict[str, object]:
+    return {
+        k: v
+        for k, v in params.items()
+        if k != "unprivileged" and declared(CONFIG_OPTIONS, k) is not None
+    }
 
 
 def _refuse_unsupported(params: dict[str, Any]) -> None:
@@ -126,6 +139,9 @@ def _new_config(
     for name, value in params.items():
         if declared(CONFIG_OPTIONS, name) is not None:
             config[name] = _config_value(cluster, name, value)
+    config.pop("unprivileged", None)
+    if params.get("unprivileged", True):  # PVE writes `unprivileged: 1` only when set
+        config["unprivileged"] = 1
     config["rootfs"] = rootfs
     config["lock"] = "create"
     return config
@@ -372,11 +388,12 @@ async def update_config(ctx: Ctx) -> Any:
         if declared(CONFIG_OPTIONS, k) is not None
     }
     delete = [k for k in re.split(r"[,;\s]+", str(params.get("delete") or "")) if k]
-    for name in [*changes, *delete]:
-        base = re.sub(r"\d+$", "", name)
-        auth.require(
-            cluster, ctx.user, f"/vms/{ct.vmid}", OPTION_PRIVILEGE.get(base, "VM.Config.Options")
-        )
+    # root-only options and bridge access (pve-container src/PVE/LXC.pm); the raw
+    # parameters, as PVE checks them before normalising
+    raw = {k: params[k] for k in changes}
+    lxc_perms.check_modify_config_perm(
+        cluster, ctx.user, ct.vmid, ct.config, raw, delete, bool(ct.config.get("unprivileged"))
+    )
     if not changes and not delete and not params.get("revert"):
         auth.require(cluster, ctx.user, f"/vms/{ct.vmid}", "VM.Config.Options")
     if "lock" not in changes and "lock" not in delete:

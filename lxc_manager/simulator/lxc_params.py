@@ -157,18 +157,3 @@ UPDATE_PARAMS: dict[str, Param] = {
 
 CT = {"node": NODE, "vmid": VMID}
 SNAPNAME = req(opt_str(max_length=40, fmt="pve-configid"))
-
-# which privilege `PUT .../config` needs for an option (the rest: VM.Config.Options)
-OPTION_PRIVILEGE = {
-    "memory": "VM.Config.Memory",
-    "swap": "VM.Config.Memory",
-    "cores": "VM.Config.CPU",
-    "cpulimit": "VM.Config.CPU",
-    "cpuunits": "VM.Config.CPU",
-    "net": "VM.Config.Network",
-    "nameserver": "VM.Config.Network",
-    "searchdomain": "VM.Config.Network",
-    "rootfs": "VM.Config.Disk",
-    "mp": "VM.Config.Disk",
-    "unused": "VM.Config.Disk",
-}

@@ -140,6 +140,16 @@ class AclEntry:
 
 
 @dataclass
+class Vnet:
+    """An SDN vnet (pve-network): a bridge named after the vnet on every node of its zone."""
+
+    vnet: str
+    zone: str
+    alias: str = ""
+    vlanaware: bool = False
+
+
+@dataclass
 class Storage:
     storage: str
     type: str  # dir, lvmthin
@@ -396,6 +406,7 @@ class Cluster:
         self.users: dict[str, User] = {}
         self.tokens: dict[str, ApiToken] = {}
         self.acl: list[AclEntry] = []
+        self.vnets: dict[str, Vnet] = {}  # SDN vnets (zone `localnetwork` = plain bridges)
         self.tasks: dict[str, Task] = {}
         self.generation = 0  # bumped on every change; response caches key on it
         self.secret = hashlib.sha256(f"{seed}:{index}:{os.urandom(16).hex()}".encode()).digest()

@@ -19,6 +19,7 @@ from .model import (
     Template,
     User,
     Vm,
+    Vnet,
     host_world,
 )
 
@@ -65,7 +66,7 @@ class TokenSpec:
     tokenid: str
     secret: str
     privsep: bool
-    role: str = "PVEAuditor"  # role on / for a privsep token
+    role: str = "PVEAuditor"  # privsep token's ROLE[@PATH] (default /), several joined by "+"
 
 
 @dataclass
@@ -112,6 +113,7 @@ def build_cluster(config: SimConfig, index: int) -> Cluster:
     _add_nodes(cluster, config.nodes, rng)
     _add_storage(cluster, rng)
     _add_access(cluster, config)
+    cluster.vnets = {"vnet1": Vnet("vnet1", zone="lab", alias="Lab network")}
     _add_guests(cluster, config, rng)
     cluster.generation = 0
     return cluster
@@ -163,7 +165,9 @@ def _add_access(cluster: Cluster, config: SimConfig) -> None:
         token = ApiToken(spec.userid, spec.tokenid, spec.secret, spec.privsep)
         cluster.tokens[token.full_id] = token
         if spec.privsep:
-            cluster.acl.append(AclEntry(path="/", ugid=token.full_id, role=spec.role))
+            for item in spec.role.split("+"):
+                role, _, path = item.partition("@")
+                cluster.acl.append(AclEntry(path=path or "/", ugid=token.full_id, role=role))
 
 
 def _add_guests(cluster: Cluster, config: SimConfig, rng: random.Random) -> None:

@@ -15,6 +15,7 @@ from .model import (
     PveNode,
     Storage,
     Vm,
+    Vnet,
     noise,
 )
 
@@ -203,6 +204,21 @@ def sdn_resource(node: PveNode) -> dict[str, Any]:
         "node": node.name,
         "status": "ok" if node.online else "unknown",
     }
+
+
+def vnet_interface(vnet: Vnet) -> dict[str, Any]:
+    """A vnet in a node's network list (pve-network src/PVE/Network/SDN.pm `get_local_vnets`:
+    `active` is the string '1' there)."""
+    entry: dict[str, Any] = {
+        "iface": vnet.vnet,
+        "type": "vnet",
+        "active": "1",
+        "ipam": 0,
+        "vlanaware": int(vnet.vlanaware),
+    }
+    if vnet.alias:
+        entry["comments"] = vnet.alias
+    return entry
 
 
 def network_interfaces(cluster: Cluster, node: PveNode) -> list[dict[str, Any]]:

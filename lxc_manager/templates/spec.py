@@ -69,12 +69,16 @@ PACKAGE_NAME_PATTERNS: Final[dict[str, re.Pattern[str]]] = {
 }
 PACKAGE_VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+~:_*!^-]{0,63}$")
 
-# Proxmox VE: only root@pam (with a password ticket, not an API token) may set feature
-# flags other than `nesting`; the pipeline applies those with `pct set` over SSH.
+# Proxmox VE lets only the user root@pam itself (a password ticket, never an API token, not
+# even one of root@pam) set feature flags other than `nesting`, and any flag of a privileged
+# container (pve-container src/PVE/LXC.pm, check_ct_modify_config_perm). The app's node
+# credential is always a token, so the pipeline applies those with `pct set` over SSH.
 ROOT_ONLY_FEATURES: Final[tuple[str, ...]] = ("keyctl", "fuse")
 FEATURE_NOTE = (
-    "Proxmox lets only root@pam set keyctl and fuse; LXC Manager applies them with "
-    "`pct set` over SSH, so the node needs SSH credentials."
+    "Proxmox lets only the user root@pam itself set keyctl and fuse, and any feature of a "
+    "privileged container (an API token is never root@pam, not even root's); LXC Manager "
+    "applies them with `pct set` over SSH after the container is created, so the node "
+    "needs SSH credentials."
 )
 FEATURE_PRESETS: Final[dict[str, tuple[str, dict[str, bool]]]] = {
     "default": ("Unprivileged (default)", {"unprivileged": True}),
@@ -105,8 +109,16 @@ class Features:
     keyctl: bool = False
     fuse: bool = False
 
+    def root_only(self) -> tuple[str, ...]:
+        """The flags only root@pam may set: keyctl and fuse, and nesting too when the
+        container is privileged."""
+        names = [name for name in ROOT_ONLY_FEATURES if getattr(self, name)]
+        if self.nesting and not self.unprivileged:
+            names.insert(0, "nesting")
+        return tuple(names)
+
     def needs_root(self) -> bool:
-        return any(getattr(self, name) for name in ROOT_ONLY_FEATURES)
+        return bool(self.root_only())
 
     def proxmox_value(self) -> str:
         """The `features` parameter of POST /nodes/{node}/lxc ("" when none is set)."""

@@ -141,3 +141,44 @@ def test_failed_step_then_retry_from_it(page: Page, sim: Peer, app: ServeProcess
     )
     expect(page.locator("#job-log")).to_contain_text("second attempt: all good")
     screenshot(page, "job-retried")
+
+
+def test_root_only_options_are_warned_about_and_vnets_offered(
+    page: Page, sim: Peer, app: ServeProcess
+) -> None:
+    """The node's credential is an API token, which Proxmox never treats as root@pam: the
+    wizard says before submit that such options are set with pct set over SSH, and offers
+    the SDN vnet as a bridge, labelled as a vnet."""
+    sign_in(page, sim)
+    ensure_node(page, sim, NODE, ssh=True)
+    page.goto("/containers/new")
+    expect(page.locator('#wizard[data-ready="true"]')).to_be_visible()
+    page.locator('[data-template-choice="blank"]').click()
+    choose_wizard_node(page)
+    page.locator("#wizard-step-1").click()
+
+    expect(page.locator("#wizard-bridge")).to_contain_text("vmbr0")  # options loaded
+    page.locator("#wizard-bridge").click()
+    expect(page.get_by_role("option", name="vnet1 (vnet: Lab network)")).to_be_visible()
+    page.get_by_role("option", name="vnet1 (vnet: Lab network)").click()
+    expect(page.locator("#wizard-bridge")).to_contain_text("vnet1")
+
+    expect(page.locator("#wizard-root-warning")).to_have_count(0)
+    page.locator("#wizard-nesting").click()  # nesting of an unprivileged CT: any token may
+    expect(page.locator("#wizard-root-warning")).to_have_count(0)
+    page.locator("#wizard-unprivileged").click()  # privileged: every flag is root-only
+    warning = page.locator("#wizard-root-warning")
+    expect(warning).to_contain_text("nesting feature of a privileged container")
+    expect(warning).to_contain_text("only the user root@pam")
+    expect(warning).to_contain_text("pct set")
+    screenshot(page, "wizard-root-only-warning")
+
+    page.locator("#wizard-hostname").fill("rootwarn-e2e")
+    page.locator("#wizard-vmid").fill("96702")
+    expect(page.locator("#wizard-vmid")).to_have_attribute("data-status", "free")
+    page.locator("#wizard-step-4").click()
+    expect(page.locator("#wizard-review-root-warning")).to_contain_text("pct set")
+    params = page.locator("#wizard-params")
+    expect(params).to_contain_text("unprivileged0")
+    expect(params).not_to_contain_text("features")
+    expect(params).to_contain_text("bridge=vnet1")

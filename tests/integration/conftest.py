@@ -51,6 +51,8 @@ def simulator() -> Iterator[SimulatorInfo]:
         root_password=ROOT_PASSWORD,
         token_id="root@pam!ci",
         token_secret=secrets["ci"],
+        root_token_id="root@pam!root",
+        root_token_secret=secrets["root"],
         privsep_token_id="root@pam!ro",
         privsep_token_secret=secrets["ro"],
         vmadmin_token_id="root@pam!vmadmin",
@@ -109,6 +111,15 @@ def reset_faults(simulator: SimulatorInfo) -> Iterator[SimulatorInfo]:
 
 @pytest.fixture
 def api(simulator: SimulatorInfo) -> Iterator[httpx.Client]:
-    """An httpx client authenticated with the full-privilege API token."""
+    """An httpx client authenticated with the tests' main API token (privilege-separated,
+    the roles a home-lab admin grants: see tests/support/simulator.py HOMELAB_ROLES)."""
     with simulator.client() as client:
+        yield client
+
+
+@pytest.fixture
+def root_api(simulator: SimulatorInfo) -> Iterator[httpx.Client]:
+    """An httpx client with root@pam's token without privilege separation: every privilege,
+    but still not the user root@pam itself (root-only options are refused to it too)."""
+    with simulator.client(simulator.root_token_id, simulator.root_token_secret) as client:
         yield client

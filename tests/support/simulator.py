@@ -38,6 +38,9 @@ OPERATOR = (
 )  # a plain user the dashboard's browser tests sign in as
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 FIXED_RECOVERY_KEY = "fixed-recovery-key-1"
+# the roles on / of the tests' main token: the simulator's default token has the same
+# (lxc_manager/simulator/auth.py HOMELAB_TOKEN_ROLES)
+HOMELAB_ROLES = "PVEVMAdmin+PVEDatastoreUser+PVESDNUser+PVEAuditor"
 
 
 @dataclass
@@ -126,8 +129,10 @@ class SimulatorInfo:
     admin: str
     cluster: str
     root_password: str
-    token_id: str  # root@pam!ci, no privilege separation
+    token_id: str  # root@pam!ci, privsep with HOMELAB_ROLES on / (what a real admin grants)
     token_secret: str
+    root_token_id: str  # root@pam!root, no privilege separation (still not root@pam itself)
+    root_token_secret: str
     privsep_token_id: str  # root@pam!ro, privsep with PVEAuditor on /
     privsep_token_secret: str
     vmadmin_token_id: str  # root@pam!vmadmin, privsep with PVEVMAdmin on /
@@ -237,7 +242,7 @@ class SimulatorInfo:
 
 
 def simulator_args() -> tuple[list[str], dict[str, str]]:
-    secrets = {name: str(uuid.uuid4()) for name in ("ci", "ro", "vmadmin", "auditor")}
+    secrets = {name: str(uuid.uuid4()) for name in ("ci", "root", "ro", "vmadmin", "auditor")}
     args = [
         "--port",
         "0",
@@ -272,7 +277,9 @@ def simulator_args() -> tuple[list[str], dict[str, str]]:
         "--recovery",
         f"{TFA_USER[0]}:{FIXED_RECOVERY_KEY}",
         "--token",
-        f"root@pam!ci:{secrets['ci']}",
+        f"root@pam!ci:{secrets['ci']}:privsep={HOMELAB_ROLES}",
+        "--token",
+        f"root@pam!root:{secrets['root']}",
         "--token",
         f"root@pam!ro:{secrets['ro']}:privsep",
         "--token",

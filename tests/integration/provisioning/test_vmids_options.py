@@ -84,6 +84,9 @@ async def test_unreachable_node_gives_unknown(
     assert result.error.startswith("Unable to reach Proxmox at") and result.pve_nodes == ()
 
 
+VNET_LABEL = "vnet1 (vnet: Lab network)"  # the simulator's seeded SDN vnet
+
+
 async def test_node_options(reset_faults: SimulatorInfo, sshnode: NodeView) -> None:
     result = await options.node_options(USER_A, sshnode.id)
     assert (result.error, result.errors, result.has_ssh) == ("", {}, True)
@@ -92,7 +95,7 @@ async def test_node_options(reset_faults: SimulatorInfo, sshnode: NodeView) -> N
         volids = [t.volid for t in result.os_templates[node]]
         assert DEBIAN in volids and len(volids) == 3, volids
         assert [s.storage for s in result.rootfs_storages[node]] == ["local-lvm"]
-        assert result.bridges[node] == ("vmbr0",)
+        assert [b.label for b in result.bridges[node]] == ["vmbr0", VNET_LABEL]
     storage = result.rootfs_storages["pve1"][0]
     assert storage.avail and storage.free_gb and "GB free" in storage.label
     debian = next(t for t in result.os_templates["pve1"] if t.volid == DEBIAN)
@@ -102,7 +105,7 @@ async def test_node_options(reset_faults: SimulatorInfo, sshnode: NodeView) -> N
     partial = await options.node_options(USER_A, sshnode.id)
     assert (partial.pve_nodes, partial.offline) == (("pve1", "pve3", "pve2"), ("pve2",))
     assert partial.errors == {"pve2": options.MSG_OFFLINE} and "pve2" not in partial.bridges
-    assert partial.bridges["pve3"] == ("vmbr0",)
+    assert [b.iface for b in partial.bridges["pve3"]] == ["vmbr0", "vnet1"]
 
     assert (await options.node_options(USER_B, sshnode.id)).error == "Node not found"
 

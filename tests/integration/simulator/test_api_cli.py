@@ -46,7 +46,8 @@ def test_defaults_ready_line_login_and_clean_sigterm(start_sim) -> None:
         assert re.fullmatch(r"127\.0\.0\.1:\d+", ready["ssh"])
         assert ready["ssh_host_key"].startswith("SHA256:")
         token = ready["tokens"][0]
-        assert token["id"] == "root@pam!simulator" and token["privsep"] == 0
+        # privilege-separated: a token of root is not root (issue #13, item 2)
+        assert token["id"] == "root@pam!simulator" and token["privsep"] == 1
         guests = _guests(ready)
         assert len([g for g in guests if g[1] == "lxc"]) == 20
         assert len([g for g in guests if g[1] == "qemu"]) == 3

@@ -152,7 +152,7 @@ def test_node_network_and_type_filter(api) -> None:
     only = api.get("/nodes/pve2/network", params={"type": "bridge"}).json()["data"]
     assert [i["iface"] for i in only] == ["vmbr0"]
     any_bridge = api.get("/nodes/pve2/network", params={"type": "any_bridge"}).json()["data"]
-    assert [i["iface"] for i in any_bridge] == ["vmbr0"]
+    assert [i["iface"] for i in any_bridge] == ["vmbr0", "vnet1"]  # + the seeded SDN vnet
     eth = api.get("/nodes/pve2/network", params={"type": "eth"}).json()["data"]
     assert [i["iface"] for i in eth] == ["eno1"]
 
