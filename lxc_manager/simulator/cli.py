@@ -72,6 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--state-file", type=Path, default=None)
     p.add_argument("--ssh-authorized-key", type=Path, default=None)
     p.add_argument("--log-level", default="INFO")
+    p.add_argument(
+        "--containers-backend",
+        choices=("simulated", "real"),
+        default="simulated",
+        help="real: containers created from a Debian 12 template are real LXC containers "
+        "(root, lxc and debootstrap needed; see the README)",
+    )
     return p
 
 
@@ -340,6 +347,7 @@ def ready_line(runtime: Runtime, host: str) -> str:
         "endpoints": infos,
         "admin": f"http://127.0.0.1:{admin_port}",
         "seed": runtime.config.seed,
+        "containers_backend": "real" if runtime.simulation.clusters[0].real else "simulated",
     }
     return READY_PREFIX + orjson.dumps(payload).decode()
 
@@ -368,6 +376,8 @@ async def serve(args: argparse.Namespace, config: SimConfig) -> int:
             log.error("cannot listen on %s: %s", args.host, exc)
             return 1
         await _start_ssh(runtime, args.host, args.ssh_port)
+        if args.containers_backend == "real" and not await _start_real(runtime):
+            return 1
         sys.stdout.write(ready_line(runtime, args.host) + "\n")
         sys.stdout.flush()
         ready = True
@@ -378,7 +388,32 @@ async def serve(args: argparse.Namespace, config: SimConfig) -> int:
     return 0
 
 
+async def _start_real(runtime: Runtime) -> bool:
+    """One real backend (network namespace, containers) per endpoint."""
+    from .real.backend import ContainerError, RealBackend
+    from .real.hooks import RealHooks
+
+    run = uuid.uuid4().hex[:6]
+    for cluster in runtime.simulation.clusters:
+        backend = RealBackend(f"{run}e{cluster.index}")
+        try:
+            await backend.start()
+        except ContainerError as exc:
+            log.error("--containers-backend real: %s", exc)
+            await backend.stop()
+            return False
+        cluster.real = RealHooks(backend)
+        log.info(
+            "real containers: run %s (network namespace lxcm-%s)", backend.run_id, backend.run_id
+        )
+    return True
+
+
 async def _shutdown(runtime: Runtime, state_file: Path | None) -> None:
+    for cluster in runtime.simulation.clusters:
+        if cluster.real is not None:
+            await cluster.real.close()
+            cluster.real = None
     closers = [e.server.close() for e in runtime.endpoints if e.server]
     if runtime.admin_server:
         closers.append(runtime.admin_server.close())

@@ -55,6 +55,9 @@ async def create_container(ctx: Ctx) -> Any:
     ct = cluster.add_container(
         vmid=vmid, node=ctx.node, config=config, ostemplate=template, status="stopped"
     )
+    if cluster.real is not None and cluster.real.eligible(template):
+        ct.real = True
+        cluster.real.created(ct)
     start = bool(params.get("start"))
 
     def finish() -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    from .real.hooks import RealHooks
     from .shell.world import ContainerWorld, HostWorld
 
 PVE_VERSION = "8.2.4"
@@ -215,6 +216,8 @@ class Container:
     ostemplate: str
     snapshots: list[Snapshot] = field(default_factory=list)
     started_at: float = 0.0
+    real: bool = False  # a real LXC container follows this one (--containers-backend real)
+    real_stats: dict[str, int] = field(default_factory=dict)  # mem/uptime as LXC tells
 
     @property
     def name(self) -> str:
@@ -242,9 +245,13 @@ class Container:
         return disk_size_bytes(str(self.config.get("rootfs", "")))
 
     def stats(self, now: float) -> GuestStats:
-        return guest_stats(
+        stats = guest_stats(
             self.vmid, self.status == "running", self.started_at, now, self.maxmem, self.maxdisk
         )
+        if self.real_stats:
+            stats.mem = self.real_stats.get("mem", stats.mem)
+            stats.uptime = self.real_stats.get("uptime", stats.uptime)
+        return stats
 
 
 @dataclass
@@ -419,6 +426,7 @@ class Cluster:
         self.schedule: Callable[[float, Callable[[], None]], object] | None = None
         self._next_pid = 0x1000 + index * 0x100
         self._running: list[Task] = []  # tasks not yet finished, in start order
+        self.real: RealHooks | None = None  # --containers-backend real
 
     # -- lookups ---------------------------------------------------------------------------
     @property
@@ -471,6 +479,8 @@ class Cluster:
         ct.status = "running"
         ct.started_at = self.clock.now()
         ct.world.on_start()
+        if ct.real and self.real is not None:
+            self.real.started(ct)
         self.changed()
 
     def stop_container(self, ct: Container) -> None:
@@ -479,12 +489,16 @@ class Cluster:
         ct.status = "stopped"
         ct.started_at = 0.0
         ct.world.on_stop()
+        if ct.real and self.real is not None:
+            self.real.stopped(ct)
         self.changed()
 
     def remove_container(self, ct: Container) -> None:
         if ct.status == "running":
             self.stop_container(ct)
         self.containers.pop(ct.vmid, None)
+        if ct.real and self.real is not None:
+            self.real.removed(ct)
         self.changed()
 
     def add_container(

@@ -103,6 +103,10 @@ class NodeAccess:
     def node_name(self) -> str:
         return self._node_name
 
+    @property
+    def real(self) -> Any:
+        return self.cluster.real
+
     def containers(self) -> list[Container]:
         return self.cluster.containers_on(self._node_name)
 

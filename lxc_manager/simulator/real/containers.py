@@ -105,16 +105,18 @@ class RealContainers:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def create(
-        self, vmid: int, hostname: str, *, unprivileged: bool, memory_mb: int = 512
+        self, vmid: int, hostname: str, *, unprivileged: bool, address: str | None = None
     ) -> RealContainer:
+        """Write the container's config and upper layer (`address`: "10.213.0.N/24",
+        default the next free one)."""
         name = self.name(vmid)
-        address = f"{self.network.allocate_address()}/{SUBNET.prefixlen}"
+        address = address or f"{self.network.allocate_address()}/{SUBNET.prefixlen}"
         ct = RealContainer(vmid, name, hostname, address, unprivileged)
-        await asyncio.to_thread(self._write, ct, memory_mb)
+        await asyncio.to_thread(self._write, ct)
         self.containers[vmid] = ct
         return ct
 
-    def _write(self, ct: RealContainer, memory_mb: int) -> None:
+    def _write(self, ct: RealContainer) -> None:
         directory = self.lxcpath / ct.name
         upper, work, merged = directory / "delta", directory / "work", directory / "rootfs"
         for path in (upper, work, merged):

@@ -44,6 +44,8 @@ class PveAccess(Protocol):
 
     @property
     def node_name(self) -> str: ...
+    @property
+    def real(self) -> Any: ...  # the real-container hooks, or None
     def containers(self) -> list[Any]: ...  # this node's containers (model `Container`s)
     def find_container(self, vmid: int) -> Any | None: ...  # only on this node
     def peer(self, host: str) -> PeerHost | None: ...  # a cluster node by name or address

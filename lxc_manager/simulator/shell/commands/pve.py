@@ -8,6 +8,7 @@ from typing import Any
 from ..base import IO, Ctx, Program, PveAccess, PveCommandError, Session
 from ..streams import BytesReader
 from ..vfs import VfsError
+from .pve_real import real_exec, real_pull, real_push
 
 PCT_ERROR = 255
 PCT_COMMANDS = (
@@ -268,6 +269,11 @@ async def _pct_exec(ctx: Ctx, access: PveAccess, args: list[str]) -> int:
     container = _container(access, vmid, running=True)
     if not argv:
         raise PctError("missing command")
+    if container.real and access.real is not None:
+        try:
+            return await real_exec(ctx, access.real, vmid, argv)
+        except PveCommandError as exc:
+            raise PctError(str(exc)) from exc
     world = container.world
     session = Session(sleep_scale=ctx.session.sleep_scale)
     try:
@@ -317,8 +323,15 @@ async def _pct_push(ctx: Ctx, access: PveAccess, args: list[str]) -> int:
     except VfsError as exc:
         raise PctError(f"can't open file {source} - {exc.reason}") from exc
     container = _container(access, vmid, running=True)
-    world = container.world
     perms = _parse_perms(options.get("perms", "0644"))
+    if container.real and access.real is not None:
+        user = options.get("user", "root")
+        owner = f"{user}:{options['group']}" if "group" in options else f"{user}:"
+        try:
+            return await real_push(ctx, access.real, vmid, data, destination, perms, owner)
+        except PveCommandError as exc:
+            raise PctError(str(exc)) from exc
+    world = container.world
     uid, gid = _owner(world, options)
     _write(world, destination, data, perms, uid, gid)
     return 0
@@ -332,9 +345,14 @@ async def _pct_pull(ctx: Ctx, access: PveAccess, args: list[str]) -> int:
     source, destination = positional[1], positional[2]
     container = _container(access, vmid, running=True)
     try:
-        data = container.world.vfs.read_bytes(source)
+        if container.real and access.real is not None:
+            data = await real_pull(access.real, vmid, source)
+        else:
+            data = container.world.vfs.read_bytes(source)
     except VfsError as exc:
         raise PctError(f"can't open file {source} - {exc.reason}") from exc
+    except PveCommandError as exc:
+        raise PctError(str(exc)) from exc
     perms = _parse_perms(options.get("perms", "0644"))
     uid, gid = _owner(ctx.world, options)
     _write(ctx.world, ctx.path(destination), data, perms, uid, gid)
