@@ -616,6 +616,16 @@ class Cluster:
                 error = exc.message
         if error is not None and task.on_error is not None:
             task.on_error()
+        pending = self.real.pending(task.id) if self.real is not None else None
+        if pending is not None:  # a real container is still changing: the task waits for it
+            real = self.real
+            pending.add_done_callback(
+                lambda _: self._close_task(task, error or real.errors.get(int(task.id)))
+            )
+            return
+        self._close_task(task, error)
+
+    def _close_task(self, task: Task, error: str | None) -> None:
         task.status = "stopped"
         task.endtime = max(task.starttime, int(min(task.due, self.clock.now())))
         task.exitstatus = "OK" if error is None else error

@@ -16,16 +16,11 @@ import httpx
 import pytest
 
 from tests.support.simulator import (
-    AUDITOR,
     FIXED_RECOVERY_KEY,
-    ROOT_PASSWORD,
     SCHEMA_PATH,
-    TFA_USER,
-    TOTP_SECRET,
     SimProcess,
     SimulatorInfo,
-    simulator_args,
-    split_host_port,
+    simulator_session,
     start_simulator,
 )
 
@@ -34,46 +29,7 @@ __all__ = ["FIXED_RECOVERY_KEY"]
 
 @pytest.fixture(scope="session")
 def simulator() -> Iterator[SimulatorInfo]:
-    args, secrets = simulator_args()
-    sim = start_simulator(args)
-    ready = sim.ready
-    ssh_host, ssh_port = split_host_port(ready.get("ssh"))
-    info = SimulatorInfo(
-        api=ready["api"],
-        ssh_host=ssh_host,
-        ssh_port=ssh_port,
-        tls_sha256=ready["tls_sha256"],
-        ssh_host_key=ready.get("ssh_host_key"),
-        nodes=ready["nodes"],
-        endpoints=ready["endpoints"],
-        admin=ready["admin"],
-        cluster=ready["cluster"],
-        root_password=ROOT_PASSWORD,
-        token_id="root@pam!ci",
-        token_secret=secrets["ci"],
-        root_token_id="root@pam!root",
-        root_token_secret=secrets["root"],
-        privsep_token_id="root@pam!ro",
-        privsep_token_secret=secrets["ro"],
-        vmadmin_token_id="root@pam!vmadmin",
-        vmadmin_token_secret=secrets["vmadmin"],
-        auditor_token_id=f"{AUDITOR[0]}!vm",
-        auditor_token_secret=secrets["auditor"],
-        auditor_user=AUDITOR[0],
-        auditor_password=AUDITOR[1],
-        tfa_user=TFA_USER[0],
-        tfa_password=TFA_USER[1],
-        totp_secret=TOTP_SECRET,
-        recovery_keys=ready["tfa"][TFA_USER[0]]["recovery_keys"],
-        ready=ready,
-        process=sim,
-    )
-    try:
-        yield info
-    finally:
-        code = sim.stop()
-        stderr = "".join(sim.stderr_lines)
-        assert code == 0, f"simulator exit code {code}\n{stderr}"
+    yield from simulator_session()
 
 
 @pytest.fixture

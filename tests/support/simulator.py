@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -295,3 +296,48 @@ def split_host_port(text: str | None) -> tuple[str | None, int | None]:
         return None, None
     host, _, port = text.rpartition(":")
     return host, int(port)
+
+
+def simulator_session(extra_args: list[str] | None = None) -> Iterator[SimulatorInfo]:
+    """Start the test simulator (`simulator_args()` plus `extra_args`), yield its
+    `SimulatorInfo`, stop it and check it exited cleanly."""
+    args, secrets = simulator_args()
+    sim = start_simulator([*args, *(extra_args or [])])
+    ready = sim.ready
+    ssh_host, ssh_port = split_host_port(ready.get("ssh"))
+    info = SimulatorInfo(
+        api=ready["api"],
+        ssh_host=ssh_host,
+        ssh_port=ssh_port,
+        tls_sha256=ready["tls_sha256"],
+        ssh_host_key=ready.get("ssh_host_key"),
+        nodes=ready["nodes"],
+        endpoints=ready["endpoints"],
+        admin=ready["admin"],
+        cluster=ready["cluster"],
+        root_password=ROOT_PASSWORD,
+        token_id="root@pam!ci",
+        token_secret=secrets["ci"],
+        root_token_id="root@pam!root",
+        root_token_secret=secrets["root"],
+        privsep_token_id="root@pam!ro",
+        privsep_token_secret=secrets["ro"],
+        vmadmin_token_id="root@pam!vmadmin",
+        vmadmin_token_secret=secrets["vmadmin"],
+        auditor_token_id=f"{AUDITOR[0]}!vm",
+        auditor_token_secret=secrets["auditor"],
+        auditor_user=AUDITOR[0],
+        auditor_password=AUDITOR[1],
+        tfa_user=TFA_USER[0],
+        tfa_password=TFA_USER[1],
+        totp_secret=TOTP_SECRET,
+        recovery_keys=ready["tfa"][TFA_USER[0]]["recovery_keys"],
+        ready=ready,
+        process=sim,
+    )
+    try:
+        yield info
+    finally:
+        code = sim.stop()
+        stderr = "".join(sim.stderr_lines)
+        assert code == 0, f"simulator exit code {code}\n{stderr}"

@@ -162,7 +162,10 @@ def leftovers() -> list[str]:
     found = [f"netns {name}" for name in leftover_namespaces()]
     root = base_dir()
     if root.is_dir():
-        found += [f"lxcpath {path}" for path in sorted(root.iterdir())]
+        for lxcpath in sorted(root.iterdir()):
+            found.append(f"lxcpath {lxcpath}")
+            if lxcpath.is_dir():
+                found += [f"container {ct.name}" for ct in sorted(lxcpath.iterdir())]
     mounts = Path("/proc/self/mountinfo").read_text().splitlines()
     found += [f"mount {line.split()[4]}" for line in mounts if str(root) in line.split()[4]]
     return found

@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 # (pve-container src/PVE/CLI/pct.pm, `exec`; LXC's lxc_attach default path).
 ATTACH_PATH = "/sbin:/bin:/usr/sbin:/usr/bin"
 ID_MAP = ("0", "100000", "65536")
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY")
+HOST_LOCAL_CAS = Path("/usr/local/share/ca-certificates")
 
 
 class ContainerError(RuntimeError):
@@ -144,8 +146,8 @@ class RealContainers:
 
     def _seed_upper(self, ct: RealContainer, upper: Path) -> None:
         """What Proxmox's setup writes into a new container (pve-container
-        src/PVE/LXC/Setup/Base.pm: hostname, hosts, fresh SSH host keys), plus the
-        registry proxy."""
+        src/PVE/LXC/Setup/Base.pm: hostname, hosts, fresh SSH host keys), plus the way
+        to the package registries."""
         etc = upper / "etc"
         (etc / "apt/apt.conf.d").mkdir(parents=True, exist_ok=True)
         (etc / "hostname").write_text(f"{ct.hostname}\n")
@@ -153,14 +155,10 @@ class RealContainers:
         (etc / "hosts").write_text(
             f"127.0.0.1 localhost\n{ip} {ct.hostname}\n::1 localhost ip6-localhost\n"
         )
-        proxy = self.network.proxy_url
-        (etc / "apt/apt.conf.d/00lxcm-proxy").write_text(
-            f'Acquire::http::Proxy "{proxy}";\nAcquire::https::Proxy "{proxy}";\n'
-        )
-        (etc / "environment").write_text(
-            f"http_proxy={proxy}\nhttps_proxy={proxy}\nHTTP_PROXY={proxy}\nHTTPS_PROXY={proxy}\n"
-        )
-        (etc / "resolv.conf").write_text(f"nameserver {GATEWAY}\n")
+        self._seed_registry_access(upper)
+        # No name server: lookups fail at once instead of timing out; the registries are
+        # reached through the proxy, which resolves their names.
+        (etc / "resolv.conf").write_text("options timeout:1 attempts:1\n")
         (etc / "ssh").mkdir(exist_ok=True)
         for kind in ("rsa", "ecdsa", "ed25519"):
             key = etc / "ssh" / f"ssh_host_{kind}_key"
@@ -180,6 +178,36 @@ class RealContainers:
                 check=True,
                 capture_output=True,
             )
+
+    def _seed_registry_access(self, upper: Path) -> None:
+        """The container's way to the package registries: apt, pip and npm through the
+        run's proxy, trusting the certificate authorities this machine adds to its own
+        store (its egress may inspect TLS)."""
+        etc = upper / "etc"
+        proxy = self.network.proxy_url
+        bundle = "/etc/ssl/certs/ca-certificates.crt"
+        (etc / "apt/apt.conf.d/00lxcm-proxy").write_text(
+            f'Acquire::http::Proxy "{proxy}";\nAcquire::https::Proxy "{proxy}";\n'
+        )
+        (etc / "pip.conf").write_text(f"[global]\nproxy = {proxy}\ncert = {bundle}\n")
+        (etc / "npmrc").write_text(f"proxy={proxy}\nhttps-proxy={proxy}\ncafile={bundle}\n")
+        (etc / "environment").write_text(
+            "".join(f"{name}={proxy}\n" for name in PROXY_VARIABLES)
+            + f"NODE_EXTRA_CA_CERTS={bundle}\n"
+        )
+        local = sorted(HOST_LOCAL_CAS.glob("*.crt")) if HOST_LOCAL_CAS.is_dir() else []
+        if not local:
+            return
+        target = upper / "usr/local/share/ca-certificates"
+        target.mkdir(parents=True, exist_ok=True)
+        extra = ""
+        for cert in local:
+            text = cert.read_text()
+            (target / f"lxcm-host-{cert.name}").write_text(text)
+            extra += text if text.endswith("\n") else text + "\n"
+        base = (self.cached.path / bundle.lstrip("/")).read_text()
+        (upper / bundle.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+        (upper / bundle.lstrip("/")).write_text(base + extra)
 
     async def start(self, vmid: int, *, wait: float = 30) -> None:
         ct = self.containers[vmid]

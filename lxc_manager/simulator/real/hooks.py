@@ -74,6 +74,13 @@ class RealHooks:
             await asyncio.shield(chain)
         return self.errors.get(vmid)
 
+    def pending(self, task_id: str) -> asyncio.Future[None] | None:
+        """The unfinished chain of the container a task is about (its id is the VMID)."""
+        if not task_id.isdigit():
+            return None
+        chain = self._chains.get(int(task_id))
+        return chain if chain is not None and not chain.done() else None
+
     def _queue(self, vmid: int, operation: Callable[[], Awaitable[object]]) -> None:
         previous = self._chains.get(vmid)
 
