@@ -42,17 +42,17 @@ from lxc_manager.nodes import (
     client_for,
     get_node,
     ssh_target_for,
+    ssh_target_on,
 )
 from lxc_manager.proxmox import NotFound, ParameterError, ProxmoxClient, ProxmoxError, Upid
 from lxc_manager.proxmox.tasks import wait_for_task
 from lxc_manager.security import audit
-from lxc_manager.ssh import SshError, SshTarget
+from lxc_manager.ssh import SshError, SshPool, SshTarget
 from lxc_manager.templates.runtime import script_preamble
 from lxc_manager.templates.spec import FileSpec, PackageSpec
 
 from . import progress, store, vmids
 from .progress import ProgressWriter
-from .remote import NodeSshPool
 from .request import (
     CreateRequest,
     container_os,
@@ -129,11 +129,12 @@ class _Run:
     node: NodeView
     client: ProxmoxClient
     target: SshTarget | None
-    pool: NodeSshPool
+    pool: SshPool
     writer: ProgressWriter
     ip: str | None = None
     step: int = 0
     _exec_ready: bool = field(default=False, repr=False)
+    _on_node: SshTarget | None = field(default=None, repr=False)
 
     @property
     def vmid(self) -> int:
@@ -152,10 +153,16 @@ class _Run:
             raise StepFailed("This step needs SSH credentials on the node")
         return self.target
 
-    async def bound(self) -> NodeSshPool:
-        """The pool, once it knows whether commands hop to another node."""
-        await self.pool.bind(self.ssh())
-        return self.pool
+    async def node_target(self) -> SshTarget:
+        """Where `pct` runs for this container: its PVE node itself, reached directly with
+        the node's credentials and that member's pinned host key (`nodes.members`)."""
+        if self._on_node is None:
+            self.ssh()  # StepFailed without SSH credentials
+            target = await ssh_target_on(self.job.user_id, self.node.id, self.pve_node, self.client)
+            if target is None:
+                raise StepFailed("This step needs SSH credentials on the node")
+            self._on_node = target
+        return self._on_node
 
     # -- output --------------------------------------------------------------------------
 
@@ -229,14 +236,14 @@ class _Run:
     # -- commands in the container -------------------------------------------------------
 
     async def exec(self, argv: Sequence[str], timeout: float = COMMAND_TIMEOUT) -> tuple[int, str]:  # noqa: ASYNC109
-        pool = await self.bound()
-        result = await pool.pct_exec(self.ssh(), self.vmid, argv, timeout=timeout)
+        target = await self.node_target()
+        result = await self.pool.pct_exec(target, self.vmid, argv, timeout=timeout)
         return result.exit_status, (result.stderr or result.stdout).strip()
 
     async def exec_on_host(self, argv: Sequence[str]) -> tuple[int, str]:
         """A command on the container's PVE node itself (e.g. `pct set`)."""
-        pool = await self.bound()
-        result = await pool.run(self.ssh(), argv, timeout=COMMAND_TIMEOUT)
+        target = await self.node_target()
+        result = await self.pool.run(target, argv, timeout=COMMAND_TIMEOUT)
         return result.exit_status, (result.stderr or result.stdout).strip()
 
     async def streamed(
@@ -247,8 +254,8 @@ class _Run:
         timeout: float = INSTALL_TIMEOUT,  # noqa: ASYNC109
     ) -> int:
         """Run in the container, every output line to the stream; the exit status."""
-        pool = await self.bound()
-        stream = pool.pct_exec_stream(self.ssh(), self.vmid, argv, stdin=stdin, timeout=timeout)
+        target = await self.node_target()
+        stream = self.pool.pct_exec_stream(target, self.vmid, argv, stdin=stdin, timeout=timeout)
         async with stream:
             async for output in stream:
                 await self.writer.line(output.stream, output.text, step=self.step)
@@ -349,8 +356,8 @@ async def _address_from_container(run: _Run) -> str | None:
     if run.target is None:
         return None
     try:
-        pool = await run.bound()
-        result = await pool.pct_exec(run.target, run.vmid, ["ip", "-j", "addr"], timeout=15)
+        target = await run.node_target()
+        result = await run.pool.pct_exec(target, run.vmid, ["ip", "-j", "addr"], timeout=15)
     except SshError as exc:
         log.info("ip -j addr in CT %s: %r", run.vmid, exc)
         return None
@@ -406,8 +413,8 @@ async def _push_one(run: _Run, spec: FileSpec) -> str:
         if status != 0:
             raise StepFailed(f"Could not create the directory {directory}", message)
     mode = int(spec.mode, 8)
-    pool = await run.bound()
-    await pool.push_file(run.ssh(), run.vmid, path, spec.content.encode(), mode=mode)
+    target = await run.node_target()
+    await run.pool.push_file(target, run.vmid, path, spec.content.encode(), mode=mode)
     return f"wrote {path} (mode {mode:04o}, policy {spec.policy})"
 
 
@@ -536,7 +543,7 @@ async def _discover(run: _Run) -> str | None:
             run.pve_node,
             run.vmid,
             refresh=True,
-            pool=await run.bound(),
+            pool=run.pool,
         )
     except (ProxmoxError, SshError) as exc:
         log.info("services of CT %s: %r", run.vmid, exc)
@@ -736,7 +743,7 @@ async def run_pipeline(job_id: str, from_step: int = 1) -> str | None:
         async with (
             ProgressWriter(job_id) as writer,
             client,
-            NodeSshPool(job.pve_node, limiter=limiter, command_timeout=COMMAND_TIMEOUT) as pool,
+            SshPool(limiter=limiter, command_timeout=COMMAND_TIMEOUT) as pool,
         ):
             run = _Run(job, job.attempts, req, node, client, target, pool, writer)
             await writer.entry("status", status="running", step=from_step, attempt=job.attempts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from typing import Any
 
@@ -358,8 +359,40 @@ def _write(world: Any, path: str, data: bytes, perms: int, uid: int, gid: int) -
 
 
 # -- ssh to a peer node -----------------------------------------------------------------------------------
-def _ssh_options(args: list[str], index: int, user: str | None) -> tuple[int, str | None] | str:
-    """Skip ssh options from `index` (getopt-style, `--` ends them); -l sets the user."""
+# Host keys the way a PVE 8.2+ cluster keeps them (pve-cluster 8.0.6, src/PVE/Cluster/Setup.pm
+# `ssh_create_node_known_hosts`; "pvecm: stop merging SSH known hosts by default"): each node
+# writes `/etc/pve/nodes/NODE/ssh_known_hosts` ("NODE <key>") to the shared pmxcfs, and no
+# longer links /etc/ssh/ssh_known_hosts to a merged cluster file. So a bare `ssh pve2` in
+# batch mode finds no known key and fails; PVE itself connects with
+# `-o HostKeyAlias=NODE -o UserKnownHostsFile=/etc/pve/nodes/NODE/ssh_known_hosts root@IP`
+# (pve-cluster src/PVE/SSHInfo.pm `ssh_info_to_ssh_opts` / `ssh_info_to_command`).
+HOST_PUBLIC_KEY = "/etc/ssh/ssh_host_ed25519_key.pub"
+DEFAULT_USER_KNOWN_HOSTS = "~/.ssh/known_hosts ~/.ssh/known_hosts2"
+DEFAULT_GLOBAL_KNOWN_HOSTS = "/etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2"
+HOST_KEY_FAILED = "Host key verification failed.\n"
+
+
+def node_known_hosts_path(node: str) -> str:
+    return f"/etc/pve/nodes/{node}/ssh_known_hosts"
+
+
+def install_node_host_keys(worlds: dict[str, Any], public_keys: dict[str, str]) -> None:
+    """Each node's own public host key, and on every node (pmxcfs is shared) every node's
+    `/etc/pve/nodes/NODE/ssh_known_hosts`. `public_keys`: node -> "ssh-ed25519 AAAA..."."""
+    for name, key in public_keys.items():
+        if name in worlds:
+            worlds[name].vfs.mkdir(posixpath.dirname(HOST_PUBLIC_KEY), parents=True)
+            worlds[name].vfs.write_text(HOST_PUBLIC_KEY, f"{key} root@{name}\n")
+        for world in worlds.values():
+            world.vfs.mkdir(f"/etc/pve/nodes/{name}", parents=True)
+            world.vfs.write_text(node_known_hosts_path(name), f"{name} {key}\n")
+
+
+def _ssh_options(
+    args: list[str], index: int, user: str | None, options: dict[str, str]
+) -> tuple[int, str | None] | str:
+    """Skip ssh options from `index` (getopt-style, `--` ends them); -l sets the user,
+    `-o Key=Value` / `-oKey=Value` go into `options` (keys lower-cased, first one wins)."""
     while index < len(args):
         arg = args[index]
         if arg == "--":
@@ -370,16 +403,24 @@ def _ssh_options(args: list[str], index: int, user: str | None) -> tuple[int, st
         if letter in SSH_VALUE_OPTIONS and len(arg) == 2:
             if index + 1 >= len(args):
                 return f"option requires an argument -- {letter}"
-            user = args[index + 1] if letter == "l" else user
+            value = args[index + 1]
+            user = value if letter == "l" else user
             index += 2
         else:
+            value = arg[2:]
             index += 1
+        if letter == "o":
+            key, _, setting = value.replace(" ", "=", 1).partition("=")
+            options.setdefault(key.lower(), setting)
     return index, user
 
 
-def parse_ssh(args: list[str]) -> tuple[str | None, str, list[str]] | str:
+def parse_ssh(
+    args: list[str], options: dict[str, str] | None = None
+) -> tuple[str | None, str, list[str]] | str:
     """-> (user, host, remote argv) or an error; like OpenSSH, options may follow the host."""
-    skipped = _ssh_options(args, 0, None)
+    seen = options if options is not None else {}
+    skipped = _ssh_options(args, 0, None, seen)
     if isinstance(skipped, str):
         return skipped
     index, user = skipped
@@ -387,17 +428,50 @@ def parse_ssh(args: list[str]) -> tuple[str | None, str, list[str]] | str:
         return "usage: ssh [-46AaCfGgKkMNnqsTtVvXxYy] destination [command [argument ...]]"
     user_part, at, host = args[index].rpartition("@")
     user = user_part if at else user
-    skipped = _ssh_options(args, index + 1, user)
+    skipped = _ssh_options(args, index + 1, user, seen)
     if isinstance(skipped, str):
         return skipped
     index, user = skipped
     return user, host, args[index:]
 
 
+def _key_of(line: str) -> tuple[str, str] | None:
+    fields = line.split()
+    return (fields[0], fields[1]) if len(fields) >= 2 else None
+
+
+def host_key_known(world: Any, peer_world: Any, name: str, options: dict[str, str]) -> bool:
+    """Whether the peer's host key is in the known-hosts files ssh reads for `name`
+    (HostKeyAlias when given) on `world`: UserKnownHostsFile, then GlobalKnownHostsFile."""
+    try:
+        presented = _key_of(peer_world.vfs.read_text(HOST_PUBLIC_KEY))
+    except VfsError:
+        return False
+    files = options.get("userknownhostsfile", DEFAULT_USER_KNOWN_HOSTS).split()
+    files += options.get("globalknownhostsfile", DEFAULT_GLOBAL_KNOWN_HOSTS).split()
+    for path in files:
+        if path == "none":
+            continue
+        try:
+            text = world.vfs.read_text(path.replace("~", "/root", 1), "/root")
+        except VfsError:
+            continue
+        for line in text.splitlines():
+            fields = line.split()
+            if (
+                len(fields) >= 3
+                and name in fields[0].split(",")
+                and _key_of(" ".join(fields[1:3])) == presented
+            ):
+                return True
+    return False
+
+
 async def ssh(ctx: Ctx) -> int:
     from ..interp import Interpreter
 
-    parsed = parse_ssh(ctx.args)
+    options: dict[str, str] = {}
+    parsed = parse_ssh(ctx.args, options)
     if isinstance(parsed, str):
         await ctx.err(parsed + "\n")
         return 255
@@ -409,6 +483,10 @@ async def ssh(ctx: Ctx) -> int:
         return 255
     if not peer.online:
         await ctx.err(f"ssh: connect to host {host} port 22: No route to host\n")
+        return 255
+    if not host_key_known(ctx.world, peer.world, options.get("hostkeyalias", host), options):
+        # no tty to ask on (and BatchMode=yes never asks): OpenSSH's sshconnect.c gives up
+        await ctx.err(HOST_KEY_FAILED)
         return 255
     if user not in (None, "root"):
         await ctx.err(f"{user}@{host}: Permission denied (publickey,password).\n")
