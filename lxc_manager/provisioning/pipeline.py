@@ -33,7 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from lxc_manager.containers import known
 from lxc_manager.containers.detail import get_services
 from lxc_manager.containers.detail_parsing import first_ipv4_from_ip_json, usable_ipv4
-from lxc_manager.containers.lifecycle import MSG_UNEXPECTED, short_message
+from lxc_manager.containers.lifecycle import MSG_UNEXPECTED, failure_message, short_message
 from lxc_manager.db.models import ProvisioningJob
 from lxc_manager.nodes import (
     NodeNotFound,
@@ -209,22 +209,29 @@ class _Run:
             )
         except ProxmoxError as exc:
             error = exc
-        await asyncio.gather(self.task_log(node, upid), *(call() for call in alongside))
+        lines, _ = await asyncio.gather(
+            self.task_log(node, upid), asyncio.gather(*(call() for call in alongside))
+        )
         if error is not None:
-            raise StepFailed(f"{what}: {short_message(error)}", repr(error)) from error
+            raise StepFailed(f"{what}: {failure_message(error, lines)}", repr(error)) from error
 
-    async def task_log(self, node: str, upid: str) -> None:
+    async def task_log(self, node: str, upid: str) -> list[str]:
+        """The task's log lines, each written to the stream too ([] when unreadable)."""
         try:
             data = await self.client.get(
                 f"/nodes/{node}/tasks/{upid}/log", {"start": 0, "limit": TASK_LOG_LINES}
             )
         except ProxmoxError as exc:
             log.info("task log of %s not available: %r", upid, exc)
-            return
-        if isinstance(data, list):
-            for entry in data:
-                if isinstance(entry, dict):
-                    await self.writer.line("task", str(entry.get("t", "")), step=self.step)
+            return []
+        lines = (
+            [str(e.get("t", "")) for e in data if isinstance(e, dict)]
+            if isinstance(data, list)
+            else []
+        )
+        for line in lines:
+            await self.writer.line("task", line, step=self.step)
+        return lines
 
     # -- commands in the container -------------------------------------------------------
 
