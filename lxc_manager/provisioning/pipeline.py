@@ -46,13 +46,13 @@ from lxc_manager.nodes import (
 from lxc_manager.proxmox import NotFound, ParameterError, ProxmoxClient, ProxmoxError, Upid
 from lxc_manager.proxmox.tasks import wait_for_task
 from lxc_manager.security import audit
-from lxc_manager.ssh import SshError, SshTarget
+from lxc_manager.ssh import FilePushFailed, SshError, SshTarget
 from lxc_manager.templates.runtime import script_preamble
 from lxc_manager.templates.spec import FileSpec, PackageSpec
 
 from . import progress, store, vmids
 from .progress import ProgressWriter
-from .remote import NodeSshPool
+from .remote import NodeSshPool, PushNotVerified, push_verified
 from .request import (
     CreateRequest,
     container_os,
@@ -101,7 +101,16 @@ TASK_LOG_LINES = 200
 CONTAINER_USER = "root"
 # Proxmox tasks: poll often at first (short tasks end sooner), slowly after a while.
 TASK_POLL, TASK_MAX_POLL, TASK_BACKOFF = 0.02, 2.0, 1.04
-APT_ENV = ("env", "DEBIAN_FRONTEND=noninteractive", "NEEDRESTART_MODE=a")
+# `pct exec` runs with PATH=/sbin:/bin:/usr/sbin:/usr/bin and the node's locale (often one
+# the container lacks): commands of ours get a complete PATH and C.UTF-8, as the scripts'
+# helper library sets them (templates/runtime/helpers.sh).
+CONTAINER_ENV = (
+    "env",
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "LANG=C.UTF-8",
+    "LC_ALL=C.UTF-8",
+)
+APT_ENV = (*CONTAINER_ENV, "DEBIAN_FRONTEND=noninteractive", "NEEDRESTART_MODE=a")
 APT_OPTIONS = ("-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold")
 
 
@@ -414,8 +423,19 @@ async def _push_one(run: _Run, spec: FileSpec) -> str:
             raise StepFailed(f"Could not create the directory {directory}", message)
     mode = int(spec.mode, 8)
     pool = await run.bound()
-    await pool.push_file(run.ssh(), run.vmid, path, spec.content.encode(), mode=mode)
+    try:
+        await push_verified(pool, run.ssh(), run.vmid, path, spec.content.encode(), mode=mode)
+    except FilePushFailed as exc:
+        raise StepFailed(f"Could not write {path}: {_push_reason(exc)}", str(exc)) from exc
     return f"wrote {path} (mode {mode:04o}, policy {spec.policy})"
+
+
+def _push_reason(exc: FilePushFailed) -> str:
+    """pct's own words (its last line), else the SSH layer's generic message."""
+    if isinstance(exc, PushNotVerified):
+        return exc.reason
+    lines = [line.strip() for line in exc.stderr.splitlines() if line.strip()]
+    return lines[-1] if lines else exc.user_message.rstrip(".")
 
 
 async def _files(run: _Run) -> str | None:
@@ -468,11 +488,19 @@ async def _packages(run: _Run) -> str | None:
     if "npm" in by_manager:
         specs = [p.install_spec() for p in by_manager["npm"]]
         await run.line(f"$ npm install -g {' '.join(specs)}")
-        await _install(run, "npm", ["npm", "install", "-g", *specs], " ".join(specs))
+        argv = [*CONTAINER_ENV, "npm", "install", "-g", *specs]
+        await _install(run, "npm", argv, " ".join(specs))
     if "pip" in by_manager:
         specs = [p.install_spec() for p in by_manager["pip"]]
         await run.line(f"$ pip3 install {' '.join(specs)}")
-        argv = ["env", "PIP_BREAK_SYSTEM_PACKAGES=1", "pip3", "install", "--no-input", *specs]
+        argv = [
+            *CONTAINER_ENV,
+            "PIP_BREAK_SYSTEM_PACKAGES=1",
+            "pip3",
+            "install",
+            "--no-input",
+            *specs,
+        ]
         await _install(run, "pip", argv, " ".join(specs))
     preamble = script_preamble(os_name, CONTAINER_USER)
     for package in by_manager.get("custom", []):
