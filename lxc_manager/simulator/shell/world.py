@@ -291,9 +291,9 @@ class HostWorld(World):
         return {**super().default_env(), "LANG": HOST_LOCALE}
 
 
-# A container sees /proc/sys and /sys read-only: LXC's config/common.conf (included by every
-# Proxmox CT) has `lxc.mount.auto = proc:mixed sys:mixed`, and pve-container src/PVE/LXC.pm
-# update_lxc_config keeps `sys:mixed` for unprivileged CTs.
+# A container sees /proc/sys and /sys read-only: lxc/lxc config/templates/common.conf.in
+# (included by every Proxmox CT) has `lxc.mount.auto = cgroup:mixed proc:mixed sys:mixed`,
+# and pve-container src/PVE/LXC.pm update_lxc_config sets `sys:mixed` for unprivileged CTs.
 CONTAINER_READ_ONLY = ("/proc/sys", "/sys")
 
 

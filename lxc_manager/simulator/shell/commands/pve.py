@@ -53,8 +53,8 @@ SSH_VALUE_OPTIONS = set("bcDEeFIiJLlmOopQRSWw")
 # `pct exec` keeps the caller's environment (`lxc-attach --keep-env`, the default on PVE 8
 # and 9: pve-container src/PVE/CLI/pct.pm exec) minus SSL_CERT_FILE/SSL_CERT_DIR, with the
 # PATH every PVE command line tool sets for itself (pve-common src/PVE/CLIHandler.pm
-# run_cli_handler): no /usr/local. lxc-attach adds `container=lxc`; with --keep-env 0 it
-# clears the environment and sets its own default PATH.
+# run_cli_handler): no /usr/local. lxc-attach (lxc/lxc src/lxc/attach.c) adds
+# `container=lxc`; with --keep-env 0 it clears the environment and sets its default PATH.
 PCT_PATH = "/sbin:/bin:/usr/sbin:/usr/bin"
 LXC_ATTACH_CLEAR_ENV_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 PCT_DROPPED_ENV = ("SSL_CERT_FILE", "SSL_CERT_DIR")
