@@ -182,13 +182,14 @@ async def push_verified(
     *,
     timeout: float | None = None,  # noqa: ASYNC109
 ) -> None:
-    """`pool.push_file`, then `pct exec VMID -- stat -c '%s %a' DEST`: the file must have
-    the size of `content` and `mode`. Raises FilePushFailed when pct refused, and
+    """`pool.push_file`, then `pct exec VMID -- stat -L -c '%s %a' DEST` (-L: pct writes
+    through a symlink, e.g. Ubuntu's /etc/resolv.conf): the file must have the size of
+    `content` and `mode`. Raises FilePushFailed when pct refused, and
     PushNotVerified when pct said yes but the file is not there as sent."""
     pushed = await pool.push_file(target, vmid, dest, content, mode, owner, group, timeout=timeout)
     printed = " ".join((pushed.stderr or pushed.stdout).split())
     checked = await pool.pct_exec(
-        target, vmid, ["stat", "-c", STAT_FORMAT, dest], timeout=_STAT_TIMEOUT
+        target, vmid, ["stat", "-L", "-c", STAT_FORMAT, dest], timeout=_STAT_TIMEOUT
     )
     found = _stat_size_mode(checked.stdout) if checked.ok else None
     expected = (len(content), mode & 0o7777)

@@ -60,6 +60,9 @@ async def test_push_verified_names_a_read_only_path_and_passes_a_good_file(
     async with NodeSshPool("pve1") as pool:
         await pool.bind(target)
         await push_verified(pool, target, vmid, "/root/ok.txt", b"fine\n", 0o640)
+        linked = await pool.pct_exec(target, vmid, ["ln", "-s", "/root/ok.txt", "/root/link"])
+        assert linked.exit_status == 0, linked.stderr
+        await push_verified(pool, target, vmid, "/root/link", b"through\n", 0o600)  # follows
         with pytest.raises(PushNotVerified) as caught:
             await push_verified(pool, target, vmid, "/proc/sys/kernel/lxcm", b"1\n", 0o644)
     assert caught.value.reason == (
@@ -67,7 +70,7 @@ async def test_push_verified_names_a_read_only_path_and_passes_a_good_file(
     )
     assert await in_ct(sshnode, "pve1", vmid, ["stat", "-c", "%s %a", "/root/ok.txt"]) == (
         0,
-        "5 640\n",
+        "8 600\n",
     )
 
 
