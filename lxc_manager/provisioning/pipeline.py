@@ -33,7 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from lxc_manager.containers import known
 from lxc_manager.containers.detail import get_services
 from lxc_manager.containers.detail_parsing import first_ipv4_from_ip_json, usable_ipv4
-from lxc_manager.containers.lifecycle import MSG_UNEXPECTED, short_message
+from lxc_manager.containers.lifecycle import MSG_UNEXPECTED, failure_message, short_message
 from lxc_manager.db.models import ProvisioningJob
 from lxc_manager.nodes import (
     NodeNotFound,
@@ -47,12 +47,13 @@ from lxc_manager.nodes import (
 from lxc_manager.proxmox import NotFound, ParameterError, ProxmoxClient, ProxmoxError, Upid
 from lxc_manager.proxmox.tasks import wait_for_task
 from lxc_manager.security import audit
-from lxc_manager.ssh import SshError, SshPool, SshTarget
+from lxc_manager.ssh import FilePushFailed, SshError, SshPool, SshTarget
 from lxc_manager.templates.runtime import script_preamble
 from lxc_manager.templates.spec import FileSpec, PackageSpec
 
 from . import progress, store, vmids
 from .progress import ProgressWriter
+from .push import PushNotVerified, push_verified
 from .request import (
     CreateRequest,
     container_os,
@@ -101,7 +102,16 @@ TASK_LOG_LINES = 200
 CONTAINER_USER = "root"
 # Proxmox tasks: poll often at first (short tasks end sooner), slowly after a while.
 TASK_POLL, TASK_MAX_POLL, TASK_BACKOFF = 0.02, 2.0, 1.04
-APT_ENV = ("env", "DEBIAN_FRONTEND=noninteractive", "NEEDRESTART_MODE=a")
+# `pct exec` runs with PATH=/sbin:/bin:/usr/sbin:/usr/bin and the node's locale (often one
+# the container lacks): commands of ours get a complete PATH and C.UTF-8, as the scripts'
+# helper library sets them (templates/runtime/helpers.sh).
+CONTAINER_ENV = (
+    "env",
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "LANG=C.UTF-8",
+    "LC_ALL=C.UTF-8",
+)
+APT_ENV = (*CONTAINER_ENV, "DEBIAN_FRONTEND=noninteractive", "NEEDRESTART_MODE=a")
 APT_OPTIONS = ("-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold")
 
 
@@ -216,22 +226,29 @@ class _Run:
             )
         except ProxmoxError as exc:
             error = exc
-        await asyncio.gather(self.task_log(node, upid), *(call() for call in alongside))
+        lines, _ = await asyncio.gather(
+            self.task_log(node, upid), asyncio.gather(*(call() for call in alongside))
+        )
         if error is not None:
-            raise StepFailed(f"{what}: {short_message(error)}", repr(error)) from error
+            raise StepFailed(f"{what}: {failure_message(error, lines)}", repr(error)) from error
 
-    async def task_log(self, node: str, upid: str) -> None:
+    async def task_log(self, node: str, upid: str) -> list[str]:
+        """The task's log lines, each written to the stream too ([] when unreadable)."""
         try:
             data = await self.client.get(
                 f"/nodes/{node}/tasks/{upid}/log", {"start": 0, "limit": TASK_LOG_LINES}
             )
         except ProxmoxError as exc:
             log.info("task log of %s not available: %r", upid, exc)
-            return
-        if isinstance(data, list):
-            for entry in data:
-                if isinstance(entry, dict):
-                    await self.writer.line("task", str(entry.get("t", "")), step=self.step)
+            return []
+        lines = (
+            [str(e.get("t", "")) for e in data if isinstance(e, dict)]
+            if isinstance(data, list)
+            else []
+        )
+        for line in lines:
+            await self.writer.line("task", line, step=self.step)
+        return lines
 
     # -- commands in the container -------------------------------------------------------
 
@@ -414,8 +431,19 @@ async def _push_one(run: _Run, spec: FileSpec) -> str:
             raise StepFailed(f"Could not create the directory {directory}", message)
     mode = int(spec.mode, 8)
     target = await run.node_target()
-    await run.pool.push_file(target, run.vmid, path, spec.content.encode(), mode=mode)
+    try:
+        await push_verified(run.pool, target, run.vmid, path, spec.content.encode(), mode=mode)
+    except FilePushFailed as exc:
+        raise StepFailed(f"Could not write {path}: {_push_reason(exc)}", str(exc)) from exc
     return f"wrote {path} (mode {mode:04o}, policy {spec.policy})"
+
+
+def _push_reason(exc: FilePushFailed) -> str:
+    """pct's own words (its last line), else the SSH layer's generic message."""
+    if isinstance(exc, PushNotVerified):
+        return exc.reason
+    lines = [line.strip() for line in exc.stderr.splitlines() if line.strip()]
+    return lines[-1] if lines else exc.user_message.rstrip(".")
 
 
 async def _files(run: _Run) -> str | None:
@@ -468,11 +496,19 @@ async def _packages(run: _Run) -> str | None:
     if "npm" in by_manager:
         specs = [p.install_spec() for p in by_manager["npm"]]
         await run.line(f"$ npm install -g {' '.join(specs)}")
-        await _install(run, "npm", ["npm", "install", "-g", *specs], " ".join(specs))
+        argv = [*CONTAINER_ENV, "npm", "install", "-g", *specs]
+        await _install(run, "npm", argv, " ".join(specs))
     if "pip" in by_manager:
         specs = [p.install_spec() for p in by_manager["pip"]]
         await run.line(f"$ pip3 install {' '.join(specs)}")
-        argv = ["env", "PIP_BREAK_SYSTEM_PACKAGES=1", "pip3", "install", "--no-input", *specs]
+        argv = [
+            *CONTAINER_ENV,
+            "PIP_BREAK_SYSTEM_PACKAGES=1",
+            "pip3",
+            "install",
+            "--no-input",
+            *specs,
+        ]
         await _install(run, "pip", argv, " ".join(specs))
     preamble = script_preamble(os_name, CONTAINER_USER)
     for package in by_manager.get("custom", []):

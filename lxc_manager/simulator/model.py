@@ -602,6 +602,8 @@ class Cluster:
                 error = exc.message
         if error is not None and task.on_error is not None:
             task.on_error()
+        if task.failure is not None:
+            task.log.clear()  # the `fail_tasks` fault: the worker died before printing anything
         task.status = "stopped"
         task.endtime = max(task.starttime, int(min(task.due, self.clock.now())))
         task.exitstatus = "OK" if error is None else error

@@ -157,18 +157,20 @@ async def test_pct_push_and_pull(cluster: FakeCluster) -> None:
     assert inode.mode == 0o600
     account = world.account("app")
     assert account is not None
-    assert (inode.uid, inode.gid) == (account.uid, account.gid)
+    # --user without --group keeps the new file's group (pct.pm create_file)
+    assert (inode.uid, inode.gid) == (account.uid, 0)
     errors = await on_host(
         cluster,
-        "pct push 100 /nope /x; pct push 101 /etc/hostname /x; "
-        "echo x > /tmp/f; pct push 100 /tmp/f /no/dir/x; "
-        "pct push 100 /tmp/f /y --user ghost",
+        "pct push 100 /nope /x; echo $?; pct push 101 /etc/hostname /x; echo $?; "
+        "echo x > /tmp/f; pct push 100 /tmp/f /no/dir/x; echo $?; "
+        "pct push 100 /tmp/f /y --user ghost; echo $?",
     )
+    assert errors.out == "0\n255\n0\n0\n"  # the worker's errors are only printed
     assert errors.err.splitlines() == [
-        "can't open file /nope - No such file or directory",
-        "container '101' not running!",
-        "failed to open '/no/dir/x' for writing - No such file or directory",
-        "unable to find user 'ghost'",
+        "failed to open /nope for reading",
+        "can only push files to a running CT",
+        "failed to create file: /no/dir/x: No such file or directory",
+        "failed to get uid for: ghost",
     ]
 
 

@@ -51,12 +51,16 @@ VALUE_OPTIONS = {
     "list": set(),
 }
 SSH_VALUE_OPTIONS = set("bcDEeFIiJLlmOopQRSWw")
-CONTAINER_ENV = {
-    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-    "HOME": "/root",
-    "container": "lxc",
-    "LANG": "C.UTF-8",
-}
+# `pct exec` keeps the caller's environment (`lxc-attach --keep-env`, the default on PVE 8
+# and 9: pve-container src/PVE/CLI/pct.pm exec) minus SSL_CERT_FILE/SSL_CERT_DIR, with the
+# PATH every PVE command line tool sets for itself (pve-common src/PVE/CLIHandler.pm
+# run_cli_handler): no /usr/local. lxc-attach (lxc/lxc src/lxc/attach.c) adds
+# `container=lxc`; with --keep-env 0 it clears the environment and sets its default PATH.
+PCT_PATH = "/sbin:/bin:/usr/sbin:/usr/bin"
+LXC_ATTACH_CLEAR_ENV_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+PCT_DROPPED_ENV = ("SSL_CERT_FILE", "SSL_CERT_DIR")
+PVE_TRUE = ("1", "yes", "true", "on")
+PVE_FALSE = ("0", "no", "false", "off")
 
 
 class PctError(Exception):
@@ -263,7 +267,7 @@ async def _lifecycle(ctx: Ctx, access: PveAccess, verb: str, args: list[str]) ->
 async def _pct_exec(ctx: Ctx, access: PveAccess, args: list[str]) -> int:
     from ..interp import CannotExecute, CommandNotFound, run_argv
 
-    positional, _ = parse_options("exec", args)
+    positional, options = parse_options("exec", args)
     vmid = _vmid("exec", positional)
     argv = positional[1:]
     container = _container(access, vmid, running=True)
@@ -271,8 +275,9 @@ async def _pct_exec(ctx: Ctx, access: PveAccess, args: list[str]) -> int:
         raise PctError("missing command")
     world = container.world
     session = Session(sleep_scale=ctx.session.sleep_scale)
+    env = _exec_environment(ctx.env, options.get("keep-env", "1"))
     try:
-        return await run_argv(world, session, argv, ctx.io, dict(CONTAINER_ENV), "/root")
+        return await run_argv(world, session, argv, ctx.io, env, "/root")
     except (CommandNotFound, CannotExecute) as exc:
         reason = exc.reason if isinstance(exc, CannotExecute) else "No such file or directory"
         await ctx.err(
@@ -280,6 +285,22 @@ async def _pct_exec(ctx: Ctx, access: PveAccess, args: list[str]) -> int:
             f'{reason} - Failed to exec "{argv[0]}"\n'
         )
         return 126 if isinstance(exc, CannotExecute) and exc.status == 126 else 127
+
+
+def _exec_environment(caller: dict[str, str], keep_env: str) -> dict[str, str]:
+    """What the command in the container gets (see PCT_PATH)."""
+    if keep_env.lower() not in PVE_TRUE + PVE_FALSE:
+        raise PctError(
+            f"400 Parameter verification failed.\nkeep-env: type check ('boolean') failed - "
+            f"got '{keep_env}'\n{USAGES['exec']}"
+        )
+    if keep_env.lower() in PVE_TRUE:
+        env = {k: v for k, v in caller.items() if k not in PCT_DROPPED_ENV}
+        env["PATH"] = PCT_PATH
+    else:
+        env = {"PATH": LXC_ATTACH_CLEAR_ENV_PATH}
+    env["container"] = "lxc"
+    return env
 
 
 def _parse_perms(text: str) -> int:
@@ -307,22 +328,80 @@ def _owner(world: Any, options: dict[str, str]) -> tuple[int, int]:
     return account.uid, gid
 
 
+class PushWorkerError(Exception):
+    """`pct push` died in its worker: printed on stderr, and pct still exits 0."""
+
+
 async def _pct_push(ctx: Ctx, access: PveAccess, args: list[str]) -> int:
+    """pve-container src/PVE/CLI/pct.pm `push`: only "is it running" is checked before the
+    copy; the copy runs in a forked worker (fork_worker, pve-common
+    src/PVE/RESTEnvironment.pm) whose error is printed on stderr while pct exits 0."""
     positional, options = parse_options("push", args)
     vmid = _vmid("push", positional)
     if len(positional) < 3:
         raise PctError(f"400 not enough arguments\n{USAGES['push']}")
     source, destination = positional[1], positional[2]
+    container = access.find_container(vmid)
+    if container is None or container.status != "running":
+        raise PctError("can only push files to a running CT")
+    try:
+        _push_worker(ctx, container.world, source, destination, options)
+    except PushWorkerError as exc:
+        await ctx.err(f"{exc}\n")
+    return 0
+
+
+def _push_worker(
+    ctx: Ctx, world: Any, source: str, destination: str, options: dict[str, str]
+) -> None:
+    """The worker of `pct push` (its `die` texts, in its order)."""
     try:
         data = ctx.vfs.read_bytes(source, ctx.cwd)
     except VfsError as exc:
-        raise PctError(f"can't open file {source} - {exc.reason}") from exc
-    container = _container(access, vmid, running=True)
-    world = container.world
-    perms = _parse_perms(options.get("perms", "0644"))
-    uid, gid = _owner(world, options)
-    _write(world, destination, data, perms, uid, gid)
-    return 0
+        raise PushWorkerError(f"failed to open {source} for reading") from exc
+    uid = _worker_id(world, options.get("user"), "uid")
+    gid = _worker_id(world, options.get("group"), "gid")
+    perms = _worker_perms(options.get("perms"))
+    path = destination if destination.startswith("/") else "/" + destination  # chdir('/')
+    vfs = world.vfs
+    existed = vfs.try_lookup(path) is not None
+    try:
+        inode = vfs.open_file(path, truncate=True, mode=0o644 if perms is None else perms)
+    except VfsError as exc:
+        raise PushWorkerError(f"failed to create file: {destination}: {exc.reason}") from exc
+    if perms is not None:
+        inode.mode = perms
+    elif not existed:
+        inode.mode = 0o644  # 0666 & ~umask
+    if uid is not None or gid is not None:
+        inode.uid = inode.uid if uid is None else uid
+        inode.gid = inode.gid if gid is None else gid
+    inode.data.extend(data)
+    vfs.touch_inode(inode)
+
+
+def _worker_perms(text: str | None) -> int | None:
+    """create_file's mode: octal by default (a leading 0 is added), `0x` for hex."""
+    if text is None:
+        return None
+    value = text if text.startswith("0") else "0" + text
+    try:
+        number = int(value, 16) if value[:2].lower() == "0x" else int(value, 8)
+    except ValueError:
+        raise PushWorkerError(f"invalid mode: '{value}'") from None
+    return number & 0o7777
+
+
+def _worker_id(world: Any, name: str | None, kind: str) -> int | None:
+    """A user/group name looked up inside the container, or a number."""
+    if name is None:
+        return None
+    if name.isdigit():
+        return int(name)
+    found = world.account(name) if kind == "uid" else world.group(name)
+    if found is None:
+        raise PushWorkerError(f"failed to get {kind} for: {name}")
+    return int(found.uid if kind == "uid" else found.gid)
 
 
 async def _pct_pull(ctx: Ctx, access: PveAccess, args: list[str]) -> int:
