@@ -21,6 +21,7 @@ the log functions raise `DetailUnavailable` with a `user_message`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -32,7 +33,16 @@ from typing import Any
 import redis.exceptions
 
 from lxc_manager import redis_client
-from lxc_manager.nodes import NodeNotFound, client_for, get_node, ssh_target_for
+from lxc_manager.nodes import (
+    MemberKeyChanged,
+    MemberNotFound,
+    MemberUnreachable,
+    NodeNotFound,
+    client_for,
+    get_node,
+    ssh_target_for,
+    ssh_target_on,
+)
 from lxc_manager.nodes.secrets import keyring
 from lxc_manager.proxmox import ProxmoxClient, ProxmoxError, TaskFailed
 from lxc_manager.proxmox.models import LxcConfig
@@ -227,8 +237,32 @@ async def _client(user_id: str, node_id: int) -> ProxmoxClient:
     return await asyncio.to_thread(client_for, user_id, node_id)
 
 
-async def _ssh_target(user_id: str, node_id: int) -> SshTarget | None:
-    return await asyncio.to_thread(ssh_target_for, user_id, node_id)
+async def _has_ssh(user_id: str, node_id: int) -> bool:
+    return await asyncio.to_thread(ssh_target_for, user_id, node_id) is not None
+
+
+_MEMBER_ERRORS = (MemberKeyChanged, MemberNotFound, MemberUnreachable)
+
+
+async def _node_target(
+    user_id: str, node_id: int, pve_node: str, client: ProxmoxClient | None = None
+) -> SshTarget:
+    """The SSH target that runs `pct` on `pve_node` (the member itself, see
+    `nodes.members`). Raises DetailUnavailable (no SSH, member unreachable or its host key
+    changed: the message says which) or NodeNotFound."""
+    try:
+        if client is None:
+            async with await _client(user_id, node_id) as own:
+                target = await ssh_target_on(user_id, node_id, pve_node, own)
+        else:
+            target = await ssh_target_on(user_id, node_id, pve_node, client)
+    except _MEMBER_ERRORS as exc:
+        raise DetailUnavailable(exc.user_message, str(exc)) from exc
+    except SshError as exc:
+        raise DetailUnavailable(MSG_SSH_FAILED, str(exc)) from exc
+    if target is None:
+        raise DetailUnavailable(MSG_NO_SSH)
+    return target
 
 
 @asynccontextmanager
@@ -300,10 +334,12 @@ async def get_overview(
             client.lxc_status(pve_node, vmid), client.lxc_config(pve_node, vmid)
         )
         ip = await _api_ip(client, pve_node, vmid) if status.running else None
-    if ip is None and status.running:
-        target = await _ssh_target(user_id, node_id)
-        if target is not None:
-            ip = await _ssh_ip(target, vmid, pool)
+        target = None
+        if ip is None and status.running and await _has_ssh(user_id, node_id):
+            with contextlib.suppress(DetailUnavailable):
+                target = await _node_target(user_id, node_id, pve_node, client)
+    if target is not None:
+        ip = await _ssh_ip(target, vmid, pool)
     if ip is not None:  # the dashboard shows it too
         await known.remember_ip(user_id, known.cluster_key_of(node), vmid, ip)
     return Overview(
@@ -694,8 +730,7 @@ async def get_services(
     `SERVICES_CACHE_SECONDS` (credential values encrypted); `refresh=True` reads afresh."""
     _check(pve_node, vmid)
     node = await asyncio.to_thread(get_node, user_id, node_id)
-    target = await _ssh_target(user_id, node_id)
-    if target is None:
+    if not await _has_ssh(user_id, node_id):
         return Services(False, MSG_NO_SSH, ())
     cache_key = _cache_key(user_id, known.cluster_key_of(node), vmid)
     if not refresh:
@@ -708,6 +743,11 @@ async def get_services(
         if not status.running:
             return Services(False, MSG_STOPPED, ())
         ip = await _api_ip(client, pve_node, vmid)
+        try:
+            target = await _node_target(user_id, node_id, pve_node, client)
+        except DetailUnavailable as exc:
+            log.warning("services of CT %s: %s", vmid, exc)
+            return Services(False, exc.user_message, ())
     try:
         async with _pool_scope(pool) as ssh:
             if ip is None:
@@ -769,9 +809,7 @@ async def tail_log(
     _check(pve_node, vmid)
     _check_unit(unit)
     count = _clamp_lines(lines)
-    target = await _ssh_target(user_id, node_id)
-    if target is None:
-        raise DetailUnavailable(MSG_NO_SSH)
+    target = await _node_target(user_id, node_id, pve_node)
     try:
         async with _pool_scope(pool) as ssh:
             result = await ssh.pct_exec(
@@ -801,15 +839,13 @@ def follow_log(
     _check(pve_node, vmid)
     _check_unit(unit)
     count = _clamp_lines(lines)
-    return _follow(user_id, node_id, vmid, _journal_argv(unit, count, True), pool)
+    return _follow(user_id, node_id, pve_node, vmid, _journal_argv(unit, count, True), pool)
 
 
 async def _follow(
-    user_id: str, node_id: int, vmid: int, argv: list[str], pool: SshPool | None
+    user_id: str, node_id: int, pve_node: str, vmid: int, argv: list[str], pool: SshPool | None
 ) -> AsyncGenerator[str, None]:
-    target = await _ssh_target(user_id, node_id)
-    if target is None:
-        raise DetailUnavailable(MSG_NO_SSH)
+    target = await _node_target(user_id, node_id, pve_node)
     errors: list[str] = []
     try:
         async with _pool_scope(pool) as ssh, ssh.pct_exec_stream(target, vmid, argv) as stream:

@@ -42,6 +42,7 @@ from lxc_manager.proxmox import (
     Unreachable,
     Upid,
 )
+from lxc_manager.proxmox.tasks import failure_reason
 from lxc_manager.security import audit
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "ActionResult",
     "bulk_action",
     "delete_container",
+    "failure_message",
     "lock_key",
     "run_action",
     "short_message",
@@ -65,6 +67,7 @@ log = logging.getLogger(__name__)
 ACTIONS = ("start", "shutdown", "stop", "reboot")
 BULK_CONCURRENCY = 8
 TASK_LOG_LINES = 50
+REASON_LIMIT = 300  # characters of a failed task's reason in a message
 VMID_MIN, VMID_MAX = 100, 999_999_999
 
 MSG_NODE_NOT_FOUND = "Node not found"
@@ -88,6 +91,10 @@ _KNOWN_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"container is running", re.I), MSG_RUNNING),
     (re.compile(r"is locked \((?P<lock>[\w-]+)\)", re.I), "The container is locked ({lock})"),
     (re.compile(r"protection mode enabled", re.I), "The container is protected (protection)"),
+    (
+        re.compile(r"(?P<kind>CT|VM) (?P<vmid>\d+) already exists on node '(?P<node>[^']+)'"),
+        "{kind} {vmid} already exists on node '{node}'",
+    ),
     (re.compile(r"does not exist|no such", re.I), "The container does not exist"),
     (re.compile(r"timeout|timed out", re.I), "Proxmox timed out"),
 )
@@ -152,6 +159,16 @@ def short_message(error: BaseException) -> str:
     if isinstance(error, NodeSecretError):
         return error.user_message
     return MSG_UNEXPECTED
+
+
+def failure_message(error: BaseException, log_lines: Sequence[str] = ()) -> str:
+    """`short_message`, except that a failed task gives its reason as its log tells it: the
+    exit status and the last lines before it (Proxmox checks locks and templates inside the
+    worker, so the reason is only there)."""
+    if isinstance(error, TaskFailed):
+        reason = failure_reason(error.exitstatus, log_lines)
+        return f"The task failed: {_one_line(reason, REASON_LIMIT)}"
+    return short_message(error)
 
 
 def lock_key(user_id: str, cluster_key: str, vmid: int) -> str:
@@ -292,7 +309,7 @@ def _result(
     if error is None:
         message = _DONE[action]
         return ActionResult(True, message, upid or None, lines), f"{message} ({upid})"
-    message = short_message(error)
+    message = failure_message(error, lines)
     log.info("container.%s CT %s failed: %r", action, vmid, error)
     detail = f"{message}" + (f" ({upid})" if upid else "")
     return ActionResult(False, message, upid or None, lines), detail

@@ -110,6 +110,8 @@ class ProxmoxNode(SQLModel, table=True):
     ssh_secret_kind: str = Field(default="", max_length=16)
     tls_fingerprint: str = Field(max_length=95)
     ssh_host_key: str | None = Field(default=None, max_length=95)
+    # the other cluster members' pinned SSH host keys: {"pve2": {"ip": ..., "key": "SHA256:..."}}
+    ssh_member_keys: str = Field(default="{}", sa_type=Text)
     cluster_name: str = Field(default="", max_length=255)
     cluster_key: str = Field(default="", sa_type=Text)
     pve_nodes: str = Field(default="[]", sa_type=Text)

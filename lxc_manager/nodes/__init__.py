@@ -3,6 +3,7 @@
 Plain async Python (no Reflex); the page `/settings/nodes` calls `service`.
 """
 
+from .members import MemberKey, MemberKeyChanged, MemberNotFound, MemberUnreachable
 from .service import (
     PRIVSEP_HINT,
     CheckResult,
@@ -23,12 +24,17 @@ from .service import (
     rotate_keys,
     shared_node_clients,
     ssh_target_for,
+    ssh_target_on,
     update_node,
 )
 
 __all__ = [
     "PRIVSEP_HINT",
     "CheckResult",
+    "MemberKey",
+    "MemberKeyChanged",
+    "MemberNotFound",
+    "MemberUnreachable",
     "NodeClient",
     "NodeInput",
     "NodeNotFound",
@@ -46,5 +52,6 @@ __all__ = [
     "rotate_keys",
     "shared_node_clients",
     "ssh_target_for",
+    "ssh_target_on",
     "update_node",
 ]

@@ -3,7 +3,9 @@
 Order of the API test: TLS fingerprint (first contact: only the handshake, nothing is sent)
 -> `/version` with the token -> `/access/permissions` against what the app needs ->
 `/cluster/status`. The SSH test (when credentials are given) runs alongside: host key
-(first contact: only the key exchange) -> sign in with the pinned key -> `pct list`.
+(first contact: only the key exchange) -> sign in with the pinned key -> `pct list`. When
+both pass, the host key of every other cluster member is read at its `/cluster/status`
+address (`members`): pinned on first use, a changed one refused until confirmed.
 Answers are short texts for the page; what really happened goes to the log. An SSH test
 with newly typed credentials (possibly someone else's, on a host the form names) answers
 one message whether the password was wrong or `pct` failed after signing in: telling them
@@ -16,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -47,6 +49,8 @@ from lxc_manager.ssh import (
 )
 from lxc_manager.ssh import normalize_fingerprint as normalize_ssh
 
+from . import members
+from .members import MemberKey
 from .types import CheckResult
 from .validation import (
     PRIVSEP_HINT,
@@ -128,6 +132,8 @@ class SshCheck:
     confirmed: str | None
     pinned: str | None
     precise: bool = False
+    pinned_members: Mapping[str, MemberKey] = field(default_factory=dict)
+    confirmed_members: Mapping[str, str] = field(default_factory=dict)
 
     def target(self, pin: str) -> SshTarget:
         key = self.kind == "key"
@@ -178,7 +184,44 @@ async def check_connection(api: ApiCheck, ssh: SshCheck | None) -> CheckResult:
     if ssh is None:
         return _merge(api, await check_api(api), None)
     api_result, ssh_result = await asyncio.gather(check_api(api), check_ssh(ssh))
+    if api_result.ok and ssh_result.ok:
+        ssh_result = await check_members(ssh, api_result, ssh_result)
     return _merge(api, api_result, ssh_result)
+
+
+async def check_members(c: SshCheck, api: CheckResult, ssh: CheckResult) -> CheckResult:
+    """The host keys of the cluster's other members (`api.member_keys`: their addresses),
+    read on the node's SSH port; a changed pinned key fails the test until confirmed."""
+    found = await members.check_member_keys(
+        [(m.name, m.ip, m.state != members.UNREACHABLE) for m in api.member_keys],
+        c.port,
+        c.pinned_members,
+        c.confirmed_members,
+    )
+    changed = [m for m in found if m.state == members.CHANGED]
+    for member in changed:
+        log.warning(
+            "node check ssh: member %s at %s changed its host key (%s -> %s)",
+            member.name,
+            member.ip,
+            member.key,
+            member.presented,
+        )
+    if not changed:
+        return CheckResult(ok=True, ssh_host_key=ssh.ssh_host_key, member_keys=found)
+    message = " ".join(
+        members.member_changed_message(
+            m.name, format_address(m.ip, c.port), normalize_ssh(m.key), m.presented
+        )
+        for m in changed
+    )
+    return CheckResult(
+        ok=False,
+        field_errors={"ssh_secret": message},
+        ssh_host_key=ssh.ssh_host_key,
+        member_keys=found,
+        needs_member_confirmation=True,
+    )
 
 
 def _merge(api: ApiCheck, a: CheckResult, s: CheckResult | None) -> CheckResult:
@@ -192,6 +235,8 @@ def _merge(api: ApiCheck, a: CheckResult, s: CheckResult | None) -> CheckResult:
         needs_tls_confirmation=a.needs_tls_confirmation,
         ssh_host_key=s.ssh_host_key if s else "",
         needs_ssh_confirmation=bool(s and s.needs_ssh_confirmation),
+        member_keys=s.member_keys if s else (),
+        needs_member_confirmation=bool(s and s.needs_member_confirmation),
         version=a.version,
         cluster_name=a.cluster_name,
         pve_nodes=a.pve_nodes,
@@ -283,6 +328,11 @@ async def check_api(c: ApiCheck) -> CheckResult:
         version=version.version,
         cluster_name=status.name or "",
         pve_nodes=list(status.node_names),
+        member_keys=tuple(
+            MemberKey(n.name, n.ip or "", "", "" if n.online else members.UNREACHABLE)
+            for n in status.nodes
+            if not n.local and len(status.nodes) > 1
+        ),
     )
 
 

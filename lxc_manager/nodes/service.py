@@ -21,6 +21,7 @@ user (`throttle`), and a user has at most `LXCM_MAX_NODES_PER_USER` nodes.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from dataclasses import dataclass, field
@@ -31,15 +32,16 @@ from sqlmodel import Session, col, func, select, update
 
 from lxc_manager.db.engine import session_scope
 from lxc_manager.db.models import ProxmoxNode, utcnow
-from lxc_manager.proxmox import ProxmoxClient, Timeouts, TlsPolicy, TokenAuth
+from lxc_manager.proxmox import ProxmoxClient, ProxmoxError, Timeouts, TlsPolicy, TokenAuth
 from lxc_manager.proxmox import shared as shared_clients_cache
 from lxc_manager.security import audit
 from lxc_manager.security.crypto import Keyring
 from lxc_manager.settings import get_settings
 from lxc_manager.ssh import SshPool, SshTarget
 
-from . import checks, throttle
+from . import checks, members, throttle
 from .checks import ApiCheck, SshCheck
+from .members import MemberKey, MemberKeyChanged, MemberNotFound
 from .secrets import SECRET_FIELDS, keyring, seal, unseal
 from .types import (
     CheckResult,
@@ -72,6 +74,7 @@ __all__ = [
     "rotate_keys",
     "shared_node_clients",
     "ssh_target_for",
+    "ssh_target_on",
     "update_node",
 ]
 
@@ -147,6 +150,7 @@ def _view(node: ProxmoxNode) -> NodeView:
         pve_nodes=_pve_nodes(node.pve_nodes),
         created_at=_aware(node.created_at),
         updated_at=_aware(node.updated_at),
+        member_keys=tuple(members.parse_member_keys(node.ssh_member_keys).values()),
     )
 
 
@@ -285,6 +289,10 @@ def _prepare(user_id: str, raw: NodeInput, node_id: int | None) -> _Plan | Check
             confirmed=data.ssh_host_key,
             pinned=existing.ssh_host_key if existing is not None and same_ssh else None,
             precise=existing is not None and data.ssh_secret is None,
+            pinned_members=members.parse_member_keys(existing.ssh_member_keys)
+            if existing is not None and same_ssh
+            else {},
+            confirmed_members=dict(data.member_host_keys),
         )
     return _Plan(data, token_secret, ssh_secret, ssh_kind, api, ssh)
 
@@ -349,6 +357,9 @@ def _apply_check(node: ProxmoxNode, plan: _Plan, result: CheckResult) -> None:
     node.cluster_key = result.cluster_key
     node.pve_nodes = json.dumps(result.pve_nodes)
     node.ssh_host_key = result.ssh_host_key if plan.ssh is not None else None
+    node.ssh_member_keys = (
+        members.dump_member_keys(result.member_keys) if plan.ssh is not None else "{}"
+    )
 
 
 def _insert(user_id: str, plan: _Plan, result: CheckResult) -> NodeView:
@@ -463,7 +474,10 @@ def _update(
                 changed.append("tls_fingerprint")
             if plan.ssh is not None and node.ssh_host_key != result.ssh_host_key:
                 changed.append("ssh_host_key")
+            member_keys = node.ssh_member_keys
             _apply_check(node, plan, result)
+            if node.ssh_member_keys != member_keys:
+                changed.append("member host keys")
             node.updated_at = utcnow()
             db.add(node)
             db.flush()
@@ -646,6 +660,74 @@ def ssh_target_for(user_id: str, node_id: int) -> SshTarget | None:
     with session_scope() as db:
         node = _row(db, user_id, node_id)
     return _ssh_target(node)
+
+
+def _endpoint_and_members(
+    user_id: str, node_id: int
+) -> tuple[SshTarget | None, dict[str, MemberKey], str]:
+    with session_scope() as db:
+        node = _row(db, user_id, node_id)
+    return _ssh_target(node), members.parse_member_keys(node.ssh_member_keys), node.name
+
+
+def _pin_member(user_id: str, node_id: int, member: MemberKey) -> None:
+    """Pin a member's key on first use (one transaction; a key pinned meanwhile wins)."""
+    with session_scope() as db:
+        node = _row(db, user_id, node_id)
+        known = members.parse_member_keys(node.ssh_member_keys)
+        pinned = known.get(member.name)
+        if pinned is not None:
+            if pinned.key != member.key:
+                raise MemberKeyChanged(member.name, member.ip, pinned.key, member.key)
+            return
+        known[member.name] = member
+        node.ssh_member_keys = members.dump_member_keys(known.values())
+        db.add(node)
+        name = node.name
+    audit.record(
+        "node.member_key",
+        user_id=user_id,
+        target=_target(name),
+        detail=f"pinned on first use: {member.name} {member.ip} {member.key}",
+    )
+
+
+async def ssh_target_on(
+    user_id: str, node_id: int, pve_node: str, client: ProxmoxClient
+) -> SshTarget | None:
+    """The SSH target that runs `pct` on PVE node `pve_node` of the user's node's cluster:
+    the node's own target when it is the endpoint's host, else the member itself at its
+    `/cluster/status` address with its own pinned host key and the node's credentials
+    (see `members`). None without SSH credentials. Raises NodeNotFound, NodeSecretError,
+    and SshErrors with a message for the user: MemberNotFound, MemberUnreachable,
+    MemberKeyChanged (nothing was sent to that member)."""
+    endpoint, pinned, _ = await asyncio.to_thread(_endpoint_and_members, user_id, node_id)
+    if endpoint is None:
+        return None
+    try:
+        status = await client.cluster_status()
+    except ProxmoxError as exc:
+        raise MemberNotFound(pve_node, f"cluster status unreadable: {exc}") from None
+    local = status.local_node
+    if len(status.nodes) <= 1 or (local is not None and local.name == pve_node):
+        return endpoint
+    member = next((n for n in status.nodes if n.name == pve_node), None)
+    if member is None or not member.ip:
+        raise MemberNotFound(pve_node)
+    where = f"{member.ip}:{endpoint.port}"
+    presented = await members.presented_member_key(pve_node, member.ip, endpoint.port)
+    known = pinned.get(pve_node)
+    if known is None:
+        log.info("member %s of node %s pinned on first use: %s", pve_node, node_id, presented)
+        await asyncio.to_thread(
+            _pin_member, user_id, node_id, MemberKey(pve_node, member.ip, presented)
+        )
+    elif known.key != presented:
+        log.warning(
+            "member %s at %s: host key %s, pinned %s", pve_node, where, presented, known.key
+        )
+        raise MemberKeyChanged(pve_node, where, known.key, presented)
+    return dataclasses.replace(endpoint, host=member.ip, host_key_fingerprint=presented)
 
 
 async def probe_nodes(user_id: str, timeout: float = 5.0) -> dict[int, Probe]:  # noqa: ASYNC109

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from .members import MemberKey
+
 if TYPE_CHECKING:
     from lxc_manager.proxmox import ProxmoxClient
 
@@ -30,6 +32,9 @@ class NodeInput:
     tls_fingerprint: str | None = None  # the fingerprint the user confirmed (None = not yet shown)
     ssh_host_key: str | None = None  # the SSH host key fingerprint the user confirmed
     clear_ssh: bool = False  # on edit: remove the stored SSH credentials
+    # cluster members' SSH host keys the user confirmed (name -> fingerprint): needed only
+    # when a pinned member key changed; a member's first key is pinned on first use
+    member_host_keys: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,7 @@ class NodeView:
     pve_nodes: list[str]
     created_at: datetime
     updated_at: datetime
+    member_keys: tuple[MemberKey, ...] = ()  # the other cluster members' pinned SSH host keys
 
     @property
     def address(self) -> str:
@@ -65,7 +71,10 @@ class CheckResult:
 
     `needs_tls_confirmation` / `needs_ssh_confirmation`: show `tls_fingerprint` /
     `ssh_host_key` (what the server presented) and submit again with them in `NodeInput`.
-    With `ok=True` they hold the pins that are (or would be) stored.
+    With `ok=True` they hold the pins that are (or would be) stored. `member_keys`: the
+    other cluster members' SSH host keys as the test saw them (with SSH credentials only);
+    `needs_member_confirmation`: a pinned member key changed, confirm the `presented` ones
+    in `NodeInput.member_host_keys`.
     """
 
     ok: bool
@@ -81,10 +90,16 @@ class CheckResult:
     missing_privileges: list[str] = field(default_factory=list)
     privsep_hint: bool = False
     cluster_key: str = ""
+    member_keys: tuple[MemberKey, ...] = ()
+    needs_member_confirmation: bool = False
 
     @property
     def needs_confirmation(self) -> bool:
-        return self.needs_tls_confirmation or self.needs_ssh_confirmation
+        return (
+            self.needs_tls_confirmation
+            or self.needs_ssh_confirmation
+            or self.needs_member_confirmation
+        )
 
 
 @dataclass(frozen=True)

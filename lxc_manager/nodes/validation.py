@@ -98,6 +98,11 @@ def normalized(data: NodeInput) -> NodeInput:
         tls_fingerprint=(data.tls_fingerprint or "").strip() or None,
         ssh_host_key=(data.ssh_host_key or "").strip() or None,
         clear_ssh=data.clear_ssh,
+        member_host_keys={
+            str(name).strip(): str(key).strip()
+            for name, key in (data.member_host_keys or {}).items()
+            if str(name).strip() and str(key).strip()
+        },
     )
 
 

@@ -30,6 +30,14 @@ SSH_KEEP_HINT = (
 )
 
 
+class MemberRow(BaseModel):
+    """A cluster member's SSH host key as the page shows it."""
+
+    name: str
+    ip: str
+    key: str
+
+
 class NodeRow(BaseModel):
     id: int
     name: str
@@ -39,6 +47,7 @@ class NodeRow(BaseModel):
     cluster: str
     pve_nodes: list[str]
     ssh: str
+    member_keys: list[MemberRow] = []  # the other cluster members' pinned SSH host keys
     same_cluster_as: str = ""  # other nodes of this user that reach the same cluster
     status: str = "checking"  # checking | online | offline
     latency: str = ""
@@ -56,6 +65,7 @@ def _row(view: NodeView) -> NodeRow:
         cluster=view.cluster_name or "standalone",
         pve_nodes=list(view.pve_nodes),
         ssh=f"{view.ssh_user}@…:{view.ssh_port}" if view.has_ssh else "not configured",
+        member_keys=[MemberRow(name=m.name, ip=m.ip, key=m.key) for m in view.member_keys],
     )
 
 
@@ -80,6 +90,7 @@ class NodesState(SessionState):
     f_ssh_kind: str = "password"
     pending_tls: str = ""
     pending_ssh: str = ""
+    pending_members: list[MemberRow] = []  # members whose pinned SSH host key changed
     field_errors: dict[str, str] = {}
     form_error: str = ""
     missing_privileges: list[str] = []
@@ -88,6 +99,7 @@ class NodesState(SessionState):
     delete_error: str = ""
     _confirmed_tls: str = ""
     _confirmed_ssh: str = ""
+    _confirmed_members: dict[str, str] = {}
 
     def _refresh(self) -> None:
         views = service.list_nodes(self._user_id)
@@ -138,6 +150,8 @@ class NodesState(SessionState):
         self.pending_ssh = ""
         self._confirmed_tls = ""
         self._confirmed_ssh = ""
+        self.pending_members = []
+        self._confirmed_members = {}
         self.field_errors = {}
         self.form_error = ""
         self.missing_privileges = []
@@ -200,6 +214,10 @@ class NodesState(SessionState):
             tls_fingerprint=self.pending_tls or self._confirmed_tls or None,
             ssh_host_key=self.pending_ssh or self._confirmed_ssh or None,
             clear_ssh=form.get("clear_ssh") in ("on", "true", "1"),
+            member_host_keys={
+                **self._confirmed_members,
+                **{m.name: m.key for m in self.pending_members},
+            },
         )
 
     def _show_problems(self, result: CheckResult) -> None:
@@ -212,8 +230,15 @@ class NodesState(SessionState):
             self._confirmed_tls = self.pending_tls
         if self.pending_ssh and not result.needs_ssh_confirmation:
             self._confirmed_ssh = self.pending_ssh
+        if self.pending_members and not result.needs_member_confirmation:
+            self._confirmed_members = {m.name: m.key for m in self.pending_members}
         self.pending_tls = result.tls_fingerprint if result.needs_tls_confirmation else ""
         self.pending_ssh = result.ssh_host_key if result.needs_ssh_confirmation else ""
+        self.pending_members = [
+            MemberRow(name=m.name, ip=m.ip, key=m.presented)
+            for m in result.member_keys
+            if result.needs_member_confirmation and m.state == "changed"
+        ]
 
     @rx.event
     @require_session
@@ -433,7 +458,11 @@ def _ssh_section() -> rx.Component:
 
 def _form() -> rx.Component:
     editing = NodesState.editing_id != 0
-    confirming = (NodesState.pending_tls != "") | (NodesState.pending_ssh != "")
+    confirming = (
+        (NodesState.pending_tls != "")
+        | (NodesState.pending_ssh != "")
+        | (NodesState.pending_members.length() > 0)
+    )
     return rx.form(
         rx.vstack(
             _field(
@@ -518,6 +547,7 @@ def _form() -> rx.Component:
                     "SSH host key fingerprint", NodesState.pending_ssh, "pending-ssh"
                 ),
             ),
+            rx.foreach(NodesState.pending_members, _pending_member),
             _problems(),
             rx.hstack(
                 rx.dialog.close(
@@ -621,6 +651,34 @@ def _delete_button(row: NodeRow) -> rx.Component:
     )
 
 
+def _pending_member(member: MemberRow) -> rx.Component:
+    return fingerprint_confirmation(
+        f"New SSH host key of PVE node {member.name} ({member.ip})",
+        member.key,
+        f"pending-member-{member.name}",
+    )
+
+
+def _ssh_cell(row: NodeRow) -> rx.Component:
+    """The SSH status, and the host keys pinned for the cluster's other members."""
+    return rx.vstack(
+        rx.text(row.ssh, size="2"),
+        rx.foreach(
+            row.member_keys,
+            lambda m: rx.text(
+                m.name,
+                " ",
+                rx.code(m.key, size="1", overflow_wrap="anywhere"),
+                size="1",
+                color=rx.color("gray", 10),
+                title=f"SSH host key of PVE node {m.name} at {m.ip}",
+                custom_attrs={"data-testid": "member-key"},
+            ),
+        ),
+        spacing="1",
+    )
+
+
 def _node_row(row: NodeRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(
@@ -669,7 +727,7 @@ def _node_row(row: NodeRow) -> rx.Component:
             )
         ),
         rx.table.cell(_status(row)),
-        rx.table.cell(rx.text(row.ssh, size="2")),
+        rx.table.cell(_ssh_cell(row)),
         rx.table.cell(
             rx.hstack(
                 rx.cond(

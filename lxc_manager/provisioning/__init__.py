@@ -8,7 +8,6 @@ Modules (import them directly; this package imports nothing so that `containers/
 - `vmids`      the taken-VMID cache per cluster (`vmids:{cluster}`), `check_vmid`, holds
 - `progress`   the Redis Stream `progress:{job}` (replay + live), `strip_ansi`
 - `semaphore`  a Redis semaphore; `RedisSessionLimiter` caps SSH sessions per PVE node
-- `remote`     `NodeSshPool`: `pct` commands on any PVE node of the cluster
 - `store`      the `ProvisioningJob` / `ProvisioningEvent` rows (sync, short transactions)
 - `pipeline`   the eight steps of a job
 - `jobs`       submit / get / list / retry / destroy / keep / stale detection, `run_job`

@@ -33,7 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from lxc_manager.containers import known
 from lxc_manager.containers.detail import get_services
 from lxc_manager.containers.detail_parsing import first_ipv4_from_ip_json, usable_ipv4
-from lxc_manager.containers.lifecycle import MSG_UNEXPECTED, short_message
+from lxc_manager.containers.lifecycle import MSG_UNEXPECTED, failure_message, short_message
 from lxc_manager.db.models import ProvisioningJob
 from lxc_manager.nodes import (
     NodeNotFound,
@@ -42,17 +42,18 @@ from lxc_manager.nodes import (
     client_for,
     get_node,
     ssh_target_for,
+    ssh_target_on,
 )
 from lxc_manager.proxmox import NotFound, ParameterError, ProxmoxClient, ProxmoxError, Upid
 from lxc_manager.proxmox.tasks import wait_for_task
 from lxc_manager.security import audit
-from lxc_manager.ssh import SshError, SshTarget
+from lxc_manager.ssh import FilePushFailed, SshError, SshPool, SshTarget
 from lxc_manager.templates.runtime import script_preamble
 from lxc_manager.templates.spec import FileSpec, PackageSpec
 
 from . import progress, store, vmids
 from .progress import ProgressWriter
-from .remote import NodeSshPool
+from .push import PushNotVerified, push_verified
 from .request import (
     CreateRequest,
     container_os,
@@ -101,7 +102,16 @@ TASK_LOG_LINES = 200
 CONTAINER_USER = "root"
 # Proxmox tasks: poll often at first (short tasks end sooner), slowly after a while.
 TASK_POLL, TASK_MAX_POLL, TASK_BACKOFF = 0.02, 2.0, 1.04
-APT_ENV = ("env", "DEBIAN_FRONTEND=noninteractive", "NEEDRESTART_MODE=a")
+# `pct exec` runs with PATH=/sbin:/bin:/usr/sbin:/usr/bin and the node's locale (often one
+# the container lacks): commands of ours get a complete PATH and C.UTF-8, as the scripts'
+# helper library sets them (templates/runtime/helpers.sh).
+CONTAINER_ENV = (
+    "env",
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "LANG=C.UTF-8",
+    "LC_ALL=C.UTF-8",
+)
+APT_ENV = (*CONTAINER_ENV, "DEBIAN_FRONTEND=noninteractive", "NEEDRESTART_MODE=a")
 APT_OPTIONS = ("-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold")
 
 
@@ -129,11 +139,12 @@ class _Run:
     node: NodeView
     client: ProxmoxClient
     target: SshTarget | None
-    pool: NodeSshPool
+    pool: SshPool
     writer: ProgressWriter
     ip: str | None = None
     step: int = 0
     _exec_ready: bool = field(default=False, repr=False)
+    _on_node: SshTarget | None = field(default=None, repr=False)
 
     @property
     def vmid(self) -> int:
@@ -152,10 +163,16 @@ class _Run:
             raise StepFailed("This step needs SSH credentials on the node")
         return self.target
 
-    async def bound(self) -> NodeSshPool:
-        """The pool, once it knows whether commands hop to another node."""
-        await self.pool.bind(self.ssh())
-        return self.pool
+    async def node_target(self) -> SshTarget:
+        """Where `pct` runs for this container: its PVE node itself, reached directly with
+        the node's credentials and that member's pinned host key (`nodes.members`)."""
+        if self._on_node is None:
+            self.ssh()  # StepFailed without SSH credentials
+            target = await ssh_target_on(self.job.user_id, self.node.id, self.pve_node, self.client)
+            if target is None:
+                raise StepFailed("This step needs SSH credentials on the node")
+            self._on_node = target
+        return self._on_node
 
     # -- output --------------------------------------------------------------------------
 
@@ -209,34 +226,41 @@ class _Run:
             )
         except ProxmoxError as exc:
             error = exc
-        await asyncio.gather(self.task_log(node, upid), *(call() for call in alongside))
+        lines, _ = await asyncio.gather(
+            self.task_log(node, upid), asyncio.gather(*(call() for call in alongside))
+        )
         if error is not None:
-            raise StepFailed(f"{what}: {short_message(error)}", repr(error)) from error
+            raise StepFailed(f"{what}: {failure_message(error, lines)}", repr(error)) from error
 
-    async def task_log(self, node: str, upid: str) -> None:
+    async def task_log(self, node: str, upid: str) -> list[str]:
+        """The task's log lines, each written to the stream too ([] when unreadable)."""
         try:
             data = await self.client.get(
                 f"/nodes/{node}/tasks/{upid}/log", {"start": 0, "limit": TASK_LOG_LINES}
             )
         except ProxmoxError as exc:
             log.info("task log of %s not available: %r", upid, exc)
-            return
-        if isinstance(data, list):
-            for entry in data:
-                if isinstance(entry, dict):
-                    await self.writer.line("task", str(entry.get("t", "")), step=self.step)
+            return []
+        lines = (
+            [str(e.get("t", "")) for e in data if isinstance(e, dict)]
+            if isinstance(data, list)
+            else []
+        )
+        for line in lines:
+            await self.writer.line("task", line, step=self.step)
+        return lines
 
     # -- commands in the container -------------------------------------------------------
 
     async def exec(self, argv: Sequence[str], timeout: float = COMMAND_TIMEOUT) -> tuple[int, str]:  # noqa: ASYNC109
-        pool = await self.bound()
-        result = await pool.pct_exec(self.ssh(), self.vmid, argv, timeout=timeout)
+        target = await self.node_target()
+        result = await self.pool.pct_exec(target, self.vmid, argv, timeout=timeout)
         return result.exit_status, (result.stderr or result.stdout).strip()
 
     async def exec_on_host(self, argv: Sequence[str]) -> tuple[int, str]:
         """A command on the container's PVE node itself (e.g. `pct set`)."""
-        pool = await self.bound()
-        result = await pool.run(self.ssh(), argv, timeout=COMMAND_TIMEOUT)
+        target = await self.node_target()
+        result = await self.pool.run(target, argv, timeout=COMMAND_TIMEOUT)
         return result.exit_status, (result.stderr or result.stdout).strip()
 
     async def streamed(
@@ -247,8 +271,8 @@ class _Run:
         timeout: float = INSTALL_TIMEOUT,  # noqa: ASYNC109
     ) -> int:
         """Run in the container, every output line to the stream; the exit status."""
-        pool = await self.bound()
-        stream = pool.pct_exec_stream(self.ssh(), self.vmid, argv, stdin=stdin, timeout=timeout)
+        target = await self.node_target()
+        stream = self.pool.pct_exec_stream(target, self.vmid, argv, stdin=stdin, timeout=timeout)
         async with stream:
             async for output in stream:
                 await self.writer.line(output.stream, output.text, step=self.step)
@@ -349,8 +373,8 @@ async def _address_from_container(run: _Run) -> str | None:
     if run.target is None:
         return None
     try:
-        pool = await run.bound()
-        result = await pool.pct_exec(run.target, run.vmid, ["ip", "-j", "addr"], timeout=15)
+        target = await run.node_target()
+        result = await run.pool.pct_exec(target, run.vmid, ["ip", "-j", "addr"], timeout=15)
     except SshError as exc:
         log.info("ip -j addr in CT %s: %r", run.vmid, exc)
         return None
@@ -406,9 +430,20 @@ async def _push_one(run: _Run, spec: FileSpec) -> str:
         if status != 0:
             raise StepFailed(f"Could not create the directory {directory}", message)
     mode = int(spec.mode, 8)
-    pool = await run.bound()
-    await pool.push_file(run.ssh(), run.vmid, path, spec.content.encode(), mode=mode)
+    target = await run.node_target()
+    try:
+        await push_verified(run.pool, target, run.vmid, path, spec.content.encode(), mode=mode)
+    except FilePushFailed as exc:
+        raise StepFailed(f"Could not write {path}: {_push_reason(exc)}", str(exc)) from exc
     return f"wrote {path} (mode {mode:04o}, policy {spec.policy})"
+
+
+def _push_reason(exc: FilePushFailed) -> str:
+    """pct's own words (its last line), else the SSH layer's generic message."""
+    if isinstance(exc, PushNotVerified):
+        return exc.reason
+    lines = [line.strip() for line in exc.stderr.splitlines() if line.strip()]
+    return lines[-1] if lines else exc.user_message.rstrip(".")
 
 
 async def _files(run: _Run) -> str | None:
@@ -461,11 +496,19 @@ async def _packages(run: _Run) -> str | None:
     if "npm" in by_manager:
         specs = [p.install_spec() for p in by_manager["npm"]]
         await run.line(f"$ npm install -g {' '.join(specs)}")
-        await _install(run, "npm", ["npm", "install", "-g", *specs], " ".join(specs))
+        argv = [*CONTAINER_ENV, "npm", "install", "-g", *specs]
+        await _install(run, "npm", argv, " ".join(specs))
     if "pip" in by_manager:
         specs = [p.install_spec() for p in by_manager["pip"]]
         await run.line(f"$ pip3 install {' '.join(specs)}")
-        argv = ["env", "PIP_BREAK_SYSTEM_PACKAGES=1", "pip3", "install", "--no-input", *specs]
+        argv = [
+            *CONTAINER_ENV,
+            "PIP_BREAK_SYSTEM_PACKAGES=1",
+            "pip3",
+            "install",
+            "--no-input",
+            *specs,
+        ]
         await _install(run, "pip", argv, " ".join(specs))
     preamble = script_preamble(os_name, CONTAINER_USER)
     for package in by_manager.get("custom", []):
@@ -536,7 +579,7 @@ async def _discover(run: _Run) -> str | None:
             run.pve_node,
             run.vmid,
             refresh=True,
-            pool=await run.bound(),
+            pool=run.pool,
         )
     except (ProxmoxError, SshError) as exc:
         log.info("services of CT %s: %r", run.vmid, exc)
@@ -736,7 +779,7 @@ async def run_pipeline(job_id: str, from_step: int = 1) -> str | None:
         async with (
             ProgressWriter(job_id) as writer,
             client,
-            NodeSshPool(job.pve_node, limiter=limiter, command_timeout=COMMAND_TIMEOUT) as pool,
+            SshPool(limiter=limiter, command_timeout=COMMAND_TIMEOUT) as pool,
         ):
             run = _Run(job, job.attempts, req, node, client, target, pool, writer)
             await writer.entry("status", status="running", step=from_step, attempt=job.attempts)

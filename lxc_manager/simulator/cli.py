@@ -9,6 +9,7 @@ import contextlib
 import functools
 import importlib
 import importlib.util
+import ipaddress
 import logging
 import random
 import signal
@@ -174,14 +175,25 @@ def _default_token(seed: int) -> TokenSpec:
 
 
 @dataclass
+class NodeSsh:
+    """The SSH listener of one PVE node."""
+
+    address: str
+    port: int
+    fingerprint: str
+    server: Any
+
+
+@dataclass
 class Endpoint:
     cluster: Cluster
     certificate: Certificate
-    ssh_key_text: str | None
+    ssh_key_text: str | None  # the first node's host key (the endpoint's `ssh_host_key`)
+    node_key_texts: dict[str, str] = field(default_factory=dict)  # every node's host key
     server: HttpServer | None = None
-    ssh_server: Any = None
     ssh_fingerprint: str | None = None
     ssh_port: int | None = None
+    node_ssh: dict[str, NodeSsh] = field(default_factory=dict)
 
 
 @dataclass
@@ -204,12 +216,13 @@ def _make_endpoints(
             restore_cluster(cluster, state)
             certificate = Certificate(state["cert_pem"].encode(), state["key_pem"].encode())
             ssh_key = state.get("ssh_host_key")
+            node_keys = dict(state.get("ssh_node_keys") or {})
         else:
             certificate = generate_certificate(cluster.first_node.name, host)
-            ssh_key = None
+            ssh_key, node_keys = None, {}
         cluster.host = host
         cluster.tls_sha256 = certificate.sha256
-        endpoints.append(Endpoint(cluster, certificate, ssh_key))
+        endpoints.append(Endpoint(cluster, certificate, ssh_key, node_keys))
     return endpoints
 
 
@@ -254,28 +267,94 @@ def _endpoint_index(query: str) -> int | None:
     return 0
 
 
+def node_address(host: str, index: int) -> str | None:
+    """Where node `index` (0 = the first) of an endpoint listens for SSH: on an IPv4
+    loopback host, its own address 127.x.y.(z+index) (Linux routes all of 127.0.0.0/8 to
+    `lo`), so every node has the same port and its own address, as on a real cluster; on
+    any other host only the first node listens."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host if index == 0 else None
+    if index == 0:
+        return host
+    if address.version != 4 or not address.is_loopback:
+        return None
+    shifted = address + index
+    return str(shifted) if shifted.is_loopback else None
+
+
+SSH_BIND_ATTEMPTS = 5
+
+
 async def _start_ssh(runtime: Runtime, host: str, port: int) -> None:
     if importlib.util.find_spec("lxc_manager.simulator.ssh") is None:
         log.warning("no SSH module (lxc_manager.simulator.ssh): SSH is not served")
         return
-    import asyncssh
-
     ssh = importlib.import_module("lxc_manager.simulator.ssh")
     for offset, endpoint in enumerate(runtime.endpoints):
-        if endpoint.ssh_key_text:
-            key = asyncssh.import_private_key(endpoint.ssh_key_text)
-        else:
-            key = asyncssh.generate_private_key("ssh-ed25519")
-            endpoint.ssh_key_text = key.export_private_key().decode()
+        keys = _node_keys(endpoint)
+        for attempt in range(SSH_BIND_ATTEMPTS):
+            try:
+                await _listen_nodes(
+                    runtime, ssh, endpoint, keys, host, port + offset if port else 0
+                )
+                break
+            except OSError:  # another node's address:port was taken: try another free port
+                await _close_ssh(endpoint)
+                if port or attempt == SSH_BIND_ATTEMPTS - 1:
+                    raise
+        first = endpoint.node_ssh[endpoint.cluster.first_node.name]
+        endpoint.ssh_port, endpoint.ssh_fingerprint = first.port, first.fingerprint
+        endpoint.cluster.ssh_port = first.port
+        worlds = {n.name: n.world for n in endpoint.cluster.nodes.values()}
+        publics = {name: key.export_public_key().decode().strip() for name, key in keys.items()}
+        ssh_pve = importlib.import_module("lxc_manager.simulator.shell.commands.pve")
+        ssh_pve.install_node_host_keys(worlds, publics)
+
+
+def _node_keys(endpoint: Endpoint) -> dict[str, Any]:
+    """Every node's host key (from the state file, else new); the first node's key stays
+    `ssh_key_text` so a pinned endpoint key survives."""
+    import asyncssh
+
+    keys: dict[str, Any] = {}
+    first = endpoint.cluster.first_node.name
+    for name in endpoint.cluster.nodes:
+        text = endpoint.ssh_key_text if name == first else endpoint.node_key_texts.get(name)
+        key = (
+            asyncssh.import_private_key(text)
+            if text
+            else asyncssh.generate_private_key("ssh-ed25519")
+        )
+        keys[name] = key
+        endpoint.node_key_texts[name] = key.export_private_key().decode()
+    endpoint.ssh_key_text = endpoint.node_key_texts[first]
+    return keys
+
+
+async def _listen_nodes(
+    runtime: Runtime, ssh: Any, endpoint: Endpoint, keys: dict[str, Any], host: str, port: int
+) -> None:
+    """The first node on host:port (0 = free), the others on their own address, same port."""
+    for index, node in enumerate(endpoint.cluster.nodes.values()):
+        address = node_address(host, index)
+        if address is None:
+            continue
         server, actual, fingerprint = await ssh.start_ssh_server(
-            runtime.simulation, endpoint.cluster, host, port + offset if port else 0, key
+            runtime.simulation, endpoint.cluster, address, port, keys[node.name], node
         )
-        endpoint.ssh_server, endpoint.ssh_port, endpoint.ssh_fingerprint = (
-            server,
-            actual,
-            fingerprint,
-        )
-        endpoint.cluster.ssh_port = actual
+        endpoint.node_ssh[node.name] = NodeSsh(address, actual, fingerprint, server)
+        node.ip = address  # `/cluster/status` names the address the node's sshd listens on
+        port = actual
+
+
+async def _close_ssh(endpoint: Endpoint) -> None:
+    for listener in endpoint.node_ssh.values():
+        listener.server.close()
+        with contextlib.suppress(Exception):
+            await listener.server.wait_closed()
+    endpoint.node_ssh.clear()
 
 
 def _wire_runtime(runtime: Runtime) -> None:
@@ -325,6 +404,14 @@ def _endpoint_info(endpoint: Endpoint, host: str, config: SimConfig) -> dict[str
         "ssh": f"{host}:{endpoint.ssh_port}" if endpoint.ssh_port else None,
         "tls_sha256": cluster.tls_sha256,
         "ssh_host_key": endpoint.ssh_fingerprint,
+        "ssh_nodes": {
+            name: {
+                "ip": listener.address,
+                "ssh": f"{listener.address}:{listener.port}",
+                "ssh_host_key": listener.fingerprint,
+            }
+            for name, listener in endpoint.node_ssh.items()
+        },
         "nodes": list(cluster.nodes),
         "cluster": cluster.name,
         "tokens": [
@@ -418,9 +505,9 @@ async def _shutdown(runtime: Runtime, state_file: Path | None) -> None:
     if runtime.admin_server:
         closers.append(runtime.admin_server.close())
     for endpoint in runtime.endpoints:
-        if endpoint.ssh_server is not None:
-            endpoint.ssh_server.close()
-            closers.append(endpoint.ssh_server.wait_closed())
+        for listener in endpoint.node_ssh.values():
+            listener.server.close()
+            closers.append(listener.server.wait_closed())
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(asyncio.gather(*closers, return_exceptions=True), 1.5)
     if state_file:
@@ -429,6 +516,7 @@ async def _shutdown(runtime: Runtime, state_file: Path | None) -> None:
                 "cert_pem": e.certificate.cert_pem.decode(),
                 "key_pem": e.certificate.key_pem.decode(),
                 "ssh_host_key": e.ssh_key_text or "",
+                "ssh_node_keys": e.node_key_texts,
             }
             for e in runtime.endpoints
         ]

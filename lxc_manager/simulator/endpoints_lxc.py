@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from . import auth, lxc_perms, views
@@ -19,6 +20,7 @@ from .params import NODE, OPT_BOOL, declared, opt_int, opt_str, parse_property_s
 from .router import Ctx, route
 from .seed import mac_address
 
+TaskCheck = Callable[[], None]  # raises PveError: the task ends with TASK ERROR
 RRD_STEPS = {"hour": 60, "day": 1800, "week": 10800, "month": 43200, "year": 604800}
 RRD_POINTS = 70
 
@@ -38,18 +40,20 @@ async def list_containers(ctx: Ctx) -> Any:
 async def create_container(ctx: Ctx) -> Any:
     cluster, params, user = ctx.cluster, ctx.params, ctx.user
     vmid = int(params["vmid"])
-    auth.require(cluster, user, f"/vms/{vmid}", "VM.Allocate")
-    _refuse_unsupported(params)
-    storage, rootfs = _rootfs(cluster, params, vmid)
-    auth.require(cluster, user, f"/storage/{storage}", "Datastore.AllocateSpace")
-    # `unprivileged` defaults to 1 on create (pve-container src/PVE/API2/LXC.pm, create_vm)
+    # The order of pve-container src/PVE/API2/LXC.pm create_vm: Sys.Modify for a privileged
+    # CT (`unprivileged` defaults to 1), the VMID unused (PVE::Cluster::check_vmid_unused),
+    # VM.Allocate, the config options (check_ct_modify_config_perm), then the storages.
     unprivileged = bool(params.get("unprivileged", True))
     if not unprivileged:
         auth.require(cluster, user, "/", "Sys.Modify")
+    _check_vmid_unused(cluster, vmid)
+    auth.require(cluster, user, f"/vms/{vmid}", "VM.Allocate")
+    _refuse_unsupported(params)
     lxc_perms.check_modify_config_perm(
         cluster, user, vmid, {}, _config_params(params), [], unprivileged
     )
-    _check_vmid_unused(cluster, vmid)
+    storage, rootfs = _rootfs(cluster, params, vmid)
+    auth.require(cluster, user, f"/storage/{storage}", "Datastore.AllocateSpace")
     template = _template(cluster, str(params["ostemplate"]))
     config = _new_config(cluster, params, vmid, rootfs, template)
     ct = cluster.add_container(
@@ -93,6 +97,7 @@ def _refuse_unsupported(params: dict[str, Any]) -> None:
 
 
 def _check_vmid_unused(cluster: Cluster, vmid: int) -> None:
+    """pve-cluster src/PVE/Cluster.pm check_vmid_unused: "CT|VM N already exists on node 'X'"."""
     node = cluster.guest_node(vmid)
     if node is not None:
         kind = "CT" if vmid in cluster.containers else "VM"
@@ -235,8 +240,21 @@ async def destroy_container(ctx: Ctx) -> Any:
 
 
 def _check_unlocked(ct: Container, skiplock: bool = False) -> None:
+    """pve-guest-common src/PVE/AbstractConfig.pm check_lock: "CT is locked (LOCK)"."""
     if ct.lock and not skiplock:
         raise PveError(500, f"CT is locked ({ct.lock})")
+
+
+def _lock_check_in_task(ct: Container, skiplock: bool, *, mounted_ok: bool) -> TaskCheck:
+    """The lock check a power task makes in its worker (pve-container
+    src/PVE/API2/LXC/Status.pm: start and stop skip it with `skiplock` or a `mounted` lock,
+    shutdown always makes it)."""
+
+    def check() -> None:
+        if not (mounted_ok and ct.lock == "mounted"):
+            _check_unlocked(ct, skiplock)
+
+    return check
 
 
 def _require_current(cluster: Cluster, ct: Container) -> None:
@@ -247,17 +265,41 @@ def _require_current(cluster: Cluster, ct: Container) -> None:
 
 
 def _task(
-    ctx: Ctx, ct: Container, task_type: str, action: Any, log: list[str] | None = None
+    ctx: Ctx,
+    ct: Container,
+    task_type: str,
+    action: Any,
+    log: list[str] | None = None,
+    *,
+    checks: TaskCheck | None = None,
 ) -> str:
+    """Start a task. `checks` are what Proxmox checks inside the worker, not before it: the
+    request gets its UPID whatever they say and the task ends with `TASK ERROR: <msg>`
+    (at once when they fail already, as a worker that dies in its first lines does)."""
+
+    def run() -> None:
+        if checks is not None:
+            checks()
+        action()
+
     task = ctx.cluster.start_task(
         node=ct.node,
         task_type=task_type,
         task_id=str(ct.vmid),
         user=ctx.user.authid,
-        action=action,
+        action=run,
         log=log,
+        seconds=0.0 if checks is not None and _fails(checks) else None,
     )
     return task.upid
+
+
+def _fails(check: TaskCheck) -> bool:
+    try:
+        check()
+    except PveError:
+        return True
+    return False
 
 
 @route("GET", "/nodes/{node}/lxc/{vmid}/status", CT, proxied=True)
@@ -276,7 +318,8 @@ async def status_current(ctx: Ctx) -> Any:
     return views.container_status(ctx.cluster, ct, ctx.cluster.clock.now())
 
 
-def _power_checks(ctx: Ctx) -> Container:
+def _power_checks(ctx: Ctx) -> tuple[Container, bool]:
+    """-> (container, skiplock). The lock is checked in the task, not here."""
     ct = ctx.container()
     auth.require(ctx.cluster, ctx.user, f"/vms/{ct.vmid}", "VM.PowerMgmt")
     skiplock = bool(ctx.params.get("skiplock"))
@@ -284,8 +327,7 @@ def _power_checks(ctx: Ctx) -> Container:
         raise PveError(
             400, "Parameter verification failed.", {"skiplock": "Only root may use this option."}
         )
-    _check_unlocked(ct, skiplock)
-    return ct
+    return ct, skiplock
 
 
 @route(
@@ -295,15 +337,22 @@ def _power_checks(ctx: Ctx) -> Container:
     proxied=True,
 )
 async def start_container(ctx: Ctx) -> Any:
-    cluster, ct = ctx.cluster, _power_checks(ctx)
+    cluster = ctx.cluster
+    ct, skiplock = _power_checks(ctx)
     if ct.status == "running":
         raise PveError(500, f"CT {ct.vmid} already running")
+    lock_check = _lock_check_in_task(ct, skiplock, mounted_ok=True)
+
+    def checks() -> None:  # vm_start's worker: the template first, then the lock
+        if ct.config.get("template"):
+            raise PveError(500, "you can't start a CT if it's a template")
+        lock_check()
 
     def start() -> None:
         _require_current(cluster, ct)
         cluster.start_container(ct)
 
-    return _task(ctx, ct, "vzstart", start)
+    return _task(ctx, ct, "vzstart", start, checks=checks)
 
 
 def _stop_action(cluster: Cluster, ct: Container) -> Any:
@@ -326,9 +375,10 @@ def _require_running(ct: Container) -> None:
     proxied=True,
 )
 async def stop_container(ctx: Ctx) -> Any:
-    ct = _power_checks(ctx)
+    ct, skiplock = _power_checks(ctx)
     _require_running(ct)
-    return _task(ctx, ct, "vzstop", _stop_action(ctx.cluster, ct))
+    checks = _lock_check_in_task(ct, skiplock, mounted_ok=True)
+    return _task(ctx, ct, "vzstop", _stop_action(ctx.cluster, ct), checks=checks)
 
 
 @route(
@@ -338,9 +388,10 @@ async def stop_container(ctx: Ctx) -> Any:
     proxied=True,
 )
 async def shutdown_container(ctx: Ctx) -> Any:
-    ct = _power_checks(ctx)
+    ct, _ = _power_checks(ctx)
     _require_running(ct)
-    return _task(ctx, ct, "vzshutdown", _stop_action(ctx.cluster, ct))
+    checks = _lock_check_in_task(ct, False, mounted_ok=False)
+    return _task(ctx, ct, "vzshutdown", _stop_action(ctx.cluster, ct), checks=checks)
 
 
 @route(
@@ -350,8 +401,11 @@ async def shutdown_container(ctx: Ctx) -> Any:
     proxied=True,
 )
 async def reboot_container(ctx: Ctx) -> Any:
-    cluster, ct = ctx.cluster, _power_checks(ctx)
-    _require_running(ct)
+    # vm_reboot (pve-container src/PVE/API2/LXC/Status.pm, src/PVE/LXC.pm) checks no lock
+    # and says "VM" in its one synchronous check.
+    cluster, (ct, _) = ctx.cluster, _power_checks(ctx)
+    if ct.status != "running":
+        raise PveError(500, f"VM {ct.vmid} not running")
 
     def reboot() -> None:
         _require_current(cluster, ct)
@@ -359,6 +413,29 @@ async def reboot_container(ctx: Ctx) -> Any:
         cluster.start_container(ct)
 
     return _task(ctx, ct, "vzreboot", reboot)
+
+
+@route("POST", "/nodes/{node}/lxc/{vmid}/template", CT, proxied=True)
+async def convert_to_template(ctx: Ctx) -> Any:
+    """pve-container src/PVE/API2/LXC.pm `template`: checked under the config lock before the
+    `vztemplate` worker starts; answers null (the UPID is not returned)."""
+    cluster, ct = ctx.cluster, ctx.container()
+    auth.require(cluster, ctx.user, f"/vms/{ct.vmid}", "VM.Allocate")
+    _check_unlocked(ct)
+    if ct.snapshots:
+        raise PveError(500, "unable to create template, because CT contains snapshots")
+    if ct.config.get("template"):
+        raise PveError(500, "you can't convert a template to a template")
+    if ct.status == "running":
+        raise PveError(500, "you can't convert a CT to template if the CT is running")
+
+    def convert() -> None:
+        _require_current(cluster, ct)
+        rootfs = str(ct.config.get("rootfs", "")).replace(f":vm-{ct.vmid}-", f":base-{ct.vmid}-")
+        cluster.update_config(ct, {"template": 1, "rootfs": rootfs}, [])
+
+    _task(ctx, ct, "vztemplate", convert)
+    return None
 
 
 # -- config --------------------------------------------------------------------------------

@@ -626,6 +626,8 @@ class Cluster:
         self._close_task(task, error)
 
     def _close_task(self, task: Task, error: str | None) -> None:
+        if task.failure is not None:
+            task.log.clear()  # the `fail_tasks` fault: the worker died before printing anything
         task.status = "stopped"
         task.endtime = max(task.starttime, int(min(task.due, self.clock.now())))
         task.exitstatus = "OK" if error is None else error

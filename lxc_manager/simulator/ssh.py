@@ -1,10 +1,11 @@
-"""The simulator's SSH server: exec on the endpoint's first PVE node, `pct`, SFTP.
+"""The simulator's SSH server: exec on one PVE node, `pct`, SFTP.
 
-One listener per endpoint (cluster). It lands on the cluster's first node, as the address a
-user types reaches one host: commands run in that node's `HostWorld` through the shell
-interpreter (the exec request's string is parsed like sshd's login shell would), `pct`
-knows that node's containers, `ssh NODE ...` reaches the peers, and SFTP reads and writes
-the node's virtual filesystem. Authentication: `root` with root@pam's password, or a key
+One listener per PVE node, each with its own host key, as on a real cluster (the CLI binds
+node N of an endpoint on its own loopback address, same port). Commands run in that node's
+`HostWorld` through the shell interpreter (the exec request's string is parsed like sshd's
+login shell would), `pct` knows that node's containers, `ssh ...` reaches the peers (only in
+PVE's own form: see `shell.commands.pve`), and SFTP reads and writes the node's virtual
+filesystem. Authentication: `root` with root@pam's password, or a key
 listed in `Simulation.ssh_authorized_keys`. Faults: `ssh_disconnect_next` cuts the next
 exec sessions after their first output, `ssh_slow_output_ms` delays every output chunk.
 """
@@ -20,7 +21,7 @@ from typing import Any
 
 import asyncssh
 
-from .model import Cluster, Container, PveError, Simulation
+from .model import Cluster, Container, PveError, PveNode, Simulation
 from .shell import Interpreter
 from .shell.base import IO, PeerHost, PveCommandError, Session
 from .shell.streams import CallbackReader, Writer
@@ -42,16 +43,19 @@ async def start_ssh_server(
     host: str,
     port: int,
     host_key: asyncssh.SSHKey | None,
+    node: PveNode | None = None,
 ) -> tuple[asyncssh.SSHAcceptor, int, str]:
-    """Listen for one endpoint; -> (server, actual port, host key fingerprint "SHA256:...")."""
+    """Listen for one PVE node (default: the endpoint's first);
+    -> (server, actual port, host key fingerprint "SHA256:...")."""
     key = host_key or asyncssh.generate_private_key("ssh-ed25519")
+    here = node or cluster.first_node
     server = await asyncssh.create_server(
-        lambda: _Server(simulation, cluster),
+        lambda: _Server(simulation, cluster, here),
         host,
         port,
         server_host_keys=[key],
-        process_factory=lambda process: _run_session(cluster, process),
-        sftp_factory=lambda channel: _VfsSftpServer(channel, cluster),
+        process_factory=lambda process: _run_session(cluster, here, process),
+        sftp_factory=lambda channel: _VfsSftpServer(channel, here),
         allow_scp=False,
         encoding="utf-8",
         errors="surrogateescape",  # any bytes round-trip; a terminal gets the line editor
@@ -63,14 +67,15 @@ async def start_ssh_server(
 class _Server(asyncssh.SSHServer):
     """Authentication: root with root@pam's password or an authorized key."""
 
-    def __init__(self, simulation: Simulation, cluster: Cluster) -> None:
+    def __init__(self, simulation: Simulation, cluster: Cluster, node: PveNode) -> None:
         self.simulation = simulation
         self.cluster = cluster
+        self.node = node
         self.connection: asyncssh.SSHServerConnection | None = None
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self.connection = conn
-        if not self.cluster.first_node.online:
+        if not self.node.online:
             asyncio.get_running_loop().call_soon(conn.abort)
 
     def begin_auth(self, username: str) -> bool:
@@ -226,10 +231,11 @@ class _StdinPump:
         return data
 
 
-async def _run_session(cluster: Cluster, process: asyncssh.SSHServerProcess[str]) -> None:
-    """One exec (or shell) request: run it on the first node's host world."""
+async def _run_session(
+    cluster: Cluster, node: PveNode, process: asyncssh.SSHServerProcess[str]
+) -> None:
+    """One exec (or shell) request: run it on the listener's node's host world."""
     faults = _SessionFaults(cluster, process)
-    node = cluster.first_node
     pump = _StdinPump(process)
     reading = asyncio.ensure_future(pump.run())
     io = IO(
@@ -313,15 +319,15 @@ class _Handle:
 
 
 class _VfsSftpServer(asyncssh.SFTPServer):
-    """SFTP over the first node's `HostWorld` filesystem (not the real disk)."""
+    """SFTP over the node's `HostWorld` filesystem (not the real disk)."""
 
-    def __init__(self, chan: asyncssh.SSHServerChannel[str], cluster: Cluster) -> None:
+    def __init__(self, chan: asyncssh.SSHServerChannel[str], node: PveNode) -> None:
         super().__init__(chan)
-        self.cluster = cluster
+        self.node = node
 
     @property
     def world(self) -> HostWorld:
-        return self.cluster.first_node.world
+        return self.node.world
 
     def _path(self, path: bytes) -> str:
         return self.world.vfs.abspath(path.decode("utf-8", "surrogateescape") or ".", SFTP_HOME)

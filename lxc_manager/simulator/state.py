@@ -1,6 +1,6 @@
 """`--state-file PATH`: the model as JSON, written on shutdown and read at start-up.
 
-Kept: per endpoint the certificate, SSH host key and ticket key (so pinned fingerprints
+Kept: per endpoint the certificate, SSH host keys (one per node) and ticket key (so pinned fingerprints
 and issued tickets survive a restart), node online flags, containers (config, status,
 snapshots), VMs and finished tasks. Users, tokens and faults come from the command line.
 Container worlds are re-seeded from the container (same seed, same hostname/template).
@@ -22,7 +22,7 @@ log = logging.getLogger("lxc_manager.simulator.state")
 VERSION = 1
 
 
-def save_state(path: Path, simulation: Simulation, secrets: list[dict[str, str]]) -> None:
+def save_state(path: Path, simulation: Simulation, secrets: list[dict[str, Any]]) -> None:
     data = {
         "version": VERSION,
         "endpoints": [
@@ -47,7 +47,7 @@ def load_state(path: Path) -> list[dict[str, Any]] | None:
     return endpoints if isinstance(endpoints, list) else None
 
 
-def _cluster_state(cluster: Cluster, secrets: dict[str, str]) -> dict[str, Any]:
+def _cluster_state(cluster: Cluster, secrets: dict[str, Any]) -> dict[str, Any]:
     return {
         **secrets,
         "ticket_key": cluster.secret.hex(),

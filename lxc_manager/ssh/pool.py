@@ -253,11 +253,13 @@ class SshPool:
         group: str | None = None,
         *,
         timeout: float | None = None,  # noqa: ASYNC109 (closes the channels, see docstring)
-    ) -> None:
+    ) -> ExecResult:
         """Write `content` to `dest` inside container `vmid`: SFTP to a random 0600 file
         under /tmp on the host, then `pct push`, then remove the temporary file whatever
         happened. Raises FilePushFailed (with pct's exit status and message) when pct
-        refuses, SshTimeout / SshConnectionLost / connection errors otherwise."""
+        refuses, SshTimeout / SshConnectionLost / connection errors otherwise. Returns pct's
+        result: pct exits 0 even when its worker failed to write the file (the error is only
+        printed), so check the file (`provisioning.push.push_verified`)."""
         if not isinstance(content, bytes | bytearray | memoryview):
             raise ValueError("content must be bytes")
         temp_path = f"{TEMP_DIR}/lxcm-push-{secrets.token_hex(16)}"
@@ -276,6 +278,7 @@ class SshPool:
                 result.exit_status,
                 result.stderr,
             )
+        return result
 
     # -- connections ---------------------------------------------------------------------
 

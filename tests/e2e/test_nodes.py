@@ -54,6 +54,12 @@ def test_add_default_switch_delete_and_banner(page: Page, sim: Peer, app: ServeP
     expect(row(page, "pve-main").get_by_test_id("default-badge")).to_be_visible()
     expect(row(page, "pve-main")).to_contain_text("online")
     expect(row(page, "pve-main")).to_contain_text(str(sim.process.ready["cluster"]))
+    # the other members' SSH host keys, pinned with the node, are shown with it
+    members = row(page, "pve-main").get_by_test_id("member-key")
+    expect(members).to_have_count(2)
+    for index, name in enumerate(("pve2", "pve3")):
+        key = sim.process.ready["ssh_nodes"][name]["ssh_host_key"]
+        expect(members.nth(index)).to_have_text(f"{name} {key}")
     [(secret_column,)] = app_db_rows(
         app, "SELECT token_secret FROM proxmox_node WHERE name = 'pve-main'"
     )

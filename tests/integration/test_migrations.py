@@ -79,14 +79,14 @@ def test_alembic_upgrade_head_on_empty_sqlite(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert tables(url) >= EXPECTED_TABLES
-    assert current_revision(url) == "0006"
+    assert current_revision(url) == "0007"
 
 
 def test_migrations_on_postgresql() -> None:
     with postgres_server() as url:
         upgrade_head(url)
         assert tables(url) >= EXPECTED_TABLES
-        assert current_revision(url) == "0006"
+        assert current_revision(url) == "0007"
         upgrade_head(url)  # idempotent
         result = subprocess.run(
             [str(Path(sys.executable).with_name("alembic")), "downgrade", "base"],

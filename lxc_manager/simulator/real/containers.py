@@ -31,8 +31,7 @@ from .rootfs import CachedRootfs, shift_owners, shifted
 
 log = logging.getLogger(__name__)
 
-# `pct exec` / `pct enter` on Proxmox: lxc-attach with a cleared environment and this PATH
-# (pve-container src/PVE/CLI/pct.pm, `exec`; LXC's lxc_attach default path).
+# lxc-attach's PATH when the environment is cleared (lxc/lxc src/lxc/attach.c).
 ATTACH_PATH = "/sbin:/bin:/usr/sbin:/usr/bin"
 ID_MAP = ("0", "100000", "65536")
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY")
@@ -277,8 +276,8 @@ class RealContainers:
     def attach_argv(
         self, vmid: int, argv: list[str], env: dict[str, str] | None = None
     ) -> list[str]:
-        """The `lxc-attach` command line of `pct exec VMID -- ARGV`: cleared environment,
-        Proxmox's PATH, the caller's locale variables kept as pct keeps them."""
+        """The `lxc-attach` command line of `pct exec VMID -- ARGV`: exactly `env` (pct
+        decides what it keeps), PATH defaulting to lxc-attach's own."""
         ct = self.containers[vmid]
         head = [
             *self._in_netns(),
@@ -289,17 +288,9 @@ class RealContainers:
             ct.name,
             "--clear-env",
         ]
-        head += ["-v", f"PATH={ATTACH_PATH}"]
-        for key, value in (env or {}).items():
+        for key, value in {"PATH": ATTACH_PATH, **(env or {})}.items():
             head += ["-v", f"{key}={value}"]
         return [*head, "--", *argv]
-
-    async def push(
-        self, vmid: int, data: bytes, dest: str, *, mode: int, uid: int, gid: int
-    ) -> None:
-        """`pct push`: write the file inside the container as root, then owner and mode."""
-        script = f'cat > "$1" && chown {uid}:{gid} "$1" && chmod {mode:o} "$1"'
-        await _run(*self.attach_argv(vmid, ["sh", "-c", script, "push", dest]), stdin=data)
 
     async def remove_all(self) -> None:
         for vmid in list(self.containers):

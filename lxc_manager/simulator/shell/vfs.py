@@ -78,6 +78,15 @@ class Vfs:
         self.clock = clock
         self._next_ino = 2
         self.root = self._new("dir", 0o755)
+        self.read_only: tuple[str, ...] = ()  # read-only mounts: changes give EROFS
+
+    def check_writable(self, path: str, cwd: str = "/") -> None:
+        """EROFS for a path on a read-only mount (e.g. a container's /proc/sys and /sys)."""
+        if not self.read_only:
+            return
+        full = self.abspath(path, cwd)
+        if any(full == mount or full.startswith(mount + "/") for mount in self.read_only):
+            raise VfsError(errno.EROFS, path)
 
     # -- inode helpers --------------------------------------------------------------------
     def _new(self, kind: str, mode: int, uid: int = 0, gid: int = 0) -> Inode:
@@ -211,11 +220,13 @@ class Vfs:
             if existing.is_dir:
                 raise VfsError(errno.EISDIR, path)
             if truncate:
+                self.check_writable(path, cwd)
                 existing.data.clear()
                 self.touch_inode(existing)
             return existing
         if not create:
             raise VfsError(errno.ENOENT, path)
+        self.check_writable(path, cwd)
         parent, name = self._creation_target(path, cwd)
         inode = self._new("file", mode)
         parent.entries[name] = inode
@@ -255,6 +266,7 @@ class Vfs:
         parent, name = self.parent_and_name(full)
         if name in parent.entries:
             raise VfsError(errno.EEXIST, path)
+        self.check_writable(full)
         parent.entries[name] = self._new("dir", mode)
         self.touch_inode(parent)
 
@@ -269,6 +281,7 @@ class Vfs:
                 raise VfsError(errno.ENOTDIR if current != full else errno.EEXIST, current)
 
     def symlink(self, target: str, path: str, cwd: str = "/") -> None:
+        self.check_writable(path, cwd)
         parent, name = self.parent_and_name(path, cwd)
         if name in parent.entries:
             raise VfsError(errno.EEXIST, path)
@@ -284,6 +297,7 @@ class Vfs:
         return inode.target
 
     def unlink(self, path: str, cwd: str = "/") -> None:
+        self.check_writable(path, cwd)
         parent, name = self.parent_and_name(path, cwd)
         inode = parent.entries.get(name)
         if inode is None:
@@ -294,6 +308,7 @@ class Vfs:
         self.touch_inode(parent)
 
     def rmdir(self, path: str, cwd: str = "/") -> None:
+        self.check_writable(path, cwd)
         parent, name = self.parent_and_name(path, cwd)
         inode = parent.entries.get(name)
         if inode is None:
@@ -306,6 +321,7 @@ class Vfs:
         self.touch_inode(parent)
 
     def remove_tree(self, path: str, cwd: str = "/") -> None:
+        self.check_writable(path, cwd)
         parent, name = self.parent_and_name(path, cwd)
         if name not in parent.entries:
             raise VfsError(errno.ENOENT, path)
@@ -313,6 +329,8 @@ class Vfs:
         self.touch_inode(parent)
 
     def rename(self, source: str, dest: str, cwd: str = "/") -> None:
+        self.check_writable(source, cwd)
+        self.check_writable(dest, cwd)
         src_parent, src_name = self.parent_and_name(source, cwd)
         inode = src_parent.entries.get(src_name)
         if inode is None:
@@ -341,6 +359,7 @@ class Vfs:
 
     def link_inode(self, inode: Inode, path: str, cwd: str = "/") -> None:
         """Place an existing inode (a copy made by the caller) at `path`, replacing a file."""
+        self.check_writable(path, cwd)
         parent, name = self.parent_and_name(path, cwd)
         existing = parent.entries.get(name)
         if existing is not None and existing.is_dir:
@@ -363,12 +382,14 @@ class Vfs:
         return clone
 
     def chmod(self, path: str, mode: int, cwd: str = "/") -> None:
+        self.check_writable(path, cwd)
         inode = self.lookup(path, cwd)
         inode.mode = mode & 0o7777
 
     def chown(
         self, path: str, uid: int | None, gid: int | None, cwd: str = "/", follow: bool = True
     ) -> None:
+        self.check_writable(path, cwd)
         inode = self.lookup(path, cwd, follow)
         if uid is not None:
             inode.uid = uid
@@ -376,5 +397,6 @@ class Vfs:
             inode.gid = gid
 
     def utime(self, path: str, cwd: str = "/", when: float | None = None) -> None:
+        self.check_writable(path, cwd)
         inode = self.lookup(path, cwd)
         inode.mtime = inode.atime = self.clock() if when is None else when

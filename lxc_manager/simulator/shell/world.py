@@ -19,6 +19,7 @@ from .base import VIRTUAL_TMP, VIRTUAL_VAR_TMP, Program, World
 from .catalog import Binary, InstalledPackage, PackageSpec, ServiceSpec
 from .commands import accounts, core, files, network, packages, pve, systemd, text
 from .system import Journal, ServiceManager
+from .vfs import Vfs
 
 DEBIAN_CODENAMES = {"10": "buster", "11": "bullseye", "12": "bookworm", "13": "trixie"}
 UBUNTU_CODENAMES = {
@@ -246,6 +247,9 @@ def version_program(binary: Binary) -> Program:
 _PROTOTYPES: dict[OsInfo, ContainerWorld] = {}
 
 
+HOST_LOCALE = "en_US.UTF-8"
+
+
 class HostWorld(World):
     """A PVE node's own machine: the filesystem SFTP writes to, `pct`, `ssh` to peers."""
 
@@ -280,6 +284,23 @@ class HostWorld(World):
     def install_programs(self, table: dict[str, Program]) -> None:
         for path, program in table.items():
             self.install_program(path, program)
+
+    def default_env(self) -> dict[str, str]:
+        # The locale the Proxmox VE installer gives every node (pve-installer
+        # Proxmox/Install.pm: en_US.UTF-8); an SSH client's LANG/LC_* replace it.
+        return {**super().default_env(), "LANG": HOST_LOCALE}
+
+
+# A container sees /proc/sys and /sys read-only: lxc/lxc config/templates/common.conf.in
+# (included by every Proxmox CT) has `lxc.mount.auto = cgroup:mixed proc:mixed sys:mixed`,
+# and pve-container src/PVE/LXC.pm update_lxc_config sets `sys:mixed` for unprivileged CTs.
+CONTAINER_READ_ONLY = ("/proc/sys", "/sys")
+
+
+def _seed_kernel_mounts(vfs: Vfs) -> None:
+    for path in ("/proc/sys/kernel", "/proc/sys/net", "/proc/sys/vm", "/sys/kernel", "/sys/fs"):
+        vfs.mkdir(path, parents=True, mode=0o555)
+    vfs.read_only = CONTAINER_READ_ONLY
 
 
 def _seed_usrmerge_tree(world: World) -> None:
@@ -425,11 +446,13 @@ class ContainerWorld(World):
                 prototype._seed_alpine()
             else:
                 prototype._seed_debian_like()
+            _seed_kernel_mounts(prototype.vfs)
             _PROTOTYPES[os_info] = prototype
         return prototype
 
     def _adopt(self, prototype: ContainerWorld) -> None:
         self.vfs.root = self.vfs.copy_inode(prototype.vfs.root, preserve=True)
+        self.vfs.read_only = prototype.vfs.read_only
         self.programs = dict(prototype.programs)
         self.packages = {name: replace(p) for name, p in prototype.packages.items()}
         self.services.specs = dict(prototype.services.specs)

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from lxc_manager.nodes import NodeInput, NodeView, create_node, ssh_target_for
+from lxc_manager.nodes import NodeInput, NodeView, client_for, create_node, ssh_target_on
 from lxc_manager.provisioning import progress
-from lxc_manager.provisioning.remote import NodeSshPool
 from lxc_manager.provisioning.request import CreateRequest
+from lxc_manager.ssh import SshPool
 from lxc_manager.templates.spec import Features, FileSpec, PackageSpec, ScriptSpec
 from tests.support.simulator import SimulatorInfo
 
@@ -123,11 +123,11 @@ async def stream_of(job_id: str) -> list[progress.ProgressEntry]:
 
 
 async def in_ct(node: NodeView, pve_node: str, vmid: int, argv: list[str]) -> tuple[int, str]:
-    """Run a command in a container of the cluster over the node's SSH (hopping to its
-    PVE node when needed)."""
-    target = ssh_target_for(USER_A, node.id)
+    """Run a command in a container of the cluster over SSH to its PVE node (the member
+    itself, with the node's credentials)."""
+    async with client_for(USER_A, node.id) as client:
+        target = await ssh_target_on(USER_A, node.id, pve_node, client)
     assert target is not None
-    async with NodeSshPool(pve_node) as pool:
-        await pool.bind(target)
+    async with SshPool() as pool:
         result = await pool.pct_exec(target, vmid, argv, timeout=20)
     return result.exit_status, result.stdout

@@ -85,12 +85,22 @@ async def test_pct_list_and_status(simulator: Any, cts: Containers) -> None:
     assert status.stdout == "status: running\nstatus: stopped\n"
 
 
+def pve_ssh(peer: str, ip: str) -> str:
+    """How PVE itself reaches a peer (pve-cluster src/PVE/SSHInfo.pm)."""
+    return (
+        f"ssh -o BatchMode=yes -o HostKeyAlias={peer} "
+        f"-o UserKnownHostsFile=/etc/pve/nodes/{peer}/ssh_known_hosts "
+        f"-o GlobalKnownHostsFile=none root@{ip}"
+    )
+
+
 async def test_ssh_to_a_peer_node(simulator: Any, cts: Containers) -> None:
+    ip = simulator.ready["ssh_nodes"][cts.peer]["ip"]
     result = await run(
         simulator,
-        f"ssh {cts.peer} -- pct list | grep -c {cts.on_peer}; "
-        f"ssh root@{cts.peer} hostname; "
-        f"ssh {cts.peer} -- {pct_exec(cts.on_peer, 'hostname')}",
+        f"{pve_ssh(cts.peer, ip)} -- pct list | grep -c {cts.on_peer}; "
+        f"{pve_ssh(cts.peer, ip)} hostname; "
+        f"{pve_ssh(cts.peer, ip)} -- {pct_exec(cts.on_peer, 'hostname')}",
     )
     assert result.stdout == f"1\n{cts.peer}\nsshsim-{cts.on_peer}\n"
 
@@ -98,7 +108,7 @@ async def test_ssh_to_a_peer_node(simulator: Any, cts: Containers) -> None:
 async def test_ssh_to_an_offline_peer(reset_faults: Any, cts: Containers) -> None:
     simulator = reset_faults
     simulator.admin_call("POST", "/_sim/faults", {"node": cts.peer, "online": False})
-    result = await run(simulator, f"ssh {cts.peer} -- pct list")
+    result = await run(simulator, f"ssh -o BatchMode=yes {cts.peer} -- pct list")
     assert result.exit_status == 255
     assert result.stderr == f"ssh: connect to host {cts.peer} port 22: No route to host\n"
 

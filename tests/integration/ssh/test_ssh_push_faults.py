@@ -66,7 +66,7 @@ async def test_a_refused_push_raises_and_still_removes_the_temp_file(
     with pytest.raises(FilePushFailed) as caught:
         await pool.push_file(target, ssh_sim.stopped, "/etc/x.conf", b"x")
     assert caught.value.exit_status != 0
-    assert "not running" in caught.value.stderr
+    assert "can only push files to a running CT" in caught.value.stderr
     assert await _temp_files(pool, target) == []
 
 

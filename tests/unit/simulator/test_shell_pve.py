@@ -9,6 +9,7 @@ import pytest
 from shell_helpers import container, run
 
 from lxc_manager.simulator.shell.base import PeerHost, PveCommandError, Session
+from lxc_manager.simulator.shell.commands import pve
 from lxc_manager.simulator.shell.world import ContainerWorld, HostWorld
 
 
@@ -156,18 +157,20 @@ async def test_pct_push_and_pull(cluster: FakeCluster) -> None:
     assert inode.mode == 0o600
     account = world.account("app")
     assert account is not None
-    assert (inode.uid, inode.gid) == (account.uid, account.gid)
+    # --user without --group keeps the new file's group (pct.pm create_file)
+    assert (inode.uid, inode.gid) == (account.uid, 0)
     errors = await on_host(
         cluster,
-        "pct push 100 /nope /x; pct push 101 /etc/hostname /x; "
-        "echo x > /tmp/f; pct push 100 /tmp/f /no/dir/x; "
-        "pct push 100 /tmp/f /y --user ghost",
+        "pct push 100 /nope /x; echo $?; pct push 101 /etc/hostname /x; echo $?; "
+        "echo x > /tmp/f; pct push 100 /tmp/f /no/dir/x; echo $?; "
+        "pct push 100 /tmp/f /y --user ghost; echo $?",
     )
+    assert errors.out == "0\n255\n0\n0\n"  # the worker's errors are only printed
     assert errors.err.splitlines() == [
-        "can't open file /nope - No such file or directory",
-        "container '101' not running!",
-        "failed to open '/no/dir/x' for writing - No such file or directory",
-        "unable to find user 'ghost'",
+        "failed to open /nope for reading",
+        "can only push files to a running CT",
+        "failed to create file: /no/dir/x: No such file or directory",
+        "failed to get uid for: ghost",
     ]
 
 
@@ -199,13 +202,32 @@ async def test_pct_set(cluster: FakeCluster) -> None:
     assert cluster.containers[1].config["features"] == "nesting=1,keyctl=1,fuse=0"
 
 
+PVE_SSH_PVE2 = (
+    "ssh -o BatchMode=yes -o HostKeyAlias=pve2 "
+    "-o UserKnownHostsFile=/etc/pve/nodes/pve2/ssh_known_hosts -o GlobalKnownHostsFile=none"
+)
+
+
 async def test_ssh_to_peers(cluster: FakeCluster) -> None:
+    pve.install_node_host_keys(
+        cluster.hosts, {name: f"ssh-ed25519 KEYOF{name}" for name in cluster.hosts}
+    )
     result = await on_host(
         cluster,
-        "ssh pve2 -- pct list | tail -n 1; ssh root@pve2 hostname; "
-        "ssh -o BatchMode=yes pve2 'pct exec 105 -- hostname'",
+        f"{PVE_SSH_PVE2} pve2 -- pct list | tail -n 1; {PVE_SSH_PVE2} root@pve2 hostname; "
+        f"{PVE_SSH_PVE2} -oBatchMode=yes pve2 'pct exec 105 -- hostname'",
     )
     assert result.out == ("105        running                 far-01              \npve2\nfar-01\n")
+    # a fresh PVE 8.2+ cluster: no merged known_hosts, so the bare name finds no key
+    bare = await on_host(cluster, "ssh -o BatchMode=yes pve2 -- pct list; ssh root@pve2 true")
+    assert (bare.status, bare.out) == (255, "")
+    assert bare.err == "Host key verification failed.\n" * 2
+    wrong_alias = await on_host(
+        cluster,
+        "ssh -o HostKeyAlias=pve3 -o UserKnownHostsFile=/etc/pve/nodes/pve3/ssh_known_hosts "
+        "pve2 true",
+    )
+    assert (wrong_alias.status, wrong_alias.err) == (255, "Host key verification failed.\n")
     offline = await on_host(cluster, "ssh pve3 -- true")
     assert (offline.status, offline.err) == (
         255,
@@ -216,7 +238,7 @@ async def test_ssh_to_peers(cluster: FakeCluster) -> None:
         255,
         "ssh: Could not resolve hostname pve9: Name or service not known\n",
     )
-    stdin = await on_host(cluster, "ssh pve2", stdin=b"hostname\n")
+    stdin = await on_host(cluster, f"{PVE_SSH_PVE2} pve2", stdin=b"hostname\n")
     assert stdin.out == "pve2\n"
 
 

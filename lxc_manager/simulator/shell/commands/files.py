@@ -548,6 +548,84 @@ async def mktemp(ctx: Ctx) -> int:
     return 0
 
 
+STAT_KINDS = {"file": "regular file", "dir": "directory", "symlink": "symbolic link"}
+STAT_DIRECTIVE = re.compile(r"%(.)")
+
+
+def _stat_fields(ctx: Ctx, name: str, inode: Inode) -> dict[str, str]:
+    """GNU stat's format directives (the common ones)."""
+    kind = STAT_KINDS[inode.kind]
+    return {
+        "a": format(inode.mode & 0o7777, "o"),
+        "A": mode_string(inode),
+        "s": str(inode.size),
+        "u": str(inode.uid),
+        "g": str(inode.gid),
+        "U": ctx.world.user_name(inode.uid),
+        "G": ctx.world.group_name(inode.gid),
+        "n": name,
+        "N": f"'{name}'" + (f" -> '{inode.target}'" if inode.is_symlink else ""),
+        "F": "regular empty file" if kind == "regular file" and not inode.size else kind,
+        "i": str(inode.ino),
+        "h": str(max(1, len(inode.entries))) if inode.is_dir else "1",
+        "Y": str(int(inode.mtime)),
+        "X": str(int(inode.atime)),
+        "%": "%",
+    }
+
+
+def _stat_default(fields: dict[str, str]) -> str:
+    return (
+        f"  File: {fields['n']}\n"
+        f"  Size: {fields['s']:<15} Blocks: {(int(fields['s']) + 4095) // 4096 * 8:<10} "
+        f"IO Block: 4096   {fields['F']}\n"
+        f"Access: (0{fields['a']:>03}/{fields['A']})  Uid: ({fields['u']:>5}/{fields['U']:>8})   "
+        f"Gid: ({fields['g']:>5}/{fields['G']:>8})\n"
+    )
+
+
+def _stat_format(fmt: str, fields: dict[str, str]) -> str:
+    return STAT_DIRECTIVE.sub(lambda m: fields.get(m.group(1), "?"), fmt)
+
+
+async def stat(ctx: Ctx) -> int:
+    """`stat [-L] [-c FORMAT | --format=FORMAT | --printf=FORMAT] FILE...` (GNU coreutils 9)."""
+    fmt: str | None = None
+    newline = "\n"
+    follow = False
+    operands: list[str] = []
+    args = iter(ctx.args)
+    for arg in args:
+        if arg in ("-c", "--format"):
+            fmt = next(args, None)
+            if fmt is None:
+                return await ctx.fail(f"option requires an argument -- '{arg.lstrip('-')[0]}'")
+        elif arg.startswith(("--format=", "--printf=")):
+            fmt = arg.split("=", 1)[1]
+            newline = "" if arg.startswith("--printf=") else "\n"
+        elif arg in ("-L", "--dereference"):
+            follow = True
+        elif arg.startswith("-") and arg != "-":
+            return await bad_option(ctx, arg.lstrip("-")[:1])
+        else:
+            operands.append(arg)
+    if not operands:
+        return await ctx.fail("missing operand\nTry 'stat --help' for more information.")
+    status = 0
+    for operand in operands:
+        inode = ctx.vfs.try_lookup(operand, ctx.cwd, follow=follow)
+        if inode is None:
+            await ctx.err(f"stat: cannot statx '{operand}': No such file or directory\n")
+            status = 1
+            continue
+        fields = _stat_fields(ctx, operand, inode)
+        if fmt is None:
+            await ctx.out(_stat_default(fields))
+            continue
+        await ctx.out(_stat_format(fmt, fields) + newline)
+    return status
+
+
 PROGRAMS: dict[str, Program] = {
     "/usr/bin/cat": cat,
     "/usr/bin/tee": tee,
@@ -563,4 +641,5 @@ PROGRAMS: dict[str, Program] = {
     "/usr/bin/readlink": readlink,
     "/usr/bin/realpath": realpath,
     "/usr/bin/mktemp": mktemp,
+    "/usr/bin/stat": stat,
 }

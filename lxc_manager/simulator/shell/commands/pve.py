@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from typing import Any
 
@@ -51,12 +52,16 @@ VALUE_OPTIONS = {
     "list": set(),
 }
 SSH_VALUE_OPTIONS = set("bcDEeFIiJLlmOopQRSWw")
-CONTAINER_ENV = {
-    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-    "HOME": "/root",
-    "container": "lxc",
-    "LANG": "C.UTF-8",
-}
+# `pct exec` keeps the caller's environment (`lxc-attach --keep-env`, the default on PVE 8
+# and 9: pve-container src/PVE/CLI/pct.pm exec) minus SSL_CERT_FILE/SSL_CERT_DIR, with the
+# PATH every PVE command line tool sets for itself (pve-common src/PVE/CLIHandler.pm
+# run_cli_handler): no /usr/local. lxc-attach (lxc/lxc src/lxc/attach.c) adds
+# `container=lxc`; with --keep-env 0 it clears the environment and sets its default PATH.
+PCT_PATH = "/sbin:/bin:/usr/sbin:/usr/bin"
+LXC_ATTACH_CLEAR_ENV_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+PCT_DROPPED_ENV = ("SSL_CERT_FILE", "SSL_CERT_DIR")
+PVE_TRUE = ("1", "yes", "true", "on")
+PVE_FALSE = ("0", "no", "false", "off")
 
 
 class PctError(Exception):
@@ -263,21 +268,22 @@ async def _lifecycle(ctx: Ctx, access: PveAccess, verb: str, args: list[str]) ->
 async def _pct_exec(ctx: Ctx, access: PveAccess, args: list[str]) -> int:
     from ..interp import CannotExecute, CommandNotFound, run_argv
 
-    positional, _ = parse_options("exec", args)
+    positional, options = parse_options("exec", args)
     vmid = _vmid("exec", positional)
     argv = positional[1:]
     container = _container(access, vmid, running=True)
     if not argv:
         raise PctError("missing command")
+    env = _exec_environment(ctx.env, options.get("keep-env", "1"))
     if container.real and access.real is not None:
         try:
-            return await real_exec(ctx, access.real, vmid, argv)
+            return await real_exec(ctx, access.real, vmid, argv, env)
         except PveCommandError as exc:
             raise PctError(str(exc)) from exc
     world = container.world
     session = Session(sleep_scale=ctx.session.sleep_scale)
     try:
-        return await run_argv(world, session, argv, ctx.io, dict(CONTAINER_ENV), "/root")
+        return await run_argv(world, session, argv, ctx.io, env, "/root")
     except (CommandNotFound, CannotExecute) as exc:
         reason = exc.reason if isinstance(exc, CannotExecute) else "No such file or directory"
         await ctx.err(
@@ -285,6 +291,22 @@ async def _pct_exec(ctx: Ctx, access: PveAccess, args: list[str]) -> int:
             f'{reason} - Failed to exec "{argv[0]}"\n'
         )
         return 126 if isinstance(exc, CannotExecute) and exc.status == 126 else 127
+
+
+def _exec_environment(caller: dict[str, str], keep_env: str) -> dict[str, str]:
+    """What the command in the container gets (see PCT_PATH)."""
+    if keep_env.lower() not in PVE_TRUE + PVE_FALSE:
+        raise PctError(
+            f"400 Parameter verification failed.\nkeep-env: type check ('boolean') failed - "
+            f"got '{keep_env}'\n{USAGES['exec']}"
+        )
+    if keep_env.lower() in PVE_TRUE:
+        env = {k: v for k, v in caller.items() if k not in PCT_DROPPED_ENV}
+        env["PATH"] = PCT_PATH
+    else:
+        env = {"PATH": LXC_ATTACH_CLEAR_ENV_PATH}
+    env["container"] = "lxc"
+    return env
 
 
 def _parse_perms(text: str) -> int:
@@ -312,29 +334,100 @@ def _owner(world: Any, options: dict[str, str]) -> tuple[int, int]:
     return account.uid, gid
 
 
+class PushWorkerError(Exception):
+    """`pct push` died in its worker: printed on stderr, and pct still exits 0."""
+
+
 async def _pct_push(ctx: Ctx, access: PveAccess, args: list[str]) -> int:
+    """pve-container src/PVE/CLI/pct.pm `push`: only "is it running" is checked before the
+    copy; the copy runs in a forked worker (fork_worker, pve-common
+    src/PVE/RESTEnvironment.pm) whose error is printed on stderr while pct exits 0."""
     positional, options = parse_options("push", args)
     vmid = _vmid("push", positional)
     if len(positional) < 3:
         raise PctError(f"400 not enough arguments\n{USAGES['push']}")
     source, destination = positional[1], positional[2]
+    container = access.find_container(vmid)
+    if container is None or container.status != "running":
+        raise PctError("can only push files to a running CT")
+    try:
+        if container.real and access.real is not None:
+            await _real_push(ctx, access.real, vmid, source, destination, options)
+            return 0
+        _push_worker(ctx, container.world, source, destination, options)
+    except PushWorkerError as exc:
+        await ctx.err(f"{exc}\n")
+    return 0
+
+
+async def _real_push(
+    ctx: Ctx, hooks: Any, vmid: int, source: str, destination: str, options: dict[str, str]
+) -> None:
     try:
         data = ctx.vfs.read_bytes(source, ctx.cwd)
     except VfsError as exc:
-        raise PctError(f"can't open file {source} - {exc.reason}") from exc
-    container = _container(access, vmid, running=True)
-    perms = _parse_perms(options.get("perms", "0644"))
-    if container.real and access.real is not None:
-        user = options.get("user", "root")
-        owner = f"{user}:{options['group']}" if "group" in options else f"{user}:"
-        try:
-            return await real_push(ctx, access.real, vmid, data, destination, perms, owner)
-        except PveCommandError as exc:
-            raise PctError(str(exc)) from exc
-    world = container.world
-    uid, gid = _owner(world, options)
-    _write(world, destination, data, perms, uid, gid)
-    return 0
+        raise PushWorkerError(f"failed to open {source} for reading") from exc
+    perms = _worker_perms(options.get("perms"))
+    path = destination if destination.startswith("/") else "/" + destination
+    try:
+        await real_push(
+            ctx, hooks, vmid, data, path, options.get("user"), options.get("group"), perms
+        )
+    except PveCommandError as exc:
+        raise PctError(str(exc)) from exc
+
+
+def _push_worker(
+    ctx: Ctx, world: Any, source: str, destination: str, options: dict[str, str]
+) -> None:
+    """The worker of `pct push` (its `die` texts, in its order)."""
+    try:
+        data = ctx.vfs.read_bytes(source, ctx.cwd)
+    except VfsError as exc:
+        raise PushWorkerError(f"failed to open {source} for reading") from exc
+    uid = _worker_id(world, options.get("user"), "uid")
+    gid = _worker_id(world, options.get("group"), "gid")
+    perms = _worker_perms(options.get("perms"))
+    path = destination if destination.startswith("/") else "/" + destination  # chdir('/')
+    vfs = world.vfs
+    existed = vfs.try_lookup(path) is not None
+    try:
+        inode = vfs.open_file(path, truncate=True, mode=0o644 if perms is None else perms)
+    except VfsError as exc:
+        raise PushWorkerError(f"failed to create file: {destination}: {exc.reason}") from exc
+    if perms is not None:
+        inode.mode = perms
+    elif not existed:
+        inode.mode = 0o644  # 0666 & ~umask
+    if uid is not None or gid is not None:
+        inode.uid = inode.uid if uid is None else uid
+        inode.gid = inode.gid if gid is None else gid
+    inode.data.extend(data)
+    vfs.touch_inode(inode)
+
+
+def _worker_perms(text: str | None) -> int | None:
+    """create_file's mode: octal by default (a leading 0 is added), `0x` for hex."""
+    if text is None:
+        return None
+    value = text if text.startswith("0") else "0" + text
+    try:
+        number = int(value, 16) if value[:2].lower() == "0x" else int(value, 8)
+    except ValueError:
+        raise PushWorkerError(f"invalid mode: '{value}'") from None
+    return number & 0o7777
+
+
+def _worker_id(world: Any, name: str | None, kind: str) -> int | None:
+    """A user/group name looked up inside the container, or a number."""
+    if name is None:
+        return None
+    if name.isdigit():
+        return int(name)
+    found = world.account(name) if kind == "uid" else world.group(name)
+    if found is None:
+        raise PushWorkerError(f"failed to get {kind} for: {name}")
+    return int(found.uid if kind == "uid" else found.gid)
 
 
 async def _pct_pull(ctx: Ctx, access: PveAccess, args: list[str]) -> int:
@@ -376,8 +469,40 @@ def _write(world: Any, path: str, data: bytes, perms: int, uid: int, gid: int) -
 
 
 # -- ssh to a peer node -----------------------------------------------------------------------------------
-def _ssh_options(args: list[str], index: int, user: str | None) -> tuple[int, str | None] | str:
-    """Skip ssh options from `index` (getopt-style, `--` ends them); -l sets the user."""
+# Host keys the way a PVE 8.2+ cluster keeps them (pve-cluster 8.0.6, src/PVE/Cluster/Setup.pm
+# `ssh_create_node_known_hosts`; "pvecm: stop merging SSH known hosts by default"): each node
+# writes `/etc/pve/nodes/NODE/ssh_known_hosts` ("NODE <key>") to the shared pmxcfs, and no
+# longer links /etc/ssh/ssh_known_hosts to a merged cluster file. So a bare `ssh pve2` in
+# batch mode finds no known key and fails; PVE itself connects with
+# `-o HostKeyAlias=NODE -o UserKnownHostsFile=/etc/pve/nodes/NODE/ssh_known_hosts root@IP`
+# (pve-cluster src/PVE/SSHInfo.pm `ssh_info_to_ssh_opts` / `ssh_info_to_command`).
+HOST_PUBLIC_KEY = "/etc/ssh/ssh_host_ed25519_key.pub"
+DEFAULT_USER_KNOWN_HOSTS = "~/.ssh/known_hosts ~/.ssh/known_hosts2"
+DEFAULT_GLOBAL_KNOWN_HOSTS = "/etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2"
+HOST_KEY_FAILED = "Host key verification failed.\n"
+
+
+def node_known_hosts_path(node: str) -> str:
+    return f"/etc/pve/nodes/{node}/ssh_known_hosts"
+
+
+def install_node_host_keys(worlds: dict[str, Any], public_keys: dict[str, str]) -> None:
+    """Each node's own public host key, and on every node (pmxcfs is shared) every node's
+    `/etc/pve/nodes/NODE/ssh_known_hosts`. `public_keys`: node -> "ssh-ed25519 AAAA..."."""
+    for name, key in public_keys.items():
+        if name in worlds:
+            worlds[name].vfs.mkdir(posixpath.dirname(HOST_PUBLIC_KEY), parents=True)
+            worlds[name].vfs.write_text(HOST_PUBLIC_KEY, f"{key} root@{name}\n")
+        for world in worlds.values():
+            world.vfs.mkdir(f"/etc/pve/nodes/{name}", parents=True)
+            world.vfs.write_text(node_known_hosts_path(name), f"{name} {key}\n")
+
+
+def _ssh_options(
+    args: list[str], index: int, user: str | None, options: dict[str, str]
+) -> tuple[int, str | None] | str:
+    """Skip ssh options from `index` (getopt-style, `--` ends them); -l sets the user,
+    `-o Key=Value` / `-oKey=Value` go into `options` (keys lower-cased, first one wins)."""
     while index < len(args):
         arg = args[index]
         if arg == "--":
@@ -388,16 +513,24 @@ def _ssh_options(args: list[str], index: int, user: str | None) -> tuple[int, st
         if letter in SSH_VALUE_OPTIONS and len(arg) == 2:
             if index + 1 >= len(args):
                 return f"option requires an argument -- {letter}"
-            user = args[index + 1] if letter == "l" else user
+            value = args[index + 1]
+            user = value if letter == "l" else user
             index += 2
         else:
+            value = arg[2:]
             index += 1
+        if letter == "o":
+            key, _, setting = value.replace(" ", "=", 1).partition("=")
+            options.setdefault(key.lower(), setting)
     return index, user
 
 
-def parse_ssh(args: list[str]) -> tuple[str | None, str, list[str]] | str:
+def parse_ssh(
+    args: list[str], options: dict[str, str] | None = None
+) -> tuple[str | None, str, list[str]] | str:
     """-> (user, host, remote argv) or an error; like OpenSSH, options may follow the host."""
-    skipped = _ssh_options(args, 0, None)
+    seen = options if options is not None else {}
+    skipped = _ssh_options(args, 0, None, seen)
     if isinstance(skipped, str):
         return skipped
     index, user = skipped
@@ -405,17 +538,50 @@ def parse_ssh(args: list[str]) -> tuple[str | None, str, list[str]] | str:
         return "usage: ssh [-46AaCfGgKkMNnqsTtVvXxYy] destination [command [argument ...]]"
     user_part, at, host = args[index].rpartition("@")
     user = user_part if at else user
-    skipped = _ssh_options(args, index + 1, user)
+    skipped = _ssh_options(args, index + 1, user, seen)
     if isinstance(skipped, str):
         return skipped
     index, user = skipped
     return user, host, args[index:]
 
 
+def _key_of(line: str) -> tuple[str, str] | None:
+    fields = line.split()
+    return (fields[0], fields[1]) if len(fields) >= 2 else None
+
+
+def host_key_known(world: Any, peer_world: Any, name: str, options: dict[str, str]) -> bool:
+    """Whether the peer's host key is in the known-hosts files ssh reads for `name`
+    (HostKeyAlias when given) on `world`: UserKnownHostsFile, then GlobalKnownHostsFile."""
+    try:
+        presented = _key_of(peer_world.vfs.read_text(HOST_PUBLIC_KEY))
+    except VfsError:
+        return False
+    files = options.get("userknownhostsfile", DEFAULT_USER_KNOWN_HOSTS).split()
+    files += options.get("globalknownhostsfile", DEFAULT_GLOBAL_KNOWN_HOSTS).split()
+    for path in files:
+        if path == "none":
+            continue
+        try:
+            text = world.vfs.read_text(path.replace("~", "/root", 1), "/root")
+        except VfsError:
+            continue
+        for line in text.splitlines():
+            fields = line.split()
+            if (
+                len(fields) >= 3
+                and name in fields[0].split(",")
+                and _key_of(" ".join(fields[1:3])) == presented
+            ):
+                return True
+    return False
+
+
 async def ssh(ctx: Ctx) -> int:
     from ..interp import Interpreter
 
-    parsed = parse_ssh(ctx.args)
+    options: dict[str, str] = {}
+    parsed = parse_ssh(ctx.args, options)
     if isinstance(parsed, str):
         await ctx.err(parsed + "\n")
         return 255
@@ -427,6 +593,10 @@ async def ssh(ctx: Ctx) -> int:
         return 255
     if not peer.online:
         await ctx.err(f"ssh: connect to host {host} port 22: No route to host\n")
+        return 255
+    if not host_key_known(ctx.world, peer.world, options.get("hostkeyalias", host), options):
+        # no tty to ask on (and BatchMode=yes never asks): OpenSSH's sshconnect.c gives up
+        await ctx.err(HOST_KEY_FAILED)
         return 255
     if user not in (None, "root"):
         await ctx.err(f"{user}@{host}: Permission denied (publickey,password).\n")

@@ -7,9 +7,24 @@ from typing import Any
 
 from ..base import Ctx, PveCommandError
 
-# pct keeps the caller's locale when it enters a container (pve-container
-# src/PVE/CLI/pct.pm `exec` runs lxc-attach with the environment cleared but for these).
-KEPT_VARIABLES = ("LANG", "LANGUAGE")
+# pct push's worker, in the container: owner and group looked up first, then the file
+# written (a new one 0644 unless --perms; an existing one keeps its mode), with pct's texts
+# (pve-container src/PVE/CLI/pct.pm `push`, `create_file`).
+PUSH_SCRIPT = r"""
+dest=$1 user=$2 group=$3 perms=$4
+if [ -n "$user" ]; then
+  uid=$(id -u -- "$user" 2>/dev/null) || { echo "failed to get uid for: $user" >&2; exit 1; }
+fi
+if [ -n "$group" ]; then
+  gid=$(getent group -- "$group" | cut -d: -f3)
+  [ -n "$gid" ] || { echo "failed to get gid for: $group" >&2; exit 1; }
+fi
+existed=0; [ -e "$dest" ] && existed=1
+err=$( { cat > "$dest"; } 2>&1 ) || { echo "failed to create file: $dest: ${err##*: }" >&2; exit 1; }
+if [ -n "$perms" ]; then chmod "$perms" "$dest"; elif [ "$existed" = 0 ]; then chmod 0644 "$dest"; fi
+if [ -n "$user" ]; then chown "$uid" "$dest"; fi
+if [ -n "$group" ]; then chgrp "$gid" "$dest"; fi
+"""
 
 
 async def _ready(hooks: Any, vmid: int) -> None:
@@ -18,9 +33,9 @@ async def _ready(hooks: Any, vmid: int) -> None:
         raise PveCommandError(error)
 
 
-async def real_exec(ctx: Ctx, hooks: Any, vmid: int, argv: list[str]) -> int:
+async def real_exec(ctx: Ctx, hooks: Any, vmid: int, argv: list[str], env: dict[str, str]) -> int:
+    """`pct exec` with the environment pct gives (see `_exec_environment` in pve.py)."""
     await _ready(hooks, vmid)
-    env = {k: v for k, v in ctx.env.items() if k in KEPT_VARIABLES or k.startswith("LC_")}
     return int(
         await hooks.backend.run(
             vmid,
@@ -34,18 +49,18 @@ async def real_exec(ctx: Ctx, hooks: Any, vmid: int, argv: list[str]) -> int:
 
 
 async def real_push(
-    ctx: Ctx, hooks: Any, vmid: int, data: bytes, destination: str, perms: int, owner: str
-) -> int:
+    ctx: Ctx,
+    hooks: Any,
+    vmid: int,
+    data: bytes,
+    destination: str,
+    user: str | None,
+    group: str | None,
+    perms: int | None,
+) -> None:
     """Copy into the container. Like Proxmox's `pct push`, a failed copy is printed and
-    the exit status stays 0 (the copy runs in a forked worker whose error is only
-    printed: pve-container src/PVE/CLI/pct.pm `push`)."""
+    the exit status stays 0 (its worker's error is only printed)."""
     await _ready(hooks, vmid)
-    script = 'cat > "$1" && chown "$2" "$1" && chmod "$3" "$1"'
-    chunks: list[bytes] = []
-
-    async def collect(chunk: bytes) -> None:
-        chunks.append(chunk)
-
     sent = False
 
     async def once() -> bytes:
@@ -55,16 +70,14 @@ async def real_push(
         sent = True
         return data
 
-    status = await hooks.backend.run(
-        vmid,
-        ["sh", "-c", script, "push", destination, owner, f"{perms:o}"],
-        out=collect,
-        err=collect,
-        read_stdin=once,
+    async def discard(chunk: bytes) -> None:
+        del chunk
+
+    mode = "" if perms is None else f"{perms:o}"
+    argv = ["bash", "-c", PUSH_SCRIPT, "push", destination, user or "", group or "", mode]
+    await hooks.backend.run(
+        vmid, argv, out=discard, err=ctx.io.stderr.write, read_stdin=once, env={}
     )
-    if status != 0:
-        await ctx.err(b"".join(chunks) or f"failed to push {destination}\n".encode())
-    return 0
 
 
 async def real_pull(hooks: Any, vmid: int, source: str) -> bytes:
