@@ -39,6 +39,33 @@ DEMO_TOKEN_ROLES = "PVEVMAdmin+PVEDatastoreUser+PVESDNUser+PVEAuditor"
 DEMO_NODE_NAME = "demo-cluster"
 READY_PREFIX = "SIMULATOR READY "
 READY_TIMEOUT = 60.0
+# A first start with real containers builds the rootfs cache (debootstrap: minutes).
+REAL_READY_TIMEOUT = 900.0
+CONTAINER_CHOICES = ("auto", "real", "simulated")
+
+
+def demo_containers() -> tuple[str, str]:
+    """(`real` | `simulated`, why) from LXCM_DEMO_CONTAINERS (default auto: real where this
+    machine can run LXC as root)."""
+    from lxc_manager.simulator.real.backend import lxc_unavailable_reason
+
+    choice = os.environ.get("LXCM_DEMO_CONTAINERS", "auto").strip().lower() or "auto"
+    if choice not in CONTAINER_CHOICES:
+        raise StartupError(
+            f"LXCM_DEMO_CONTAINERS must be one of {', '.join(CONTAINER_CHOICES)} (got {choice!r})"
+        )
+    if choice == "simulated":
+        return "simulated", "LXCM_DEMO_CONTAINERS=simulated"
+    reason = lxc_unavailable_reason()
+    if choice == "real":
+        if reason:
+            raise StartupError(f"LXCM_DEMO_CONTAINERS=real, but {reason}")
+        return "real", "LXCM_DEMO_CONTAINERS=real"
+    if reason:
+        return "simulated", f"auto: {reason}"
+    return "real", "auto: this machine can run LXC containers"
+
+
 DEMO_CATALOG = Path(__file__).parent / "demo_catalog"
 
 
@@ -61,6 +88,7 @@ class DemoSupervisor(Supervisor):
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         self.ready: dict[str, object] = {}
+        self.containers, self.containers_why = "simulated", ""
 
     def demo_token_secret(self) -> str:
         """The demo's API token secret: made once, kept (0600) next to the demo's data."""
@@ -83,9 +111,13 @@ class DemoSupervisor(Supervisor):
             "--token", f"{DEMO_TOKEN_ID}:{self.demo_token_secret()}:privsep={DEMO_TOKEN_ROLES}",
             "--state-file", str(state),
             "--log-level", "WARNING",
+            "--containers-backend", self.containers,
         ]  # fmt: skip
 
     def before_start(self) -> None:
+        self.containers, self.containers_why = demo_containers()
+        print(f"Demo containers: {self.containers} ({self.containers_why})", flush=True)
+        wait = REAL_READY_TIMEOUT if self.containers == "real" else READY_TIMEOUT
         child = Child("simulator", self.simulator_argv(), stdout=subprocess.PIPE)
         child.start()
         assert child.popen is not None and child.popen.stdout is not None
@@ -95,7 +127,7 @@ class DemoSupervisor(Supervisor):
         self.supervised.append(Supervised(child, restartable=False))
         while True:
             try:
-                line = lines.get(timeout=READY_TIMEOUT)
+                line = lines.get(timeout=wait)
             except queue.Empty:
                 raise StartupError("the simulator did not start") from None
             if line is None:
@@ -175,6 +207,8 @@ class DemoSupervisor(Supervisor):
             f"    Username      {DEMO_USER}",
             f"    Password      {DEMO_PASSWORD}",
             "    Realm         Linux PAM",
+            "",
+            f"  Containers: {self.containers} ({self.containers_why})",
             "",
             "  Press Ctrl-C to stop.",
             "",

@@ -105,7 +105,8 @@ def test_demo_prints_the_sign_in_and_stops_cleanly(tmp_path: Path) -> None:
 
     data = tmp_path / "data"
     ensure_frontend_built(str(data))
-    demo = ServeProcess(data, app_env(data), tmp_path / "demo.log", build=True, command=("demo",))
+    env = app_env(data, LXCM_DEMO_CONTAINERS="simulated")
+    demo = ServeProcess(data, env, tmp_path / "demo.log", build=True, command=("demo",))
     demo.start()
     try:
         demo.wait_ready()
@@ -122,6 +123,7 @@ def test_demo_prints_the_sign_in_and_stops_cleanly(tmp_path: Path) -> None:
             elif line.strip().startswith("Password"):
                 password = line.split()[-1]
         assert host and port and password, log[-3000:]
+        assert "Containers: simulated (LXCM_DEMO_CONTAINERS=simulated)" in log
         # The printed sign-in really works against the simulator the demo started.
         answer = httpx.post(
             f"https://{host}:{port}/api2/json/access/ticket",

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from prov_support import USER_A, in_ct, make_request, run_burst_worker
+from prov_support import USER_A, in_ct, make_request, run_burst_worker, stream_of
 
 from lxc_manager.containers import get_services, tail_log
 from lxc_manager.nodes import NodeView
@@ -76,7 +76,10 @@ async def test_a_shipped_template_runs_for_real(
     assert submitted.job_id, submitted.errors
     await asyncio.to_thread(run_burst_worker, 900)
     done = await jobs.get_job(USER_A, submitted.job_id)
-    assert done is not None and (done.status, done.error) == ("succeeded", ""), done
+    assert done is not None
+    if done.status != "succeeded":
+        lines = [e.fields.get("text", "") for e in await stream_of(submitted.job_id)]
+        pytest.fail(f"{done.error}\n" + "\n".join(lines[-40:]))
     for unit in expected.units:
         state = await in_ct(sshnode, "pve1", vmid, ["systemctl", "is-active", unit])
         assert state == (0, "active\n"), (unit, state)

@@ -474,6 +474,8 @@ CURL_VALUE_OPTIONS = {
     "-m",
     "--max-time",
     "--retry",
+    "--retry-delay",
+    "--retry-max-time",
     "-T",
     "-F",
     "-b",

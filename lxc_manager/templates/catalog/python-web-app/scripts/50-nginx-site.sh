@@ -18,6 +18,8 @@ if systemctl is-active --quiet nginx.service; then
 else
 	systemctl start nginx.service
 fi
-curl -fsS --retry 5 --retry-connrefused --retry-delay 1 http://127.0.0.1/healthz >/dev/null ||
+# A reload returns before the new workers run: until then the old site answers (a 404
+# from the stock site), so every error is retried, not only refused connections.
+curl -fsS --retry 10 --retry-all-errors --retry-delay 1 http://127.0.0.1/healthz >/dev/null ||
 	die "nginx does not pass requests to the application"
 log_info "nginx serves the application on port 80"
