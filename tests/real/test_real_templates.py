@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pytest
 from prov_support import USER_A, in_ct, make_request, run_burst_worker, stream_of
 
-from lxc_manager.containers import get_services, tail_log
+from lxc_manager.containers import follow_log, get_services, tail_log
 from lxc_manager.nodes import NodeView
 from lxc_manager.provisioning import jobs
 from lxc_manager.templates.catalog import default_catalog_dir, load_catalog
@@ -90,9 +90,22 @@ async def test_a_shipped_template_runs_for_real(
         assert unit in found and port in found[unit].ports, (unit, found.get(unit))
     for unit, key in expected.credentials:
         assert key in dict(found[unit].credentials), (unit, found[unit])
-    for unit in expected.units[:1]:
-        logged = await tail_log(USER_A, sshnode.id, "pve1", vmid, unit, 20)
-        assert logged, unit
+    # the journal of real systemd: its tail, then following it while the unit restarts
+    unit = expected.units[0]
+    logged = await tail_log(USER_A, sshnode.id, "pve1", vmid, unit, 20)
+    assert logged and any("Start" in line for line in logged), logged
+    following = follow_log(USER_A, sshnode.id, "pve1", vmid, unit, lines=0)
+    try:
+        first = asyncio.ensure_future(anext(following))
+        for _ in range(6):  # restart until the follower, once attached, sees it
+            assert (await in_ct(sshnode, "pve1", vmid, ["systemctl", "restart", unit]))[0] == 0
+            done_first, _ = await asyncio.wait({first}, timeout=5)
+            if done_first:
+                break
+        line = await asyncio.wait_for(first, 5)
+    finally:
+        await following.aclose()
+    assert "Stopp" in line or "Start" in line, line
 
 
 async def test_docker_host_stops_at_its_repository_with_the_reason(
