@@ -15,6 +15,8 @@ from lxc_manager.security import audit
 from tests.support.app import REPO
 from tests.support.postgres import postgres_server
 
+HEAD = "0007"  # the newest revision in alembic/versions
+
 EXPECTED_TABLES = {
     "audit_event",
     "sign_in_endpoint",
@@ -60,7 +62,7 @@ def test_cli_migrate_on_empty_sqlite(tmp_path: Path) -> None:
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert "database at revision 0006" in result.stdout
+    assert f"database at revision {HEAD}" in result.stdout
     url = f"sqlite:///{tmp_path / 'data' / 'lxc-manager.db'}"
     assert tables(url) >= EXPECTED_TABLES
     with sqlalchemy.create_engine(url).connect() as connection:
@@ -79,14 +81,14 @@ def test_alembic_upgrade_head_on_empty_sqlite(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert tables(url) >= EXPECTED_TABLES
-    assert current_revision(url) == "0007"
+    assert current_revision(url) == HEAD
 
 
 def test_migrations_on_postgresql() -> None:
     with postgres_server() as url:
         upgrade_head(url)
         assert tables(url) >= EXPECTED_TABLES
-        assert current_revision(url) == "0007"
+        assert current_revision(url) == HEAD
         upgrade_head(url)  # idempotent
         result = subprocess.run(
             [str(Path(sys.executable).with_name("alembic")), "downgrade", "base"],

@@ -26,7 +26,7 @@ ROOT_ONLY_PRIVILEGED = (
     "Permission check failed (changing feature flags for privileged container is only "
     "allowed for root@pam)\n"
 )
-_vmids = itertools.count(9300)
+_vmids = itertools.count(9500)  # 93xx belong to the ssh_sim tests
 
 
 def _create(client: httpx.Client, node: str = "pve1", **params: Any) -> httpx.Response:
