@@ -21,6 +21,7 @@ class FakeContainer:
     world: ContainerWorld
     config: dict[str, object] = field(default_factory=dict)
     lock: str | None = None
+    real: bool = False  # a simulated world, not a real LXC container
 
     @property
     def name(self) -> str:
@@ -35,6 +36,8 @@ class FakeCluster:
 
 
 class FakeAccess:
+    real = None  # no real-container backend
+
     def __init__(self, cluster: FakeCluster, node: str) -> None:
         self.cluster = cluster
         self.node_name = node
