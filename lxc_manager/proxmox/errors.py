@@ -213,15 +213,29 @@ class TwoFactorRequired(Exception):
         self.pending_ticket = pending_ticket
         self.username = username
         self.challenge = parse_tfa_challenge(pending_ticket)
-        self.methods = frozenset(
-            name
-            for name, value in self.challenge.items()
-            if value and value not in ("unavailable", "false")
-        )
+        self.methods = tfa_methods(self.challenge)
+        # indices of the unused recovery keys (proxmox-tfa `RecoveryState`); [] = all used
+        recovery = self.challenge.get("recovery")
+        self.recovery_left = len(recovery) if isinstance(recovery, list) else None
         super().__init__(f"{self.user_message} for {username}")
 
     def __repr__(self) -> str:
         return f"TwoFactorRequired(username={self.username!r}, methods={sorted(self.methods)!r})"
+
+
+TFA_METHODS = ("totp", "recovery", "webauthn", "u2f", "yubico")
+
+
+def tfa_methods(challenge: dict[str, Any]) -> frozenset[str]:
+    """The second factors a `TfaChallenge` (proxmox-tfa) offers: `totp`/`yubico` are
+    booleans, `recovery` the list of unused key indices, `webauthn`/`u2f` challenge objects.
+    Absent, false or empty means the user does not have (or has used up) that method."""
+    offered = set()
+    for name in TFA_METHODS:
+        value = challenge.get(name)
+        if value is True or (isinstance(value, list | dict) and value):
+            offered.add(name)
+    return frozenset(offered)
 
 
 def parse_tfa_challenge(ticket: str) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from .tls import Certificate, generate_certificate, server_context
 log = logging.getLogger("lxc_manager.simulator")
 READY_PREFIX = "SIMULATOR READY "
 REALMS = ("pam", "pve")
+OTHER_FACTORS = ("webauthn", "u2f", "yubico")  # second factors the simulator only announces
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,6 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--totp", action="append", default=[], metavar="USER@REALM:BASE32SECRET")
     p.add_argument("--recovery", action="append", default=[], metavar="USER@REALM:KEY")
+    for factor in OTHER_FACTORS:
+        p.add_argument(
+            f"--{factor}",
+            action="append",
+            default=[],
+            metavar="USER@REALM",
+            help=f"the user has a {factor} second factor (announced in the challenge only)",
+        )
     p.add_argument("--auditor", action="append", default=[], metavar="USER@REALM")
     p.add_argument("--latency-ms", type=int, default=0)
     p.add_argument("--jitter-ms", type=int, default=0)
@@ -104,6 +113,10 @@ def parse_config(args: argparse.Namespace) -> SimConfig:
     for item in args.recovery:
         userid, key = _parse_pair(item, "--recovery", users)
         config.recovery.setdefault(userid, []).append(key)
+    for factor in OTHER_FACTORS:
+        for userid in getattr(args, factor):
+            known = _known_user(userid, f"--{factor}", users)
+            config.other_factors.setdefault(known, []).append(factor)
     config.auditors = [_known_user(a, "--auditor", users) for a in args.auditor]
     _check_ranges(config)
     return config
@@ -308,7 +321,7 @@ def _endpoint_info(endpoint: Endpoint, host: str, config: SimConfig) -> dict[str
         "tfa": {
             u.userid: {"recovery_keys": list(u.recovery_keys)}
             for u in cluster.users.values()
-            if u.totp_secret
+            if u.has_second_factor
         },
     }
 

@@ -111,8 +111,16 @@ class User:
     userid: str  # user@realm
     password: str
     totp_secret: str | None = None
+    # A used recovery key becomes "" so the others keep their index (the challenge lists
+    # the indices of the keys still available).
     recovery_keys: list[str] = field(default_factory=list)
+    # Second factors the simulator can only announce (`--webauthn`, `--u2f`, `--yubico`).
+    other_factors: tuple[str, ...] = ()
     enabled: bool = True
+
+    @property
+    def has_second_factor(self) -> bool:
+        return bool(self.totp_secret or self.recovery_keys or self.other_factors)
 
     @property
     def realm(self) -> str:

@@ -20,7 +20,8 @@ from lxc_manager.proxmox import (
 from lxc_manager.proxmox.errors import error_from_response, parse_tfa_challenge
 
 TFA_TICKET = (
-    "PVE:!tfa!%7B%22totp%22%3Atrue%2C%22recovery%22%3A%22available%22%7D"
+    # as pve-common's assemble_rsa_ticket writes it: only ':' is escaped
+    'PVE:!tfa!{"totp"%3Atrue,"recovery"%3A[0,1,2,3]}'
     ":6654A1B2::c2lnbmF0dXJlLXNlY3JldA=="
 )
 
@@ -130,7 +131,7 @@ def test_two_factor_required_hides_the_pending_ticket() -> None:
 
 
 def test_tfa_challenge_parsing_tolerates_junk() -> None:
-    assert parse_tfa_challenge(TFA_TICKET) == {"totp": True, "recovery": "available"}
+    assert parse_tfa_challenge(TFA_TICKET) == {"totp": True, "recovery": [0, 1, 2, 3]}
     assert parse_tfa_challenge("PVE:root@pam:6654A1B2::sig") == {}
     assert parse_tfa_challenge("PVE:!tfa!not-json:6654A1B2::sig") == {}
 
