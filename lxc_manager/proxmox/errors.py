@@ -126,7 +126,10 @@ class Unreachable(ProxmoxError):
         self.node = node
         where = f"[{host}]" if ":" in host else host
         if node:
-            message = f"Unable to reach Proxmox node {node} via {where}:{port}"
+            # pveproxy at host:port took the call; the cluster member behind it did not answer.
+            why = f"{status} {detail}".strip() if status else detail.strip()
+            message = f"PVE node {node} is not answering" + (f" ({why})" if why else "")
+            message += f", reached through {where}:{port}"
         else:
             message = f"Unable to reach Proxmox at {where}:{port}"
         super().__init__(detail, status=status, user_message=message)
@@ -256,6 +259,12 @@ _MISSING = re.compile(r"does not exist|^no such ", re.IGNORECASE)
 _NODE_IN_PATH = re.compile(r"^/nodes/([^/]+)")
 
 
+def node_of_path(path: str) -> str | None:
+    """The PVE node a `/nodes/{node}/...` call is proxied to by pveproxy."""
+    match = _NODE_IN_PATH.match(path)
+    return match.group(1) if match else None
+
+
 def error_from_response(
     status: int,
     body: Any,
@@ -280,10 +289,8 @@ def error_from_response(
         return PermissionDenied(detail, status=status)
     if status == 404:
         return NotFound(detail, status=status)
-    if status in (595, 596):
-        match = _NODE_IN_PATH.match(path)
-        node = match.group(1) if match else None
-        return Unreachable(host, port, detail, status=status, node=node)
+    if status in (595, 596):  # pveproxy could not get an answer from the member: its fault
+        return Unreachable(host, port, detail, status=status, node=node_of_path(path))
     if status == 500 and _MISSING.search(detail):
         return NotFound(detail, status=status)
     return ProxmoxError(detail, status=status)

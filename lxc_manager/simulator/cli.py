@@ -74,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--error-rate", type=float, default=0.0)
     p.add_argument("--task-seconds", type=float, default=2.0)
     p.add_argument("--auth-failure-delay", type=float, default=3.0)
+    p.add_argument(
+        "--proxy-timeout",
+        type=float,
+        default=30.0,
+        help="seconds pveproxy waits for an unreachable or hanging cluster member (PVE: 30)",
+    )
     p.add_argument("--schema", type=Path, default=None, help="validate against this API schema")
     p.add_argument("--state-file", type=Path, default=None)
     p.add_argument("--ssh-authorized-key", type=Path, default=None)
@@ -344,7 +350,12 @@ async def serve(args: argparse.Namespace, config: SimConfig) -> int:
     if args.ssh_authorized_key:
         simulation.ssh_authorized_keys = args.ssh_authorized_key.read_text()
     schema = load_schema(args.schema) if args.schema else None
-    app = ApiApp(simulation, auth_failure_delay=args.auth_failure_delay, schema=schema)
+    app = ApiApp(
+        simulation,
+        auth_failure_delay=args.auth_failure_delay,
+        schema=schema,
+        proxy_timeout=args.proxy_timeout,
+    )
     runtime = Runtime(
         config, simulation, app, _make_endpoints(config, simulation, args.host, saved)
     )

@@ -184,6 +184,13 @@ class PveNode:
     ip: str
     world: HostWorld
     online: bool = True
+    # How pveproxy on another member fails to reach this node while it is offline:
+    # "no-route" (595 at once) or "timeout" (595 after the proxy timeout); see api.py.
+    unreachable_as: str = "no-route"
+    hanging: bool = False  # member up, its pveproxy never answers (596 after the timeout)
+    offline_since: float | None = None  # simulator time it went offline (status cache age)
+    # vmid -> (status, stats) its guests last reported, kept by the others' status cache
+    last_seen: dict[int, tuple[str, GuestStats]] = field(default_factory=dict)
     maxcpu: int = 8
     maxmem: int = 32 * GIB
     rootfs_total: int = 100 * GIB
@@ -458,8 +465,21 @@ class Cluster:
         """Call after any change of cluster state (invalidates cached responses)."""
         self.generation += 1
 
-    def set_node_online(self, node: str, online: bool) -> None:
-        self.nodes[node].online = online
+    def set_node_online(self, node: str, online: bool, unreachable_as: str = "no-route") -> None:
+        pve_node = self.nodes[node]
+        if pve_node.online and not online:
+            pve_node.offline_since = self.clock.now()
+            pve_node.last_seen = {
+                g.vmid: (g.status, g.stats(pve_node.offline_since))
+                for g in [*self.containers_on(node), *self.vms_on(node)]
+            }
+        pve_node.online, pve_node.unreachable_as = online, unreachable_as
+        if online:
+            pve_node.offline_since = None
+        self.changed()
+
+    def set_node_hanging(self, node: str, hanging: bool) -> None:
+        self.nodes[node].hanging = hanging
         self.changed()
 
     def start_container(self, ct: Container) -> None:
@@ -618,7 +638,8 @@ class Cluster:
         self.faults = self.default_faults.copy()
         self.clock.offset = 0.0
         for node in self.nodes.values():
-            node.online = True
+            node.online, node.hanging, node.offline_since = True, False, None
+            node.unreachable_as = "no-route"
         self.changed()
 
 

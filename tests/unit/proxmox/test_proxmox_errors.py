@@ -21,8 +21,7 @@ from lxc_manager.proxmox.errors import error_from_response, parse_tfa_challenge
 
 TFA_TICKET = (
     # as pve-common's assemble_rsa_ticket writes it: only ':' is escaped
-    'PVE:!tfa!{"totp"%3Atrue,"recovery"%3A[0,1,2,3]}'
-    ":6654A1B2::c2lnbmF0dXJlLXNlY3JldA=="
+    'PVE:!tfa!{"totp"%3Atrue,"recovery"%3A[0,1,2,3]}:6654A1B2::c2lnbmF0dXJlLXNlY3JldA=='
 )
 
 
@@ -94,7 +93,10 @@ def test_proxied_dead_member_is_unreachable(status: int) -> None:
     assert error.status == status
     assert error.node == "pve2"
     assert error.detail == "No route to host"
-    assert error.user_message == "Unable to reach Proxmox node pve2 via pve.example:8006"
+    assert error.user_message == (
+        f"PVE node pve2 is not answering ({status} No route to host), "
+        "reached through pve.example:8006"
+    )
 
 
 def test_unreachable_message_brackets_ipv6() -> None:
