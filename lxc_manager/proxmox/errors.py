@@ -282,6 +282,8 @@ def error_from_response(
     message, errors = _message_and_errors(body)
     detail = message or reason
     if status == 400:
+        if errors.get("upid") == "no such task":  # pve-manager PVE/API2/Tasks.pm
+            return NotFound("no such task", status=status)
         return ParameterError(detail, errors=errors)
     if status == 401:
         return AuthenticationError(detail, status=status)

@@ -220,6 +220,7 @@ class Container:
     ostemplate: str
     snapshots: list[Snapshot] = field(default_factory=list)
     started_at: float = 0.0
+    created_at: float = 0.0  # simulator time of an API create (0: seeded, long ago)
 
     @property
     def name(self) -> str:
@@ -351,8 +352,8 @@ def guest_stats(
     """Plausible usage numbers that move every second while the guest runs."""
     base = noise(vmid, 0, 1)
     disk = int(maxdisk * (0.1 + 0.5 * base))
-    if not running:
-        return GuestStats(0.0, 0, disk, 0, 0, 0, 0, 0)
+    if not running:  # pve-container src/PVE/LXC.pm vmstatus: no pid -> `disk` 0
+        return GuestStats(0.0, 0, 0, 0, 0, 0, 0, 0)
     second = int(now)
     uptime = max(0, int(now - started_at))
     cpu = round(0.002 + 0.15 * base * base + 0.04 * noise(vmid, second, 2), 6)
@@ -512,6 +513,7 @@ class Cluster:
         config: dict[str, object],
         ostemplate: str,
         status: Status = "stopped",
+        created_at: float = 0.0,
     ) -> Container:
         if self.guest_node(vmid) is not None:
             raise PveError(500, f"CT {vmid} already exists on node '{self.guest_node(vmid)}'")
@@ -530,6 +532,7 @@ class Cluster:
             world=world,
             config=config,
             ostemplate=ostemplate,
+            created_at=created_at,
         )
         self.containers[vmid] = ct
         if status == "running":
