@@ -349,7 +349,7 @@ async def get_metrics(user_id: str, node_id: int, pve_node: str, vmid: int) -> M
     )
 
 
-def _history_point(entry: dict[str, Any]) -> HistoryPoint | None:
+def history_point(entry: dict[str, Any]) -> HistoryPoint | None:
     when = entry.get("time")
     if not isinstance(when, int | float) or isinstance(when, bool):
         return None
@@ -398,7 +398,7 @@ async def get_history(
     points = [
         point
         for entry in (data if isinstance(data, list) else [])
-        if isinstance(entry, dict) and (point := _history_point(entry)) is not None
+        if isinstance(entry, dict) and (point := history_point(entry)) is not None
     ]
     return sorted(points, key=lambda p: p.time)
 
