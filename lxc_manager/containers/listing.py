@@ -1,6 +1,8 @@
 """Every container of a user, across all their nodes (DESIGN §0, §6).
 
-One `GET /cluster/resources?type=vm` per cluster, all clusters at once, each within its
+One `GET /cluster/resources` per cluster (all types: the node entries say which PVE nodes
+are offline, whose guests Proxmox keeps showing with their last status for up to 5
+minutes; those rows say "unknown"), all clusters at once, each within its
 own deadline: a slow or dead node costs its own containers (and a `NodeProblem`), never
 the others' time. Two endpoints of one cluster (same cluster key) are asked once: the
 default node first, then the oldest; the next one only when that fails.

@@ -17,7 +17,7 @@ from lxc_manager.proxmox import (
     TwoFactorRequired,
     Unreachable,
 )
-from lxc_manager.proxmox.errors import error_from_response, parse_tfa_challenge
+from lxc_manager.proxmox.errors import error_from_response, parse_tfa_challenge, tfa_methods
 
 TFA_TICKET = (
     # as pve-common's assemble_rsa_ticket writes it: only ':' is escaped
@@ -143,3 +143,26 @@ def test_non_json_body_and_unknown_status() -> None:
     assert type(error) is ProxmoxError
     assert error.detail == "Bad Gateway"
     assert error.status == 502
+
+
+@pytest.mark.parametrize(
+    ("challenge", "methods"),
+    [
+        ({"totp": True, "recovery": [0, 2]}, {"totp", "recovery"}),
+        ({"recovery": []}, set()),  # proxmox-tfa 4: all keys used
+        ({"webauthn": {"publicKey": {"challenge": "x"}}, "yubico": True}, {"webauthn", "yubico"}),
+        ({"u2f": {"challenge": {}, "keys": [{"keyHandle": "k"}]}}, {"u2f"}),
+        ({"totp": False, "yubico": "true", "recovery": "available"}, set()),  # not PVE shapes
+    ],
+)
+def test_tfa_methods_follow_proxmox_tfa_shapes(
+    challenge: dict[str, Any], methods: set[str]
+) -> None:
+    assert tfa_methods(challenge) == methods
+
+
+def test_a_missing_task_is_not_found() -> None:
+    error = mapped(
+        400, {"data": None, "errors": {"upid": "no such task"}}, "Parameter verification failed."
+    )
+    assert isinstance(error, NotFound)
