@@ -188,11 +188,14 @@ class Metrics:
 
 @dataclass(frozen=True)
 class HistoryPoint:
+    """One RRD sample; None where Proxmox has no value (a gap: the container did not exist
+    yet or its node was down), which a chart shows as a gap, never as zero."""
+
     time: int
-    cpu_pct: float
-    mem_mb: float
-    netin_kbs: float
-    netout_kbs: float
+    cpu_pct: float | None
+    mem_mb: float | None
+    netin_kbs: float | None
+    netout_kbs: float | None
 
 
 @dataclass(frozen=True)
@@ -382,17 +385,33 @@ async def get_metrics(user_id: str, node_id: int, pve_node: str, vmid: int) -> M
     )
 
 
-def _history_point(entry: dict[str, Any]) -> HistoryPoint | None:
+def history_point(entry: dict[str, Any]) -> HistoryPoint | None:
     when = entry.get("time")
     if not isinstance(when, int | float) or isinstance(when, bool):
         return None
+
+    def scaled(key: str, factor: float, digits: int) -> float | None:
+        value = entry.get(key)
+        if value is None or isinstance(value, bool):
+            return None
+        return round(_float(value) * factor, digits)
+
     return HistoryPoint(
         time=int(when),
-        cpu_pct=round(_float(entry.get("cpu")) * 100, 3),
-        mem_mb=round(_float(entry.get("mem")) / 1024 / 1024, 2),
-        netin_kbs=round(_float(entry.get("netin")) / 1024, 3),
-        netout_kbs=round(_float(entry.get("netout")) / 1024, 3),
+        cpu_pct=scaled("cpu", 100, 3),
+        mem_mb=scaled("mem", 1 / 1024 / 1024, 2),
+        netin_kbs=scaled("netin", 1 / 1024, 3),
+        netout_kbs=scaled("netout", 1 / 1024, 3),
     )
+
+
+# pve-cluster src/PVE/RRD.pm: `die "RRD error: $err"` (500) while the guest's RRD file does
+# not exist yet, i.e. until pvestatd has written its first sample after the create.
+_NO_RRD_YET = re.compile(r"^RRD error: .*No such file or directory", re.IGNORECASE)
+
+
+def no_history_yet(error: ProxmoxError) -> bool:
+    return error.status == 500 and bool(_NO_RRD_YET.search(error.detail))
 
 
 async def get_history(
@@ -404,13 +423,18 @@ async def get_history(
         raise ValueError(f"Unknown timeframe (use one of: {', '.join(TIMEFRAMES)})")
     client = await _client(user_id, node_id)
     async with client:
-        data = await client.get(
-            f"/nodes/{pve_node}/lxc/{vmid}/rrddata", {"timeframe": timeframe, "cf": "AVERAGE"}
-        )
+        try:
+            data = await client.get(
+                f"/nodes/{pve_node}/lxc/{vmid}/rrddata", {"timeframe": timeframe, "cf": "AVERAGE"}
+            )
+        except ProxmoxError as exc:
+            if no_history_yet(exc):
+                return []  # a container created moments ago: no data yet, not an error
+            raise
     points = [
         point
         for entry in (data if isinstance(data, list) else [])
-        if isinstance(entry, dict) and (point := _history_point(entry)) is not None
+        if isinstance(entry, dict) and (point := history_point(entry)) is not None
     ]
     return sorted(points, key=lambda p: p.time)
 

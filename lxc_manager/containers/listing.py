@@ -1,6 +1,8 @@
 """Every container of a user, across all their nodes (DESIGN §0, §6).
 
-One `GET /cluster/resources?type=vm` per cluster, all clusters at once, each within its
+One `GET /cluster/resources` per cluster (all types: the node entries say which PVE nodes
+are offline, whose guests Proxmox keeps showing with their last status for up to 5
+minutes; those rows say "unknown"), all clusters at once, each within its
 own deadline: a slow or dead node costs its own containers (and a `NodeProblem`), never
 the others' time. Two endpoints of one cluster (same cluster key) are asked once: the
 default node first, then the oldest; the next one only when that fails.
@@ -270,15 +272,29 @@ def _rows(node: NodeView, data: Any, ips: Mapping[int, str]) -> list[ContainerRo
     container has none; one of unknown status keeps its last known address)."""
     if not isinstance(data, list):
         raise ProxmoxError("unexpected answer to /cluster/resources: not a list")
+    offline = _offline_pve_nodes(data)
     rows = []
     for item in data:
         if isinstance(item, dict) and item.get("type") == "lxc":
             known_ip = ips.get(_int(item.get("vmid")), "") if ips else ""
             ip = known_ip if known_ip and item.get("status") != "stopped" else ""
             row = row_from_item(node, item, ip)
+            if row is not None and row.pve_node in offline:
+                row = row._replace(status="unknown")
             if row is not None:
                 rows.append(row)
     return rows
+
+
+def _offline_pve_nodes(data: list[Any]) -> set[str]:
+    """PVE nodes the answer lists as not online. Their guests keep their last status (and
+    numbers) for up to 5 minutes in the cluster's status cache (pve-cluster pmxcfs
+    status.c; pve-manager API2Tools.pm extract_vm_stats): not a status to show as current."""
+    return {
+        str(item.get("node"))
+        for item in data
+        if isinstance(item, dict) and item.get("type") == "node" and item.get("status") != "online"
+    }
 
 
 async def _list_cluster(
@@ -301,7 +317,8 @@ async def _list_cluster(
             if member.client is None:
                 raise member.error or NodeSecretError(f"node {node.id}: no client")
             async with asyncio.timeout(budget):
-                data = await member.client.get("/cluster/resources", {"type": "vm"})
+                # all types: the node entries say which PVE nodes are offline
+                data = await member.client.get("/cluster/resources")
             if not isinstance(data, list):
                 raise ProxmoxError("unexpected answer to /cluster/resources: not a list")
         except Exception as exc:  # TimeoutError, ProxmoxError, NodeSecretError, ...

@@ -88,7 +88,8 @@ class ContainerDetailState(SessionState):
     facts: list[Fact] = []
     metrics: MetricsView = MetricsView()
     timeframe: str = "hour"
-    history: list[dict[str, str | float]] = []  # chart points: label, cpu, memory, netin, netout
+    # chart points: label, cpu, memory, netin, netout; None = no sample (drawn as a gap)
+    history: list[dict[str, str | float | None]] = []
     snapshots: list[SnapshotRow] = []
     busy: str = ""
     services: list[ServiceRow] = []
@@ -219,10 +220,10 @@ class ContainerDetailState(SessionState):
         self.history = [
             {
                 "label": time.strftime(fmt, time.localtime(p.time)),
-                "cpu": round(p.cpu_pct, 1),
-                "memory": round(p.mem_mb, 1),
-                "netin": round(p.netin_kbs, 1),
-                "netout": round(p.netout_kbs, 1),
+                "cpu": _one_decimal(p.cpu_pct),
+                "memory": _one_decimal(p.mem_mb),
+                "netin": _one_decimal(p.netin_kbs),
+                "netout": _one_decimal(p.netout_kbs),
             }
             for p in points
         ]
@@ -573,6 +574,10 @@ def _overview() -> rx.Component:
     )
 
 
+def _one_decimal(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
 def _history_chart(
     key: str, name: str, color: str, height: int, element_id: str, unit: str = ""
 ) -> rx.Component:
@@ -623,8 +628,19 @@ def _metrics() -> rx.Component:
             width="100%",
             align="center",
         ),
-        _history_chart("cpu", "CPU %", "accent", 220, unit="%", element_id="history-cpu"),
-        _history_chart("memory", "Memory MiB", "green", 180, element_id="history-memory"),
+        rx.cond(
+            ContainerDetailState.history,
+            rx.fragment(
+                _history_chart("cpu", "CPU %", "accent", 220, unit="%", element_id="history-cpu"),
+                _history_chart("memory", "Memory MiB", "green", 180, element_id="history-memory"),
+            ),
+            rx.text(
+                "No data yet: Proxmox records a new container's first sample within a minute.",
+                size="2",
+                color=rx.color("gray", 11),
+                id="history-empty",
+            ),
+        ),
         spacing="4",
         width="100%",
     )

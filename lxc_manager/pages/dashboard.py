@@ -125,9 +125,18 @@ def to_load(ct: ContainerRow) -> Load:
         cpu=f"{ct.cpu * 100:.0f}%" if running else "—",
         mem=f"{human_bytes(ct.mem)} / {human_bytes(ct.maxmem)}" if ct.maxmem else "—",
         mem_pct=round(100 * ct.mem / ct.maxmem) if ct.maxmem else 0,
-        disk=f"{human_bytes(ct.disk)} / {human_bytes(ct.maxdisk)}" if ct.maxdisk else "—",
+        disk=disk_text(ct.disk, ct.maxdisk, running),
         uptime=human_uptime(ct.uptime) if running else "—",
     )
+
+
+def disk_text(disk: int, maxdisk: int, running: bool) -> str:
+    """Proxmox reports `disk` 0 for a stopped container (pve-container LXC.pm vmstatus
+    measures it only while it runs): its usage is unknown then, not zero."""
+    if not maxdisk:
+        return "—"
+    used = human_bytes(disk) if running else "—"
+    return f"{used} / {human_bytes(maxdisk)}"
 
 
 def _sort_key(sort: str) -> object:

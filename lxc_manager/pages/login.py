@@ -54,6 +54,7 @@ class LoginState(rx.State):
     busy: bool = False
     ready: bool = False  # the page's state has loaded: typing is safe
     use_recovery: bool = False
+    can_switch_factor: bool = False  # the account has both an authenticator and recovery keys
     _pending_id: str = ""
     _next: str = "/"
 
@@ -88,6 +89,7 @@ class LoginState(rx.State):
         self.step = "credentials"
         self.fingerprint = ""
         self.use_recovery = False
+        self.can_switch_factor = False
         self._pending_id = ""
 
     def _apply(self, outcome: Outcome) -> rx.event.EventSpec | None:
@@ -98,6 +100,8 @@ class LoginState(rx.State):
             self.step, self.fingerprint = "confirm", outcome.fingerprint
         elif isinstance(outcome, TwoFactorNeeded):
             self.step, self._pending_id = "tfa", outcome.pending_id
+            self.use_recovery = "totp" not in outcome.methods
+            self.can_switch_factor = {"totp", "recovery"} <= set(outcome.methods)
         elif isinstance(outcome, Failed):
             self.error, self.field = outcome.message, outcome.field or ""
         return None
@@ -148,6 +152,8 @@ class LoginState(rx.State):
 
     @rx.event
     def toggle_recovery(self) -> None:
+        if not self.can_switch_factor:
+            return
         self.use_recovery = not self.use_recovery
         self.error, self.field = "", ""
 
@@ -363,13 +369,19 @@ def code_form() -> rx.Component:
                 id="verify",
             ),
             rx.hstack(
-                rx.button(
-                    rx.cond(
-                        LoginState.use_recovery, "Use an authentication code", "Use a recovery key"
+                rx.cond(
+                    LoginState.can_switch_factor,
+                    rx.button(
+                        rx.cond(
+                            LoginState.use_recovery,
+                            "Use an authentication code",
+                            "Use a recovery key",
+                        ),
+                        type="button",
+                        variant="ghost",
+                        on_click=LoginState.toggle_recovery,
                     ),
-                    type="button",
-                    variant="ghost",
-                    on_click=LoginState.toggle_recovery,
+                    rx.fragment(),
                 ),
                 rx.spacer(),
                 rx.button(

@@ -41,6 +41,7 @@ from .errors import (
     TwoFactorRequired,
     Unreachable,
     error_from_response,
+    node_of_path,
 )
 from .models import (
     ClusterResource,
@@ -228,7 +229,7 @@ class ProxmoxClient:
                 )
                 if not retry:
                     detail = _scrub(describe_exception(exc), secrets)
-                    raise Unreachable(self.host, self.port, detail) from None
+                    raise self._unreachable(path, exc, detail) from None
                 await asyncio.sleep(self.retry_backoff * 2 ** (attempt - 1))
                 continue
             log.debug(
@@ -271,6 +272,17 @@ class ProxmoxClient:
             self.max_response_bytes,
         )
         return AnswerTooLarge(self.host, self.port, path, self.max_response_bytes)
+
+    def _unreachable(self, path: str, exc: httpx.TransportError, detail: str) -> Unreachable:
+        """A read timeout on a call pveproxy forwards to a cluster member means the member is
+        slow or gone: pveproxy itself waits up to 30 s for it (pve-http-server AnyEvent.pm
+        proxy_request) before it answers 595/596, longer than our read timeout. The endpoint
+        took the connection and the request, so name the PVE node, not the endpoint."""
+        node = node_of_path(path)
+        if node and isinstance(exc, httpx.ReadTimeout):
+            waited = f"no answer within {self.timeouts.read:g} s"
+            return Unreachable(self.host, self.port, waited, node=node)
+        return Unreachable(self.host, self.port, detail)
 
     def _where(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host

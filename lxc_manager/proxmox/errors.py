@@ -126,7 +126,10 @@ class Unreachable(ProxmoxError):
         self.node = node
         where = f"[{host}]" if ":" in host else host
         if node:
-            message = f"Unable to reach Proxmox node {node} via {where}:{port}"
+            # pveproxy at host:port took the call; the cluster member behind it did not answer.
+            why = f"{status} {detail}".strip() if status else detail.strip()
+            message = f"PVE node {node} is not answering" + (f" ({why})" if why else "")
+            message += f", reached through {where}:{port}"
         else:
             message = f"Unable to reach Proxmox at {where}:{port}"
         super().__init__(detail, status=status, user_message=message)
@@ -213,15 +216,29 @@ class TwoFactorRequired(Exception):
         self.pending_ticket = pending_ticket
         self.username = username
         self.challenge = parse_tfa_challenge(pending_ticket)
-        self.methods = frozenset(
-            name
-            for name, value in self.challenge.items()
-            if value and value not in ("unavailable", "false")
-        )
+        self.methods = tfa_methods(self.challenge)
+        # indices of the unused recovery keys (proxmox-tfa `RecoveryState`); [] = all used
+        recovery = self.challenge.get("recovery")
+        self.recovery_left = len(recovery) if isinstance(recovery, list) else None
         super().__init__(f"{self.user_message} for {username}")
 
     def __repr__(self) -> str:
         return f"TwoFactorRequired(username={self.username!r}, methods={sorted(self.methods)!r})"
+
+
+TFA_METHODS = ("totp", "recovery", "webauthn", "u2f", "yubico")
+
+
+def tfa_methods(challenge: dict[str, Any]) -> frozenset[str]:
+    """The second factors a `TfaChallenge` (proxmox-tfa) offers: `totp`/`yubico` are
+    booleans, `recovery` the list of unused key indices, `webauthn`/`u2f` challenge objects.
+    Absent, false or empty means the user does not have (or has used up) that method."""
+    offered = set()
+    for name in TFA_METHODS:
+        value = challenge.get(name)
+        if value is True or (isinstance(value, list | dict) and value):
+            offered.add(name)
+    return frozenset(offered)
 
 
 def parse_tfa_challenge(ticket: str) -> dict[str, Any]:
@@ -242,6 +259,12 @@ _MISSING = re.compile(r"does not exist|^no such ", re.IGNORECASE)
 _NODE_IN_PATH = re.compile(r"^/nodes/([^/]+)")
 
 
+def node_of_path(path: str) -> str | None:
+    """The PVE node a `/nodes/{node}/...` call is proxied to by pveproxy."""
+    match = _NODE_IN_PATH.match(path)
+    return match.group(1) if match else None
+
+
 def error_from_response(
     status: int,
     body: Any,
@@ -259,6 +282,8 @@ def error_from_response(
     message, errors = _message_and_errors(body)
     detail = message or reason
     if status == 400:
+        if errors.get("upid") == "no such task":  # pve-manager PVE/API2/Tasks.pm
+            return NotFound("no such task", status=status)
         return ParameterError(detail, errors=errors)
     if status == 401:
         return AuthenticationError(detail, status=status)
@@ -266,10 +291,8 @@ def error_from_response(
         return PermissionDenied(detail, status=status)
     if status == 404:
         return NotFound(detail, status=status)
-    if status in (595, 596):
-        match = _NODE_IN_PATH.match(path)
-        node = match.group(1) if match else None
-        return Unreachable(host, port, detail, status=status, node=node)
+    if status in (595, 596):  # pveproxy could not get an answer from the member: its fault
+        return Unreachable(host, port, detail, status=status, node=node_of_path(path))
     if status == 500 and _MISSING.search(detail):
         return NotFound(detail, status=status)
     return ProxmoxError(detail, status=status)

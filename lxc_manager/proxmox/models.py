@@ -308,11 +308,17 @@ class TaskStatus(_Model):
     status: str  # running / stopped
     type: str = ""
     id: str = ""
-    user: str = ""
+    user: str = ""  # for a token's task only the user part (pve-manager API2/Tasks.pm)
+    tokenid: str = ""  # the token's name when a token started it
     pid: int | None = None
     pstart: int | None = None
     starttime: int | None = None
     exitstatus: str | None = None
+
+    @property
+    def started_by(self) -> str:
+        """Who started the task, as the UPID names it: `root@pam` or `root@pam!ci`."""
+        return f"{self.user}!{self.tokenid}" if self.tokenid else self.user
 
     @property
     def running(self) -> bool:

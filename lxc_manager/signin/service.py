@@ -104,6 +104,30 @@ class ConfirmFingerprint:
 @dataclass(frozen=True)
 class TwoFactorNeeded:
     pending_id: str
+    methods: tuple[str, ...] = ("totp", "recovery")  # what the user may answer with, in order
+
+
+# Second factors this sign-in form can take (typed); WebAuthn, U2F and Yubico OTP need the
+# Proxmox web UI's own browser flows against the Proxmox origin.
+TYPED_FACTORS = ("totp", "recovery")
+FACTOR_NAMES = {"webauthn": "WebAuthn", "u2f": "U2F", "yubico": "Yubico OTP"}
+
+
+def no_usable_factor_message(methods: frozenset[str], recovery_left: int | None) -> str:
+    """Why a correct password still cannot lead to a session here."""
+    others = [FACTOR_NAMES[m] for m in FACTOR_NAMES if m in methods]
+    if others:
+        return (
+            f"This account's second factor is {' / '.join(others)}, which LXC Manager cannot "
+            "ask for. Add a TOTP authenticator or recovery keys to the account in Proxmox "
+            "(Datacenter > Permissions > Two Factor), then sign in here with those."
+        )
+    if recovery_left == 0:
+        return (
+            "All recovery keys of this account are used up. Create new ones in Proxmox "
+            "(Datacenter > Permissions > Two Factor)."
+        )
+    return "This account's second factor is not one LXC Manager can ask for."
 
 
 @dataclass(frozen=True)
@@ -223,17 +247,26 @@ class SignInService:
                 result = await pve.login(creds.username, password, creds.realm)
         except TwoFactorRequired as pending:
             # The attempt that led here stays counted: a pending challenge is an attempt.
+            usable = tuple(m for m in TYPED_FACTORS if m in pending.methods)
+            if not usable:
+                await self._audit_failure(creds, known, "no usable second factor")
+                return Failed(no_usable_factor_message(pending.methods, pending.recovery_left))
             pending_id = await self._store_pending(
-                creds, pin, admission is Admission.FIRST_USE, pending
+                creds, pin, admission is Admission.FIRST_USE, pending, usable
             )
-            return TwoFactorNeeded(pending_id)
+            return TwoFactorNeeded(pending_id, usable)
         except Exception as exc:
             return await self._login_error(creds, known, exc)
         return await self._finish(creds, pin, admission is Admission.FIRST_USE, result)
 
     # ---- step 2: two-factor -------------------------------------------------------------
     async def _store_pending(
-        self, creds: Credentials, pin: str, first_use: bool, pending: TwoFactorRequired
+        self,
+        creds: Credentials,
+        pin: str,
+        first_use: bool,
+        pending: TwoFactorRequired,
+        methods: tuple[str, ...],
     ) -> str:
         pending_id = secrets.token_urlsafe(24)
         record = {
@@ -242,6 +275,7 @@ class SignInService:
             "first_use": first_use,
             "ticket": pending.pending_ticket,
             "username": pending.username or creds.login_name,
+            "methods": list(methods),
         }
         key = TFA_PREFIX + pending_id
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -277,6 +311,13 @@ class SignInService:
         if taken is None:
             return Failed(EXPIRED_SIGN_IN)
         record, attempt = taken
+        if ("recovery" if recovery else "totp") not in record.get("methods", TYPED_FACTORS):
+            return Failed(
+                "This account has no recovery keys left"
+                if recovery
+                else "This account has no authenticator app: enter a recovery key",
+                "code",
+            )
         creds = Credentials(**{**record["creds"], "client_ip": client_ip})
         known = not record["first_use"]
         if refused := await self._consume(

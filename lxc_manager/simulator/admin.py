@@ -62,7 +62,11 @@ class AdminApi:
         old_mode = cluster.faults.mode
         cluster.faults.update(body)
         if node_change is not None:
-            cluster.set_node_online(*node_change)
+            node, online, unreachable_as, hang = node_change
+            if online is not None:
+                cluster.set_node_online(node, online, unreachable_as)
+            if hang is not None:
+                cluster.set_node_hanging(node, hang)
         cluster.changed()
         if cluster.faults.mode != old_mode and self.on_mode_change is not None:
             self.on_mode_change(cluster)
@@ -80,19 +84,33 @@ class AdminApi:
         return faults_view(cluster)
 
 
-def _node_change(cluster: Cluster, body: dict[str, Any]) -> tuple[str, bool] | None:
-    """Pops `node` + `online` from a faults body."""
-    if "node" not in body and "online" not in body:
+UNREACHABLE_AS = ("no-route", "timeout")
+
+
+def _node_change(
+    cluster: Cluster, body: dict[str, Any]
+) -> tuple[str, bool | None, str, bool | None] | None:
+    """Pops `node` + `online` (+ `unreachable`: no-route | timeout) and/or `hang` from a
+    faults body -> (node, online, unreachable_as, hang)."""
+    keys = ("node", "online", "unreachable", "hang")
+    if not any(k in body for k in keys):
         return None
-    node, online = body.pop("node", None), body.pop("online", None)
+    node, online, hang = body.pop("node", None), body.pop("online", None), body.pop("hang", None)
+    unreachable_as = body.pop("unreachable", "no-route")
     errors = {}
     if node not in cluster.nodes:
         errors["node"] = f"unknown node; one of {', '.join(cluster.nodes)}"
-    if not isinstance(online, bool):
+    if online is None and hang is None:
+        errors["online"] = "online and/or hang is required with node"
+    if online is not None and not isinstance(online, bool):
         errors["online"] = "true or false"
+    if hang is not None and not isinstance(hang, bool):
+        errors["hang"] = "true or false"
+    if unreachable_as not in UNREACHABLE_AS:
+        errors["unreachable"] = f"one of {', '.join(UNREACHABLE_AS)}"
     if errors:
         raise param_error(errors)
-    return str(node), bool(online)
+    return str(node), online, str(unreachable_as), hang
 
 
 def _advance(cluster: Cluster, body: dict[str, Any]) -> Any:
@@ -107,6 +125,7 @@ def faults_view(cluster: Cluster) -> dict[str, Any]:
     return {
         **cluster.faults.to_dict(),
         "nodes": {name: node.online for name, node in cluster.nodes.items()},
+        "hanging": [name for name, node in cluster.nodes.items() if node.hanging],
         "clock_offset": cluster.clock.offset,
     }
 

@@ -26,6 +26,7 @@ log = logging.getLogger("lxc_manager.simulator.api")
 
 API_PREFIX = "/api2/json"
 JSON = "application/json;charset=UTF-8"
+PROXY_TIMEOUT = 30.0  # seconds pveproxy waits for a member (AnyEvent.pm proxy_request)
 
 
 class Unauthorized(Exception):
@@ -76,9 +77,11 @@ class ApiApp:
         *,
         auth_failure_delay: float = 3.0,
         schema: list[dict[str, Any]] | None = None,
+        proxy_timeout: float = PROXY_TIMEOUT,
     ) -> None:
         self.simulation = simulation
         self.auth_failure_delay = auth_failure_delay
+        self.proxy_timeout = proxy_timeout
         self.router = Router(ROUTES)
         self.declarations = self._declarations(schema)
         self._caches: dict[int, BodyCache] = {}
@@ -112,6 +115,8 @@ class ApiApp:
         except Unauthorized as exc:
             return Response(401, b"", reason=exc.reason)
         except PveError as exc:
+            if exc.status in (595, 596):  # pveproxy's proxy errors: reason phrase, empty body
+                return Response(exc.status, b"", reason=exc.message)
             return error_response(exc)
 
     async def _inject_latency(self, cluster: Cluster) -> None:
@@ -131,11 +136,23 @@ class ApiApp:
         identity = None if route.access == "world" else self._authenticate(cluster, request)
         if "node" in path_params:
             _check_node(cluster, route, path_params["node"])
+            await self._proxy_wait(cluster, route, path_params["node"])
         raw = _raw_params(request)
         raw.update(path_params)
         params = verify(self.declarations[(route.path, route.method)], raw)
         ctx = Ctx(cluster=cluster, identity=identity, params=params, request=request, services=self)
         return await route.handler(ctx)
+
+    async def _proxy_wait(self, cluster: Cluster, route: Route, node: str) -> None:
+        """A member pveproxy cannot get an answer from: AnyEvent::HTTP (timeout 30 s in
+        pve-http-server src/PVE/APIServer/AnyEvent.pm proxy_request) ends with 595 while
+        connecting ("Connection timed out" to a silent host) and 596 once connected
+        (a member whose pveproxy never answers). `--proxy-timeout` scales the wait."""
+        pve_node = cluster.nodes[node]
+        if not route.proxied or (pve_node.online and not pve_node.hanging):
+            return
+        await asyncio.sleep(self.proxy_timeout)
+        raise PveError(596 if pve_node.online else 595, "Connection timed out")
 
     def _authenticate(self, cluster: Cluster, request: Request) -> auth.Identity:
         header = request.headers.get("authorization", "")
@@ -175,8 +192,8 @@ def _check_node(cluster: Cluster, route: Route, node: str) -> None:
             f"hostname lookup '{node}' failed - failed to get address info "
             f"for: {node}: Name or service not known",
         )
-    if route.proxied and not pve_node.online:
-        raise PveError(595, "No route to host")
+    if route.proxied and not pve_node.online and pve_node.unreachable_as == "no-route":
+        raise PveError(595, "No route to host")  # AnyEvent::HTTP connect error: 595 + "$!"
 
 
 def _raw_params(request: Request) -> dict[str, Any]:

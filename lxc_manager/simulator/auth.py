@@ -13,8 +13,8 @@ import base64
 import hashlib
 import hmac
 import json
+import secrets
 import time
-import urllib.parse
 from dataclasses import dataclass
 
 import pyotp
@@ -174,9 +174,42 @@ def create_ticket(cluster: Cluster, userid: str) -> str:
     return f"{plain}::{_sign(cluster, plain)}"
 
 
+def tfa_challenge(cluster: Cluster, user: User) -> dict[str, object]:
+    """The `TfaChallenge` of proxmox-tfa (proxmox repo, proxmox-tfa/src/api/mod.rs): `totp`
+    and `yubico` only when true, `recovery` the indices of the unused keys, `webauthn` /
+    `u2f` the challenge data for the browser."""
+    challenge: dict[str, object] = {}
+    if user.totp_secret:
+        challenge["totp"] = True
+    if user.recovery_keys:  # proxmox-tfa 4: an all-used set is sent as an empty list
+        challenge["recovery"] = [i for i, key in enumerate(user.recovery_keys) if key]
+    origin = f"https://{cluster.host}:{cluster.api_port}"
+    if "u2f" in user.other_factors:
+        challenge["u2f"] = {
+            "challenge": {"appId": origin, "challenge": secrets.token_urlsafe(32)},
+            "keys": [{"keyHandle": secrets.token_urlsafe(48), "version": "U2F_V2"}],
+        }
+    if "webauthn" in user.other_factors:
+        challenge["webauthn"] = {
+            "publicKey": {
+                "challenge": secrets.token_urlsafe(32),
+                "timeout": 60000,
+                "rpId": cluster.host,
+                "allowCredentials": [{"type": "public-key", "id": secrets.token_urlsafe(48)}],
+                "userVerification": "preferred",
+            }
+        }
+    if "yubico" in user.other_factors:
+        challenge["yubico"] = True
+    return challenge
+
+
 def create_tfa_ticket(cluster: Cluster, user: User) -> str:
-    challenge = {"totp": True, "recovery": "available" if user.recovery_keys else "unavailable"}
-    data = "!tfa!" + urllib.parse.quote(json.dumps(challenge, separators=(",", ":")), safe="")
+    # pve-common src/PVE/Ticket.pm assemble_rsa_ticket: `uri_escape($data, ':')` escapes
+    # ':' only; the JSON keeps its quotes, braces and commas (pve-access-control
+    # src/PVE/API2/AccessControl.pm: ticket data `!tfa!<challenge JSON>`, AAD = the user).
+    text = json.dumps(tfa_challenge(cluster, user), separators=(",", ":"))
+    data = "!tfa!" + text.replace(":", "%3A")
     plain = f"PVE:{data}:{_hextime(cluster.clock.now())}"
     return f"{plain}::{_sign(cluster, plain + ':' + user.userid)}"
 
@@ -252,8 +285,9 @@ def check_second_factor(user: User, response: str) -> bool:
         return pyotp.TOTP(user.totp_secret).verify(
             value.strip(), for_time=time.time(), valid_window=1
         )
-    if kind == "recovery" and value.strip() in user.recovery_keys:
-        user.recovery_keys.remove(value.strip())
+    key = value.strip()
+    if kind == "recovery" and key and key in user.recovery_keys:
+        user.recovery_keys[user.recovery_keys.index(key)] = ""  # used: its index stays
         return True
     return False
 

@@ -34,6 +34,7 @@ from .tls import Certificate, generate_certificate, server_context
 log = logging.getLogger("lxc_manager.simulator")
 READY_PREFIX = "SIMULATOR READY "
 REALMS = ("pam", "pve")
+OTHER_FACTORS = ("webauthn", "u2f", "yubico")  # second factors the simulator only announces
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,12 +64,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--totp", action="append", default=[], metavar="USER@REALM:BASE32SECRET")
     p.add_argument("--recovery", action="append", default=[], metavar="USER@REALM:KEY")
+    for factor in OTHER_FACTORS:
+        p.add_argument(
+            f"--{factor}",
+            action="append",
+            default=[],
+            metavar="USER@REALM",
+            help=f"the user has a {factor} second factor (announced in the challenge only)",
+        )
     p.add_argument("--auditor", action="append", default=[], metavar="USER@REALM")
     p.add_argument("--latency-ms", type=int, default=0)
     p.add_argument("--jitter-ms", type=int, default=0)
     p.add_argument("--error-rate", type=float, default=0.0)
     p.add_argument("--task-seconds", type=float, default=2.0)
     p.add_argument("--auth-failure-delay", type=float, default=3.0)
+    p.add_argument(
+        "--proxy-timeout",
+        type=float,
+        default=30.0,
+        help="seconds pveproxy waits for an unreachable or hanging cluster member (PVE: 30)",
+    )
     p.add_argument("--schema", type=Path, default=None, help="validate against this API schema")
     p.add_argument("--state-file", type=Path, default=None)
     p.add_argument("--ssh-authorized-key", type=Path, default=None)
@@ -115,6 +130,10 @@ def parse_config(args: argparse.Namespace) -> SimConfig:
     for item in args.recovery:
         userid, key = _parse_pair(item, "--recovery", users)
         config.recovery.setdefault(userid, []).append(key)
+    for factor in OTHER_FACTORS:
+        for userid in getattr(args, factor):
+            known = _known_user(userid, f"--{factor}", users)
+            config.other_factors.setdefault(known, []).append(factor)
     config.auditors = [_known_user(a, "--auditor", users) for a in args.auditor]
     _check_ranges(config)
     return config
@@ -421,7 +440,7 @@ def _endpoint_info(endpoint: Endpoint, host: str, config: SimConfig) -> dict[str
         "tfa": {
             u.userid: {"recovery_keys": list(u.recovery_keys)}
             for u in cluster.users.values()
-            if u.totp_secret
+            if u.has_second_factor
         },
     }
 
@@ -445,7 +464,12 @@ async def serve(args: argparse.Namespace, config: SimConfig) -> int:
     if args.ssh_authorized_key:
         simulation.ssh_authorized_keys = args.ssh_authorized_key.read_text()
     schema = load_schema(args.schema) if args.schema else None
-    app = ApiApp(simulation, auth_failure_delay=args.auth_failure_delay, schema=schema)
+    app = ApiApp(
+        simulation,
+        auth_failure_delay=args.auth_failure_delay,
+        schema=schema,
+        proxy_timeout=args.proxy_timeout,
+    )
     runtime = Runtime(
         config, simulation, app, _make_endpoints(config, simulation, args.host, saved)
     )

@@ -61,7 +61,7 @@ async def create_ticket(ctx: Ctx) -> Any:
         await _fail(ctx)
     if ctx.params.get("path"):
         return _verify_privileges(ctx, userid)
-    if user.totp_secret and not renewed:
+    if user.has_second_factor and not renewed:
         otp = ctx.params.get("otp")
         if not otp:
             return _tfa_answer(cluster, user)

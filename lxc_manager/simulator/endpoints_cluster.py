@@ -84,10 +84,11 @@ def _resources(ctx: Ctx, kind: str | None) -> list[dict[str, Any]]:
     allowed = _visible(cluster, identity)
     result: list[dict[str, Any]] = []
     if kind in (None, "node"):
+        # pve-manager PVE/API2/Cluster.pm + API2Tools.pm extract_node_stats: every node is
+        # listed with its status; the numbers only with Sys.Audit on it
         result += [
-            views.node_resource(cluster, n, now)
+            views.node_resource(cluster, n, now, stats=allowed(f"/nodes/{n.name}", "Sys.Audit"))
             for n in cluster.nodes.values()
-            if allowed(f"/nodes/{n.name}", "Sys.Audit")
         ]
     if kind in (None, "vm"):
         guests: list[Container | Vm] = sorted(
@@ -379,7 +380,7 @@ def task_list_entry(task: Task) -> dict[str, Any]:
         "starttime": task.starttime,
         "type": task.type,
         "id": task.id,
-        "user": task.user,
+        **task_user_fields(task.user),
     }
     if task.status == "stopped":
         entry["endtime"] = task.endtime
@@ -387,18 +388,29 @@ def task_list_entry(task: Task) -> dict[str, Any]:
     return entry
 
 
+def task_user_fields(authid: str) -> dict[str, str]:
+    """pve-manager PVE/API2/Tasks.pm `$convert_token_task`: a token's task shows `user`
+    and `tokenid` apart (`root@pam` + `ci`), never the joined `root@pam!ci`."""
+    user, bang, tokenid = authid.partition("!")
+    return {"user": user, "tokenid": tokenid} if bang else {"user": authid}
+
+
 def _owns(ctx: Ctx, task: Task) -> bool:
-    return task.user in (ctx.user.authid, ctx.user.userid)
+    """Tasks.pm `$check_task_user`: a token sees its own tasks, a user also its tokens'."""
+    me = ctx.user.authid
+    user, bang, _ = task.user.partition("!")
+    return me == task.user or (bool(bang) and me == user)
 
 
 def _task(ctx: Ctx) -> Task:
     upid = str(ctx.params["upid"])
     parsed = parse_upid(upid)
     if parsed is None:
-        raise param_error({"upid": f"unable to parse worker upid '{upid}'"})
+        raise param_error({"upid": "unable to parse worker upid"})
     task = ctx.cluster.tasks.get(upid)
     if task is None or task.node != ctx.node:
-        raise PveError(500, f"no such task '{upid}'")
+        # Tasks.pm: `raise_param_exc({ upid => "no such task" }) if !-f $filename` -> 400
+        raise param_error({"upid": "no such task"})
     if not _owns(ctx, task):
         auth.require(ctx.cluster, ctx.user, f"/nodes/{ctx.node}", "Sys.Audit")
     return task
@@ -424,7 +436,7 @@ async def task_status(ctx: Ctx) -> Any:
         "starttime": task.starttime,
         "type": task.type,
         "id": task.id,
-        "user": task.user,
+        **task_user_fields(task.user),
         "status": task.status,
     }
     if task.status == "stopped":

@@ -57,7 +57,12 @@ async def create_container(ctx: Ctx) -> Any:
     template = _template(cluster, str(params["ostemplate"]))
     config = _new_config(cluster, params, vmid, rootfs, template)
     ct = cluster.add_container(
-        vmid=vmid, node=ctx.node, config=config, ostemplate=template, status="stopped"
+        vmid=vmid,
+        node=ctx.node,
+        config=config,
+        ostemplate=template,
+        status="stopped",
+        created_at=cluster.clock.now(),
     )
     if cluster.real is not None and cluster.real.eligible(template):
         ct.real = True
@@ -510,12 +515,36 @@ async def update_config(ctx: Ctx) -> Any:
 async def rrddata(ctx: Ctx) -> Any:
     ct = ctx.container()
     auth.require(ctx.cluster, ctx.user, f"/vms/{ct.vmid}", "VM.Audit")
+    now = ctx.cluster.clock.now()
+    if ct.created_at and now - ct.created_at < RRD_FIRST_UPDATE:
+        # pve-cluster src/PVE/RRD.pm create_rrd_data: `die "RRD error: $err\n"` while
+        # pvestatd has not written the guest's first sample (the file does not exist yet)
+        raise PveError(
+            500,
+            f"RRD error: opening '/var/lib/rrdcached/db/pve2-vm/{ct.vmid}': "
+            "No such file or directory",
+        )
     step = RRD_STEPS[str(ctx.params["timeframe"])]
     peak = 1.6 if ctx.params.get("cf") == "MAX" else 1.0
-    end = int(ctx.cluster.clock.now()) // step * step
+    end = int(now) // step * step
+    pve_node = ctx.cluster.nodes[ct.node]
     return [
-        _rrd_point(ct, end - (RRD_POINTS - 1 - i) * step, step, peak) for i in range(RRD_POINTS)
+        _rrd_point(ct, when, step, peak)
+        if _sampled(ct, when, step, pve_node.offline_since)
+        else {"time": when}  # RRD.pm leaves undefined values out: a gap, not zeros
+        for when in (end - (RRD_POINTS - 1 - i) * step for i in range(RRD_POINTS))
     ]
+
+
+RRD_FIRST_UPDATE = 10  # seconds: pvestatd's update interval
+
+
+def _sampled(ct: Container, when: int, step: int, offline_since: float | None) -> bool:
+    """Whether the RRD holds a value for the slot ending at `when`: not before the
+    container existed, not while its node was down."""
+    if ct.created_at and when + step <= ct.created_at:
+        return False
+    return offline_since is None or when < offline_since
 
 
 def _rrd_point(ct: Container, when: int, step: int, peak: float) -> dict[str, Any]:
@@ -529,7 +558,7 @@ def _rrd_point(ct: Container, when: int, step: int, peak: float) -> dict[str, An
     running = ct.status == "running" and when >= ct.started_at - step
     base = noise(ct.vmid, 0, 1)
     wave = noise(ct.vmid, when // step, 11)
-    point["disk"] = int(ct.maxdisk * (0.1 + 0.5 * base))
+    point["disk"] = int(ct.maxdisk * (0.1 + 0.5 * base)) if running else 0  # LXC.pm vmstatus
     if not running:
         return {
             **point,

@@ -112,8 +112,16 @@ class User:
     userid: str  # user@realm
     password: str
     totp_secret: str | None = None
+    # A used recovery key becomes "" so the others keep their index (the challenge lists
+    # the indices of the keys still available).
     recovery_keys: list[str] = field(default_factory=list)
+    # Second factors the simulator can only announce (`--webauthn`, `--u2f`, `--yubico`).
+    other_factors: tuple[str, ...] = ()
     enabled: bool = True
+
+    @property
+    def has_second_factor(self) -> bool:
+        return bool(self.totp_secret or self.recovery_keys or self.other_factors)
 
     @property
     def realm(self) -> str:
@@ -187,6 +195,13 @@ class PveNode:
     ip: str
     world: HostWorld
     online: bool = True
+    # How pveproxy on another member fails to reach this node while it is offline:
+    # "no-route" (595 at once) or "timeout" (595 after the proxy timeout); see api.py.
+    unreachable_as: str = "no-route"
+    hanging: bool = False  # member up, its pveproxy never answers (596 after the timeout)
+    offline_since: float | None = None  # simulator time it went offline (status cache age)
+    # vmid -> (status, stats) its guests last reported, kept by the others' status cache
+    last_seen: dict[int, tuple[str, GuestStats]] = field(default_factory=dict)
     maxcpu: int = 8
     maxmem: int = 32 * GIB
     rootfs_total: int = 100 * GIB
@@ -218,6 +233,7 @@ class Container:
     started_at: float = 0.0
     real: bool = False  # a real LXC container follows this one (--containers-backend real)
     real_stats: dict[str, int] = field(default_factory=dict)  # mem/uptime as LXC tells
+    created_at: float = 0.0  # simulator time of an API create (0: seeded, long ago)
 
     @property
     def name(self) -> str:
@@ -353,8 +369,8 @@ def guest_stats(
     """Plausible usage numbers that move every second while the guest runs."""
     base = noise(vmid, 0, 1)
     disk = int(maxdisk * (0.1 + 0.5 * base))
-    if not running:
-        return GuestStats(0.0, 0, disk, 0, 0, 0, 0, 0)
+    if not running:  # pve-container src/PVE/LXC.pm vmstatus: no pid -> `disk` 0
+        return GuestStats(0.0, 0, 0, 0, 0, 0, 0, 0)
     second = int(now)
     uptime = max(0, int(now - started_at))
     cpu = round(0.002 + 0.15 * base * base + 0.04 * noise(vmid, second, 2), 6)
@@ -469,8 +485,21 @@ class Cluster:
         """Call after any change of cluster state (invalidates cached responses)."""
         self.generation += 1
 
-    def set_node_online(self, node: str, online: bool) -> None:
-        self.nodes[node].online = online
+    def set_node_online(self, node: str, online: bool, unreachable_as: str = "no-route") -> None:
+        pve_node = self.nodes[node]
+        if pve_node.online and not online:
+            pve_node.offline_since = self.clock.now()
+            pve_node.last_seen = {
+                g.vmid: (g.status, g.stats(pve_node.offline_since))
+                for g in [*self.containers_on(node), *self.vms_on(node)]
+            }
+        pve_node.online, pve_node.unreachable_as = online, unreachable_as
+        if online:
+            pve_node.offline_since = None
+        self.changed()
+
+    def set_node_hanging(self, node: str, hanging: bool) -> None:
+        self.nodes[node].hanging = hanging
         self.changed()
 
     def start_container(self, ct: Container) -> None:
@@ -509,6 +538,7 @@ class Cluster:
         config: dict[str, object],
         ostemplate: str,
         status: Status = "stopped",
+        created_at: float = 0.0,
     ) -> Container:
         if self.guest_node(vmid) is not None:
             raise PveError(500, f"CT {vmid} already exists on node '{self.guest_node(vmid)}'")
@@ -527,6 +557,7 @@ class Cluster:
             world=world,
             config=config,
             ostemplate=ostemplate,
+            created_at=created_at,
         )
         self.containers[vmid] = ct
         if status == "running":
@@ -647,7 +678,8 @@ class Cluster:
         self.faults = self.default_faults.copy()
         self.clock.offset = 0.0
         for node in self.nodes.values():
-            node.online = True
+            node.online, node.hanging, node.offline_since = True, False, None
+            node.unreachable_as = "no-route"
         self.changed()
 
 

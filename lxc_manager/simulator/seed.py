@@ -81,6 +81,8 @@ class SimConfig:
     tokens: list[TokenSpec] = field(default_factory=list)
     totp: dict[str, str] = field(default_factory=dict)
     recovery: dict[str, list[str]] = field(default_factory=dict)
+    # user -> second factors only announced in the challenge: "webauthn", "u2f", "yubico"
+    other_factors: dict[str, list[str]] = field(default_factory=dict)
     auditors: list[str] = field(default_factory=list)
     faults: Faults = field(default_factory=Faults)
 
@@ -160,7 +162,11 @@ def _add_access(cluster: Cluster, config: SimConfig) -> None:
     for userid, secret in config.totp.items():
         user = cluster.users[userid]
         user.totp_secret = secret
-        user.recovery_keys = recovery_keys_for(secret) + list(config.recovery.get(userid, []))
+        user.recovery_keys = recovery_keys_for(secret)
+    for userid, keys in config.recovery.items():
+        cluster.users[userid].recovery_keys += keys
+    for userid, factors in config.other_factors.items():
+        cluster.users[userid].other_factors = tuple(factors)
     for spec in config.tokens:
         token = ApiToken(spec.userid, spec.tokenid, spec.secret, spec.privsep)
         cluster.tokens[token.full_id] = token

@@ -90,8 +90,7 @@ def vm_summary(vm: Vm, now: float) -> dict[str, Any]:
 
 def guest_resource(cluster: Cluster, guest: Container | Vm, now: float) -> dict[str, Any]:
     kind = "lxc" if isinstance(guest, Container) else "qemu"
-    node_online = cluster.nodes[guest.node].online
-    stats = guest.stats(now)
+    status, stats = _reported_state(cluster, guest, now)
     if isinstance(guest, Container):
         maxcpu, maxmem, maxdisk, name = guest.cpus, guest.maxmem, guest.maxdisk, guest.name
         extra = _optional_fields(guest)
@@ -104,7 +103,7 @@ def guest_resource(cluster: Cluster, guest: Container | Vm, now: float) -> dict[
         "vmid": guest.vmid,
         "name": name,
         "node": guest.node,
-        "status": guest.status if node_online else "unknown",
+        "status": status,
         "maxcpu": maxcpu,
         "maxmem": maxmem,
         "maxdisk": maxdisk,
@@ -112,6 +111,23 @@ def guest_resource(cluster: Cluster, guest: Container | Vm, now: float) -> dict[
         **_stats_fields(stats),
         **extra,
     }
+
+
+STATUS_CACHE_SECONDS = 300
+
+
+def _reported_state(cluster: Cluster, guest: Container | Vm, now: float) -> tuple[str, GuestStats]:
+    """What `/cluster/resources` says about a guest. Its numbers come from the RRD status
+    cache (pve-manager PVE/API2Tools.pm extract_vm_stats), where pmxcfs drops an entry 5
+    minutes after its node's last update (pve-cluster src/pmxcfs/status.c
+    rrd_entry_is_old): a guest of an offline node keeps its last status that long."""
+    node = cluster.nodes[guest.node]
+    if node.online:
+        return guest.status, guest.stats(now)
+    seen = node.last_seen.get(guest.vmid)
+    if seen and node.offline_since is not None and now - node.offline_since <= STATUS_CACHE_SECONDS:
+        return seen
+    return "unknown", guest.stats(now)
 
 
 def node_usage(cluster: Cluster, node: PveNode, now: float) -> dict[str, Any]:
@@ -147,11 +163,18 @@ def node_entry(cluster: Cluster, node: PveNode, now: float) -> dict[str, Any]:
     }
 
 
-def node_resource(cluster: Cluster, node: PveNode, now: float) -> dict[str, Any]:
+NODE_STATS = ("uptime", "cpu", "mem", "disk", "maxcpu", "maxmem", "maxdisk", "level")
+
+
+def node_resource(
+    cluster: Cluster, node: PveNode, now: float, stats: bool = True
+) -> dict[str, Any]:
     entry = node_entry(cluster, node, now)
     if node.online:
         entry["cgroup-mode"] = 2
         entry.pop("ssl_fingerprint", None)
+    if not stats:
+        entry = {k: v for k, v in entry.items() if k not in NODE_STATS}
     return entry
 
 

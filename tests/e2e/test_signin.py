@@ -18,6 +18,9 @@ from tests.support.app import BIN, REPO, ServeProcess, app_db_rows, app_redis
 from tests.support.simulator import (
     AUDITOR,
     FIXED_RECOVERY_KEY,
+    HWKEY_USER,
+    RECOVERY_ONLY_KEYS,
+    RECOVERY_USER,
     TFA_USER,
     TOTP_SECRET,
     start_simulator,
@@ -128,6 +131,27 @@ def test_two_factor_with_totp_then_with_recovery_key(
     page.get_by_label("Recovery key").fill(FIXED_RECOVERY_KEY)
     page.locator("#verify").click()
     expect(page.locator("#header-user")).to_have_text(TFA_USER[0])
+
+
+def test_second_factors_the_account_does_not_have_are_not_offered(
+    page: Page, context: BrowserContext, sim: Peer
+) -> None:
+    sign_in(context.new_page(), sim)  # make sure the simulator is a trusted endpoint
+    context.clear_cookies()
+    page.goto("/login")
+    fill_credentials(page, sim.host, sim.port, HWKEY_USER[0], HWKEY_USER[1])
+    expect(page.locator("#login-error")).to_contain_text("WebAuthn / Yubico OTP")
+    expect(page.get_by_text("Two-factor authentication")).to_have_count(0)
+
+    page.goto("/login")
+    fill_credentials(page, sim.host, sim.port, RECOVERY_USER[0], RECOVERY_USER[1])
+    expect(page.get_by_label("Recovery key")).to_be_visible()
+    expect(page.get_by_role("button", name="Use an authentication code")).to_have_count(0)
+    expect(page.get_by_role("button", name="Use a recovery key")).to_have_count(0)
+    screenshot(page, "login-recovery-only")
+    page.get_by_label("Recovery key").fill(RECOVERY_ONLY_KEYS[0])
+    page.locator("#verify").click()
+    expect(page.locator("#header-user")).to_have_text(RECOVERY_USER[0])
 
 
 def test_logout_in_one_tab_ends_the_other(context: BrowserContext, sim: Peer) -> None:

@@ -42,6 +42,9 @@ FIXED_RECOVERY_KEY = "fixed-recovery-key-1"
 # the roles on / of the tests' main token: the simulator's default token has the same
 # (lxc_manager/simulator/auth.py HOMELAB_TOKEN_ROLES)
 HOMELAB_ROLES = "PVEVMAdmin+PVEDatastoreUser+PVESDNUser+PVEAuditor"
+HWKEY_USER = ("hwkey@pve", "hwkey-pass")  # WebAuthn + Yubico only: nothing a form can take
+RECOVERY_USER = ("keys@pve", "keys-pass")  # recovery keys only, no authenticator app
+RECOVERY_ONLY_KEYS = ("only-recovery-key-1", "only-recovery-key-2")
 
 
 @dataclass
@@ -277,6 +280,15 @@ def simulator_args() -> tuple[list[str], dict[str, str]]:
         f"{TFA_USER[0]}:{TOTP_SECRET}",
         "--recovery",
         f"{TFA_USER[0]}:{FIXED_RECOVERY_KEY}",
+        "--user",
+        f"{HWKEY_USER[0]}:{HWKEY_USER[1]}",
+        "--webauthn",
+        HWKEY_USER[0],
+        "--yubico",
+        HWKEY_USER[0],
+        "--user",
+        f"{RECOVERY_USER[0]}:{RECOVERY_USER[1]}",
+        *(a for key in RECOVERY_ONLY_KEYS for a in ("--recovery", f"{RECOVERY_USER[0]}:{key}")),
         "--token",
         f"root@pam!ci:{secrets['ci']}:privsep={HOMELAB_ROLES}",
         "--token",

@@ -93,7 +93,9 @@ async def test_an_offline_pve_node_is_reported(
     vmid = own_ct(node="pve2")
     reset_faults.admin_call("POST", "/_sim/faults", {"node": "pve2", "online": False})
     result = await run_action(USER_A, lab.id, "pve2", vmid, "start")
-    assert not result.ok and result.message.startswith("Unable to reach Proxmox node pve2")
+    assert not result.ok and result.message.startswith(
+        "PVE node pve2 is not answering (595 No route to host)"
+    )
 
 
 async def test_delete_refuses_a_running_container_unless_told_to_stop_it(

@@ -266,8 +266,9 @@ def test_task_list_filters_and_ownership(simulator, api, vmid) -> None:
     assert [t["upid"] for t in only_start.json()["data"]] == [start]
     limited = api.get("/nodes/pve3/tasks", params={"limit": 1}).json()["data"]
     assert len(limited) == 1
-    wrong_node = api.get(f"/nodes/pve1/tasks/{start}/status")
-    assert wrong_node.status_code == 500
+    wrong_node = api.get(f"/nodes/pve1/tasks/{start}/status")  # Tasks.pm: raise_param_exc
+    assert wrong_node.status_code == 400
+    assert wrong_node.json()["errors"] == {"upid": "no such task"}
     garbage = api.get("/nodes/pve3/tasks/not-a-upid/status")
     assert garbage.status_code == 400 and "upid" in garbage.json()["errors"]
 

@@ -130,7 +130,7 @@ def test_problem_messages(error: BaseException, message: str) -> None:
         (TaskFailed("UPID:x", "command 'lxc-start'\n failed:  exit code 1"), "The task failed: command 'lxc-start' failed: exit code 1"),
         (TaskFailed("UPID:x", "x" * 500), "The task failed: " + "x" * 199 + "…"),
         (ProxmoxTimeout("UPID:x", 5), "Proxmox did not finish in time; the task may still be running"),
-        (Unreachable("h", 8006, "595", node="pve2"), "Unable to reach Proxmox node pve2 via h:8006"),
+        (Unreachable("h", 8006, "No route to host", status=595, node="pve2"), "PVE node pve2 is not answering (595 No route to host), reached through h:8006"),
         (AuthenticationError(""), "Proxmox refused the node's API token"),
         (PermissionDenied("Permission check failed (/vms/100, VM.PowerMgmt)"), "Permission denied: the node's API token may not do this"),
         (ProxmoxError("some perl stack trace at line 5"), "Proxmox reported an error"),

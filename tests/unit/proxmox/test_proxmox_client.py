@@ -192,6 +192,28 @@ async def test_595_from_a_proxied_member_is_unreachable() -> None:
     assert info.value.node == "pve3" and info.value.status == 595
 
 
+async def test_a_read_timeout_on_a_proxied_call_names_the_member() -> None:
+    # pveproxy waits up to 30 s for a member before its 595/596: past our read timeout
+    rec = Recorder(httpx.ReadTimeout("timed out"))
+    async with client(rec, timeouts=Timeouts(read=2.5)) as pve:
+        with pytest.raises(Unreachable) as info:
+            await pve.get("/nodes/pve2/lxc/105/status/current")
+    assert info.value.node == "pve2"
+    assert info.value.user_message == (
+        "PVE node pve2 is not answering (no answer within 2.5 s), reached through pve.example:8006"
+    )
+
+
+async def test_596_names_the_member_with_its_reason() -> None:
+    answer = httpx.Response(596, extensions={"reason_phrase": b"Connection timed out"})
+    async with client(Recorder(answer)) as pve:
+        with pytest.raises(Unreachable) as info:
+            await pve.get("/nodes/pve3/lxc")
+    assert info.value.user_message.startswith(
+        "PVE node pve3 is not answering (596 Connection timed out)"
+    )
+
+
 async def test_redirects_are_not_followed() -> None:
     rec = Recorder(httpx.Response(302, headers={"Location": "https://evil.example/api2/json/x"}))
     async with client(rec) as pve:
@@ -270,9 +292,7 @@ async def test_http_errors_and_read_timeouts_are_not_retried() -> None:
 
 # -- sign-in --------------------------------------------------------------------------------------
 
-TFA_TICKET = (
-    "PVE:!tfa!%7B%22totp%22%3Atrue%2C%22recovery%22%3A%22available%22%7D:6654A1B2::U0lHTkFUVVJF"
-)
+TFA_TICKET = 'PVE:!tfa!{"totp"%3Atrue,"recovery"%3A[0,1]}:6654A1B2::U0lHTkFUVVJF'
 
 
 async def test_login_posts_credentials_anonymously_and_returns_the_ticket() -> None:

@@ -17,11 +17,11 @@ from lxc_manager.proxmox import (
     TwoFactorRequired,
     Unreachable,
 )
-from lxc_manager.proxmox.errors import error_from_response, parse_tfa_challenge
+from lxc_manager.proxmox.errors import error_from_response, parse_tfa_challenge, tfa_methods
 
 TFA_TICKET = (
-    "PVE:!tfa!%7B%22totp%22%3Atrue%2C%22recovery%22%3A%22available%22%7D"
-    ":6654A1B2::c2lnbmF0dXJlLXNlY3JldA=="
+    # as pve-common's assemble_rsa_ticket writes it: only ':' is escaped
+    'PVE:!tfa!{"totp"%3Atrue,"recovery"%3A[0,1,2,3]}:6654A1B2::c2lnbmF0dXJlLXNlY3JldA=='
 )
 
 
@@ -93,7 +93,10 @@ def test_proxied_dead_member_is_unreachable(status: int) -> None:
     assert error.status == status
     assert error.node == "pve2"
     assert error.detail == "No route to host"
-    assert error.user_message == "Unable to reach Proxmox node pve2 via pve.example:8006"
+    assert error.user_message == (
+        f"PVE node pve2 is not answering ({status} No route to host), "
+        "reached through pve.example:8006"
+    )
 
 
 def test_unreachable_message_brackets_ipv6() -> None:
@@ -130,7 +133,7 @@ def test_two_factor_required_hides_the_pending_ticket() -> None:
 
 
 def test_tfa_challenge_parsing_tolerates_junk() -> None:
-    assert parse_tfa_challenge(TFA_TICKET) == {"totp": True, "recovery": "available"}
+    assert parse_tfa_challenge(TFA_TICKET) == {"totp": True, "recovery": [0, 1, 2, 3]}
     assert parse_tfa_challenge("PVE:root@pam:6654A1B2::sig") == {}
     assert parse_tfa_challenge("PVE:!tfa!not-json:6654A1B2::sig") == {}
 
@@ -140,3 +143,26 @@ def test_non_json_body_and_unknown_status() -> None:
     assert type(error) is ProxmoxError
     assert error.detail == "Bad Gateway"
     assert error.status == 502
+
+
+@pytest.mark.parametrize(
+    ("challenge", "methods"),
+    [
+        ({"totp": True, "recovery": [0, 2]}, {"totp", "recovery"}),
+        ({"recovery": []}, set()),  # proxmox-tfa 4: all keys used
+        ({"webauthn": {"publicKey": {"challenge": "x"}}, "yubico": True}, {"webauthn", "yubico"}),
+        ({"u2f": {"challenge": {}, "keys": [{"keyHandle": "k"}]}}, {"u2f"}),
+        ({"totp": False, "yubico": "true", "recovery": "available"}, set()),  # not PVE shapes
+    ],
+)
+def test_tfa_methods_follow_proxmox_tfa_shapes(
+    challenge: dict[str, Any], methods: set[str]
+) -> None:
+    assert tfa_methods(challenge) == methods
+
+
+def test_a_missing_task_is_not_found() -> None:
+    error = mapped(
+        400, {"data": None, "errors": {"upid": "no such task"}}, "Parameter verification failed."
+    )
+    assert isinstance(error, NotFound)

@@ -36,6 +36,7 @@ UNDECLARED = {
     LxcStatus: {"swap", "ha"},  # swap: both answers carry it; ha: status/current only
     NodeInfo: {"disk", "maxdisk"},
     StorageContent: {"content"},
+    TaskStatus: {"tokenid"},  # pve-manager PVE/API2/Tasks.pm $convert_token_task
 }
 
 
