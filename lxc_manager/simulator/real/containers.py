@@ -145,7 +145,7 @@ class RealContainers:
 
     def _seed_upper(self, ct: RealContainer, upper: Path) -> None:
         """What Proxmox's setup writes into a new container (pve-container
-        src/PVE/LXC/Setup/Base.pm: hostname, hosts, fresh SSH host keys), plus the way
+        src/PVE/LXC/Setup.pm: hostname, hosts, rewrite_ssh_host_keys), plus the way
         to the package registries."""
         etc = upper / "etc"
         (etc / "apt/apt.conf.d").mkdir(parents=True, exist_ok=True)

@@ -58,7 +58,7 @@ class RealHooks:
         self._ensure_poller()
 
     def stopped(self, ct: Any) -> None:
-        # `vzstop` kills the container's processes (pve-container src/PVE/API2/LXC/Status.pm
+        # `vzstop` kills the container's processes (pve-container src/PVE/LXC.pm
         # vm_stop: `lxc-stop --kill`); the model has one stop for stop and shutdown alike.
         self._queue(ct.vmid, lambda: self.backend.cts.stop(ct.vmid, force=True))
         ct.real_stats = {}
