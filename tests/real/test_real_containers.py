@@ -82,6 +82,8 @@ async def test_pct_exec_runs_in_the_real_container_as_proxmox_runs_it(
     assert (done.exit_status, done.stdout, done.stderr) == (7, "out\n", "err\n")
     done = await ssh(simulator, f"pct exec {vmid} -- cat", stdin="from stdin\n")
     assert done.stdout == "from stdin\n"
+    done = await ssh(simulator, f"pct enter {vmid}", stdin="cat /proc/1/comm\nexit 5\n")
+    assert (done.exit_status, done.stdout) == (5, "systemd\n"), done.stderr
 
 
 async def test_pct_push_and_pull_with_owner_and_mode(

@@ -158,7 +158,8 @@ async def _end(proc: asyncio.subprocess.Process) -> None:
 
 
 def leftovers() -> list[str]:
-    """What runs left behind: LXC paths under the base directory and namespaces."""
+    """What runs left behind: namespaces, LXC paths and their containers under the base
+    directory, veths or bridges in the machine's own namespace, mounts."""
     found = [f"netns {name}" for name in leftover_namespaces()]
     root = base_dir()
     if root.is_dir():
@@ -166,6 +167,11 @@ def leftovers() -> list[str]:
             found.append(f"lxcpath {lxcpath}")
             if lxcpath.is_dir():
                 found += [f"container {ct.name}" for ct in sorted(lxcpath.iterdir())]
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=False)
+    for line in links.stdout.splitlines():
+        name = line.split(":")[1].strip().split("@")[0] if line.count(":") >= 2 else ""
+        if name.startswith(("vlxcm", "lxcmbr")):
+            found.append(f"link {name}")  # a veth or bridge that escaped its namespace
     mounts = Path("/proc/self/mountinfo").read_text().splitlines()
     found += [f"mount {line.split()[4]}" for line in mounts if str(root) in line.split()[4]]
     return found

@@ -290,7 +290,7 @@ class RealContainers:
         ]
         for key, value in {"PATH": ATTACH_PATH, **(env or {})}.items():
             head += ["-v", f"{key}={value}"]
-        return [*head, "--", *argv]
+        return [*head, "--", *argv] if argv else head  # no command: the login shell
 
     async def remove_all(self) -> None:
         for vmid in list(self.containers):

@@ -167,3 +167,14 @@ async def test_a_signal_stops_the_command(simulator: Any, cts: Containers) -> No
         finished = await asyncio.wait_for(process.wait(check=False), 3)
     assert finished.exit_signal is not None
     assert finished.exit_signal[0] == "TERM"
+
+
+async def test_pct_enter_runs_a_shell_in_the_container(simulator: Any, cts: Containers) -> None:
+    """pve-container src/PVE/CLI/pct.pm `enter`: lxc-attach to the container's shell; without
+    a terminal it reads its commands from stdin."""
+    entered = await run(simulator, f"pct enter {cts.running}", "hostname\ncd /etc; pwd\nexit 4\n")
+    hostname = await run(simulator, pct_exec(cts.running, "hostname"))
+    assert (entered.exit_status, entered.stdout) == (4, f"{hostname.stdout}/etc\n")
+    stopped = await run(simulator, f"pct enter {cts.stopped}", "hostname\n")
+    assert stopped.exit_status == 255
+    assert stopped.stderr == f"container '{cts.stopped}' not running!\n"

@@ -14,6 +14,7 @@ from .pve_real import real_exec, real_pull, real_push
 PCT_ERROR = 255
 PCT_COMMANDS = (
     "config",
+    "enter",
     "exec",
     "list",
     "pull",
@@ -26,6 +27,7 @@ PCT_COMMANDS = (
     "stop",
 )
 USAGES = {
+    "enter": "pct enter <vmid> [OPTIONS]",
     "exec": "pct exec <vmid> [<extra-args>] [OPTIONS]",
     "push": "pct push <vmid> <file> <destination> [OPTIONS]",
     "pull": "pct pull <vmid> <path> <destination> [OPTIONS]",
@@ -39,6 +41,7 @@ USAGES = {
     "list": "pct list",
 }
 VALUE_OPTIONS = {
+    "enter": {"keep-env"},
     "exec": {"keep-env"},
     "push": {"perms", "user", "group"},
     "pull": {"perms", "user", "group"},
@@ -263,6 +266,27 @@ async def _lifecycle(ctx: Ctx, access: PveAccess, verb: str, args: list[str]) ->
     except PveCommandError as exc:
         raise PctError(str(exc)) from exc
     return 0
+
+
+async def _pct_enter(ctx: Ctx, access: PveAccess, args: list[str]) -> int:
+    """A shell in the container (pve-container src/PVE/CLI/pct.pm `enter`: `lxc-attach -n
+    VMID --keep-env`, the container's login shell). Without a terminal the shell reads its
+    commands from stdin."""
+    from ..interp import Interpreter
+
+    positional, options = parse_options("enter", args)
+    vmid = _vmid("enter", positional)
+    container = _container(access, vmid, running=True)
+    env = _exec_environment(ctx.env, options.get("keep-env", "1"))
+    if container.real and access.real is not None:
+        try:
+            return await real_exec(ctx, access.real, vmid, [], env)
+        except PveCommandError as exc:
+            raise PctError(str(exc)) from exc
+    shell = Interpreter(
+        container.world, Session(sleep_scale=ctx.session.sleep_scale), env=env, cwd="/root"
+    )
+    return await shell.run_interactive(ctx.io, None)
 
 
 async def _pct_exec(ctx: Ctx, access: PveAccess, args: list[str]) -> int:
