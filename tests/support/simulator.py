@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,9 +59,13 @@ class SimProcess:
         return self.process.returncode
 
 
-def start_simulator(args: list[str], timeout: float = START_TIMEOUT) -> SimProcess:
-    """Start the simulator, wait for its READY line; fail with its stderr if it never comes."""
-    command = [sys.executable, "-m", "lxc_manager.simulator", *args]
+def start_simulator(
+    args: list[str], timeout: float = START_TIMEOUT, *, entry: Sequence[str] = ()
+) -> SimProcess:
+    """Start the simulator, wait for its READY line; fail with its stderr if it never comes.
+    `entry` replaces the default `python -m lxc_manager.simulator` (e.g. the app's own
+    `lxc-manager simulator` command)."""
+    command = [*(entry or (sys.executable, "-m", "lxc_manager.simulator")), *args]
     process = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
