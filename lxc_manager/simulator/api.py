@@ -105,14 +105,16 @@ class ApiApp:
             return error_response(PveError(404, f"no such file '{request.path}'"))
         await self._inject_latency(cluster)
         cluster.settle()
+        with_message = cluster.pve.error_message_in_body
         if cluster.faults.error_rate and cluster.rng.random() < cluster.faults.error_rate:
-            return error_response(PveError(500, "simulated failure (error rate fault)"))
+            failure = PveError(500, "simulated failure (error rate fault)")
+            return error_response(failure, with_message=with_message)
         try:
             return ok_response(await self._dispatch(cluster, request))
         except Unauthorized as exc:
             return Response(401, b"", reason=exc.reason)
         except PveError as exc:
-            return error_response(exc)
+            return error_response(exc, with_message=with_message)
 
     async def _inject_latency(self, cluster: Cluster) -> None:
         faults = cluster.faults
@@ -125,6 +127,8 @@ class ApiApp:
     async def _dispatch(self, cluster: Cluster, request: Request) -> Any:
         path = request.path[len(API_PREFIX) :].rstrip("/") or "/"
         found = self.router.match(request.method, path)
+        if found is not None and not cluster.pve.route_exists(request.method, found[0].path):
+            found = None  # a route of a later release (--pve-version, versions.py)
         if found is None:
             raise PveError(501, f"Method '{request.method} {path}' not implemented")
         route, path_params = found
@@ -209,8 +213,13 @@ def ok_response(result: Any) -> Response:
     return Response(200, orjson.dumps({"data": result}))
 
 
-def error_response(error: PveError) -> Response:
-    body: dict[str, Any] = {"data": None, "message": error.message.rstrip("\n") + "\n"}
+def error_response(error: PveError, *, with_message: bool = True) -> Response:
+    """PVE's error answer. `message` in the body only since libpve-http-server-perl 5.2.0
+    (src/PVE/APIServer/Formatter/Standard.pm); older servers have it in the reason phrase
+    only."""
+    body: dict[str, Any] = {"data": None}
+    if with_message:
+        body["message"] = error.message.rstrip("\n") + "\n"
     if error.errors:
         body["errors"] = error.errors
     return Response(error.status, orjson.dumps(body), reason=error.message.split("\n")[0])

@@ -29,6 +29,7 @@ from .schema import load_schema
 from .seed import SimConfig, TokenSpec, build_cluster, build_simulation
 from .state import load_state, restore_cluster, save_state
 from .tls import Certificate, generate_certificate, server_context
+from .versions import NEWEST, VERSIONS
 
 log = logging.getLogger("lxc_manager.simulator")
 READY_PREFIX = "SIMULATOR READY "
@@ -69,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--state-file", type=Path, default=None)
     p.add_argument("--ssh-authorized-key", type=Path, default=None)
     p.add_argument("--log-level", default="INFO")
+    p.add_argument(
+        "--pve-version",
+        choices=tuple(VERSIONS),
+        default=NEWEST.release,
+        help="Proxmox VE release to behave as (default: %(default)s)",
+    )
     return p
 
 
@@ -94,6 +101,7 @@ def parse_config(args: argparse.Namespace) -> SimConfig:
         seed=seed,
         endpoints=args.endpoints,
         task_seconds=args.task_seconds,
+        pve_version=args.pve_version,
         users=users,
         faults=Faults(
             latency_ms=args.latency_ms, jitter_ms=args.jitter_ms, error_rate=args.error_rate
@@ -301,6 +309,7 @@ def _endpoint_info(endpoint: Endpoint, host: str, config: SimConfig) -> dict[str
         "ssh_host_key": endpoint.ssh_fingerprint,
         "nodes": list(cluster.nodes),
         "cluster": cluster.name,
+        "pve_version": cluster.pve.release,
         "tokens": [
             {"id": t.full_id, "secret": t.secret, "privsep": int(t.privsep)}
             for t in cluster.tokens.values()

@@ -183,6 +183,8 @@ async def container_index(ctx: Ctx) -> Any:
         "interfaces",
         "pending",
     ]
+    if not ctx.cluster.pve.has_interfaces_route:
+        subdirs.remove("interfaces")
     return [{"subdir": s} for s in subdirs]
 
 

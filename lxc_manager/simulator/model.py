@@ -16,13 +16,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Literal
 
+from .versions import NEWEST, PveVersion
+
 if TYPE_CHECKING:
     from .shell.world import ContainerWorld, HostWorld
 
-PVE_VERSION = "8.2.4"
-PVE_RELEASE = "8.2"
-PVE_REPOID = "faa83925c9641325"
-KERNEL_RELEASE = "6.8.12-1-pve"
 MIN_VMID = 100
 MAX_VMID = 999_999_999
 GIB = 1024**3
@@ -387,6 +385,7 @@ class Cluster:
         self.default_faults = default_faults
         self.faults = default_faults.copy()
         self.clock = Clock()
+        self.pve: PveVersion = NEWEST  # --pve-version: what this endpoint plays (versions.py)
         self.rng = random.Random(f"{seed}:{index}:runtime")
         self.nodes: dict[str, PveNode] = {}
         self.containers: dict[int, Container] = {}

@@ -21,6 +21,7 @@ from .model import (
     Vm,
     host_world,
 )
+from .versions import NEWEST, VERSIONS
 
 CLUSTER_NAMES = ["homelab", "lab", "office", "prod", "staging", "edge", "dc1", "dc2"]
 ROLES_OF_HOSTS = [
@@ -82,6 +83,7 @@ class SimConfig:
     recovery: dict[str, list[str]] = field(default_factory=dict)
     auditors: list[str] = field(default_factory=list)
     faults: Faults = field(default_factory=Faults)
+    pve_version: str = NEWEST.release  # a key of versions.VERSIONS
 
 
 def recovery_keys_for(secret: str, count: int = 4) -> list[str]:
@@ -109,6 +111,7 @@ def build_cluster(config: SimConfig, index: int) -> Cluster:
         task_seconds=config.task_seconds,
         default_faults=config.faults,
     )
+    cluster.pve = VERSIONS[config.pve_version]
     _add_nodes(cluster, config.nodes, rng)
     _add_storage(cluster, rng)
     _add_access(cluster, config)

@@ -33,8 +33,13 @@ __all__ = ["FIXED_RECOVERY_KEY"]
 
 
 @pytest.fixture(scope="session")
-def simulator() -> Iterator[SimulatorInfo]:
+def simulator(request: pytest.FixtureRequest) -> Iterator[SimulatorInfo]:
+    """The shared simulator; a folder that runs on several Proxmox VE releases
+    parametrises it with `--pve-version` values (`parametrize_pve_versions`)."""
     args, secrets = simulator_args()
+    version = getattr(request, "param", None)
+    if version is not None:
+        args += ["--pve-version", version]
     sim = start_simulator(args)
     ready = sim.ready
     ssh_host, ssh_port = split_host_port(ready.get("ssh"))

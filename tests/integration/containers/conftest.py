@@ -25,7 +25,7 @@ from ct_support import (
 from lxc_manager.db.migrate import upgrade_head
 from lxc_manager.nodes import NodeView
 from tests.support.node_checks import forget_node_checks
-from tests.support.simulator import SimProcess, SimulatorInfo
+from tests.support.simulator import SimProcess, SimulatorInfo, parametrize_pve_versions
 
 # Our own containers: 95000-95999, spread by process so parallel runs do not collide.
 _VMIDS = itertools.count(95000 + (os.getpid() % 90) * 10)
@@ -87,3 +87,8 @@ def small_sim(start_sim: Callable[[list[str]], SimProcess]) -> Callable[..., tup
         return start_sim(args), secret
 
     return start
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test of this folder runs on the oldest and the newest Proxmox VE release."""
+    parametrize_pve_versions(metafunc)
