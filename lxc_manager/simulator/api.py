@@ -14,7 +14,13 @@ from typing import Any
 
 import orjson
 
-from . import auth, endpoints_access, endpoints_cluster, endpoints_lxc  # noqa: F401 (routes)
+from . import (  # noqa: F401 (routes)
+    auth,
+    endpoints_access,
+    endpoints_cluster,
+    endpoints_ha,
+    endpoints_lxc,
+)
 from .admin import AdminApi
 from .httpserver import Request, Response
 from .model import Cluster, PveError, Simulation

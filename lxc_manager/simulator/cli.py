@@ -282,7 +282,8 @@ def _wire_runtime(runtime: Runtime) -> None:
 
     def reseed(cluster: Cluster) -> None:
         fresh = build_cluster(runtime.config, cluster.index)
-        for name in ("containers", "vms", "storages", "templates", "users", "tokens", "acl"):
+        names = ("containers", "vms", "storages", "templates", "users", "tokens", "acl")
+        for name in (*names, "ha_resources"):
             setattr(cluster, name, getattr(fresh, name))
         cluster.replace_tasks({})
         cluster.changed()

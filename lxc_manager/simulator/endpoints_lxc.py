@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from . import auth, views
+from . import auth, ha, views
 from .lxc_params import CONFIG_OPTIONS, CREATE_PARAMS, CT, OPTION_PRIVILEGE, SNAPNAME, UPDATE_PARAMS
 from .model import (
     Cluster,
@@ -203,17 +203,29 @@ async def destroy_container(ctx: Ctx) -> Any:
     _check_unlocked(ct)
     if ct.config.get("protection"):
         raise PveError(500, f"can't remove CT {ct.vmid} - protection mode enabled")
+    purge = bool(ctx.params.get("purge"))
+    in_ha = ha.resource_of(cluster, ct.vmid) is not None  # Config.pm service_is_configured
+    if in_ha and not purge:  # pve-container src/PVE/API2/LXC.pm (destroy_vm, early checks)
+        raise PveError(
+            500,
+            f"unable to remove CT {ct.vmid} - used in HA resources and purge parameter not set.",
+        )
     if ct.status == "running" and not ctx.params.get("force"):
         raise PveError(500, f"unable to destroy CT {ct.vmid} - container is running")
-    purge = bool(ctx.params.get("purge"))
 
     def destroy() -> None:
         _require_current(cluster, ct)
         cluster.remove_container(ct)
         if purge:
             cluster.acl = [e for e in cluster.acl if e.path != f"/vms/{ct.vmid}"]
+            cluster.ha_resources.pop(ha.sid_of(ct.vmid), None)
 
     log = [f'  Logical volume "vm-{ct.vmid}-disk-0" successfully removed.']
+    if in_ha:
+        log += [
+            f"purging CT {ct.vmid} from related configurations..",
+            f"NOTE: removed CT {ct.vmid} from HA resource configuration.",
+        ]
     return _task(ctx, ct, "vzdestroy", destroy, log)
 
 
@@ -281,6 +293,8 @@ async def start_container(ctx: Ctx) -> Any:
     cluster, ct = ctx.cluster, _power_checks(ctx)
     if ct.status == "running":
         raise PveError(500, f"CT {ct.vmid} already running")
+    if ha.is_managed(cluster, ct.vmid):  # pve-container src/PVE/API2/LXC/Status.pm vm_start
+        return ha.request(cluster, ct, "started", ctx.user.authid)
 
     def start() -> None:
         _require_current(cluster, ct)
@@ -311,6 +325,14 @@ def _require_running(ct: Container) -> None:
 async def stop_container(ctx: Ctx) -> Any:
     ct = _power_checks(ctx)
     _require_running(ct)
+    if ha.is_managed(ctx.cluster, ct.vmid):  # Status.pm vm_stop: `crm-command stop ct:N 0`
+        if ctx.params.get("overrule-shutdown"):
+            raise PveError(
+                400,
+                "Parameter verification failed.",
+                {"overrule-shutdown": "Not applicable for HA resources."},
+            )
+        return ha.request(ctx.cluster, ct, "stopped", ctx.user.authid)
     return _task(ctx, ct, "vzstop", _stop_action(ctx.cluster, ct))
 
 
@@ -323,6 +345,8 @@ async def stop_container(ctx: Ctx) -> Any:
 async def shutdown_container(ctx: Ctx) -> Any:
     ct = _power_checks(ctx)
     _require_running(ct)
+    if ha.is_managed(ctx.cluster, ct.vmid):  # Status.pm vm_shutdown: `crm-command stop`
+        return ha.request(ctx.cluster, ct, "stopped", ctx.user.authid)
     return _task(ctx, ct, "vzshutdown", _stop_action(ctx.cluster, ct))
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from .versions import NEWEST, PveVersion
 
 if TYPE_CHECKING:
+    from .ha import HaResource
     from .shell.world import ContainerWorld, HostWorld
 
 MIN_VMID = 100
@@ -396,6 +397,7 @@ class Cluster:
         self.tokens: dict[str, ApiToken] = {}
         self.acl: list[AclEntry] = []
         self.tasks: dict[str, Task] = {}
+        self.ha_resources: dict[str, HaResource] = {}  # "ct:100" -> resource (ha.py)
         self.generation = 0  # bumped on every change; response caches key on it
         self.secret = hashlib.sha256(f"{seed}:{index}:{os.urandom(16).hex()}".encode()).digest()
         self.host = "127.0.0.1"

@@ -6,6 +6,7 @@ import hashlib
 import random
 from dataclasses import dataclass, field
 
+from . import ha
 from .model import (
     GIB,
     MIN_VMID,
@@ -116,6 +117,7 @@ def build_cluster(config: SimConfig, index: int) -> Cluster:
     _add_storage(cluster, rng)
     _add_access(cluster, config)
     _add_guests(cluster, config, rng)
+    ha.seed(cluster)
     cluster.generation = 0
     return cluster
 

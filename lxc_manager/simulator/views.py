@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import ha
 from .model import (
     GIB,
     Cluster,
@@ -74,7 +75,7 @@ def _pressure_fields(vmid: int, now: float) -> dict[str, float]:
 
 def container_status(cluster: Cluster, ct: Container, now: float) -> dict[str, Any]:
     entry = container_summary(cluster, ct, now)
-    entry["ha"] = {"managed": 0}
+    entry["ha"] = ha.service_status(cluster, ct.vmid)
     return entry
 
 
@@ -102,6 +103,9 @@ def guest_resource(cluster: Cluster, guest: Container | Vm, now: float) -> dict[
     if isinstance(guest, Container):
         maxcpu, maxmem, maxdisk, name = guest.cpus, guest.maxmem, guest.maxdisk, guest.name
         extra = _optional_fields(guest)
+        hastate = ha.hastate(cluster, guest.vmid)
+        if hastate is not None:  # pve-manager PVE/API2/Cluster.pm (resources)
+            extra["hastate"] = hastate
     else:
         maxcpu, maxmem = guest.cores, guest.memory_mib * 1024 * 1024
         maxdisk, name, extra = guest.disk_gib * GIB, guest.name, {}
