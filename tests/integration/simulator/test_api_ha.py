@@ -17,15 +17,14 @@ TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
 
 @pytest.fixture
 def sim(start_sim: Callable[[list[str]], SimProcess]) -> SimProcess:
-    return start_sim(
-        [
-            "--port", "0", "--ssh-port", "0", "--nodes", "3", "--containers", "10",
-            "--vms", "1", "--seed", "9", "--task-seconds", "0.05", "--log-level", "WARNING",
-            "--token", "root@pam!ci:ci-secret",
-            "--user", "audit@pve:audit-pass", "--auditor", "audit@pve",
-            "--token", "audit@pve!ro:ro-secret:privsep=PVEAuditor",
-        ]  # fmt: skip
-    )
+    args = [
+        "--port", "0", "--ssh-port", "0", "--nodes", "3", "--containers", "10",
+        "--vms", "1", "--seed", "9", "--task-seconds", "0.05", "--log-level", "WARNING",
+        "--token", "root@pam!ci:ci-secret",
+        "--user", "audit@pve:audit-pass", "--auditor", "audit@pve",
+        "--token", "audit@pve!ro:ro-secret:privsep=PVEAuditor",
+    ]  # fmt: skip
+    return start_sim(args)
 
 
 @pytest.fixture
