@@ -112,6 +112,7 @@ class ContainerRow(NamedTuple):
     template: bool
     ip: str = ""  # IPv4 when known (`known`), else ""
     last_known: bool = False  # not listed now: as last seen, its endpoint is unreachable
+    ha: bool = False  # an HA resource (`hastate` in cluster/resources): HA starts/stops it
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,7 @@ def row_from_item(node: NodeView, item: Mapping[str, Any], ip: str = "") -> Cont
         get("template") not in (None, "", 0, "0", False),
         ip,
         False,
+        isinstance(get("hastate"), str) and get("hastate") != "ignored",
     )
 
 
