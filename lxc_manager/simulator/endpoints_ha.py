@@ -14,7 +14,7 @@ from .model import Cluster, PveError
 from .params import OPT_BOOL, opt_int, opt_str, req
 from .router import Ctx, route
 
-SID = req(opt_str(max_length=64))
+SID = req(opt_str())
 PATH_SID = {"sid": SID}
 DELETE_PARAMS = {**PATH_SID, "purge": OPT_BOOL}
 
