@@ -18,12 +18,14 @@ from ct_support import (
     USER_A,
     add_node,
     forget_known_containers,
+    forget_vmid_caches,
     remove_container,
     sim_input,
 )
 
 from lxc_manager.db.migrate import upgrade_head
 from lxc_manager.nodes import NodeView
+from lxc_manager.provisioning import vmids
 from tests.support.node_checks import forget_node_checks
 from tests.support.simulator import SimProcess, SimulatorInfo, parametrize_pve_versions
 
@@ -37,6 +39,10 @@ def ct_db(app_settings: Path) -> Path:
     upgrade_head()
     forget_known_containers()
     forget_node_checks()
+    # Node ids start again at 1 in every test's database, and the simulators of two PVE
+    # releases claim the same cluster: no VMID cache may outlive its test.
+    vmids.forget_nodes()
+    forget_vmid_caches()
     return app_settings
 
 
