@@ -134,9 +134,13 @@ def _rotate_key(_args: argparse.Namespace) -> int:
 
 
 def _simulator(args: argparse.Namespace) -> int:
+    return _run_simulator(args.simulator_args)
+
+
+def _run_simulator(simulator_args: Sequence[str]) -> int:
     from lxc_manager.simulator.cli import main as simulator_main
 
-    return simulator_main(args.simulator_args)
+    return simulator_main(list(simulator_args))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -222,7 +226,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["simulator"]:
+        # argparse's REMAINDER drops options that follow a sub-command ("unrecognized
+        # arguments: --port"), so everything after `simulator` goes to the simulator's own
+        # parser untouched. The simulator is a separate peer: it needs none of the settings.
+        try:
+            return _run_simulator(arguments[1:])
+        except KeyboardInterrupt:
+            return 130
+    args = build_parser().parse_args(arguments)
     try:
         get_settings()
         return int(args.handler(args))

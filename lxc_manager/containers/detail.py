@@ -171,6 +171,7 @@ class Overview:
     unprivileged: bool
     ip: str | None
     uptime: int
+    ha_managed: bool = False  # an HA resource: HA starts/stops it, delete purges it
 
 
 @dataclass(frozen=True)
@@ -363,6 +364,7 @@ async def get_overview(
         unprivileged=bool(config.unprivileged),
         ip=ip,
         uptime=int(status.uptime or 0),
+        ha_managed=status.ha_managed,
     )
 
 

@@ -15,6 +15,7 @@ server claiming the same cluster must not block this user's actions). Every atte
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 import secrets
@@ -65,6 +66,12 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ACTIONS = ("start", "shutdown", "stop", "reboot")
+# Start / stop / shutdown of an HA resource answer a `hastart` / `hastop` task that ends
+# once the request is queued (pve-container src/PVE/API2/LXC/Status.pm); HA's resource
+# manager acts later. The status the container must reach afterwards, per task type:
+HA_TASKS = {"hastart": "running", "hastop": "stopped"}
+HA_FOLLOW_TIMEOUT = 120.0
+HA_POLL_INTERVAL = (0.25, 2.0)  # first and longest pause between status reads
 BULK_CONCURRENCY = 8
 TASK_LOG_LINES = 50
 REASON_LIMIT = 300  # characters of a failed task's reason in a message
@@ -180,6 +187,21 @@ def _one_line(text: str, limit: int = 200) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
+def _ha_target(upid: str) -> str | None:
+    """The status an HA task's request leads to ("running" / "stopped"), else None."""
+    try:
+        return HA_TASKS.get(Upid.parse(upid).type)
+    except ValueError:
+        return None
+
+
+def ha_timeout_message(wanted: str, seconds: float) -> str:
+    return (
+        f"HA accepted the request, but the container was not {wanted} after {seconds:g} s; "
+        "HA may still be working on it"
+    )
+
+
 def _task_node(upid: str, fallback: str) -> str:
     try:
         return Upid.parse(upid).node
@@ -248,6 +270,26 @@ async def _run_task(
     except ProxmoxError as exc:
         error = exc
     return upid, await _fetch_log(client, node, upid), error
+
+
+async def _follow_ha(
+    client: ProxmoxClient, pve_node: str, vmid: int, wanted: str, within: float
+) -> str | None:
+    """Read the container's status until HA has brought it to `wanted`; None when it got
+    there, else what to tell the user."""
+    deadline = asyncio.get_running_loop().time() + within
+    pause, longest = HA_POLL_INTERVAL
+    while True:
+        try:
+            if (await client.lxc_status(pve_node, vmid)).status == wanted:
+                return None
+        except ProxmoxError as exc:
+            log.info("status of HA-managed CT %s not readable: %r", vmid, exc)
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            return ha_timeout_message(wanted, within)
+        await asyncio.sleep(min(pause, remaining))
+        pause = min(pause * 2, longest)
 
 
 async def _audit(action: str, user_id: str, target: str, ok: bool, detail: str) -> None:
@@ -328,10 +370,13 @@ async def run_action(
     shutdown_timeout: int = 60,
     force: bool = False,
     task_timeout: float = 120.0,
+    ha_timeout: float = HA_FOLLOW_TIMEOUT,
 ) -> ActionResult:
     """start / shutdown / stop / reboot one container and follow its task to the end.
     `shutdown_timeout` and `force` (stop when the shutdown times out) apply to shutdown;
-    the timeout also bounds the shutdown part of a reboot."""
+    the timeout also bounds the shutdown part of a reboot. For an HA resource the task only
+    queues the request: the container's status is then followed for up to `ha_timeout`
+    seconds until HA has done it."""
     problem = validation_error(pve_node, vmid, action)
     if problem is not None:
         return ActionResult(ok=False, message=problem)
@@ -346,9 +391,17 @@ async def run_action(
         upid, lines, error = await _run_task(
             target.client, pve_node, lambda: target.client.post(path, data), task_timeout
         )
-        return _result(action, vmid, upid, lines, error)
+        wanted = _ha_target(upid) if error is None else None
+        if wanted is None:
+            return _result(action, vmid, upid, lines, error)
+        problem = await _follow_ha(target.client, pve_node, vmid, wanted, ha_timeout)
+        if problem is not None:
+            return ActionResult(False, problem, upid, lines), f"{problem} ({upid})"
+        message = f"{_DONE[action]} (through HA)"
+        return ActionResult(True, message, upid, lines), f"{message} ({upid})"
 
-    return await _guarded(user_id, node_id, vmid, action, task_timeout, body)
+    lock_seconds = task_timeout + ha_timeout
+    return await _guarded(user_id, node_id, vmid, action, lock_seconds, body)
 
 
 async def delete_container(
@@ -361,9 +414,12 @@ async def delete_container(
     destroy_unreferenced_disks: bool = False,
     stop_first: bool = False,
     task_timeout: float = 120.0,
+    ha_timeout: float = HA_FOLLOW_TIMEOUT,
 ) -> ActionResult:
     """Destroy a container. A running one is refused unless `stop_first` (then it is
-    stopped first, following that task). Afterwards the cluster's VMID cache is dropped."""
+    stopped first, following that task, and HA's stop for an HA resource). An HA resource
+    is always destroyed with `purge` (Proxmox refuses it otherwise), which also removes it
+    from the HA resources. Afterwards the cluster's VMID cache is dropped."""
     problem = validation_error(pve_node, vmid)
     if problem is not None:
         return ActionResult(ok=False, message=problem)
@@ -386,8 +442,14 @@ async def delete_container(
                 result, detail = _result("stop", vmid, upid, stop_lines, error)
                 message = f"Could not stop the container: {result.message}"
                 return ActionResult(False, message, result.upid, result.task_log), detail
+            wanted = _ha_target(upid)
+            if wanted is not None:
+                problem = await _follow_ha(client, pve_node, vmid, wanted, ha_timeout)
+                if problem is not None:
+                    message = f"Could not stop the container: {problem}"
+                    return ActionResult(False, message, upid, stop_lines), f"{message} ({upid})"
         params = {
-            "purge": purge or None,
+            "purge": purge or status.ha_managed or None,
             "destroy-unreferenced-disks": destroy_unreferenced_disks or None,
         }
         upid, lines, error = await _run_task(
@@ -403,9 +465,12 @@ async def delete_container(
         )
         if stop_lines:
             detail = f"stopped first; {detail}"
+        if status.ha_managed and result.ok:
+            message = "Deleted (and removed from the HA resources)"
+            result, detail = dataclasses.replace(result, message=message), f"purged; {detail}"
         return result, detail
 
-    lock_seconds = task_timeout * (2 if stop_first else 1)
+    lock_seconds = task_timeout * (2 if stop_first else 1) + (ha_timeout if stop_first else 0)
     return await _guarded(user_id, node_id, vmid, "delete", lock_seconds, body)
 
 

@@ -49,6 +49,7 @@ from lxc_manager.proxmox import (
     PermissionDenied,
     ProxmoxClient,
     ProxmoxError,
+    RouteMissing,
     Unreachable,
 )
 
@@ -62,6 +63,7 @@ __all__ = [
     "ContainerRow",
     "Listing",
     "NodeProblem",
+    "address_learning_paused",
     "cluster_groups",
     "list_containers",
     "parse_tags",
@@ -84,6 +86,9 @@ LEARN_PER_LISTING = 8
 LEARN_RETRY = 300.0
 _LEARN_MEMO_LIMIT = 50_000
 _learn_attempts: dict[tuple[str, str, int], float] = {}
+# (user, cluster) whose Proxmox has no `/interfaces` route (before PVE 8.1: 501): no
+# look-ups there for LEARN_RETRY seconds (the cluster may be upgraded meanwhile).
+_no_interfaces: dict[tuple[str, str], float] = {}
 _learning: set[asyncio.Task[None]] = set()
 
 
@@ -109,6 +114,7 @@ class ContainerRow(NamedTuple):
     template: bool
     ip: str = ""  # IPv4 when known (`known`), else ""
     last_known: bool = False  # not listed now: as last seen, its endpoint is unreachable
+    ha: bool = False  # an HA resource (`hastate` in cluster/resources): HA starts/stops it
 
 
 @dataclass(frozen=True)
@@ -191,6 +197,7 @@ def row_from_item(node: NodeView, item: Mapping[str, Any], ip: str = "") -> Cont
         get("template") not in (None, "", 0, "0", False),
         ip,
         False,
+        isinstance(get("hastate"), str) and get("hastate") != "ignored",
     )
 
 
@@ -363,11 +370,22 @@ async def _learn(
     for pve_node, vmid in targets:
         try:
             ip = ipv4_from_interfaces(await client.lxc_interfaces(pve_node, vmid))
+        except RouteMissing:
+            log.info("no /interfaces on cluster %s (Proxmox VE before 8.1)", cluster_key)
+            _no_interfaces[(user_id, cluster_key)] = time.monotonic()
+            return
         except Exception as exc:  # ProxmoxError, a closed shared client, ...
             log.info("interfaces of CT %s not available: %r", vmid, exc)
             continue
         if ip is not None:
             await known.remember_ip(user_id, cluster_key, vmid, ip)
+
+
+def address_learning_paused(user_id: str, cluster_key: str) -> bool:
+    """Whether the listing skips address look-ups on this cluster for now: its Proxmox
+    answered that it has no `/interfaces` route (PVE 8.0)."""
+    since = _no_interfaces.get((user_id, cluster_key))
+    return since is not None and time.monotonic() - since < LEARN_RETRY
 
 
 def _schedule_learning(user_id: str, outcomes: Sequence[_Outcome], recalled: Recalled) -> int:
@@ -381,6 +399,8 @@ def _schedule_learning(user_id: str, outcomes: Sequence[_Outcome], recalled: Rec
     for outcome in outcomes:
         client = outcome.answered.client if outcome.answered is not None else None
         if client is None or budget <= 0:
+            continue
+        if address_learning_paused(user_id, outcome.cluster_key):
             continue
         ips = recalled.ips.get(outcome.cluster_key, {})
         targets: list[tuple[str, int]] = []

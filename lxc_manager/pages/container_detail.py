@@ -78,11 +78,15 @@ class SnapshotRow(BaseModel):
     created: str
 
 
+HA_HINT = "An HA resource: Proxmox HA starts and stops it; deleting it also removes it from HA"
+
+
 class ContainerDetailState(SessionState):
     loaded: bool = False
     problem: str = ""
     title: str = ""
     status: str = ""
+    ha_managed: bool = False
     pve_node: str = ""
     node_name: str = ""
     facts: list[Fact] = []
@@ -157,6 +161,7 @@ class ContainerDetailState(SessionState):
     async def _load_overview(self) -> None:
         o = await detail.get_overview(*self._where())
         self.title, self.status = o.name or f"CT {o.vmid}", o.status
+        self.ha_managed = o.ha_managed
         self.facts = [
             Fact(label=label, value=value)
             for label, value in (
@@ -992,6 +997,13 @@ def _header() -> rx.Component:
             ("running", rx.badge("running", color_scheme="green", size="2", id="ct-status")),
             ("stopped", rx.badge("stopped", color_scheme="gray", size="2", id="ct-status")),
             rx.badge(ContainerDetailState.status, color_scheme="orange", size="2", id="ct-status"),
+        ),
+        rx.cond(
+            ContainerDetailState.ha_managed,
+            rx.tooltip(
+                rx.badge("managed by HA", color_scheme="purple", size="2", id="ct-ha"),
+                content=HA_HINT,
+            ),
         ),
         rx.badge(ContainerDetailState.node_name, color_scheme="indigo", size="2"),
         rx.badge(ContainerDetailState.pve_node, variant="outline", size="2"),

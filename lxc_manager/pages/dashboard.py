@@ -91,6 +91,7 @@ class Row(BaseModel):
     tags: list[str]
     ip: str
     last_known: bool
+    ha: bool = False
 
 
 class Load(BaseModel):
@@ -116,6 +117,7 @@ def to_row(ct: ContainerRow) -> Row:
         tags=list(ct.tags),
         ip=ct.ip,
         last_known=ct.last_known,
+        ha=ct.ha,
     )
 
 
@@ -207,6 +209,7 @@ class DashboardState(NodeSummaryState):
     delete_key: str = ""
     delete_vmid: str = ""
     delete_running: bool = False
+    delete_ha: bool = False
     force_shutdown: bool = False
     view: str = "rows"  # rows | cards
     task_title: str = ""
@@ -420,6 +423,7 @@ class DashboardState(NodeSummaryState):
                 "",
                 target.status == "running",
             )
+            self.delete_ha = target.ha
 
     @rx.event
     def cancel_delete(self) -> None:
@@ -518,6 +522,22 @@ def _status_badge(row: Row) -> rx.Component:
                 rx.badge(row.status, color_scheme="orange", variant="soft"),
             ),
         ),
+    )
+
+
+def _status_badges(row: Row) -> rx.Component:
+    """The status, and "HA" for an HA resource (HA starts and stops it)."""
+    return rx.hstack(
+        _status_badge(row),
+        rx.cond(
+            row.ha,
+            rx.tooltip(
+                rx.badge("HA", color_scheme="purple", variant="outline", class_name="ct-ha"),
+                content="Managed by HA: Proxmox HA starts and stops it",
+            ),
+        ),
+        spacing="1",
+        align="center",
     )
 
 
@@ -626,7 +646,7 @@ def _row(row: Row) -> rx.Component:
                 disabled=row.last_known,
             )
         ),
-        rx.table.cell(_status_badge(row)),
+        rx.table.cell(_status_badges(row)),
         rx.table.cell(rx.text(row.vmid, size="2", weight="medium")),
         rx.table.cell(
             rx.vstack(
@@ -693,7 +713,7 @@ def _card(row: Row) -> rx.Component:
                     row.name, href=f"/containers/{row.node_id}/{row.vmid}", weight="bold", size="3"
                 ),
                 rx.spacer(),
-                _status_badge(row),
+                _status_badges(row),
                 width="100%",
                 align="center",
             ),
@@ -941,6 +961,18 @@ def _delete_dialog() -> rx.Component:
             rx.dialog.description(
                 "This destroys the container and its disks on Proxmox. It cannot be undone.",
                 size="2",
+            ),
+            rx.cond(
+                DashboardState.delete_ha,
+                rx.callout(
+                    "This container is managed by HA: it is deleted with purge, which also "
+                    "removes it from the HA resources (Proxmox refuses it otherwise).",
+                    icon="info",
+                    color_scheme="purple",
+                    size="1",
+                    id="delete-ha-note",
+                    margin_top="2",
+                ),
             ),
             rx.form(
                 rx.vstack(

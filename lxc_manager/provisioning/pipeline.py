@@ -44,7 +44,14 @@ from lxc_manager.nodes import (
     ssh_target_for,
     ssh_target_on,
 )
-from lxc_manager.proxmox import NotFound, ParameterError, ProxmoxClient, ProxmoxError, Upid
+from lxc_manager.proxmox import (
+    NotFound,
+    ParameterError,
+    ProxmoxClient,
+    ProxmoxError,
+    RouteMissing,
+    Upid,
+)
 from lxc_manager.proxmox.tasks import wait_for_task
 from lxc_manager.security import audit
 from lxc_manager.ssh import FilePushFailed, SshError, SshPool, SshTarget
@@ -352,10 +359,13 @@ async def _start(run: _Run) -> str:
     return "started"
 
 
-async def _address_from_api(run: _Run) -> tuple[bool, str | None]:
-    """(the API could tell, the first usable IPv4 of a non-loopback interface)."""
+async def _address_from_api(run: _Run) -> tuple[bool | None, str | None]:
+    """(the API could tell, the first usable IPv4 of a non-loopback interface); (None,
+    None) when it never can: Proxmox VE before 8.1 has no `/interfaces` (501)."""
     try:
         interfaces = await run.client.lxc_interfaces(run.pve_node, run.vmid)
+    except RouteMissing:
+        return None, None
     except ProxmoxError as exc:
         log.info("interfaces of CT %s: %r", run.vmid, exc)
         return False, None
@@ -399,6 +409,8 @@ async def _wait_ready(run: _Run) -> str:
                 run.ip = ip
                 await known.remember_ip(run.job.user_id, run.job.cluster_key, run.vmid, ip)
                 return f"address {ip} (DHCP)"
+            if static is None and answered is None and run.target is None:
+                return "running; address unknown (no /interfaces before PVE 8.1, no SSH)"
         elif status.status not in ("running", "stopped"):
             raise StepFailed(f"The container is {status.status}")
         if time.monotonic() >= deadline:

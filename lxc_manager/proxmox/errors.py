@@ -105,6 +105,13 @@ class ParameterError(ProxmoxError):
         return text
 
 
+class RouteMissing(ProxmoxError):
+    """501 "Method 'GET /...' not implemented": this Proxmox VE release has no such API
+    route (e.g. `/nodes/{node}/lxc/{vmid}/interfaces` before PVE 8.1)."""
+
+    default_message = "This Proxmox VE version does not offer this"
+
+
 class Unreachable(ProxmoxError):
     """The endpoint (or, with 595/596, a cluster member behind it) cannot be reached.
 
@@ -257,6 +264,8 @@ def parse_tfa_challenge(ticket: str) -> dict[str, Any]:
 # 'nodes/pve1/lxc/105.conf' does not exist", "no such task 'UPID:...'").
 _MISSING = re.compile(r"does not exist|^no such ", re.IGNORECASE)
 _NODE_IN_PATH = re.compile(r"^/nodes/([^/]+)")
+# pve-http-server's answer to a route it does not have (src/PVE/APIServer/AnyEvent.pm).
+_NO_ROUTE = re.compile(r"^Method '[A-Z]+ [^']*' not implemented")
 
 
 def node_of_path(path: str) -> str | None:
@@ -293,6 +302,8 @@ def error_from_response(
         return NotFound(detail, status=status)
     if status in (595, 596):  # pveproxy could not get an answer from the member: its fault
         return Unreachable(host, port, detail, status=status, node=node_of_path(path))
+    if status == 501 and _NO_ROUTE.match(detail):
+        return RouteMissing(detail, status=status)
     if status == 500 and _MISSING.search(detail):
         return NotFound(detail, status=status)
     return ProxmoxError(detail, status=status)

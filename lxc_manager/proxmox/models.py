@@ -242,6 +242,11 @@ class LxcStatus(_Model):
         return self.status == "running"
 
     @property
+    def ha_managed(self) -> bool:
+        """An HA resource (status/current's `ha.managed`): start/stop go through HA."""
+        return bool(self.ha and self.ha.get("managed") in (1, True, "1"))
+
+    @property
     def tag_list(self) -> list[str]:
         return _split_tags(self.tags)
 

@@ -14,7 +14,13 @@ from typing import Any
 
 import orjson
 
-from . import auth, endpoints_access, endpoints_cluster, endpoints_lxc  # noqa: F401 (routes)
+from . import (  # noqa: F401 (routes)
+    auth,
+    endpoints_access,
+    endpoints_cluster,
+    endpoints_ha,
+    endpoints_lxc,
+)
 from .admin import AdminApi
 from .httpserver import Request, Response
 from .model import Cluster, PveError, Simulation
@@ -108,8 +114,10 @@ class ApiApp:
             return error_response(PveError(404, f"no such file '{request.path}'"))
         await self._inject_latency(cluster)
         cluster.settle()
+        with_message = cluster.pve.error_message_in_body
         if cluster.faults.error_rate and cluster.rng.random() < cluster.faults.error_rate:
-            return error_response(PveError(500, "simulated failure (error rate fault)"))
+            failure = PveError(500, "simulated failure (error rate fault)")
+            return error_response(failure, with_message=with_message)
         try:
             return ok_response(await self._dispatch(cluster, request))
         except Unauthorized as exc:
@@ -117,7 +125,7 @@ class ApiApp:
         except PveError as exc:
             if exc.status in (595, 596):  # pveproxy's proxy errors: reason phrase, empty body
                 return Response(exc.status, b"", reason=exc.message)
-            return error_response(exc)
+            return error_response(exc, with_message=with_message)
 
     async def _inject_latency(self, cluster: Cluster) -> None:
         faults = cluster.faults
@@ -130,6 +138,8 @@ class ApiApp:
     async def _dispatch(self, cluster: Cluster, request: Request) -> Any:
         path = request.path[len(API_PREFIX) :].rstrip("/") or "/"
         found = self.router.match(request.method, path)
+        if found is not None and not cluster.pve.route_exists(request.method, found[0].path):
+            found = None  # a route of a later release (--pve-version, versions.py)
         if found is None:
             raise PveError(501, f"Method '{request.method} {path}' not implemented")
         route, path_params = found
@@ -226,8 +236,13 @@ def ok_response(result: Any) -> Response:
     return Response(200, orjson.dumps({"data": result}))
 
 
-def error_response(error: PveError) -> Response:
-    body: dict[str, Any] = {"data": None, "message": error.message.rstrip("\n") + "\n"}
+def error_response(error: PveError, *, with_message: bool = True) -> Response:
+    """PVE's error answer. `message` in the body only since libpve-http-server-perl 5.2.0
+    (src/PVE/APIServer/Formatter/Standard.pm); older servers have it in the reason phrase
+    only."""
+    body: dict[str, Any] = {"data": None}
+    if with_message:
+        body["message"] = error.message.rstrip("\n") + "\n"
     if error.errors:
         body["errors"] = error.errors
     return Response(error.status, orjson.dumps(body), reason=error.message.split("\n")[0])

@@ -30,6 +30,7 @@ from .schema import load_schema
 from .seed import SimConfig, TokenSpec, build_cluster, build_simulation
 from .state import load_state, restore_cluster, save_state
 from .tls import Certificate, generate_certificate, server_context
+from .versions import NEWEST, VERSIONS
 
 log = logging.getLogger("lxc_manager.simulator")
 READY_PREFIX = "SIMULATOR READY "
@@ -95,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="real: containers created from a Debian 12 template are real LXC containers "
         "(root, lxc and debootstrap needed; see the README)",
     )
+    p.add_argument(
+        "--pve-version",
+        choices=tuple(VERSIONS),
+        default=NEWEST.release,
+        help="Proxmox VE release to behave as (default: %(default)s)",
+    )
     return p
 
 
@@ -120,6 +127,7 @@ def parse_config(args: argparse.Namespace) -> SimConfig:
         seed=seed,
         endpoints=args.endpoints,
         task_seconds=args.task_seconds,
+        pve_version=args.pve_version,
         users=users,
         faults=Faults(
             latency_ms=args.latency_ms, jitter_ms=args.jitter_ms, error_rate=args.error_rate
@@ -389,16 +397,8 @@ def _wire_runtime(runtime: Runtime) -> None:
 
     def reseed(cluster: Cluster) -> None:
         fresh = build_cluster(runtime.config, cluster.index)
-        for name in (
-            "containers",
-            "vms",
-            "storages",
-            "templates",
-            "users",
-            "tokens",
-            "acl",
-            "vnets",
-        ):
+        names = ("containers", "vms", "storages", "templates", "users", "tokens", "acl")
+        for name in (*names, "vnets", "ha_resources"):
             setattr(cluster, name, getattr(fresh, name))
         cluster.replace_tasks({})
         cluster.changed()
@@ -433,6 +433,7 @@ def _endpoint_info(endpoint: Endpoint, host: str, config: SimConfig) -> dict[str
         },
         "nodes": list(cluster.nodes),
         "cluster": cluster.name,
+        "pve_version": cluster.pve.release,
         "tokens": [
             {"id": t.full_id, "secret": t.secret, "privsep": int(t.privsep)}
             for t in cluster.tokens.values()

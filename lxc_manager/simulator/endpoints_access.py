@@ -6,7 +6,7 @@ import asyncio
 from typing import Any, NoReturn
 
 from . import auth
-from .model import PVE_RELEASE, PVE_REPOID, PVE_VERSION, Cluster, PveError, User
+from .model import Cluster, PveError, User
 from .params import OPT_BOOL, Param, opt_str, req
 from .router import Ctx, route
 
@@ -21,7 +21,8 @@ USERID_PATTERN = (
 
 @route("GET", "/version", {})
 async def get_version(ctx: Ctx) -> Any:
-    return {"version": PVE_VERSION, "release": PVE_RELEASE, "repoid": PVE_REPOID}
+    pve = ctx.cluster.pve  # --pve-version
+    return {"version": pve.version, "release": pve.release, "repoid": pve.repoid}
 
 
 @route("GET", "/access/ticket", {}, access="world")

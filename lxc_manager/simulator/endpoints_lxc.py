@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from . import auth, lxc_perms, views
+from . import auth, ha, lxc_perms, views
 from .lxc_params import CONFIG_OPTIONS, CREATE_PARAMS, CT, SNAPNAME, UPDATE_PARAMS
 from .model import (
     Cluster,
@@ -212,6 +212,8 @@ async def container_index(ctx: Ctx) -> Any:
         "interfaces",
         "pending",
     ]
+    if not ctx.cluster.pve.has_interfaces_route:
+        subdirs.remove("interfaces")
     return [{"subdir": s} for s in subdirs]
 
 
@@ -230,17 +232,29 @@ async def destroy_container(ctx: Ctx) -> Any:
     _check_unlocked(ct)
     if ct.config.get("protection"):
         raise PveError(500, f"can't remove CT {ct.vmid} - protection mode enabled")
+    purge = bool(ctx.params.get("purge"))
+    in_ha = ha.resource_of(cluster, ct.vmid) is not None  # Config.pm service_is_configured
+    if in_ha and not purge:  # pve-container src/PVE/API2/LXC.pm (destroy_vm, early checks)
+        raise PveError(
+            500,
+            f"unable to remove CT {ct.vmid} - used in HA resources and purge parameter not set.",
+        )
     if ct.status == "running" and not ctx.params.get("force"):
         raise PveError(500, f"unable to destroy CT {ct.vmid} - container is running")
-    purge = bool(ctx.params.get("purge"))
 
     def destroy() -> None:
         _require_current(cluster, ct)
         cluster.remove_container(ct)
         if purge:
             cluster.acl = [e for e in cluster.acl if e.path != f"/vms/{ct.vmid}"]
+            cluster.ha_resources.pop(ha.sid_of(ct.vmid), None)
 
     log = [f'  Logical volume "vm-{ct.vmid}-disk-0" successfully removed.']
+    if in_ha:
+        log += [
+            f"purging CT {ct.vmid} from related configurations..",
+            f"NOTE: removed CT {ct.vmid} from HA resource configuration.",
+        ]
     return _task(ctx, ct, "vzdestroy", destroy, log)
 
 
@@ -346,6 +360,9 @@ async def start_container(ctx: Ctx) -> Any:
     ct, skiplock = _power_checks(ctx)
     if ct.status == "running":
         raise PveError(500, f"CT {ct.vmid} already running")
+    if ha.is_managed(cluster, ct.vmid):  # pve-container src/PVE/API2/LXC/Status.pm vm_start
+        return ha.request(cluster, ct, "started", ctx.user.authid)
+
     lock_check = _lock_check_in_task(ct, skiplock, mounted_ok=True)
 
     def checks() -> None:  # vm_start's worker: the template first, then the lock
@@ -382,6 +399,14 @@ def _require_running(ct: Container) -> None:
 async def stop_container(ctx: Ctx) -> Any:
     ct, skiplock = _power_checks(ctx)
     _require_running(ct)
+    if ha.is_managed(ctx.cluster, ct.vmid):  # Status.pm vm_stop: `crm-command stop ct:N 0`
+        if ctx.params.get("overrule-shutdown"):
+            raise PveError(
+                400,
+                "Parameter verification failed.",
+                {"overrule-shutdown": "Not applicable for HA resources."},
+            )
+        return ha.request(ctx.cluster, ct, "stopped", ctx.user.authid)
     checks = _lock_check_in_task(ct, skiplock, mounted_ok=True)
     return _task(ctx, ct, "vzstop", _stop_action(ctx.cluster, ct), checks=checks)
 
@@ -395,6 +420,8 @@ async def stop_container(ctx: Ctx) -> Any:
 async def shutdown_container(ctx: Ctx) -> Any:
     ct, _ = _power_checks(ctx)
     _require_running(ct)
+    if ha.is_managed(ctx.cluster, ct.vmid):  # Status.pm vm_shutdown: `crm-command stop`
+        return ha.request(ctx.cluster, ct, "stopped", ctx.user.authid)
     checks = _lock_check_in_task(ct, False, mounted_ok=False)
     return _task(ctx, ct, "vzshutdown", _stop_action(ctx.cluster, ct), checks=checks)
 

@@ -16,14 +16,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Literal
 
+from .versions import NEWEST, PveVersion
+
 if TYPE_CHECKING:
+    from .ha import HaResource
     from .real.hooks import RealHooks
     from .shell.world import ContainerWorld, HostWorld
 
-PVE_VERSION = "8.2.4"
-PVE_RELEASE = "8.2"
-PVE_REPOID = "faa83925c9641325"
-KERNEL_RELEASE = "6.8.12-1-pve"
 MIN_VMID = 100
 MAX_VMID = 999_999_999
 GIB = 1024**3
@@ -420,6 +419,7 @@ class Cluster:
         self.default_faults = default_faults
         self.faults = default_faults.copy()
         self.clock = Clock()
+        self.pve: PveVersion = NEWEST  # --pve-version: what this endpoint plays (versions.py)
         self.rng = random.Random(f"{seed}:{index}:runtime")
         self.nodes: dict[str, PveNode] = {}
         self.containers: dict[int, Container] = {}
@@ -431,6 +431,7 @@ class Cluster:
         self.acl: list[AclEntry] = []
         self.vnets: dict[str, Vnet] = {}  # SDN vnets (zone `localnetwork` = plain bridges)
         self.tasks: dict[str, Task] = {}
+        self.ha_resources: dict[str, HaResource] = {}  # "ct:100" -> resource (ha.py)
         self.generation = 0  # bumped on every change; response caches key on it
         self.secret = hashlib.sha256(f"{seed}:{index}:{os.urandom(16).hex()}".encode()).digest()
         self.host = "127.0.0.1"

@@ -6,6 +6,7 @@ import hashlib
 import random
 from dataclasses import dataclass, field
 
+from . import ha
 from .model import (
     GIB,
     MIN_VMID,
@@ -22,6 +23,7 @@ from .model import (
     Vnet,
     host_world,
 )
+from .versions import NEWEST, VERSIONS
 
 CLUSTER_NAMES = ["homelab", "lab", "office", "prod", "staging", "edge", "dc1", "dc2"]
 ROLES_OF_HOSTS = [
@@ -85,6 +87,7 @@ class SimConfig:
     other_factors: dict[str, list[str]] = field(default_factory=dict)
     auditors: list[str] = field(default_factory=list)
     faults: Faults = field(default_factory=Faults)
+    pve_version: str = NEWEST.release  # a key of versions.VERSIONS
 
 
 def recovery_keys_for(secret: str, count: int = 4) -> list[str]:
@@ -112,11 +115,13 @@ def build_cluster(config: SimConfig, index: int) -> Cluster:
         task_seconds=config.task_seconds,
         default_faults=config.faults,
     )
+    cluster.pve = VERSIONS[config.pve_version]
     _add_nodes(cluster, config.nodes, rng)
     _add_storage(cluster, rng)
     _add_access(cluster, config)
     cluster.vnets = {"vnet1": Vnet("vnet1", zone="lab", alias="Lab network")}
     _add_guests(cluster, config, rng)
+    ha.seed(cluster)
     cluster.generation = 0
     return cluster
 

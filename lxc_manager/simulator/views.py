@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import ha
 from .model import (
     GIB,
-    KERNEL_RELEASE,
-    PVE_REPOID,
-    PVE_VERSION,
     Cluster,
     Container,
     GuestStats,
@@ -18,6 +16,7 @@ from .model import (
     Vnet,
     noise,
 )
+from .versions import PRESSURE_FIELDS
 
 
 def _stats_fields(stats: GuestStats) -> dict[str, Any]:
@@ -60,14 +59,24 @@ def container_summary(cluster: Cluster, ct: Container, now: float) -> dict[str, 
     }
     if ct.status == "running":
         entry["pid"] = 10_000 + ct.vmid % 50_000 * 7
+        if cluster.pve.has_pressure_fields:
+            entry.update(_pressure_fields(ct.vmid, now))
     if ct.config.get("template"):
         entry["template"] = 1
     return entry
 
 
+def _pressure_fields(vmid: int, now: float) -> dict[str, float]:
+    """PSI averages of a running container (PVE 9+: pve-container src/PVE/LXC.pm `vmstatus`)."""
+    second = int(now)
+    return {
+        name: round(2.0 * noise(vmid, second, 10 + i), 2) for i, name in enumerate(PRESSURE_FIELDS)
+    }
+
+
 def container_status(cluster: Cluster, ct: Container, now: float) -> dict[str, Any]:
     entry = container_summary(cluster, ct, now)
-    entry["ha"] = {"managed": 0}
+    entry["ha"] = ha.service_status(cluster, ct.vmid)
     return entry
 
 
@@ -94,6 +103,9 @@ def guest_resource(cluster: Cluster, guest: Container | Vm, now: float) -> dict[
     if isinstance(guest, Container):
         maxcpu, maxmem, maxdisk, name = guest.cpus, guest.maxmem, guest.maxdisk, guest.name
         extra = _optional_fields(guest)
+        hastate = ha.hastate(cluster, guest.vmid)
+        if hastate is not None:  # pve-manager PVE/API2/Cluster.pm (resources)
+            extra["hastate"] = hastate
     else:
         maxcpu, maxmem = guest.cores, guest.memory_mib * 1024 * 1024
         maxdisk, name, extra = guest.disk_gib * GIB, guest.name, {}
@@ -279,6 +291,7 @@ def network_interfaces(cluster: Cluster, node: PveNode) -> list[dict[str, Any]]:
 
 def node_status(cluster: Cluster, node: PveNode, now: float) -> dict[str, Any]:
     usage = node_usage(cluster, node, now)
+    pve, kernel = cluster.pve, cluster.pve.kernel
     load = [f"{usage['cpu'] * node.maxcpu * f:.2f}" for f in (1.0, 0.9, 0.8)]
     rootfs_used = usage["disk"]
     return {
@@ -287,8 +300,8 @@ def node_status(cluster: Cluster, node: PveNode, now: float) -> dict[str, Any]:
         "idle": 0,
         "uptime": usage["uptime"],
         "loadavg": load,
-        "pveversion": f"pve-manager/{PVE_VERSION}/{PVE_REPOID}",
-        "kversion": f"Linux {KERNEL_RELEASE} #1 SMP PREEMPT_DYNAMIC PMX {KERNEL_RELEASE}",
+        "pveversion": f"pve-manager/{pve.version}/{pve.repoid}",
+        "kversion": f"Linux {kernel} #1 SMP PREEMPT_DYNAMIC PMX {kernel}",
         "cpuinfo": {
             "model": node.cpu_model,
             "cores": node.maxcpu // 2,
@@ -311,8 +324,8 @@ def node_status(cluster: Cluster, node: PveNode, now: float) -> dict[str, Any]:
         "boot-info": {"mode": "efi", "secureboot": 0},
         "current-kernel": {
             "sysname": "Linux",
-            "release": KERNEL_RELEASE,
+            "release": kernel,
             "machine": "x86_64",
-            "version": f"#1 SMP PREEMPT_DYNAMIC PMX {KERNEL_RELEASE}",
+            "version": f"#1 SMP PREEMPT_DYNAMIC PMX {kernel}",
         },
     }

@@ -44,6 +44,9 @@ def lab() -> Iterator[tuple[SimProcess, str]]:
                   "start": 1},
         )  # fmt: skip
         assert created.status_code == 200, created.text
+        # An HA resource: stop goes through HA (hastop) and delete needs purge.
+        added = api.post("/cluster/ha/resources", data={"sid": f"ct:{VMID}"})
+        assert added.status_code == 200, added.text
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             status = api.get(f"/nodes/{node}/lxc/{VMID}/status/current").json()["data"]
@@ -105,6 +108,7 @@ def test_dashboard_filter_search_stop_delete(
     ct = table.locator(f'[data-ct="{VMID}"]')
     expect(ct).to_contain_text("doomed-web")
     expect(ct).to_contain_text("running")
+    expect(ct.locator(".ct-ha")).to_have_text("HA")
 
     # Stop (with confirmation) and see the status change.
     ct.get_by_role("button", name="Stop").click()
@@ -117,6 +121,7 @@ def test_dashboard_filter_search_stop_delete(
     # Delete with the typed VMID confirmation.
     ct.get_by_role("button", name=f"Delete {VMID}").click()
     dialog = page.get_by_role("dialog")
+    expect(dialog.locator("#delete-ha-note")).to_contain_text("managed by HA")
     expect(dialog.locator("#confirm-delete")).to_be_disabled()
     dialog.get_by_label(re.compile("Type the VMID")).fill("12345")
     expect(dialog.locator("#confirm-delete")).to_be_disabled()

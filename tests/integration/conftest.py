@@ -28,8 +28,11 @@ __all__ = ["FIXED_RECOVERY_KEY"]
 
 
 @pytest.fixture(scope="session")
-def simulator() -> Iterator[SimulatorInfo]:
-    yield from simulator_session()
+def simulator(request: pytest.FixtureRequest) -> Iterator[SimulatorInfo]:
+    """The shared simulator; a folder that runs on several Proxmox VE releases
+    parametrises it with `--pve-version` values (`parametrize_pve_versions`)."""
+    version = getattr(request, "param", None)
+    yield from simulator_session(["--pve-version", version] if version else [])
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,9 +65,13 @@ class SimProcess:
         return self.process.returncode
 
 
-def start_simulator(args: list[str], timeout: float = START_TIMEOUT) -> SimProcess:
-    """Start the simulator, wait for its READY line; fail with its stderr if it never comes."""
-    command = [sys.executable, "-m", "lxc_manager.simulator", *args]
+def start_simulator(
+    args: list[str], timeout: float = START_TIMEOUT, *, entry: Sequence[str] = ()
+) -> SimProcess:
+    """Start the simulator, wait for its READY line; fail with its stderr if it never comes.
+    `entry` replaces the default `python -m lxc_manager.simulator` (e.g. the app's own
+    `lxc-manager simulator` command)."""
+    command = [*(entry or (sys.executable, "-m", "lxc_manager.simulator")), *args]
     process = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
@@ -156,6 +160,16 @@ class SimulatorInfo:
     def base(self) -> str:
         return f"{self.api}/api2/json"
 
+    @property
+    def pve_version(self) -> str:
+        """The Proxmox VE release it plays (`--pve-version`)."""
+        return str(self.ready.get("pve_version", PVE_NEWEST))
+
+    @property
+    def has_interfaces_route(self) -> bool:
+        """`/nodes/{node}/lxc/{vmid}/interfaces` exists since PVE 8.1."""
+        return self.pve_version != PVE_OLDEST
+
     def admin_call(
         self, method: str, path: str, json_body: dict[str, Any] | None = None, endpoint: int = 0
     ) -> Any:
@@ -243,6 +257,25 @@ class SimulatorInfo:
         response = client.post(f"/nodes/{node}/lxc", data=body)
         assert response.status_code == 200, response.text
         return self.wait_task(client, response.json()["data"])
+
+
+# The oldest and the newest release the simulator plays (`--pve-version`): the containers and
+# provisioning integration tests run on both.
+PVE_OLDEST, PVE_NEWEST = "8.0", "9.1"
+
+
+def parametrize_pve_versions(metafunc: pytest.Metafunc, *, oldest_too: bool = True) -> None:
+    """From a folder's `pytest_generate_tests`: its tests that use the shared `simulator`
+    run once per release (the simulator of each release is started once per session)."""
+    if "simulator" not in metafunc.fixturenames or not oldest_too:
+        return
+    metafunc.parametrize(
+        "simulator",
+        [PVE_NEWEST, PVE_OLDEST],
+        indirect=True,
+        scope="session",
+        ids=lambda version: f"pve{version}",
+    )
 
 
 def simulator_args() -> tuple[list[str], dict[str, str]]:

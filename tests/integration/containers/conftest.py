@@ -18,14 +18,16 @@ from ct_support import (
     USER_A,
     add_node,
     forget_known_containers,
+    forget_vmid_caches,
     remove_container,
     sim_input,
 )
 
 from lxc_manager.db.migrate import upgrade_head
 from lxc_manager.nodes import NodeView
+from lxc_manager.provisioning import vmids
 from tests.support.node_checks import forget_node_checks
-from tests.support.simulator import SimProcess, SimulatorInfo
+from tests.support.simulator import SimProcess, SimulatorInfo, parametrize_pve_versions
 
 # Our own containers: 95000-95999, spread by process so parallel runs do not collide.
 _VMIDS = itertools.count(95000 + (os.getpid() % 90) * 10)
@@ -37,6 +39,10 @@ def ct_db(app_settings: Path) -> Path:
     upgrade_head()
     forget_known_containers()
     forget_node_checks()
+    # Node ids start again at 1 in every test's database, and the simulators of two PVE
+    # releases claim the same cluster: no VMID cache may outlive its test.
+    vmids.forget_nodes()
+    forget_vmid_caches()
     return app_settings
 
 
@@ -87,3 +93,8 @@ def small_sim(start_sim: Callable[[list[str]], SimProcess]) -> Callable[..., tup
         return start_sim(args), secret
 
     return start
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test of this folder runs on the oldest and the newest Proxmox VE release."""
+    parametrize_pve_versions(metafunc)

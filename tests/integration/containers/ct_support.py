@@ -94,6 +94,14 @@ def admin_post(ready: dict[str, Any], body: dict[str, Any]) -> None:
     httpx.post(f"{ready['admin']}/_sim/faults", json=body, timeout=10).raise_for_status()
 
 
+def forget_vmid_caches() -> None:
+    """Drop every user's cache of taken VMIDs (`vmids:*`) from Redis."""
+    client = redis_client.sync_client()
+    keys = list(client.scan_iter(match="vmids:*", count=500))
+    if keys:
+        client.delete(*keys)
+
+
 def forget_known_containers() -> None:
     """Drop the listing's memory (addresses, last listings) of every user from Redis."""
     client = redis_client.sync_client()

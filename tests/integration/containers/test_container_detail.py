@@ -273,7 +273,10 @@ async def test_without_ssh_services_and_logs_are_unavailable(
         await tail_log(USER_A, plain.id, PVE, running_ct, "nginx")
     assert "SSH" in caught.value.user_message
     overview = await get_overview(USER_A, plain.id, PVE, running_ct)
-    assert overview.ip is not None  # from the API's /interfaces
+    if simulator.has_interfaces_route:
+        assert overview.ip is not None  # from the API's /interfaces
+    else:  # PVE 8.0 has no /interfaces (501) and without SSH there is no `ip -j addr`
+        assert overview.ip is None and overview.status == "running"
 
 
 async def test_stopped_container_services_unavailable(sshlab: NodeView, stopped_ct: int) -> None:

@@ -21,7 +21,7 @@ from lxc_manager.provisioning import vmids
 from lxc_manager.provisioning.jobs import QUEUE
 from lxc_manager.redis_client import RedisDb
 from tests.support.node_checks import forget_node_checks
-from tests.support.simulator import SimulatorInfo
+from tests.support.simulator import SimulatorInfo, parametrize_pve_versions
 
 # Our own containers: 99000-99999, spread by process so parallel runs do not collide.
 _VMIDS = itertools.count(99000 + (os.getpid() % 45) * 20)
@@ -83,3 +83,8 @@ def new_vmid(simulator: SimulatorInfo) -> Iterator[Callable[[], int]]:
     simulator.reset()
     for vmid in used:
         _remove(simulator, vmid)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test of this folder runs on the oldest and the newest Proxmox VE release."""
+    parametrize_pve_versions(metafunc)

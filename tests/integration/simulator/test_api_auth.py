@@ -307,7 +307,10 @@ def _stopped_container(client: httpx.Client) -> int:
     stopped = [
         r["vmid"]
         for r in resources
-        if r["type"] == "lxc" and r["status"] == "stopped" and not r.get("lock")
+        if r["type"] == "lxc"
+        and r["status"] == "stopped"
+        and not r.get("lock")
+        and not r.get("hastate")  # HA resources start through HA, later
     ]
     assert stopped, "the seeded cluster should have stopped containers"
     return stopped[-1]
