@@ -22,14 +22,17 @@ def make_ha(simulator: SimulatorInfo) -> Iterator[Callable[[int, str], None]]:
     """`make_ha(vmid, state)`: the container becomes an HA resource (removed afterwards)."""
     added: list[int] = []
 
+    # HA resources need Sys.Console on /, which the tests' realistic token lacks
+    root = (simulator.root_token_id, simulator.root_token_secret)
+
     def make(vmid: int, state: str) -> None:
-        with simulator.client() as api:
+        with simulator.client(*root) as api:
             answer = api.post("/cluster/ha/resources", data={"sid": f"ct:{vmid}", "state": state})
         assert answer.status_code == 200, answer.text
         added.append(vmid)
 
     yield make
-    with simulator.client() as api:
+    with simulator.client(*root) as api:
         for vmid in added:
             api.delete(f"/cluster/ha/resources/ct:{vmid}")
 
