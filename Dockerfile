@@ -1,6 +1,7 @@
 # LXC Manager as one container: web server, RQ workers and an embedded Redis, SQLite in /data.
 # The steps mirror `make run`: install the package, then build the frontend for the port and
 # public URL it will be served on (the bundle bakes that URL in).
+# The Proxmox VE simulator (simulator/, its own distribution) is not part of the image.
 FROM python:3.11-slim-bookworm
 
 ARG LXCM_PORT=3000

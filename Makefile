@@ -5,6 +5,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 DEV_INSTALLED := $(VENV)/.installed-dev
+# The Proxmox VE simulator is its own distribution (simulator/), not part of the product.
+SIM_INSTALLED := $(VENV)/.installed-simulator
 PYTEST := $(BIN)/python -m pytest
 
 export REFLEX_TELEMETRY_ENABLED := false
@@ -15,7 +17,7 @@ export REFLEX_CHECK_LATEST_VERSION := false
 help:
 	@echo "make run    install what is missing, migrate, build the frontend if needed, serve on http://127.0.0.1:3000"
 	@echo "make test   install test needs, run the whole suite (unit, integration, browser, real containers)"
-	@echo "make demo   the app plus a seeded Proxmox VE simulator"
+	@echo "make demo   the app plus a seeded Proxmox VE simulator (installs simulator/ too)"
 	@echo "make lint   ruff + mypy;  make bench   benchmarks (print figures)"
 
 $(BIN)/python:
@@ -33,6 +35,11 @@ $(DEV_INSTALLED): pyproject.toml $(INSTALLED)
 	$(BIN)/python -m pip install --progress-bar off -e ".[dev]"
 	@touch $@
 
+$(SIM_INSTALLED): simulator/pyproject.toml $(INSTALLED)
+	@echo "==> installing the Proxmox VE simulator (simulator/)"
+	$(BIN)/python -m pip install --progress-bar off -e ./simulator
+	@touch $@
+
 install: $(INSTALLED)
 
 run: $(INSTALLED)
@@ -41,11 +48,11 @@ run: $(INSTALLED)
 	$(BIN)/lxc-manager build
 	exec $(BIN)/lxc-manager serve --no-build
 
-demo: $(INSTALLED)
+demo: $(INSTALLED) $(SIM_INSTALLED)
 	@scripts/check-toolchain
 	exec $(BIN)/lxc-manager demo
 
-test: $(DEV_INSTALLED)
+test: $(DEV_INSTALLED) $(SIM_INSTALLED)
 	@scripts/install-test-deps
 	@mkdir -p test-output
 	$(PYTEST) tests/unit tests/integration
@@ -54,17 +61,17 @@ test: $(DEV_INSTALLED)
 
 # Real LXC containers behind the simulator (root, lxc, debootstrap; skipped elsewhere with
 # the reason). The rootfs cache is built once per machine; both times are printed.
-test-real: $(DEV_INSTALLED)
+test-real: $(DEV_INSTALLED) $(SIM_INSTALLED)
 	@scripts/install-test-deps
-	@rc=0; $(BIN)/python -m lxc_manager.simulator.real rootfs || rc=$$?; \
+	@rc=0; $(BIN)/python -m lxc_manager_simulator.real rootfs || rc=$$?; \
 	  [ $$rc = 0 ] || [ $$rc = 2 ] || exit $$rc  # 2: this machine cannot run LXC (tests say why)
 	@start=$$(date +%s); $(PYTEST) tests/real; status=$$?; \
 	  echo "real-container suite: $$(( $$(date +%s) - start )) s"; exit $$status
 
-test-python: $(DEV_INSTALLED)
+test-python: $(DEV_INSTALLED) $(SIM_INSTALLED)
 	$(PYTEST) tests/unit tests/integration
 
-test-e2e: $(DEV_INSTALLED)
+test-e2e: $(DEV_INSTALLED) $(SIM_INSTALLED)
 	$(PYTEST) tests/e2e
 
 lint: $(DEV_INSTALLED)
@@ -76,7 +83,7 @@ format: $(DEV_INSTALLED)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: $(DEV_INSTALLED)
+bench: $(DEV_INSTALLED) $(SIM_INSTALLED)
 	@for b in benchmarks/bench_*.py; do echo "==> $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:

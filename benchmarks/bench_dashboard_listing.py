@@ -32,7 +32,7 @@ def start_simulator(
     endpoints: int, containers: int, secret: str
 ) -> tuple[subprocess.Popen[str], dict]:
     command = [
-        sys.executable, "-m", "lxc_manager.simulator", "--port", "0", "--ssh-port", "0",
+        sys.executable, "-m", "lxc_manager_simulator", "--port", "0", "--ssh-port", "0",
         "--endpoints", str(endpoints), "--nodes", "2", "--containers", str(containers), "--vms", "2",
         "--seed", "3", "--log-level", "WARNING", "--token", f"{TOKEN_ID}:{secret}",
     ]  # fmt: skip

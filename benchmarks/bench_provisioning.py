@@ -33,7 +33,7 @@ FIRST_VMID = 5000
 
 def start_simulator(task_seconds: float, secret: str) -> tuple[subprocess.Popen[str], dict]:
     command = [
-        sys.executable, "-m", "lxc_manager.simulator", "--port", "0", "--ssh-port", "0",
+        sys.executable, "-m", "lxc_manager_simulator", "--port", "0", "--ssh-port", "0",
         "--nodes", "2", "--containers", "5", "--vms", "1", "--seed", "8",
         "--task-seconds", str(task_seconds), "--log-level", "WARNING",
         "--token", f"{TOKEN_ID}:{secret}",

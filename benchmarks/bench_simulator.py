@@ -30,7 +30,7 @@ def start_simulator(containers: int, cpu: int) -> tuple[subprocess.Popen[str], d
     command = [
         sys.executable,
         "-m",
-        "lxc_manager.simulator",
+        "lxc_manager_simulator",
         "--port",
         "0",
         "--ssh-port",

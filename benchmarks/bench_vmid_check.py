@@ -29,7 +29,7 @@ USER = "bench@pve@1"
 
 def start_simulator(secret: str) -> tuple[subprocess.Popen[str], dict]:
     command = [
-        sys.executable, "-m", "lxc_manager.simulator", "--port", "0", "--ssh-port", "0",
+        sys.executable, "-m", "lxc_manager_simulator", "--port", "0", "--ssh-port", "0",
         "--nodes", "3", "--containers", "300", "--vms", "20", "--seed", "5",
         "--log-level", "WARNING", "--token", f"{TOKEN_ID}:{secret}",
     ]  # fmt: skip

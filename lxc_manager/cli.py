@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from lxc_manager.settings import SettingsError, get_settings
+
+SIMULATOR_INSTALL = "pip install ./simulator (from the repository; make demo and make test do)"
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -27,6 +29,8 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _demo(_args: argparse.Namespace) -> int:
+    if _simulator_main() is None:
+        return 1
     from lxc_manager.demo import run_demo
     from lxc_manager.logging_setup import configure_logging
 
@@ -138,9 +142,27 @@ def _simulator(args: argparse.Namespace) -> int:
 
 
 def _run_simulator(simulator_args: Sequence[str]) -> int:
-    from lxc_manager.simulator.cli import main as simulator_main
-
+    simulator_main = _simulator_main()
+    if simulator_main is None:
+        return 1
     return simulator_main(list(simulator_args))
+
+
+def _simulator_main() -> Callable[[list[str]], int] | None:
+    """The simulator's entry point, or None (after saying how to install it) when its
+    distribution (`simulator/` in the repository, not part of the product) is missing."""
+    try:
+        from lxc_manager_simulator.cli import main
+    except ModuleNotFoundError as exc:
+        print(_simulator_missing(exc.name), file=sys.stderr)
+        return None
+    return main
+
+
+def _simulator_missing(module: str | None) -> str:
+    ours = (module or "").partition(".")[0] == "lxc_manager_simulator"
+    what = "not installed" if ours else f"incomplete ({module} is missing)"
+    return f"lxc-manager: the simulator is {what}: {SIMULATOR_INSTALL}"
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -47,7 +47,7 @@ CONTAINER_CHOICES = ("auto", "real", "simulated")
 def demo_containers() -> tuple[str, str]:
     """(`real` | `simulated`, why) from LXCM_DEMO_CONTAINERS (default auto: real where this
     machine can run LXC as root)."""
-    from lxc_manager.simulator.real.backend import lxc_unavailable_reason
+    from lxc_manager_simulator.real.backend import lxc_unavailable_reason
 
     choice = os.environ.get("LXCM_DEMO_CONTAINERS", "auto").strip().lower() or "auto"
     if choice not in CONTAINER_CHOICES:
@@ -102,7 +102,7 @@ class DemoSupervisor(Supervisor):
     def simulator_argv(self) -> list[str]:
         state = self.settings.data_dir / "simulator-state.json"
         return [
-            sys.executable, "-m", "lxc_manager.simulator",
+            sys.executable, "-m", "lxc_manager_simulator",
             "--port", str(_port_or_any(8006)),
             "--ssh-port", str(_port_or_any(2222)),
             "--seed", "2026", "--nodes", "3", "--containers", "20", "--vms", "3",

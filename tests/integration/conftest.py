@@ -1,6 +1,6 @@
 """Fixtures for integration tests: the Proxmox VE simulator (see tests/support/simulator.py).
 
-`simulator` (session scope) starts `python -m lxc_manager.simulator` on free ports with
+`simulator` (session scope) starts `python -m lxc_manager_simulator` on free ports with
 known users, tokens and a TOTP user and returns a `SimulatorInfo`. Tests that change
 faults or the clock use `reset_faults`; `start_sim` starts extra simulators.
 """

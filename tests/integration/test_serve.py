@@ -148,7 +148,7 @@ def test_demo_prints_the_sign_in_and_stops_cleanly(tmp_path: Path) -> None:
         # The demo syncs the catalog: the shipped templates and the simulator-ready one.
         assert {"Docker host", "Simulator web"} <= templates
         tree = demo.tree()
-        assert any("lxc_manager.simulator" in cmdline(pid) for pid in tree)
+        assert any("lxc_manager_simulator" in cmdline(pid) for pid in tree)
         assert demo.stop(signal.SIGINT) == 0
         assert wait_until_dead(tree, timeout=2) == set()
     finally:

@@ -1,6 +1,6 @@
 """The real-container suite: the simulator with `--containers-backend real`, so containers
 created from the Debian 12 template are real LXC containers (see
-lxc_manager/simulator/real/). It needs root, lxc and debootstrap; where the machine cannot
+simulator/lxc_manager_simulator/real/). It needs root, lxc and debootstrap; where the machine cannot
 run LXC the suite is skipped with the reason (under CI=true it fails instead: CI can).
 
 The rootfs cache is built once per machine (minutes, printed); the provisioning fixtures
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from lxc_manager.simulator.real.backend import leftovers, lxc_unavailable_reason
-from lxc_manager.simulator.real.rootfs import RECIPES, ensure
+from lxc_manager_simulator.real.backend import leftovers, lxc_unavailable_reason
+from lxc_manager_simulator.real.rootfs import RECIPES, ensure
 from tests.support.simulator import SimulatorInfo, simulator_session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration" / "provisioning"))

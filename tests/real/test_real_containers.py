@@ -15,7 +15,7 @@ import asyncssh
 import httpx
 import pytest
 
-from lxc_manager.simulator.real.backend import leftovers
+from lxc_manager_simulator.real.backend import leftovers
 from tests.support.simulator import SimulatorInfo, start_simulator
 
 VMIDS = iter(range(98100, 98200))
@@ -219,7 +219,7 @@ def test_crashed_run_leaves_nothing_after_cleanup() -> None:
     run_ids = {item.split("lxcm-", 1)[1] for item in left if item.startswith("netns lxcm-")}
     assert len(run_ids) == 1
     done = subprocess.run(
-        [sys.executable, "-m", "lxc_manager.simulator.real", "cleanup", run_ids.pop()],
+        [sys.executable, "-m", "lxc_manager_simulator.real", "cleanup", run_ids.pop()],
         capture_output=True,
         text=True,
         timeout=120,

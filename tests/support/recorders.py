@@ -19,7 +19,7 @@ from typing import Any
 
 import asyncssh
 
-from lxc_manager.simulator.tls import generate_certificate, server_context
+from lxc_manager_simulator.tls import generate_certificate, server_context
 
 _UNAUTHORIZED = (
     b"HTTP/1.1 401 authentication failure\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"

@@ -1,6 +1,6 @@
 """The Proxmox VE simulator as a real subprocess, shared by every integration test.
 
-`simulator` (session scope) starts `python -m lxc_manager.simulator` on free ports with
+`simulator` (session scope) starts `python -m lxc_manager_simulator` on free ports with
 known users, tokens and a TOTP user, waits for its `SIMULATOR READY {...}` line and
 returns a `SimulatorInfo`. Tests that change faults or the clock use `reset_faults`
 (or call `simulator.reset()` themselves).
@@ -40,7 +40,7 @@ OPERATOR = (
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 FIXED_RECOVERY_KEY = "fixed-recovery-key-1"
 # the roles on / of the tests' main token: the simulator's default token has the same
-# (lxc_manager/simulator/auth.py HOMELAB_TOKEN_ROLES)
+# (simulator/lxc_manager_simulator/auth.py HOMELAB_TOKEN_ROLES)
 HOMELAB_ROLES = "PVEVMAdmin+PVEDatastoreUser+PVESDNUser+PVEAuditor"
 HWKEY_USER = ("hwkey@pve", "hwkey-pass")  # WebAuthn + Yubico only: nothing a form can take
 RECOVERY_USER = ("keys@pve", "keys-pass")  # recovery keys only, no authenticator app
@@ -69,9 +69,9 @@ def start_simulator(
     args: list[str], timeout: float = START_TIMEOUT, *, entry: Sequence[str] = ()
 ) -> SimProcess:
     """Start the simulator, wait for its READY line; fail with its stderr if it never comes.
-    `entry` replaces the default `python -m lxc_manager.simulator` (e.g. the app's own
+    `entry` replaces the default `python -m lxc_manager_simulator` (e.g. the app's own
     `lxc-manager simulator` command)."""
-    command = [*(entry or (sys.executable, "-m", "lxc_manager.simulator")), *args]
+    command = [*(entry or (sys.executable, "-m", "lxc_manager_simulator")), *args]
     process = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from lxc_manager import demo
-from lxc_manager.simulator.real import backend
 from lxc_manager.supervisor import StartupError
+from lxc_manager_simulator.real import backend
 
 
 @pytest.mark.parametrize(

@@ -220,7 +220,7 @@ def test_state_file_persists_the_model_certificate_and_tickets(start_sim, tmp_pa
 
 def test_bad_arguments_exit_2_with_a_message() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "lxc_manager.simulator", "--port", "0", "--token", "garbage"],
+        [sys.executable, "-m", "lxc_manager_simulator", "--port", "0", "--token", "garbage"],
         capture_output=True,
         text=True,
         cwd=REPO,

@@ -14,10 +14,10 @@ from typing import Any
 import orjson
 import pytest
 
-from lxc_manager.simulator import api  # noqa: F401  (registers the routes)
-from lxc_manager.simulator.params import Param
-from lxc_manager.simulator.router import ROUTES
-from lxc_manager.simulator.schema import methods_by_path, param_from_schema
+from lxc_manager_simulator import api  # noqa: F401  (registers the routes)
+from lxc_manager_simulator.params import Param
+from lxc_manager_simulator.router import ROUTES
+from lxc_manager_simulator.schema import methods_by_path, param_from_schema
 
 SCHEMA_PATH = Path(__file__).resolve().parents[4] / "shared" / "reference" / "pve-api-schema.json"
 

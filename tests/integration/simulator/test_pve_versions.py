@@ -1,5 +1,5 @@
 """`--pve-version 8.0|8.2|8.4|9.1`: the behaviour that differs between Proxmox VE releases
-(lxc_manager/simulator/versions.py), and how the app's client reads each."""
+(simulator/lxc_manager_simulator/versions.py), and how the app's client reads each."""
 
 from __future__ import annotations
 
@@ -147,7 +147,7 @@ async def test_the_client_reads_errors_of_old_and_new_servers(
 
 def test_an_unknown_release_is_refused() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "lxc_manager.simulator", "--pve-version", "7.4"],
+        [sys.executable, "-m", "lxc_manager_simulator", "--pve-version", "7.4"],
         capture_output=True,
         text=True,
         cwd=REPO,

@@ -13,7 +13,7 @@ import httpx
 from tests.support.simulator import start_simulator
 
 REPO = Path(__file__).resolve().parents[3]
-README = REPO / "lxc_manager" / "simulator" / "README.md"
+README = REPO / "simulator" / "lxc_manager_simulator" / "README.md"
 # The `lxc-manager` console script is `lxc_manager.cli:main` (pyproject.toml); run that entry
 # point of this checkout.
 LXC_MANAGER = (sys.executable, "-m", "lxc_manager.cli")

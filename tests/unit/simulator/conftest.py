@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from shell_helpers import ALPINE, UBUNTU, container
 
-from lxc_manager.simulator.shell.world import ContainerWorld, HostWorld
+from lxc_manager_simulator.shell.world import ContainerWorld, HostWorld
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from lxc_manager.simulator.shell import Interpreter
-from lxc_manager.simulator.shell.base import IO, Session, World
-from lxc_manager.simulator.shell.streams import BufferWriter, BytesReader
-from lxc_manager.simulator.shell.world import ContainerWorld
+from lxc_manager_simulator.shell import Interpreter
+from lxc_manager_simulator.shell.base import IO, Session, World
+from lxc_manager_simulator.shell.streams import BufferWriter, BytesReader
+from lxc_manager_simulator.shell.world import ContainerWorld
 
 DEBIAN = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
 UBUNTU = "local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst"

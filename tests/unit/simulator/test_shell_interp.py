@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from shell_helpers import run
 
-from lxc_manager.simulator.shell.world import ContainerWorld
+from lxc_manager_simulator.shell.world import ContainerWorld
 
 CASES = [
     # lists and exit statuses
@@ -357,9 +357,9 @@ class _Gone(Exception):
 
 
 async def test_a_failing_output_leaves_no_stage_or_job_running(debian: ContainerWorld) -> None:
-    from lxc_manager.simulator.shell import Interpreter
-    from lxc_manager.simulator.shell.base import IO, Session
-    from lxc_manager.simulator.shell.streams import BufferWriter, BytesReader, CallbackWriter
+    from lxc_manager_simulator.shell import Interpreter
+    from lxc_manager_simulator.shell.base import IO, Session
+    from lxc_manager_simulator.shell.streams import BufferWriter, BytesReader, CallbackWriter
 
     async def explode(data: bytes) -> None:
         raise _Gone()

@@ -7,10 +7,10 @@ import errno
 
 import pytest
 
-from lxc_manager.simulator.shell.arith import ArithmeticError_, Variables, evaluate
-from lxc_manager.simulator.shell.parser import ShellSyntaxError, parse
-from lxc_manager.simulator.shell.streams import Pipe
-from lxc_manager.simulator.shell.vfs import Vfs, VfsError
+from lxc_manager_simulator.shell.arith import ArithmeticError_, Variables, evaluate
+from lxc_manager_simulator.shell.parser import ShellSyntaxError, parse
+from lxc_manager_simulator.shell.streams import Pipe
+from lxc_manager_simulator.shell.vfs import Vfs, VfsError
 
 
 def test_rewrites_keep_positions_of_the_original_text() -> None:

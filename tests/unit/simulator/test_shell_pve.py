@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from shell_helpers import container, run
 
-from lxc_manager.simulator.shell.base import PeerHost, PveCommandError, Session
-from lxc_manager.simulator.shell.commands import pve
-from lxc_manager.simulator.shell.world import ContainerWorld, HostWorld
+from lxc_manager_simulator.shell.base import PeerHost, PveCommandError, Session
+from lxc_manager_simulator.shell.commands import pve
+from lxc_manager_simulator.shell.world import ContainerWorld, HostWorld
 
 
 @dataclass

@@ -8,10 +8,10 @@ import time
 
 from shell_helpers import ALPINE, UBUNTU, container, run
 
-from lxc_manager.simulator.shell import Interpreter
-from lxc_manager.simulator.shell.base import IO, Session
-from lxc_manager.simulator.shell.streams import BufferWriter, BytesReader, CallbackWriter
-from lxc_manager.simulator.shell.world import ContainerWorld
+from lxc_manager_simulator.shell import Interpreter
+from lxc_manager_simulator.shell.base import IO, Session
+from lxc_manager_simulator.shell.streams import BufferWriter, BytesReader, CallbackWriter
+from lxc_manager_simulator.shell.world import ContainerWorld
 
 
 async def test_apt_get_install_nginx_adds_service_port_and_journal(debian: ContainerWorld) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from shell_helpers import run
 
-from lxc_manager.simulator.shell.world import ContainerWorld
+from lxc_manager_simulator.shell.world import ContainerWorld
 
 TEXT_CASES = [
     # echo / printf
@@ -205,7 +205,7 @@ async def test_mktemp_and_realpath(debian: ContainerWorld) -> None:
 async def test_sleep_really_sleeps() -> None:
     import time
 
-    from lxc_manager.simulator.shell.base import Session
+    from lxc_manager_simulator.shell.base import Session
 
     started = time.monotonic()
     result = await run("sleep 0.2; sleep 0.1s", session=Session(sleep_scale=1.0))

@@ -7,7 +7,7 @@ import random
 
 from shell_helpers import ALPINE, DEBIAN, NET_STATIC, UBUNTU, container, run
 
-from lxc_manager.simulator.shell.world import ContainerWorld, HostWorld, link_local
+from lxc_manager_simulator.shell.world import ContainerWorld, HostWorld, link_local
 
 
 def test_seeded_os_release_matches_the_template() -> None:

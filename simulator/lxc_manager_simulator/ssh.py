@@ -28,7 +28,7 @@ from .shell.streams import CallbackReader, Writer
 from .shell.vfs import Inode, VfsError
 from .shell.world import HostWorld
 
-log = logging.getLogger("lxc_manager.simulator.ssh")
+log = logging.getLogger("lxc_manager_simulator.ssh")
 SSH_USER = "root"
 ACCEPTED_ENV_PREFIXES = ("LANG", "LC_")
 READ_CHUNK = 65536

@@ -18,7 +18,7 @@ import orjson
 
 from .model import Cluster, Container, Simulation, Snapshot, Task, Vm
 
-log = logging.getLogger("lxc_manager.simulator.state")
+log = logging.getLogger("lxc_manager_simulator.state")
 VERSION = 1
 
 

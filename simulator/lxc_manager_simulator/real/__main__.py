@@ -1,4 +1,4 @@
-"""`python -m lxc_manager.simulator.real rootfs|leftovers|cleanup [RUN]`: the real
+"""`python -m lxc_manager_simulator.real rootfs|leftovers|cleanup [RUN]`: the real
 backend's housekeeping (build the rootfs cache, list or remove what runs left behind)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from .rootfs import RECIPES, RootfsError, ensure
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lxc_manager.simulator.real")
+    parser = argparse.ArgumentParser(prog="python -m lxc_manager_simulator.real")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("rootfs", help="build the rootfs cache when missing; print how long it took")
     sub.add_parser("leftovers", help="list containers, namespaces and mounts runs left behind")

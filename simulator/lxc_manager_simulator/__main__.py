@@ -1,4 +1,4 @@
-"""`python -m lxc_manager.simulator ...`"""
+"""`python -m lxc_manager_simulator ...`"""
 
 import sys
 

@@ -28,7 +28,7 @@ from .params import Param, verify
 from .router import ROUTES, Ctx, Envelope, RawBody, Route, Router
 from .schema import declarations_for
 
-log = logging.getLogger("lxc_manager.simulator.api")
+log = logging.getLogger("lxc_manager_simulator.api")
 
 API_PREFIX = "/api2/json"
 JSON = "application/json;charset=UTF-8"

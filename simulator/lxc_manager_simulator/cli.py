@@ -32,7 +32,7 @@ from .state import load_state, restore_cluster, save_state
 from .tls import Certificate, generate_certificate, server_context
 from .versions import NEWEST, VERSIONS
 
-log = logging.getLogger("lxc_manager.simulator")
+log = logging.getLogger("lxc_manager_simulator")
 READY_PREFIX = "SIMULATOR READY "
 REALMS = ("pam", "pve")
 OTHER_FACTORS = ("webauthn", "u2f", "yubico")  # second factors the simulator only announces
@@ -315,10 +315,10 @@ SSH_BIND_ATTEMPTS = 5
 
 
 async def _start_ssh(runtime: Runtime, host: str, port: int) -> None:
-    if importlib.util.find_spec("lxc_manager.simulator.ssh") is None:
-        log.warning("no SSH module (lxc_manager.simulator.ssh): SSH is not served")
+    if importlib.util.find_spec("lxc_manager_simulator.ssh") is None:
+        log.warning("no SSH module (lxc_manager_simulator.ssh): SSH is not served")
         return
-    ssh = importlib.import_module("lxc_manager.simulator.ssh")
+    ssh = importlib.import_module("lxc_manager_simulator.ssh")
     for offset, endpoint in enumerate(runtime.endpoints):
         keys = _node_keys(endpoint)
         for attempt in range(SSH_BIND_ATTEMPTS):
@@ -336,7 +336,7 @@ async def _start_ssh(runtime: Runtime, host: str, port: int) -> None:
         endpoint.cluster.ssh_port = first.port
         worlds = {n.name: n.world for n in endpoint.cluster.nodes.values()}
         publics = {name: key.export_public_key().decode().strip() for name, key in keys.items()}
-        ssh_pve = importlib.import_module("lxc_manager.simulator.shell.commands.pve")
+        ssh_pve = importlib.import_module("lxc_manager_simulator.shell.commands.pve")
         ssh_pve.install_node_host_keys(worlds, publics)
 
 

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-log = logging.getLogger("lxc_manager.simulator.http")
+log = logging.getLogger("lxc_manager_simulator.http")
 
 MAX_HEAD = 64 * 1024
 MAX_BODY = 4 * 1024 * 1024
