@@ -36,7 +36,7 @@ from rq import Queue
 from sqlalchemy.exc import SQLAlchemyError
 
 from lxc_manager import redis_client
-from lxc_manager.containers.lifecycle import delete_container, short_message
+from lxc_manager.containers.lifecycle import delete_container
 from lxc_manager.db.models import ProvisioningEvent, ProvisioningJob, utcnow
 from lxc_manager.nodes import (
     NodeNotFound,
@@ -47,6 +47,7 @@ from lxc_manager.nodes import (
     list_nodes,
 )
 from lxc_manager.proxmox import NotFound, ProxmoxError
+from lxc_manager.proxmox.errors import short_message
 from lxc_manager.redis_client import RedisDb
 from lxc_manager.security import audit
 from lxc_manager.settings import get_settings
