@@ -643,17 +643,6 @@ async def _store(cache_key: str, services: tuple[Service, ...]) -> None:
         log.warning("could not cache %s", cache_key, exc_info=True)
 
 
-async def forget_services(user_id: str, node_id: int, vmid: int) -> None:
-    """Drop the cached services of a container (e.g. after installing something)."""
-    node = await asyncio.to_thread(get_node, user_id, node_id)
-    try:
-        await redis_client.async_client().delete(
-            _cache_key(user_id, known.cluster_key_of(node), vmid)
-        )
-    except redis.exceptions.RedisError:
-        log.warning("could not drop the services cache of CT %s", vmid, exc_info=True)
-
-
 async def _read_credentials(
     pool: SshPool, target: SshTarget, vmid: int
 ) -> dict[str, tuple[tuple[str, str], ...]]:

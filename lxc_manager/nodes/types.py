@@ -100,14 +100,6 @@ class CheckResult:
     member_keys: tuple[MemberKey, ...] = ()
     needs_member_confirmation: bool = False
 
-    @property
-    def needs_confirmation(self) -> bool:
-        return (
-            self.needs_tls_confirmation
-            or self.needs_ssh_confirmation
-            or self.needs_member_confirmation
-        )
-
 
 @dataclass(frozen=True)
 class Probe:

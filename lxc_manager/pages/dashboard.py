@@ -51,13 +51,6 @@ ACTION_LABELS = {
     "reboot": "Reboot",
     "delete": "Delete",
 }
-PENDING_LABELS = {
-    "start": "starting…",
-    "shutdown": "shutting down…",
-    "stop": "stopping…",
-    "reboot": "rebooting…",
-    "delete": "deleting…",
-}
 
 
 def human_bytes(value: int) -> str:

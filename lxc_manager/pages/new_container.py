@@ -103,7 +103,6 @@ class TemplateChoice(BaseModel):
     os_template: str
     tags: list[str]
     counts: str
-    recipe: bool  # has files, packages or scripts (needs SSH)
 
 
 class NodeChoice(BaseModel):
@@ -344,7 +343,6 @@ class WizardState(NodeSummaryState):
                 os_template=t.os_template,
                 tags=list(t.tags),
                 counts=f"{t.scripts} scripts · {t.files} files · {t.packages} packages",
-                recipe=bool(t.scripts or t.files or t.packages),
             )
             for t in templates.list_templates(actor)
         ]

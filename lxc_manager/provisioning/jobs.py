@@ -53,7 +53,7 @@ from lxc_manager.security import audit
 from lxc_manager.settings import get_settings
 
 from . import progress, store, vmids
-from .pipeline import STEP_COUNT, STEP_NAMES, run_pipeline, step_name
+from .pipeline import STEP_COUNT, run_pipeline, step_name
 from .request import CreateRequest, request_digest, request_to_json, validate_request
 
 __all__ = [
@@ -128,7 +128,6 @@ class JobView:
     id: str
     status: str  # queued | running | failed | succeeded | destroyed
     step: int  # the current or failed step, 0 before the first run
-    step_names: tuple[str, ...]
     steps: tuple[StepView, ...]
     vmid: int
     hostname: str
@@ -215,7 +214,6 @@ def _view(
         id=job.id,
         status=job.status,
         step=job.step,
-        step_names=STEP_NAMES,
         steps=steps,
         vmid=job.vmid,
         hostname=job.hostname,
