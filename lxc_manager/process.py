@@ -58,7 +58,6 @@ class Child:
     death_signal: int = signal.SIGKILL
     stdout: int | IO[bytes] | None = None
     popen: subprocess.Popen[bytes] | None = field(default=None, init=False)
-    restarts: int = field(default=0, init=False)
 
     def start(self) -> None:
         self.popen = subprocess.Popen(

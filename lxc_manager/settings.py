@@ -397,10 +397,6 @@ class Settings:
         return self.redis_url is None
 
     @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
-    @property
     def key_file(self) -> Path:
         return self.data_dir / "secret.key"
 

@@ -241,7 +241,6 @@ class Supervisor:
         if now >= entry.next_restart:
             entry.child.kill_group()  # reap leftovers of the old process group
             entry.child.start()
-            entry.child.restarts += 1
             entry.started_at = now
             entry.next_restart = 0.0
 

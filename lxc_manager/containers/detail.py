@@ -45,6 +45,7 @@ from lxc_manager.nodes import (
 )
 from lxc_manager.nodes.secrets import keyring
 from lxc_manager.proxmox import ProxmoxClient, ProxmoxError, TaskFailed
+from lxc_manager.proxmox.errors import MSG_UNEXPECTED
 from lxc_manager.proxmox.models import LxcConfig
 from lxc_manager.security import audit
 from lxc_manager.security.crypto import DecryptionError, Keyring
@@ -71,7 +72,6 @@ from .lifecycle import (
     MSG_BUSY,
     MSG_LOCK_UNAVAILABLE,
     MSG_NODE_NOT_FOUND,
-    MSG_UNEXPECTED,
     ActionResult,
     _audit,
     _container_lock,
@@ -426,16 +426,14 @@ async def get_history(
     client = await _client(user_id, node_id)
     async with client:
         try:
-            data = await client.get(
-                f"/nodes/{pve_node}/lxc/{vmid}/rrddata", {"timeframe": timeframe, "cf": "AVERAGE"}
-            )
+            data = await client.lxc_rrddata(pve_node, vmid, timeframe)
         except ProxmoxError as exc:
             if no_history_yet(exc):
                 return []  # a container created moments ago: no data yet, not an error
             raise
     points = [
         point
-        for entry in (data if isinstance(data, list) else [])
+        for entry in data
         if isinstance(entry, dict) and (point := history_point(entry)) is not None
     ]
     return sorted(points, key=lambda p: p.time)
@@ -450,9 +448,9 @@ async def list_snapshots(user_id: str, node_id: int, pve_node: str, vmid: int) -
     _check(pve_node, vmid)
     client = await _client(user_id, node_id)
     async with client:
-        data = await client.get(f"/nodes/{pve_node}/lxc/{vmid}/snapshot")
+        data = await client.lxc_snapshots(pve_node, vmid)
     snapshots: list[Snapshot] = []
-    for entry in data if isinstance(data, list) else []:
+    for entry in data:
         if not isinstance(entry, dict) or entry.get("name") in (None, "current"):
             continue
         created = entry.get("snaptime")
@@ -538,7 +536,7 @@ async def create_snapshot(
     *,
     task_timeout: float = 300.0,
 ) -> ActionResult:
-    data = {"snapname": name, "description": description.strip() or None}
+    note = description.strip() or None
     return await _snapshot_action(
         user_id,
         node_id,
@@ -547,7 +545,7 @@ async def create_snapshot(
         name,
         "create",
         "Snapshot created",
-        lambda c: c.post(f"/nodes/{pve_node}/lxc/{vmid}/snapshot", data),
+        lambda c: c.lxc_snapshot_create(pve_node, vmid, name, note),
         task_timeout,
     )
 
@@ -564,7 +562,7 @@ async def rollback_snapshot(
         name,
         "rollback",
         "Rolled back",
-        lambda c: c.post(f"/nodes/{pve_node}/lxc/{vmid}/snapshot/{name}/rollback"),
+        lambda c: c.lxc_snapshot_rollback(pve_node, vmid, name),
         task_timeout,
     )
 
@@ -580,7 +578,7 @@ async def delete_snapshot(
         name,
         "delete",
         "Snapshot deleted",
-        lambda c: c.delete(f"/nodes/{pve_node}/lxc/{vmid}/snapshot/{name}"),
+        lambda c: c.lxc_snapshot_delete(pve_node, vmid, name),
         task_timeout,
     )
 
@@ -643,17 +641,6 @@ async def _store(cache_key: str, services: tuple[Service, ...]) -> None:
         await redis_client.async_client().set(cache_key, payload, ex=SERVICES_CACHE_SECONDS)
     except redis.exceptions.RedisError:
         log.warning("could not cache %s", cache_key, exc_info=True)
-
-
-async def forget_services(user_id: str, node_id: int, vmid: int) -> None:
-    """Drop the cached services of a container (e.g. after installing something)."""
-    node = await asyncio.to_thread(get_node, user_id, node_id)
-    try:
-        await redis_client.async_client().delete(
-            _cache_key(user_id, known.cluster_key_of(node), vmid)
-        )
-    except redis.exceptions.RedisError:
-        log.warning("could not drop the services cache of CT %s", vmid, exc_info=True)
 
 
 async def _read_credentials(

@@ -36,7 +36,7 @@ from typing import Any, NamedTuple, Protocol
 import redis.exceptions
 
 from lxc_manager import redis_client
-from lxc_manager.provisioning.vmids import cluster_key_of
+from lxc_manager.nodes import cluster_key_of
 
 __all__ = [
     "IPS_TTL",
@@ -46,11 +46,14 @@ __all__ = [
     "Recalled",
     "cluster_key_of",
     "digest_key",
+    "forget_vmids",
     "ips_key",
     "known_key",
     "recall",
     "remember_ip",
     "settle",
+    "vmid_names_key",
+    "vmids_key",
 ]
 
 log = logging.getLogger(__name__)
@@ -256,3 +259,27 @@ async def settle(
         rows = (_decode(field, value) for field, value in (answer or {}).items())
         found[cluster_key] = sorted((r for r in rows if r is not None), key=lambda r: r.vmid)
     return found
+
+
+# -- the VMID cache's keys (filled and read by `provisioning.vmids`) ---------------------------
+
+
+def vmids_key(user_id: str, cluster_key: str) -> str:
+    """The set of the cluster's taken VMIDs as the user's credentials read them."""
+    return f"vmids:{user_id}:{cluster_key}"
+
+
+def vmid_names_key(user_id: str, cluster_key: str) -> str:
+    """Hash VMID -> "container web-1 on pve2", beside `vmids_key`."""
+    return f"vmids:{user_id}:{cluster_key}:names"
+
+
+async def forget_vmids(user_id: str, cluster_key: str) -> None:
+    """The cluster's guests changed (create, delete): drop the user's VMID cache of it.
+    Never raises."""
+    try:
+        await redis_client.async_client().delete(
+            vmids_key(user_id, cluster_key), vmid_names_key(user_id, cluster_key)
+        )
+    except redis.exceptions.RedisError:
+        log.warning("could not drop the VMID cache of %s", cluster_key, exc_info=True)

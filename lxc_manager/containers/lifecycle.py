@@ -27,24 +27,21 @@ from typing import Any
 import redis.exceptions
 
 from lxc_manager import redis_client
-from lxc_manager.nodes import NodeNotFound, NodeSecretError, client_for, get_node
-from lxc_manager.provisioning import vmids
+from lxc_manager.nodes import NodeNotFound, NodeSecretError, client_for, cluster_key_of, get_node
 from lxc_manager.proxmox import (
-    AnswerTooLarge,
-    AuthenticationError,
-    CertificateInvalid,
-    NotFound,
-    ParameterError,
-    PermissionDenied,
     ProxmoxClient,
     ProxmoxError,
-    ProxmoxTimeout,
-    TaskFailed,
-    Unreachable,
     Upid,
 )
-from lxc_manager.proxmox.tasks import failure_reason
+from lxc_manager.proxmox.errors import (
+    MSG_RUNNING,
+    MSG_UNEXPECTED,
+    failure_message,
+    short_message,
+)
 from lxc_manager.security import audit
+
+from . import known
 
 __all__ = [
     "ACTIONS",
@@ -74,14 +71,11 @@ HA_FOLLOW_TIMEOUT = 120.0
 HA_POLL_INTERVAL = (0.25, 2.0)  # first and longest pause between status reads
 BULK_CONCURRENCY = 8
 TASK_LOG_LINES = 50
-REASON_LIMIT = 300  # characters of a failed task's reason in a message
 VMID_MIN, VMID_MAX = 100, 999_999_999
 
 MSG_NODE_NOT_FOUND = "Node not found"
 MSG_BUSY = "Another action is running on this container"
-MSG_RUNNING = "The container is running: stop it first, or choose to stop it before deleting"
 MSG_LOCK_UNAVAILABLE = "Actions are unavailable right now (internal error); try again"
-MSG_UNEXPECTED = "Unexpected error; see the server log"
 
 _DONE = {
     "start": "Started",
@@ -91,20 +85,6 @@ _DONE = {
     "delete": "Deleted",
 }
 _PVE_NODE = re.compile(r"^[a-zA-Z0-9](?:[a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?$")
-# Proxmox's texts (detail) -> what the user is shown. First match wins.
-_KNOWN_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"already running", re.I), "The container is already running"),
-    (re.compile(r"\bnot running\b", re.I), "The container is not running"),
-    (re.compile(r"container is running", re.I), MSG_RUNNING),
-    (re.compile(r"is locked \((?P<lock>[\w-]+)\)", re.I), "The container is locked ({lock})"),
-    (re.compile(r"protection mode enabled", re.I), "The container is protected (protection)"),
-    (
-        re.compile(r"(?P<kind>CT|VM) (?P<vmid>\d+) already exists on node '(?P<node>[^']+)'"),
-        "{kind} {vmid} already exists on node '{node}'",
-    ),
-    (re.compile(r"does not exist|no such", re.I), "The container does not exist"),
-    (re.compile(r"timeout|timed out", re.I), "Proxmox timed out"),
-)
 # Compare-and-delete: only the holder of the lock (its token) releases it.
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
@@ -141,50 +121,8 @@ def validation_error(pve_node: str, vmid: int, action: str | None = None) -> str
     return None
 
 
-def short_message(error: BaseException) -> str:
-    """Proxmox's error made short and generic for the user (the detail is logged)."""
-    if isinstance(error, TaskFailed):
-        return f"The task failed: {_one_line(error.exitstatus)}"
-    if isinstance(error, ProxmoxTimeout):
-        return "Proxmox did not finish in time; the task may still be running"
-    if isinstance(error, Unreachable | CertificateInvalid | AnswerTooLarge):
-        return error.user_message
-    if isinstance(error, AuthenticationError):
-        return "Proxmox refused the node's API token"
-    if isinstance(error, PermissionDenied):
-        return "Permission denied: the node's API token may not do this"
-    if isinstance(error, ProxmoxError):
-        for pattern, text in _KNOWN_ERRORS:
-            match = pattern.search(error.detail)
-            if match is not None:
-                return text.format(**match.groupdict())
-        if isinstance(error, NotFound):
-            return "The container does not exist"
-        if isinstance(error, ParameterError):
-            return "Proxmox refused the request's parameters"
-        return "Proxmox reported an error"
-    if isinstance(error, NodeSecretError):
-        return error.user_message
-    return MSG_UNEXPECTED
-
-
-def failure_message(error: BaseException, log_lines: Sequence[str] = ()) -> str:
-    """`short_message`, except that a failed task gives its reason as its log tells it: the
-    exit status and the last lines before it (Proxmox checks locks and templates inside the
-    worker, so the reason is only there)."""
-    if isinstance(error, TaskFailed):
-        reason = failure_reason(error.exitstatus, log_lines)
-        return f"The task failed: {_one_line(reason, REASON_LIMIT)}"
-    return short_message(error)
-
-
 def lock_key(user_id: str, cluster_key: str, vmid: int) -> str:
     return f"ct-action:{user_id}:{cluster_key}:{vmid}"
-
-
-def _one_line(text: str, limit: int = 200) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _ha_target(upid: str) -> str | None:
@@ -222,7 +160,7 @@ def _log_lines(data: Any) -> tuple[str, ...]:
 def _resolve(user_id: str, node_id: int) -> _Target:
     """The user's node (NodeNotFound otherwise) and a client for it (sync: in a thread)."""
     node = get_node(user_id, node_id)
-    return _Target(node.name, node.cluster_key or f"node:{node.id}", client_for(user_id, node_id))
+    return _Target(node.name, cluster_key_of(node), client_for(user_id, node_id))
 
 
 @asynccontextmanager
@@ -244,7 +182,7 @@ async def _container_lock(key: str, seconds: float) -> AsyncIterator[bool]:
 async def _fetch_log(client: ProxmoxClient, node: str, upid: str) -> tuple[str, ...]:
     """The task's last lines; () when they cannot be read (never fails the action)."""
     try:
-        data = await client.get(f"/nodes/{node}/tasks/{upid}/log", {"start": 0, "limit": 1000})
+        data = await client.task_log(node, upid)
     except ProxmoxError as exc:
         log.info("task log of %s not available: %r", upid, exc)
         return ()
@@ -387,9 +325,11 @@ async def run_action(
         data = {"timeout": max(0, int(shutdown_timeout))}
 
     async def body(target: _Target) -> tuple[ActionResult, str]:
-        path = f"/nodes/{pve_node}/lxc/{vmid}/status/{action}"
         upid, lines, error = await _run_task(
-            target.client, pve_node, lambda: target.client.post(path, data), task_timeout
+            target.client,
+            pve_node,
+            lambda: target.client.lxc_action(pve_node, vmid, action, data),
+            task_timeout,
         )
         wanted = _ha_target(upid) if error is None else None
         if wanted is None:
@@ -434,9 +374,8 @@ async def delete_container(
         if status.status == "running":
             if not stop_first:
                 return ActionResult(ok=False, message=MSG_RUNNING), MSG_RUNNING
-            path = f"/nodes/{pve_node}/lxc/{vmid}/status/stop"
             upid, stop_lines, error = await _run_task(
-                client, pve_node, lambda: client.post(path), task_timeout
+                client, pve_node, lambda: client.lxc_action(pve_node, vmid, "stop"), task_timeout
             )
             if error is not None:
                 result, detail = _result("stop", vmid, upid, stop_lines, error)
@@ -448,18 +387,19 @@ async def delete_container(
                 if problem is not None:
                     message = f"Could not stop the container: {problem}"
                     return ActionResult(False, message, upid, stop_lines), f"{message} ({upid})"
-        params = {
-            "purge": purge or status.ha_managed or None,
-            "destroy-unreferenced-disks": destroy_unreferenced_disks or None,
-        }
         upid, lines, error = await _run_task(
             client,
             pve_node,
-            lambda: client.delete(f"/nodes/{pve_node}/lxc/{vmid}", params),
+            lambda: client.lxc_delete(
+                pve_node,
+                vmid,
+                purge=purge or status.ha_managed,
+                destroy_unreferenced_disks=destroy_unreferenced_disks,
+            ),
             task_timeout,
         )
         if error is None:
-            await _forget_vmids(user_id, target.cluster_key)
+            await known.forget_vmids(user_id, target.cluster_key)
         result, detail = _result(
             "delete", vmid, upid, (*stop_lines, *lines)[-TASK_LOG_LINES:], error
         )
@@ -472,12 +412,6 @@ async def delete_container(
 
     lock_seconds = task_timeout * (2 if stop_first else 1) + (ha_timeout if stop_first else 0)
     return await _guarded(user_id, node_id, vmid, "delete", lock_seconds, body)
-
-
-async def _forget_vmids(user_id: str, cluster_key: str) -> None:
-    """The user's VMID cache of the cluster (DESIGN §4 `vmids:{user}:{cluster}`) is stale
-    now."""
-    await vmids.invalidate(user_id, cluster_key)
 
 
 async def bulk_action(
@@ -511,5 +445,5 @@ async def task_log(user_id: str, node_id: int, pve_node: str, upid: str) -> tupl
     Upid.parse(upid)
     client = await asyncio.to_thread(client_for, user_id, node_id)
     async with client:
-        data = await client.get(f"/nodes/{pve_node}/tasks/{upid}/log", {"start": 0, "limit": 1000})
+        data = await client.task_log(pve_node, upid)
     return _log_lines(data)

@@ -325,9 +325,7 @@ async def _list_cluster(
                 raise member.error or NodeSecretError(f"node {node.id}: no client")
             async with asyncio.timeout(budget):
                 # all types: the node entries say which PVE nodes are offline
-                data = await member.client.get("/cluster/resources")
-            if not isinstance(data, list):
-                raise ProxmoxError("unexpected answer to /cluster/resources: not a list")
+                data = await member.client.cluster_resources_raw()
         except Exception as exc:  # TimeoutError, ProxmoxError, NodeSecretError, ...
             log.warning("listing containers via node %s (%s) failed: %r", node.name, node.id, exc)
             first_error = first_error or exc

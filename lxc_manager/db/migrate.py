@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic.config import Config
 
 from alembic import command
@@ -35,7 +33,3 @@ def current_revision(database_url: str | None = None) -> str | None:
             return MigrationContext.configure(connection).get_current_revision()
     finally:
         engine.dispose()
-
-
-def migrations_dir() -> Path:
-    return project_dir() / "alembic" / "versions"

@@ -27,6 +27,7 @@ from .service import (
     ssh_target_on,
     update_node,
 )
+from .types import cluster_key_of
 
 __all__ = [
     "PRIVSEP_HINT",
@@ -43,6 +44,7 @@ __all__ = [
     "Probe",
     "check_node",
     "client_for",
+    "cluster_key_of",
     "create_node",
     "delete_node",
     "get_node",

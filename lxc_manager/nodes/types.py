@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from lxc_manager.proxmox.errors import ClientUnavailable
+
 from .members import MemberKey
 
 if TYPE_CHECKING:
@@ -65,6 +67,11 @@ class NodeView:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
+def cluster_key_of(node: NodeView) -> str:
+    """The node's cluster key (DESIGN §0; older rows without one are their own cluster)."""
+    return node.cluster_key or f"node:{node.id}"
+
+
 @dataclass(frozen=True)
 class CheckResult:
     """The outcome of the connection test. With `ok=False` nothing was saved.
@@ -93,14 +100,6 @@ class CheckResult:
     member_keys: tuple[MemberKey, ...] = ()
     needs_member_confirmation: bool = False
 
-    @property
-    def needs_confirmation(self) -> bool:
-        return (
-            self.needs_tls_confirmation
-            or self.needs_ssh_confirmation
-            or self.needs_member_confirmation
-        )
-
 
 @dataclass(frozen=True)
 class Probe:
@@ -119,7 +118,7 @@ class NodeNotFound(Exception):
         super().__init__("Node not found")
 
 
-class NodeSecretError(Exception):
+class NodeSecretError(ClientUnavailable):
     """A stored secret does not decrypt (the key that sealed it is gone, or it was altered)."""
 
     user_message = "The stored credentials of this node cannot be read; enter them again."

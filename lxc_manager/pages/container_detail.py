@@ -12,7 +12,6 @@ import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import suppress
-from datetime import datetime
 
 import reflex as rx
 from pydantic import BaseModel
@@ -24,9 +23,9 @@ from lxc_manager.nodes import service as node_service
 from lxc_manager.pages.components.layout import empty_state, page_shell
 from lxc_manager.pages.dashboard import human_bytes, human_uptime
 from lxc_manager.provisioning.origin import container_origin
+from lxc_manager.provisioning.timeline import container_timeline
 from lxc_manager.provisioning.vmids import cluster_key_of
 from lxc_manager.proxmox import ProxmoxError
-from lxc_manager.security import audit
 from lxc_manager.state.session import SessionState, require_session, require_session_quiet
 
 ROUTE = "/containers/[ct_node]/[ct_vmid]"
@@ -271,43 +270,19 @@ class ContainerDetailState(SessionState):
         """This user's audit events on this container (actions, snapshots, credential reveals)."""
         if not self._vmid:
             return
-        target = f"ct:{self.node_name}/{self._vmid}"
-        found = await asyncio.to_thread(audit.for_target, target, self._user_id)
-        rows: list[tuple[datetime, EventRow]] = [
-            (
-                e.at,
-                EventRow(
-                    at=e.at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
-                    action=e.action.removeprefix("container."),
-                    target=e.target.removeprefix(target).removeprefix("@") or "—",
-                    outcome=e.outcome,
-                    detail=e.detail,
-                ),
-            )
-            for e in found
-        ]
-        origin = await asyncio.to_thread(
-            container_origin, self._user_id, self._cluster_key, self._vmid
+        timeline = await container_timeline(
+            self._user_id, self.node_name, self._cluster_key, self._vmid
         )
-        for event in origin.events if origin else ():
-            if event.kind not in ("end", "attempt"):
-                continue
-            rows.append(
-                (
-                    event.at,
-                    EventRow(
-                        at=event.at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
-                        action="provisioning"
-                        if event.kind == "end"
-                        else f"provisioning attempt {event.message}",
-                        target=f"{event.step}. {event.step_name}",
-                        outcome=event.outcome or "started",
-                        detail=event.message if event.kind == "end" else "",
-                    ),
-                )
+        self.events = [
+            EventRow(
+                at=event.at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+                action=event.action,
+                target=event.target,
+                outcome=event.outcome,
+                detail=event.detail,
             )
-        rows.sort(key=lambda item: item[0], reverse=True)
-        self.events = [row for _, row in rows]
+            for event in timeline
+        ]
 
     @rx.event
     @require_session

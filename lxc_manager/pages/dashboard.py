@@ -11,7 +11,6 @@ unreachable node are shown as last listed, greyed, with status "unknown" and no 
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import reflex as rx
@@ -25,6 +24,15 @@ from lxc_manager.containers import (
     list_containers,
     run_action,
 )
+from lxc_manager.containers.view import (
+    ALL,
+    SEARCH_MAX,
+    SORTS,
+    ListingQuery,
+    has_next_page,
+    listing_view,
+    page_label,
+)
 from lxc_manager.pages.components.layout import empty_state, page_shell
 from lxc_manager.pages.components.no_nodes import NodeSummaryState, no_nodes_banner
 from lxc_manager.provisioning.jobs import JobView, list_jobs
@@ -32,31 +40,14 @@ from lxc_manager.state.session import require_session, require_session_quiet
 
 ROUTE = "/"
 TITLE = "Dashboard"
-PAGE_SIZE = 50
 REFRESH_MS = 5000
 FAILED_JOBS_SHOWN = timedelta(hours=24)
-ALL = "all"
-SORTS = {
-    "name": "Name",
-    "vmid": "VMID",
-    "node": "Node",
-    "status": "Status",
-    "cpu": "CPU",
-    "memory": "Memory",
-}
 ACTION_LABELS = {
     "start": "Start",
     "shutdown": "Shut down",
     "stop": "Stop",
     "reboot": "Reboot",
     "delete": "Delete",
-}
-PENDING_LABELS = {
-    "start": "starting…",
-    "shutdown": "shutting down…",
-    "stop": "stopping…",
-    "reboot": "rebooting…",
-    "delete": "deleting…",
 }
 
 
@@ -139,17 +130,6 @@ def disk_text(disk: int, maxdisk: int, running: bool) -> str:
         return "—"
     used = human_bytes(disk) if running else "—"
     return f"{used} / {human_bytes(maxdisk)}"
-
-
-def _sort_key(sort: str) -> object:
-    keys = {
-        "vmid": lambda c: c.vmid,
-        "node": lambda c: (c.node_name, c.pve_node, c.vmid),
-        "status": lambda c: (c.status != "running", c.name.lower()),
-        "cpu": lambda c: -c.cpu,
-        "memory": lambda c: -c.mem,
-    }
-    return keys.get(sort, lambda c: (c.name.lower(), c.vmid))
 
 
 class Summary(BaseModel):
@@ -243,44 +223,29 @@ class DashboardState(NodeSummaryState):
     def _apply_view(self) -> None:
         """Recompute what the browser sees; assign only what changed (small deltas)."""
         cts = self._all
-        nodes = sorted({c.node_name for c in cts})
-        tags = sorted({t for c in cts for t in c.tags})
-        text = self.search.strip().lower()
-        matches = [
-            c
-            for c in cts
-            if (self.node_filter == ALL or c.node_name == self.node_filter)
-            and (self.status_filter == ALL or c.status == self.status_filter)
-            and (self.tag_filter == ALL or self.tag_filter in c.tags)
-            and (
-                not text
-                or text in c.name.lower()
-                or text in str(c.vmid)
-                or text in c.ip
-                or any(text in t for t in c.tags)
-            )
-        ]
-        matches.sort(key=_sort_key(self.sort))  # type: ignore[arg-type]
-        last_page = max(0, (len(matches) - 1) // PAGE_SIZE)
-        page = min(self.page, last_page)
-        shown = matches[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
-        rows = [to_row(c) for c in shown]
-        loads = {c.key: to_load(c) for c in shown}
-        per_node = Counter(c.node_name for c in cts)
+        query = ListingQuery(
+            node=self.node_filter,
+            status=self.status_filter,
+            tag=self.tag_filter,
+            search=self.search,
+            sort=self.sort,
+            page=self.page,
+        )
+        view = listing_view(cts, query)
         summary = Summary(
-            total=len(cts),
-            running=sum(c.status == "running" for c in cts),
-            stopped=sum(c.status == "stopped" for c in cts),
-            per_node=[f"{name}: {count}" for name, count in sorted(per_node.items())],
+            total=view.total,
+            running=view.running,
+            stopped=view.stopped,
+            per_node=[f"{name}: {count}" for name, count in view.per_node],
         )
         for name, value in (
-            ("rows", rows),
-            ("loads", loads),
+            ("rows", [to_row(c) for c in view.shown]),
+            ("loads", {c.key: to_load(c) for c in view.shown}),
             ("summary", summary),
-            ("node_names", nodes),
-            ("tag_names", tags),
-            ("matching", len(matches)),
-            ("page", page),
+            ("node_names", list(view.node_names)),
+            ("tag_names", list(view.tag_names)),
+            ("matching", view.matching),
+            ("page", view.page),
         ):
             if getattr(self, name) != value:
                 setattr(self, name, value)
@@ -324,7 +289,7 @@ class DashboardState(NodeSummaryState):
     @rx.event
     @require_session
     def set_search(self, value: str) -> None:
-        self.search, self.page = value[:100], 0
+        self.search, self.page = value[:SEARCH_MAX], 0
         self._apply_view()
 
     @rx.event
@@ -347,14 +312,11 @@ class DashboardState(NodeSummaryState):
 
     @rx.var
     def page_label(self) -> str:
-        if not self.matching:
-            return "0 containers"
-        first = self.page * PAGE_SIZE + 1
-        return f"{first}-{min(self.matching, first + PAGE_SIZE - 1)} of {self.matching}"
+        return page_label(self.matching, self.page)
 
     @rx.var
     def has_next_page(self) -> bool:
-        return (self.page + 1) * PAGE_SIZE < self.matching
+        return has_next_page(self.matching, self.page)
 
     # ---- selection --------------------------------------------------------------------
     @rx.event

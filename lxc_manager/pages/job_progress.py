@@ -104,7 +104,6 @@ class JobState(SessionState):
     attempts: int = 0
     kept: bool = False
     elapsed: str = ""
-    current_script: str = ""
     log: list[LogLine] = []
     log_truncated: bool = False
     following: bool = False
@@ -162,7 +161,6 @@ class JobState(SessionState):
                 state = fields.get("state", "")
                 if script and fields.get("index"):
                     label = f"{name}: script {fields.get('index')}/{fields.get('total')} {script}"
-                    self.current_script = script if state == "running" else ""
                 else:
                     label = name
                 lines.append(LogLine(id=entry.id, text=f"── {label} · {state}", level="step"))
@@ -180,7 +178,7 @@ class JobState(SessionState):
         self.job_id = self._route_job_id()
         self._generation += 1
         self.log, self.log_truncated, self._last_id = [], False, "0-0"
-        self.busy, self.current_script, self.following = "", "", False
+        self.busy, self.following = "", False
         view = await jobs.get_job(self._user_id, self.job_id) if self.job_id else None
         self.loaded = True
         if view is None:

@@ -47,6 +47,7 @@ from lxc_manager.proxmox import ProxmoxError
 from lxc_manager.security.actor import Actor
 from lxc_manager.state.session import require_session
 from lxc_manager.templates import service as templates
+from lxc_manager.templates.packages import package_line
 from lxc_manager.templates.spec import (
     PACKAGE_MANAGERS,
     Features,
@@ -103,7 +104,6 @@ class TemplateChoice(BaseModel):
     os_template: str
     tags: list[str]
     counts: str
-    recipe: bool  # has files, packages or scripts (needs SSH)
 
 
 class NodeChoice(BaseModel):
@@ -344,7 +344,6 @@ class WizardState(NodeSummaryState):
                 os_template=t.os_template,
                 tags=list(t.tags),
                 counts=f"{t.scripts} scripts · {t.files} files · {t.packages} packages",
-                recipe=bool(t.scripts or t.files or t.packages),
             )
             for t in templates.list_templates(actor)
         ]
@@ -482,7 +481,7 @@ class WizardState(NodeSummaryState):
             )
             for f in recipe.files
         ]
-        self.review_packages = [_package_line(p) for p in recipe.packages]
+        self.review_packages = [package_line(p) for p in recipe.packages]
         self.review_digest, self.review_error = recipe.digest, ""
         # The lists of the earlier steps follow what the template holds now.
         self.scripts = [ScriptRow(name=s.name, enabled=s.enabled) for s in recipe.scripts]
@@ -721,12 +720,6 @@ class WizardState(NodeSummaryState):
             self.submit_error = errors[first]
         else:
             self.submit_error = "Nothing was created: fix the fields marked in red."
-
-
-def _package_line(pkg: PackageSpec) -> str:
-    if pkg.manager == "custom":
-        return f"custom: {pkg.name} -> {pkg.command}"
-    return f"{pkg.manager}: {pkg.install_spec()}"
 
 
 # ---- components ----------------------------------------------------------------------------

@@ -12,9 +12,9 @@ from lxc_manager.pages.components.layout import delete_button, empty_state, page
 from lxc_manager.security.actor import Actor
 from lxc_manager.state.session import SessionState, require_session
 from lxc_manager.templates import service
+from lxc_manager.templates.packages import package_line, parse_package_lines
 from lxc_manager.templates.service import BucketSummary
 from lxc_manager.templates.spec import (
-    PACKAGE_MANAGERS,
     VISIBILITY_LABELS,
     BucketSpec,
     PackageSpec,
@@ -37,12 +37,6 @@ class BucketRow(BaseModel):
     can_edit: bool
 
 
-def _package_line(pkg: PackageSpec) -> str:
-    if pkg.manager == "custom":
-        return f"custom: {pkg.name} -> {pkg.command}"
-    return f"{pkg.manager}: {pkg.install_spec()}"
-
-
 def _used_by(bucket: BucketSummary) -> str:
     names = list(bucket.used_by)
     if bucket.used_by_others:
@@ -55,7 +49,7 @@ def _row(bucket: BucketSummary) -> BucketRow:
         id=bucket.id,
         name=bucket.name,
         description=bucket.description,
-        packages=[_package_line(p) for p in bucket.packages],
+        packages=[package_line(p) for p in bucket.packages],
         used_by=_used_by(bucket),
         badge=(
             f"mine · {bucket.visibility}"
@@ -65,38 +59,6 @@ def _row(bucket: BucketSummary) -> BucketRow:
         owner=bucket.owner,
         can_edit=bucket.can_edit,
     )
-
-
-def parse_package_lines(text: str) -> tuple[tuple[PackageSpec, ...], dict[str, str]]:
-    """`manager: name[=version|@version|==version]` per line; `custom: name -> command`.
-
-    Returns the packages and errors keyed `line N`.
-    """
-    packages: list[PackageSpec] = []
-    errors: dict[str, str] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        manager, sep, rest = line.partition(":")
-        manager, rest = manager.strip().lower(), rest.strip()
-        if not sep or manager not in PACKAGE_MANAGERS or not rest:
-            errors[f"line {number}"] = (
-                "write `apt: name`, `pip: name`, `npm: name` or `custom: name -> command`"
-            )
-            continue
-        name, version, command = rest, "", ""
-        if manager == "custom":
-            name, _, command = (part.strip() for part in rest.partition("->"))
-        elif manager == "pip" and "==" in rest:
-            name, version = (part.strip() for part in rest.split("==", 1))
-        elif manager == "apt" and "=" in rest:
-            name, version = (part.strip() for part in rest.split("=", 1))
-        elif manager == "npm" and "@" in rest[1:]:
-            at = rest.rindex("@")
-            name, version = rest[:at].strip(), rest[at + 1 :].strip()
-        packages.append(PackageSpec(manager, name, version, command))  # type: ignore[arg-type]
-    return tuple(packages), errors
 
 
 class BucketsState(SessionState):
@@ -150,7 +112,7 @@ class BucketsState(SessionState):
             bucket.name,
             bucket.description,
         )
-        self.f_packages = "\n".join(_package_line(p) for p in bucket.packages)
+        self.f_packages = "\n".join(package_line(p) for p in bucket.packages)
         self.f_visibility, self.f_owns = bucket.visibility, bucket.mine
         self.errors, self.dialog_open = {}, True
 

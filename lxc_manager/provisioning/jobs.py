@@ -36,7 +36,7 @@ from rq import Queue
 from sqlalchemy.exc import SQLAlchemyError
 
 from lxc_manager import redis_client
-from lxc_manager.containers.lifecycle import delete_container, short_message
+from lxc_manager.containers.lifecycle import delete_container
 from lxc_manager.db.models import ProvisioningEvent, ProvisioningJob, utcnow
 from lxc_manager.nodes import (
     NodeNotFound,
@@ -47,12 +47,13 @@ from lxc_manager.nodes import (
     list_nodes,
 )
 from lxc_manager.proxmox import NotFound, ProxmoxError
+from lxc_manager.proxmox.errors import short_message
 from lxc_manager.redis_client import RedisDb
 from lxc_manager.security import audit
 from lxc_manager.settings import get_settings
 
 from . import progress, store, vmids
-from .pipeline import STEP_COUNT, STEP_NAMES, run_pipeline, step_name
+from .pipeline import STEP_COUNT, run_pipeline, step_name
 from .request import CreateRequest, request_digest, request_to_json, validate_request
 
 __all__ = [
@@ -127,7 +128,6 @@ class JobView:
     id: str
     status: str  # queued | running | failed | succeeded | destroyed
     step: int  # the current or failed step, 0 before the first run
-    step_names: tuple[str, ...]
     steps: tuple[StepView, ...]
     vmid: int
     hostname: str
@@ -214,7 +214,6 @@ def _view(
         id=job.id,
         status=job.status,
         step=job.step,
-        step_names=STEP_NAMES,
         steps=steps,
         vmid=job.vmid,
         hostname=job.hostname,

@@ -19,9 +19,9 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
-from lxc_manager.containers.lifecycle import short_message
 from lxc_manager.nodes import NodeNotFound, NodeSecretError, client_for, get_node
 from lxc_manager.proxmox import ProxmoxClient, ProxmoxError, Storage
+from lxc_manager.proxmox.errors import short_message
 
 __all__ = [
     "MSG_NO_BRIDGES",

@@ -33,7 +33,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from lxc_manager.containers import known
 from lxc_manager.containers.detail import get_services
 from lxc_manager.containers.detail_parsing import first_ipv4_from_ip_json, usable_ipv4
-from lxc_manager.containers.lifecycle import MSG_UNEXPECTED, failure_message, short_message
 from lxc_manager.db.models import ProvisioningJob
 from lxc_manager.nodes import (
     NodeNotFound,
@@ -52,6 +51,7 @@ from lxc_manager.proxmox import (
     RouteMissing,
     Upid,
 )
+from lxc_manager.proxmox.errors import MSG_UNEXPECTED, failure_message, short_message
 from lxc_manager.proxmox.tasks import wait_for_task
 from lxc_manager.security import audit
 from lxc_manager.ssh import FilePushFailed, SshError, SshPool, SshTarget
@@ -242,17 +242,11 @@ class _Run:
     async def task_log(self, node: str, upid: str) -> list[str]:
         """The task's log lines, each written to the stream too ([] when unreadable)."""
         try:
-            data = await self.client.get(
-                f"/nodes/{node}/tasks/{upid}/log", {"start": 0, "limit": TASK_LOG_LINES}
-            )
+            data = await self.client.task_log(node, upid, limit=TASK_LOG_LINES)
         except ProxmoxError as exc:
             log.info("task log of %s not available: %r", upid, exc)
             return []
-        lines = (
-            [str(e.get("t", "")) for e in data if isinstance(e, dict)]
-            if isinstance(data, list)
-            else []
-        )
+        lines = [str(e.get("t", "")) for e in data if isinstance(e, dict)]
         for line in lines:
             await self.writer.line("task", line, step=self.step)
         return lines

@@ -35,7 +35,17 @@ import redis
 import redis.exceptions
 
 from lxc_manager import redis_client
-from lxc_manager.nodes import NodeNotFound, NodeSecretError, NodeView, client_for, get_node
+from lxc_manager.containers.known import forget_vmids as invalidate
+from lxc_manager.containers.known import vmid_names_key as names_key
+from lxc_manager.containers.known import vmids_key as cache_key
+from lxc_manager.nodes import (
+    NodeNotFound,
+    NodeSecretError,
+    NodeView,
+    client_for,
+    cluster_key_of,
+    get_node,
+)
 from lxc_manager.proxmox import ProxmoxClient, ProxmoxError
 
 from .request import MSG_VMID, VMID_MAX, VMID_MIN
@@ -83,21 +93,8 @@ class VmidCheck:
     message: str
 
 
-def cache_key(user_id: str, cluster_key: str) -> str:
-    return f"vmids:{user_id}:{cluster_key}"
-
-
-def names_key(user_id: str, cluster_key: str) -> str:
-    return f"vmids:{user_id}:{cluster_key}:names"
-
-
 def hold_key(user_id: str, cluster_key: str, vmid: int) -> str:
     return f"vmid-hold:{user_id}:{cluster_key}:{vmid}"
-
-
-def cluster_key_of(node: NodeView) -> str:
-    """The node's cluster key (older rows without one are their own cluster)."""
-    return node.cluster_key or f"node:{node.id}"
 
 
 def parse_vmid(text: str) -> int | None:
@@ -168,17 +165,6 @@ async def refresh_cache(user_id: str, node_id: int) -> None:
     client = await asyncio.to_thread(client_for, user_id, node_id)
     async with client:
         await fill_cache(user_id, cluster_key_of(node), client)
-
-
-async def invalidate(user_id: str, cluster_key: str) -> None:
-    """The cluster's guests changed (create, delete): drop the user's cache of it. Never
-    raises."""
-    try:
-        await redis_client.async_client().delete(
-            cache_key(user_id, cluster_key), names_key(user_id, cluster_key)
-        )
-    except redis.exceptions.RedisError:
-        log.warning("could not drop the VMID cache of %s", cluster_key, exc_info=True)
 
 
 @dataclass(frozen=True)

@@ -403,12 +403,60 @@ class ProxmoxClient:
         """POST /nodes/{node}/lxc; returns the UPID of the create task."""
         return str(await self.post(f"/nodes/{_seg(node)}/lxc", params))
 
-    async def lxc_action(self, node: str, vmid: int, action: str) -> str:
-        """start / stop / shutdown / reboot / suspend / resume; returns the task's UPID."""
-        return str(await self.post(f"{_ct(node, vmid)}/status/{_seg(action)}"))
+    async def lxc_action(
+        self, node: str, vmid: int, action: str, params: Params | None = None
+    ) -> str:
+        """start / stop / shutdown / reboot / suspend / resume (with the action's own
+        parameters, e.g. shutdown's `timeout`); returns the task's UPID."""
+        return str(await self.post(f"{_ct(node, vmid)}/status/{_seg(action)}", params))
 
-    async def lxc_delete(self, node: str, vmid: int, *, purge: bool = False) -> str:
-        return str(await self.delete(_ct(node, vmid), {"purge": purge or None}))
+    async def lxc_delete(
+        self, node: str, vmid: int, *, purge: bool = False, destroy_unreferenced_disks: bool = False
+    ) -> str:
+        params = {
+            "purge": purge or None,
+            "destroy-unreferenced-disks": destroy_unreferenced_disks or None,
+        }
+        return str(await self.delete(_ct(node, vmid), params))
+
+    async def lxc_rrddata(self, node: str, vmid: int, timeframe: str) -> list[Any]:
+        """The container's RRD averages over `timeframe`, as Proxmox answers them."""
+        path = f"{_ct(node, vmid)}/rrddata"
+        data = await self.get(path, {"timeframe": timeframe, "cf": "AVERAGE"})
+        return data if isinstance(data, list) else []
+
+    async def lxc_snapshots(self, node: str, vmid: int) -> list[Any]:
+        """The container's snapshots as Proxmox lists them (with its "current" entry)."""
+        data = await self.get(f"{_ct(node, vmid)}/snapshot")
+        return data if isinstance(data, list) else []
+
+    async def lxc_snapshot_create(
+        self, node: str, vmid: int, name: str, description: str | None = None
+    ) -> str:
+        """Returns the UPID of the snapshot task."""
+        params = {"snapname": name, "description": description}
+        return str(await self.post(f"{_ct(node, vmid)}/snapshot", params))
+
+    async def lxc_snapshot_rollback(self, node: str, vmid: int, name: str) -> str:
+        return str(await self.post(f"{_ct(node, vmid)}/snapshot/{_seg(name)}/rollback"))
+
+    async def lxc_snapshot_delete(self, node: str, vmid: int, name: str) -> str:
+        return str(await self.delete(f"{_ct(node, vmid)}/snapshot/{_seg(name)}"))
+
+    async def cluster_resources_raw(self) -> list[Any]:
+        """GET /cluster/resources (all types) unparsed, for a caller that reads only a few
+        fields of many entries; ProxmoxError when the answer is not a list."""
+        data = await self.get("/cluster/resources")
+        if not isinstance(data, list):
+            raise ProxmoxError("unexpected answer to /cluster/resources: not a list")
+        return data
+
+    async def task_log(self, node: str, upid: str, *, limit: int = 1000) -> list[Any]:
+        """The first `limit` entries of a task's log ({"n": 1, "t": "text"}) as Proxmox
+        answers them ([] when the answer is not a list)."""
+        path = f"/nodes/{_seg(node)}/tasks/{_seg(upid)}/log"
+        data = await self.get(path, {"start": 0, "limit": limit})
+        return data if isinstance(data, list) else []
 
     async def task_status(self, node: str, upid: str) -> TaskStatus:
         path = f"/nodes/{_seg(node)}/tasks/{_seg(upid)}/status"

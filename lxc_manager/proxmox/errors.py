@@ -12,17 +12,20 @@ from __future__ import annotations
 import json
 import re
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .models import TaskStatus
 
 __all__ = [
+    "MSG_RUNNING",
+    "MSG_UNEXPECTED",
     "AnswerTooLarge",
     "AuthenticationError",
     "CertificateInvalid",
     "CertificateMismatch",
+    "ClientUnavailable",
     "NotFound",
     "ParameterError",
     "PermissionDenied",
@@ -32,6 +35,9 @@ __all__ = [
     "TwoFactorRequired",
     "Unreachable",
     "error_from_response",
+    "failure_message",
+    "failure_reason",
+    "short_message",
 ]
 
 
@@ -318,3 +324,94 @@ def _message_and_errors(body: Any) -> tuple[str, dict[str, str]]:
     if isinstance(raw_errors, dict):
         errors = {str(k): str(v).strip() for k, v in raw_errors.items()}
     return (message.strip() if isinstance(message, str) else ""), errors
+
+
+class ClientUnavailable(Exception):
+    """No client can be made for an endpoint (its stored credentials do not decrypt, ...):
+    a subclass's `user_message` is fit for the browser as it is."""
+
+    user_message = "No connection to this node can be made"
+
+
+# -- texts for the user ---------------------------------------------------------------------
+
+MSG_UNEXPECTED = "Unexpected error; see the server log"
+MSG_RUNNING = "The container is running: stop it first, or choose to stop it before deleting"
+REASON_LIMIT = 300  # characters of a failed task's reason in a message
+REASON_LINES = 3  # log lines before the exit status that a failed task's reason quotes
+# The lines a PVE worker writes last (pve-common src/PVE/RESTEnvironment.pm fork_worker).
+_END_LINES = ("TASK OK", "TASK ERROR:", "TASK WARNINGS:")
+# Proxmox's texts (detail) -> what the user is shown. First match wins.
+_KNOWN_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"already running", re.I), "The container is already running"),
+    (re.compile(r"\bnot running\b", re.I), "The container is not running"),
+    (re.compile(r"container is running", re.I), MSG_RUNNING),
+    (re.compile(r"is locked \((?P<lock>[\w-]+)\)", re.I), "The container is locked ({lock})"),
+    (re.compile(r"protection mode enabled", re.I), "The container is protected (protection)"),
+    (
+        re.compile(r"(?P<kind>CT|VM) (?P<vmid>\d+) already exists on node '(?P<node>[^']+)'"),
+        "{kind} {vmid} already exists on node '{node}'",
+    ),
+    (re.compile(r"does not exist|no such", re.I), "The container does not exist"),
+    (re.compile(r"timeout|timed out", re.I), "Proxmox timed out"),
+)
+
+
+def short_message(error: BaseException) -> str:
+    """Proxmox's error made short and generic for the user (the detail is logged)."""
+    if isinstance(error, TaskFailed):
+        return f"The task failed: {_one_line(error.exitstatus)}"
+    if isinstance(error, ProxmoxTimeout):
+        return "Proxmox did not finish in time; the task may still be running"
+    if isinstance(error, Unreachable | CertificateInvalid | AnswerTooLarge):
+        return error.user_message
+    if isinstance(error, AuthenticationError):
+        return "Proxmox refused the node's API token"
+    if isinstance(error, PermissionDenied):
+        return "Permission denied: the node's API token may not do this"
+    if isinstance(error, ProxmoxError):
+        for pattern, text in _KNOWN_ERRORS:
+            match = pattern.search(error.detail)
+            if match is not None:
+                return text.format(**match.groupdict())
+        if isinstance(error, NotFound):
+            return "The container does not exist"
+        if isinstance(error, ParameterError):
+            return "Proxmox refused the request's parameters"
+        return "Proxmox reported an error"
+    if isinstance(error, ClientUnavailable):
+        return error.user_message
+    return MSG_UNEXPECTED
+
+
+def failure_message(error: BaseException, log_lines: Sequence[str] = ()) -> str:
+    """`short_message`, except that a failed task gives its reason as its log tells it: the
+    exit status and the last lines before it (Proxmox checks locks and templates inside the
+    worker, so the reason is only there)."""
+    if isinstance(error, TaskFailed):
+        reason = failure_reason(error.exitstatus, log_lines)
+        return f"The task failed: {_one_line(reason, REASON_LIMIT)}"
+    return short_message(error)
+
+
+def failure_reason(exitstatus: str, log_lines: Sequence[str], keep: int = REASON_LINES) -> str:
+    """Why a task failed, as its log tells it: the exit status, followed by up to `keep` of
+    the last lines the worker printed before it (where Proxmox puts the cause, e.g. lxc-start's
+    messages before `startup for container '105' failed`).
+
+    Many checks run inside the worker and die before printing anything (pve-container
+    src/PVE/API2/LXC/Status.pm: "CT is locked (backup)"): then it is the exit status alone."""
+    status = " ".join(exitstatus.split())
+    context: list[str] = []
+    for raw in log_lines:
+        line = " ".join(str(raw).split())
+        if not line or line.startswith(_END_LINES) or line == status:
+            continue
+        context.append(line)
+    tail = context[-keep:] if keep > 0 else []
+    return f"{status} ({'; '.join(tail)})" if tail else status
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"

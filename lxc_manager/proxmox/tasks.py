@@ -5,17 +5,14 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from .errors import ProxmoxTimeout, TaskFailed
+from .errors import REASON_LINES, ProxmoxTimeout, TaskFailed, failure_reason
 from .models import TaskStatus
 
 __all__ = ["REASON_LINES", "Upid", "failure_reason", "wait_for_task"]
 
-REASON_LINES = 3
-# The lines a PVE worker writes last (pve-common src/PVE/RESTEnvironment.pm fork_worker).
-_END_LINES = ("TASK OK", "TASK ERROR:", "TASK WARNINGS:")
 
 # As PVE::Tools::upid_decode: hex PID, PSTART, STARTTIME; ID may be empty; USER may be a
 # token (`root@pam!ci`).
@@ -89,21 +86,3 @@ async def wait_for_task(
             raise ProxmoxTimeout(upid, timeout)
         await sleep(min(delay, remaining))
         delay = min(delay * backoff, max_poll)
-
-
-def failure_reason(exitstatus: str, log_lines: Sequence[str], keep: int = REASON_LINES) -> str:
-    """Why a task failed, as its log tells it: the exit status, followed by up to `keep` of
-    the last lines the worker printed before it (where Proxmox puts the cause, e.g. lxc-start's
-    messages before `startup for container '105' failed`).
-
-    Many checks run inside the worker and die before printing anything (pve-container
-    src/PVE/API2/LXC/Status.pm: "CT is locked (backup)"): then it is the exit status alone."""
-    status = " ".join(exitstatus.split())
-    context: list[str] = []
-    for raw in log_lines:
-        line = " ".join(str(raw).split())
-        if not line or line.startswith(_END_LINES) or line == status:
-            continue
-        context.append(line)
-    tail = context[-keep:] if keep > 0 else []
-    return f"{status} ({'; '.join(tail)})" if tail else status

@@ -18,7 +18,6 @@ DETAIL_LIMIT = 2000
 class Outcome(StrEnum):
     OK = "ok"
     FAILED = "failed"
-    DENIED = "denied"
 
 
 def record(

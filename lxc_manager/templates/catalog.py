@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, cast
 
+from .packages import PackageLineError, parse_package
 from .spec import (
     FEATURE_PRESETS,
     FILE_NAME_PATTERN,
@@ -311,48 +312,26 @@ def _load_package_lists(tpl: _Template, directory: Path) -> list[PackageSpec]:
         if text is None:
             continue
         for number, raw in enumerate(text.splitlines(), start=1):
-            package = _parse_package_line(tpl, entry, number, raw, manager)
+            package = _catalog_package(tpl, entry, number, raw, manager)
             if package is not None:
                 tpl.origins[f"packages.{len(packages)}"] = (tpl.rel(entry), number)
                 packages.append(package)
     return packages
 
 
-_INLINE_COMMENT = re.compile(r"(^|\s)#.*$")
-_PIP_OPERATORS = re.compile(r"(===|~=|!=|<=|>=|<|>|@|;)")
-
-
-def _parse_package_line(
+def _catalog_package(
     tpl: _Template, path: Path, number: int, raw: str, manager: PackageManager
 ) -> PackageSpec | None:
-    line = _INLINE_COMMENT.sub("", raw).strip()
-    if not line:
+    try:
+        package = parse_package(manager, raw)
+    except PackageLineError as exc:
+        tpl.error(path, number, str(exc))
         return None
-    if len(line.split()) > 1:
-        tpl.error(path, number, f"one package per line, not {line!r}")
+    if package is None:
         return None
-    name, version = line, ""
-    if manager == "pip":
-        if "==" in line:
-            name, _, version = line.partition("==")
-        elif _PIP_OPERATORS.search(line) or "=" in line:
-            tpl.error(path, number, f"{line!r}: only exact versions are supported, as name==1.2.3")
-            return None
-    elif manager == "npm":
-        at = line.rfind("@")
-        if at > 0:  # not the @ of @scope/name
-            name, version = line[:at], line[at + 1 :]
-            if not version:
-                tpl.error(path, number, f"{line!r}: a version follows the @, as name@1.2.3")
-                return None
-    elif "=" in line:
-        name, _, version = line.partition("=")
-        if not version:
-            tpl.error(path, number, f"{line!r}: a version follows the =, as name=1.2.3")
-            return None
-    package = PackageSpec(manager=manager, name=name, version=version)
     problems = validate_package(package)
     if problems:
+        line = package.install_spec()  # the line without its comment
         tpl.error(path, number, f"{line!r}: {'; '.join(problems.values())}")
         return None
     return package

@@ -35,7 +35,6 @@ POLICY_LABELS: Final[dict[str, str]] = {
 
 NAME_MAX = 64
 DESCRIPTION_MAX = 2000
-TAG_MAX = 32
 TAGS_MAX = 16
 SCRIPT_MAX_BYTES = 256 * 1024
 FILE_MAX_BYTES = 1024 * 1024
@@ -48,7 +47,7 @@ COMMAND_MAX = 4096
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._()+-]*$")
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.+-]{0,31}$")
+TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.+-]{0,31}$")  # at most 32 characters
 SCRIPT_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 FILE_NAME_PATTERN = SCRIPT_NAME_PATTERN
 OS_TEMPLATE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")

@@ -138,7 +138,6 @@ def test_the_walk_sees_every_page_and_background_handlers() -> None:
     states = {key.split(".")[0] for key in handlers}
     assert {
         "SessionState",
-        "NodeSummaryState",
         "DashboardState",
         "WizardState",
         "ContainerDetailState",

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from lxc_manager.nodes import service
-from lxc_manager.state.session import SessionState, require_session
+from lxc_manager.state.session import SessionState
 
 
 class NodeSummaryState(SessionState):
@@ -13,12 +12,6 @@ class NodeSummaryState(SessionState):
 
     node_count: int = 0
     summary_loaded: bool = False
-
-    @rx.event
-    @require_session
-    def load_summary(self) -> None:
-        self.node_count = len(service.list_nodes(self._user_id))
-        self.summary_loaded = True
 
     @rx.var
     def has_nodes(self) -> bool:

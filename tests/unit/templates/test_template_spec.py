@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from lxc_manager.pages.package_buckets import parse_package_lines
+from lxc_manager.templates.packages import parse_package_lines
 from lxc_manager.templates.spec import (
     Features,
     FileSpec,
