@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from lxc_manager_simulator.real.backend import leftovers, lxc_unavailable_reason
-from lxc_manager_simulator.real.rootfs import RECIPES, ensure
+from lxc_manager_simulator.real.rootfs import RECIPES, ensure, shifted
 from tests.support.simulator import SimulatorInfo, simulator_session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration" / "provisioning"))
@@ -44,6 +44,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def rootfs_cache() -> Path:
     started = time.monotonic()
     cached = ensure(RECIPES["debian"])
+    shifted(cached, 100000)  # unprivileged containers' copy (made once, like the cache)
     took = "cached" if cached.built_seconds is None else f"built in {cached.built_seconds:.0f} s"
     print(f"\nrootfs cache {cached.recipe.key}: {took} ({time.monotonic() - started:.1f} s)")
     return cached.path

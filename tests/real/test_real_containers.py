@@ -29,7 +29,8 @@ def real_ct(simulator: SimulatorInfo) -> Iterator[Callable[..., int]]:
     def make(**params: object) -> int:
         vmid = next(VMIDS)
         with simulator.client(simulator.root_token_id, simulator.root_token_secret) as api:
-            status = simulator.create_container(api, "pve1", vmid, start=1, **params)
+            upid = api.post("/nodes/pve1/lxc", data=_create_params(vmid, params)).json()["data"]
+            status = simulator.wait_task(api, upid, timeout=120)  # a real create and start
         assert status["exitstatus"] == "OK", status
         made.append(vmid)
         return vmid
@@ -39,10 +40,23 @@ def real_ct(simulator: SimulatorInfo) -> Iterator[Callable[..., int]]:
         for vmid in made:
             response = api.post(f"/nodes/pve1/lxc/{vmid}/status/stop")
             if response.status_code == 200:
-                simulator.wait_task(api, response.json()["data"])
+                simulator.wait_task(api, response.json()["data"], timeout=60)
             response = api.delete(f"/nodes/pve1/lxc/{vmid}")
             if response.status_code == 200:
-                simulator.wait_task(api, response.json()["data"])
+                simulator.wait_task(api, response.json()["data"], timeout=60)
+
+
+def _create_params(vmid: int, params: dict[str, object]) -> dict[str, object]:
+    return {
+        "vmid": vmid,
+        "ostemplate": "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
+        "rootfs": "local-lvm:4",
+        "hostname": f"test-{vmid}",
+        "unprivileged": 1,
+        "net0": "name=eth0,bridge=vmbr0,ip=dhcp",
+        "start": 1,
+        **params,
+    }
 
 
 async def ssh(
@@ -128,13 +142,13 @@ async def test_lifecycle_and_numbers_follow_the_real_container(
     assert inside / 2 < current["mem"] < inside * 2, (current["mem"], inside)
     with simulator.client(simulator.root_token_id, simulator.root_token_secret) as api:
         upid = api.post(f"/nodes/pve1/lxc/{vmid}/status/stop").json()["data"]
-        assert simulator.wait_task(api, upid)["exitstatus"] == "OK"
+        assert simulator.wait_task(api, upid, timeout=60)["exitstatus"] == "OK"
     done = await ssh(simulator, f"pct exec {vmid} -- true")
     assert done.exit_status == 255 and f"container '{vmid}' not running!" in done.stderr
     assert not _lxc_running(vmid)
     with simulator.client(simulator.root_token_id, simulator.root_token_secret) as api:
         upid = api.post(f"/nodes/pve1/lxc/{vmid}/status/start").json()["data"]
-        assert simulator.wait_task(api, upid)["exitstatus"] == "OK"
+        assert simulator.wait_task(api, upid, timeout=60)["exitstatus"] == "OK"
     done = await ssh(simulator, f"pct exec {vmid} -- systemctl is-system-running --wait")
     assert done.stdout.strip() in ("running", "degraded"), done.stdout
 

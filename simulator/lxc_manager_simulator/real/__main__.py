@@ -7,8 +7,8 @@ import argparse
 import logging
 import sys
 
-from .backend import cleanup, leftovers, lxc_unavailable_reason
-from .rootfs import RECIPES, RootfsError, ensure
+from .backend import ID_OFFSET, cleanup, leftovers, lxc_unavailable_reason
+from .rootfs import RECIPES, RootfsError, ensure, shifted
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, recipe in RECIPES.items():
         try:
             cached = ensure(recipe)
+            shifted(cached, ID_OFFSET)  # the unprivileged containers' copy
         except RootfsError as exc:
             print(f"rootfs {name}: {exc}", file=sys.stderr)
             return 1

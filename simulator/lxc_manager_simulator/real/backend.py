@@ -19,11 +19,12 @@ import subprocess
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from .containers import ContainerError, RealContainers, base_dir
+from .containers import ID_MAP, ContainerError, RealContainers, base_dir
 from .network import RunNetwork, leftover_namespaces, remove_namespace
-from .rootfs import RECIPES, CachedRootfs, RootfsError, ensure
+from .rootfs import RECIPES, CachedRootfs, RootfsError, ensure, shifted
 
 log = logging.getLogger(__name__)
+ID_OFFSET = int(ID_MAP[1])
 
 __all__ = [
     "ContainerError",
@@ -73,6 +74,8 @@ class RealBackend:
             raise ContainerError(f"real containers are not available here: {reason}")
         try:
             cached = await asyncio.to_thread(ensure, RECIPES["debian"])
+            # unprivileged containers (Proxmox's default) start from the id-shifted copy
+            await asyncio.to_thread(shifted, cached, ID_OFFSET)
         except RootfsError as exc:
             raise ContainerError(str(exc)) from exc
         if cached.built_seconds is not None:
