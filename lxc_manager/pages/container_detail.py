@@ -985,7 +985,7 @@ def _header() -> rx.Component:
         rx.link(
             rx.hstack(
                 rx.icon("arrow-left", size=14),
-                rx.text("All containers", size="2"),
+                rx.text("All containers", size="2", white_space="nowrap"),
                 spacing="1",
                 align="center",
             ),
@@ -1010,6 +1010,7 @@ def _header() -> rx.Component:
         width="100%",
         align="center",
         spacing="2",
+        wrap="wrap",
     )
 
 

@@ -623,6 +623,7 @@ def _actions(row: Row) -> rx.Component:
         ),
         spacing="1",
         justify="end",
+        wrap="wrap",  # on a narrow table the buttons take two lines rather than clip the row
     )
 
 
@@ -1192,6 +1193,7 @@ def page() -> rx.Component:
                         ),
                         width="100%",
                         align="center",
+                        wrap="wrap",
                     ),
                     _jobs(),
                     _bulk_bar(),
