@@ -8,6 +8,7 @@ choice (System by default; Reflex keeps the user's pick in localStorage).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import reflex as rx
 
@@ -15,15 +16,20 @@ from lxc_manager.state.session import SessionState
 
 PRODUCT_NAME = "LXC Manager"
 WIDE = "900px"  # below this width the sidebar folds into the top bar's menu
-COLOR_MODES = (("System", "system", "monitor"), ("Light", "light", "sun"), ("Dark", "dark", "moon"))
+ColorMode = Literal["system", "light", "dark"]
+COLOR_MODES: tuple[tuple[str, ColorMode, str], ...] = (
+    ("System", "system", "monitor"),
+    ("Light", "light", "sun"),
+    ("Dark", "dark", "moon"),
+)
 
 
-def on_wide(display: str) -> rx.Breakpoints[str, str]:
+def on_wide(display: str) -> dict[str, str]:
     """A `display` value shown from WIDE on and hidden below it."""
     return rx.breakpoints({"0px": "none", WIDE: display})
 
 
-def on_narrow(display: str) -> rx.Breakpoints[str, str]:
+def on_narrow(display: str) -> dict[str, str]:
     """A `display` value shown below WIDE and hidden from it on."""
     return rx.breakpoints({"0px": display, WIDE: "none"})
 
@@ -179,12 +185,12 @@ def top_bar() -> rx.Component:
     )
 
 
-def _color_mode_item(label: str, mode: str, icon: str) -> rx.Component:
+def _color_mode_item(label: str, mode: ColorMode, icon: str) -> rx.Component:
     chosen = rx.color_mode == mode
     return rx.menu.item(
         rx.hstack(rx.icon(icon, size=14), label, align="center", spacing="2"),
         rx.cond(chosen, rx.icon("check", size=14), rx.fragment()),
-        on_select=rx.style.set_color_mode(mode),  # type: ignore[arg-type]
+        on_select=rx.style.set_color_mode(mode),
         custom_attrs={"role": "menuitemradio", "aria-checked": rx.cond(chosen, "true", "false")},
     )
 
