@@ -29,6 +29,7 @@ app = rx.App(
         rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
         rx.el.meta(name="color-scheme", content="light dark"),
     ],
+    stylesheets=["/layout.css"],
     api_transformer=Starlette(routes=ROUTES),
 )
 

@@ -960,7 +960,7 @@ def _header() -> rx.Component:
         rx.link(
             rx.hstack(
                 rx.icon("arrow-left", size=14),
-                rx.text("All containers", size="2"),
+                rx.text("All containers", size="2", white_space="nowrap"),
                 spacing="1",
                 align="center",
             ),
@@ -985,6 +985,7 @@ def _header() -> rx.Component:
         width="100%",
         align="center",
         spacing="2",
+        wrap="wrap",
     )
 
 

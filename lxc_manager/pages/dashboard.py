@@ -585,6 +585,7 @@ def _actions(row: Row) -> rx.Component:
         ),
         spacing="1",
         justify="end",
+        wrap="wrap",  # on a narrow table the buttons take two lines rather than clip the row
     )
 
 
@@ -1154,6 +1155,7 @@ def page() -> rx.Component:
                         ),
                         width="100%",
                         align="center",
+                        wrap="wrap",
                     ),
                     _jobs(),
                     _bulk_bar(),

@@ -443,9 +443,14 @@ class WizardState(NodeSummaryState):
         if step < 0 or step >= len(STEPS) or self.submitting:
             return
         if step > 1 and self.step <= 1:
+            shown = self.touched
             self.touched = list(CONFIG_FIELDS)
             self._show_touched()
-            if any(k.split(".")[0] in CONFIG_FIELDS for k in self.errors):
+            blocked = any(k.split(".")[0] in CONFIG_FIELDS for k in self.errors)
+            if self.step == 0:  # Configure not seen yet: its errors wait for typing or Next
+                self.touched = shown
+                self._show_touched()
+            if blocked:
                 self.step = 1
                 return
         self.step = step
@@ -761,6 +766,7 @@ def _text(name: str, value: rx.Var, **props: object) -> rx.Component:
         value=value,
         on_change=lambda v: W.set_field(name, v),
         width="100%",
+        custom_attrs={"aria-invalid": rx.cond(W.errors.contains(name), "true", "false")},
         **props,
     )
 

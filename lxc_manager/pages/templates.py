@@ -185,10 +185,11 @@ def _template_row(row: TemplateRow) -> rx.Component:
                     size="1",
                     color=rx.color("gray", 10),
                     max_width="36rem",
-                    style={
+                    style={  # two lines at most, wrapped at spaces (a nowrap line widens the table)
                         "overflow": "hidden",
-                        "textOverflow": "ellipsis",
-                        "whiteSpace": "nowrap",
+                        "display": "-webkit-box",
+                        "WebkitLineClamp": "2",
+                        "WebkitBoxOrient": "vertical",
                     },
                 ),
                 spacing="1",

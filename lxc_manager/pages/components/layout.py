@@ -1,14 +1,37 @@
-"""The app shell: a sidebar with the main sections, a header, and the page body."""
+"""The app shell: a sidebar with the main sections, a header, and the page body.
+
+From WIDE on the sidebar sits at the left and stays in view while the page scrolls; below
+it a top bar with a menu button takes its place. The header carries the colour-scheme
+choice (System by default; Reflex keeps the user's pick in localStorage).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import reflex as rx
 
 from lxc_manager.state.session import SessionState
 
 PRODUCT_NAME = "LXC Manager"
+WIDE = "900px"  # below this width the sidebar folds into the top bar's menu
+ColorMode = Literal["system", "light", "dark"]
+COLOR_MODES: tuple[tuple[str, ColorMode, str], ...] = (
+    ("System", "system", "monitor"),
+    ("Light", "light", "sun"),
+    ("Dark", "dark", "moon"),
+)
+
+
+def on_wide(display: str) -> dict[str, str]:
+    """A `display` value shown from WIDE on and hidden below it."""
+    return rx.breakpoints({"0px": "none", WIDE: display})
+
+
+def on_narrow(display: str) -> dict[str, str]:
+    """A `display` value shown below WIDE and hidden from it on."""
+    return rx.breakpoints({"0px": display, WIDE: "none"})
 
 
 @dataclass(frozen=True)
@@ -71,6 +94,20 @@ def _brand() -> rx.Component:
 
 
 def sidebar() -> rx.Component:
+    """The main sections; its column runs the page's full height, the links stay in view."""
+    return rx.box(_sidebar_nav(), **_SIDEBAR_COLUMN)
+
+
+_SIDEBAR_COLUMN: dict[str, object] = {
+    "align_self": "stretch",
+    "flex_shrink": "0",
+    "border_right": f"1px solid {rx.color('gray', 5)}",
+    "background": rx.color("gray", 2),
+    "display": on_wide("block"),
+}
+
+
+def _sidebar_nav() -> rx.Component:
     return rx.el.nav(
         rx.vstack(
             _brand(),
@@ -94,10 +131,83 @@ def sidebar() -> rx.Component:
         height="100vh",
         position="sticky",
         top="0",
+        overflow_y="auto",
         padding="1.25rem 0.75rem",
-        border_right=f"1px solid {rx.color('gray', 5)}",
+    )
+
+
+def _menu_link(item: NavItem) -> rx.Component:
+    return rx.menu.item(
+        rx.hstack(rx.icon(item.icon, size=16), item.label, align="center", spacing="2"),
+        on_select=rx.redirect(item.route),
+    )
+
+
+def nav_menu() -> rx.Component:
+    """The sidebar's sections as a menu, for screens narrower than WIDE."""
+    return rx.menu.root(
+        rx.menu.trigger(
+            rx.icon_button(
+                rx.icon("menu", size=18),
+                variant="soft",
+                color_scheme="gray",
+                aria_label="Menu",
+                id="nav-menu-button",
+            )
+        ),
+        rx.menu.content(
+            *[_menu_link(item) for item in NAV_ITEMS],
+            rx.menu.separator(),
+            rx.text(
+                "Settings", size="1", weight="bold", color=rx.color("gray", 10), padding_x="0.75rem"
+            ),
+            *[_menu_link(item) for item in SETTINGS_ITEMS],
+            align="end",
+        ),
+    )
+
+
+def top_bar() -> rx.Component:
+    """Brand and menu button in place of the sidebar on narrow screens; stays on top."""
+    return rx.hstack(
+        _brand(),
+        rx.spacer(),
+        nav_menu(),
+        align="center",
+        width="100%",
+        padding="0.75rem 1rem",
+        position="sticky",
+        top="0",
+        z_index="10",
+        border_bottom=f"1px solid {rx.color('gray', 5)}",
         background=rx.color("gray", 2),
-        display=["none", "none", "block"],
+        display=on_narrow("flex"),
+    )
+
+
+def _color_mode_item(label: str, mode: ColorMode, icon: str) -> rx.Component:
+    chosen = rx.color_mode == mode
+    return rx.menu.item(
+        rx.hstack(rx.icon(icon, size=14), label, align="center", spacing="2"),
+        rx.cond(chosen, rx.icon("check", size=14), rx.fragment()),
+        on_select=rx.style.set_color_mode(mode),
+        custom_attrs={"role": "menuitemradio", "aria-checked": rx.cond(chosen, "true", "false")},
+    )
+
+
+def color_mode_menu() -> rx.Component:
+    """System (the default), light or dark; the icon shows the scheme in use."""
+    return rx.menu.root(
+        rx.menu.trigger(
+            rx.icon_button(
+                rx.color_mode.icon(),
+                variant="ghost",
+                color_scheme="gray",
+                aria_label="Colour scheme",
+                id="color-mode",
+            )
+        ),
+        rx.menu.content(*[_color_mode_item(*mode) for mode in COLOR_MODES], align="end"),
     )
 
 
@@ -106,12 +216,13 @@ def user_menu() -> rx.Component:
         rx.menu.trigger(
             rx.button(
                 rx.icon("circle-user", size=18),
-                rx.text(SessionState.user_name, id="header-user"),
+                rx.text(SessionState.user_name, id="header-user", white_space="nowrap"),
                 rx.badge(
                     rx.cond(SessionState.is_admin, "administrator", "user"),
                     color_scheme=rx.cond(SessionState.is_admin, "amber", "gray"),
                     variant="soft",
                     id="header-role",
+                    display=rx.breakpoints(initial="none", xs="inline-flex"),
                 ),
                 rx.icon("chevron-down", size=14),
                 variant="ghost",
@@ -148,9 +259,15 @@ def header(title: str) -> rx.Component:
         rx.hstack(
             rx.heading(title, size="6", as_="h1"),
             rx.spacer(),
-            rx.cond(SessionState.user_name != "", user_menu()),
+            rx.hstack(
+                color_mode_menu(),
+                rx.cond(SessionState.user_name != "", user_menu()),
+                align="center",
+                spacing="4",
+            ),
             align="center",
             width="100%",
+            wrap="wrap",
         ),
         width="100%",
         padding_bottom="1rem",
@@ -159,19 +276,23 @@ def header(title: str) -> rx.Component:
 
 
 def page_shell(title: str, *children: rx.Component) -> rx.Component:
-    """Sidebar + header + body, the frame of every signed-in page."""
-    return rx.hstack(
-        sidebar(),
-        rx.el.main(
-            header(title),
-            rx.box(*children, padding_top="1.5rem", width="100%"),
-            flex="1",
-            min_width="0",
-            padding="1.25rem 2rem",
-            max_width="80rem",
+    """Sidebar (or top bar) + header + body, the frame of every signed-in page."""
+    return rx.box(
+        top_bar(),
+        rx.hstack(
+            sidebar(),
+            rx.el.main(
+                header(title),
+                rx.box(*children, padding_top="1.5rem", width="100%"),
+                flex="1",
+                min_width="0",
+                padding=rx.breakpoints(initial="1rem", sm="1.25rem 2rem"),
+                max_width="80rem",
+            ),
+            spacing="0",
+            align="start",
+            width="100%",
         ),
-        spacing="0",
-        align="start",
         width="100%",
         min_height="100vh",
         background=rx.color("gray", 1),
