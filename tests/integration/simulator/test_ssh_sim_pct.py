@@ -175,6 +175,6 @@ async def test_pct_enter_runs_a_shell_in_the_container(simulator: Any, cts: Cont
     entered = await run(simulator, f"pct enter {cts.running}", "hostname\ncd /etc; pwd\nexit 4\n")
     hostname = await run(simulator, pct_exec(cts.running, "hostname"))
     assert (entered.exit_status, entered.stdout) == (4, f"{hostname.stdout}/etc\n")
-    stopped = await run(simulator, f"pct enter {cts.stopped}", "hostname\n")
+    stopped = await run(simulator, f"pct enter {cts.stopped}")  # refused before any input
     assert stopped.exit_status == 255
     assert stopped.stderr == f"container '{cts.stopped}' not running!\n"
