@@ -35,7 +35,7 @@ import redis
 import redis.exceptions
 
 from lxc_manager import redis_client
-from lxc_manager.nodes import NodeNotFound, NodeSecretError, NodeView, client_for, get_node
+from lxc_manager.nodes import NodeNotFound, NodeSecretError, NodeView, client_for, get_node_sync
 from lxc_manager.proxmox import ProxmoxClient, ProxmoxError
 
 from .request import MSG_VMID, VMID_MAX, VMID_MIN
@@ -126,7 +126,7 @@ async def _node(user_id: str, node_id: int) -> NodeView:
     now = time.monotonic()
     if cached is not None and now - cached[0] < NODE_CACHE_SECONDS:
         return cached[1]
-    node = await asyncio.to_thread(get_node, user_id, node_id)
+    node = await asyncio.to_thread(get_node_sync, user_id, node_id)
     if len(_nodes) > 1000:
         _nodes.clear()
     _nodes[key] = (now, node)

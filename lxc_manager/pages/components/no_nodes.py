@@ -16,8 +16,8 @@ class NodeSummaryState(SessionState):
 
     @rx.event
     @require_session
-    def load_summary(self) -> None:
-        self.node_count = len(service.list_nodes(self._user_id))
+    async def load_summary(self) -> None:
+        self.node_count = len(await service.list_nodes(self._user_id))
         self.summary_loaded = True
 
     @rx.var

@@ -124,7 +124,7 @@ async def test_disabling_ends_sessions_refuses_sign_in_and_enabling_restores_use
     await endpoints.publish_disabled(service.redis)
     _, again = await signed_in(service, c, simulator.root_password)
     assert again.user_id == session.user_id
-    assert [n.name for n in nodes.list_nodes(again.user_id)] == ["lab"]
+    assert [n.name for n in await nodes.list_nodes(again.user_id)] == ["lab"]
 
 
 async def test_a_fake_proxmox_enabled_later_never_inherits_the_real_root(

@@ -1,0 +1,187 @@
+"""A pytest plugin: a callback that blocks the event loop fails the test that ran it.
+
+Every pytest-asyncio loop runs in asyncio's debug mode, and each callback it runs (one
+step of a task) is timed. A step that held the loop for `LXCM_SLOW_CALLBACK_MS` (default
+100 ms) or longer fails the test phase (setup, call, teardown) it ran in.
+
+The time counted is the wall-clock time of the step minus the time the thread waited for
+a CPU (the run-queue delay Linux reports in /proc/.../schedstat) , minus the CPU time
+other threads of the process used meanwhile (while one runs Python, the loop's thread
+waits for the GIL) and minus garbage-collector pauses (they land on whatever step
+allocates next). Sleeping, disk and network waits and the step's own CPU work count;
+other processes crowding the machine's cores do not, so the threshold means the same on
+a busy 2-core CI box as on a quiet one. Without schedstat it is wall-clock time less the
+other threads' CPU. asyncio's own (wall-clock) slow-callback warning stays on with the
+same threshold, as a log line only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import threading
+import time
+import weakref
+from collections.abc import Callable, Generator
+from typing import Any
+
+import pytest
+
+DEFAULT_THRESHOLD_MS = 100.0
+ENV_THRESHOLD = "LXCM_SLOW_CALLBACK_MS"
+
+
+def threshold_seconds() -> float:
+    raw = os.environ.get(ENV_THRESHOLD, "").strip()
+    try:
+        value = float(raw) if raw else DEFAULT_THRESHOLD_MS
+    except ValueError:
+        raise pytest.UsageError(f"{ENV_THRESHOLD} must be a number of milliseconds") from None
+    if value <= 0:
+        raise pytest.UsageError(f"{ENV_THRESHOLD} must be positive")
+    return value / 1000
+
+
+class RunQueueClock:
+    """Seconds this thread has spent waiting for a CPU so far (0.0 where unknown)."""
+
+    def __init__(self) -> None:
+        self._fds: dict[int, int] = {}
+
+    def waited(self) -> float:
+        tid = threading.get_native_id()
+        fd = self._fds.get(tid)
+        if fd is None:
+            try:
+                fd = os.open(f"/proc/self/task/{tid}/schedstat", os.O_RDONLY)
+            except OSError:
+                fd = -1
+            self._fds[tid] = fd
+        if fd < 0:
+            return 0.0
+        try:
+            return int(os.pread(fd, 128, 0).split()[1]) / 1e9
+        except (OSError, IndexError, ValueError):
+            return 0.0
+
+
+class GcClock:
+    """Seconds spent in the cyclic garbage collector so far (all generations)."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.total += time.perf_counter() - self._started
+
+
+class SlowCallbackGuard:
+    """Times the callbacks of the loops it watches; keeps the slow ones until taken."""
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+        self.loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+        self.seen: list[str] = []
+        self._clock = RunQueueClock()
+        self._gc = GcClock()
+        self._original: Callable[[asyncio.Handle], None] | None = None
+
+    def watch(self, loop: asyncio.AbstractEventLoop) -> None:
+        loop.set_debug(True)  # asyncio's other checks, and task locations in reprs
+        loop.slow_callback_duration = self.threshold
+        self.loops.add(loop)
+
+    def install(self) -> None:
+        original = asyncio.Handle._run
+        self._original = original
+        guard = self
+        gc.callbacks.append(self._gc)
+
+        def timed_run(handle: asyncio.Handle) -> None:
+            if handle._loop not in guard.loops:  # type: ignore[attr-defined]
+                return original(handle)
+            started, waited = time.perf_counter(), guard._clock.waited()
+            others = time.process_time() - time.thread_time()
+            collecting = guard._gc.total
+            try:
+                return original(handle)
+            finally:
+                wall = time.perf_counter() - started
+                others = time.process_time() - time.thread_time() - others
+                collecting = guard._gc.total - collecting
+                busy = wall - (guard._clock.waited() - waited) - others - collecting
+                if busy >= guard.threshold:
+                    guard.seen.append(f"{handle!r} held the loop {busy:.3f} s ({wall:.3f} s wall)")
+
+        asyncio.Handle._run = timed_run  # type: ignore[method-assign]
+
+    def uninstall(self) -> None:
+        if self._original is not None:
+            asyncio.Handle._run = self._original  # type: ignore[method-assign]
+            self._original = None
+            gc.callbacks.remove(self._gc)
+
+    def take(self) -> list[str]:
+        seen, self.seen = self.seen, []
+        return seen
+
+    def check(self, phase: str) -> None:
+        seen = self.take()
+        if seen:
+            lines = "\n  ".join(seen)
+            pytest.fail(
+                f"the event loop was blocked during {phase} (threshold "
+                f"{self.threshold * 1000:g} ms, {ENV_THRESHOLD}):\n  {lines}",
+                pytrace=False,
+            )
+
+
+_guard_key = pytest.StashKey[SlowCallbackGuard]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    guard = SlowCallbackGuard(threshold_seconds())
+    guard.install()
+    config.stash[_guard_key] = guard
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _guard_key in config.stash:
+        config.stash[_guard_key].uninstall()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: Any) -> Generator[None]:
+    """pytest-asyncio's loops come from its `_<scope>_scoped_runner` fixtures: watch each."""
+    result = yield
+    if fixturedef.argname.endswith("_scoped_runner") and isinstance(result, asyncio.Runner):
+        request.config.stash[_guard_key].watch(result.get_loop())
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None]:
+    guard = item.config.stash[_guard_key]
+    guard.take()  # anything before this test belongs to no test
+    result = yield
+    guard.check("setup")
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None]:
+    result = yield
+    item.config.stash[_guard_key].check("the test")
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None]:
+    result = yield
+    item.config.stash[_guard_key].check("teardown")
+    return result
