@@ -13,6 +13,11 @@ other processes crowding the machine's cores do not, so the threshold means the 
 a busy 2-core CI box as on a quiet one. Without schedstat it is wall-clock time less the
 other threads' CPU. asyncio's own (wall-clock) slow-callback warning stays on with the
 same threshold, as a log line only.
+
+A second check does not depend on timing: a database connection taken on a thread that
+runs an event loop, from a page's event handler (lxc_manager/pages/, lxc_manager/state/),
+fails the test too. Handlers await the services' async functions, which do database
+work in a thread.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import sys
 import threading
 import time
 import weakref
@@ -27,6 +33,13 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.pool import Pool
+
+HANDLER_DIRS = (
+    os.sep + os.path.join("lxc_manager", "pages") + os.sep,
+    os.sep + os.path.join("lxc_manager", "state") + os.sep,
+)
 
 DEFAULT_THRESHOLD_MS = 100.0
 ENV_THRESHOLD = "LXCM_SLOW_CALLBACK_MS"
@@ -126,6 +139,21 @@ class SlowCallbackGuard:
             self._original = None
             gc.callbacks.remove(self._gc)
 
+    def on_checkout(self, *_args: Any) -> None:
+        """SQLAlchemy pool checkout: refuse it on a loop thread under a page handler."""
+        if asyncio._get_running_loop() is None:
+            return
+        frame = sys._getframe(1)
+        while frame is not None:
+            path = frame.f_code.co_filename
+            if any(part in path for part in HANDLER_DIRS):
+                self.seen.append(
+                    f"database work on the event loop in {frame.f_code.co_name} "
+                    f"({os.path.basename(path)}:{frame.f_lineno})"
+                )
+                return
+            frame = frame.f_back  # type: ignore[assignment]
+
     def take(self) -> list[str]:
         seen, self.seen = self.seen, []
         return seen
@@ -135,7 +163,7 @@ class SlowCallbackGuard:
         if seen:
             lines = "\n  ".join(seen)
             pytest.fail(
-                f"the event loop was blocked during {phase} (threshold "
+                f"the event loop was blocked during {phase} (slow-callback threshold "
                 f"{self.threshold * 1000:g} ms, {ENV_THRESHOLD}):\n  {lines}",
                 pytrace=False,
             )
@@ -147,12 +175,15 @@ _guard_key = pytest.StashKey[SlowCallbackGuard]()
 def pytest_configure(config: pytest.Config) -> None:
     guard = SlowCallbackGuard(threshold_seconds())
     guard.install()
+    event.listen(Pool, "checkout", guard.on_checkout)
     config.stash[_guard_key] = guard
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _guard_key in config.stash:
-        config.stash[_guard_key].uninstall()
+        guard = config.stash[_guard_key]
+        event.remove(Pool, "checkout", guard.on_checkout)
+        guard.uninstall()
 
 
 @pytest.hookimpl(wrapper=True)
