@@ -262,7 +262,7 @@ async def test_edit_keeps_stored_secrets_and_can_drop_ssh(simulator: SimulatorIn
 
 
 async def test_standalone_host_changed_certificate_and_host_key(small_sim, tmp_path: Path) -> None:
-    sim = small_sim()
+    sim = await asyncio.to_thread(small_sim)
     data = sim.input(ssh=True)
     node = await add_node(USER_A, data)
     assert node.cluster_name == "" and node.pve_nodes == ["pve1"]
@@ -270,8 +270,10 @@ async def test_standalone_host_changed_certificate_and_host_key(small_sim, tmp_p
     old_tls, old_ssh = node.tls_fingerprint, node.ssh_host_key
     assert old_ssh is not None
 
-    sim.process.stop()
-    again = small_sim(port=sim.api_port, ssh_port=sim.ssh_port)  # new certificate and host key
+    await asyncio.to_thread(sim.process.stop)
+    again = await asyncio.to_thread(
+        small_sim, port=sim.api_port, ssh_port=sim.ssh_port
+    )  # new certificate and host key
     new_tls, new_ssh = again.ready["tls_sha256"], again.ready["ssh_host_key"]
     assert (new_tls, new_ssh) != (old_tls, old_ssh)
 
@@ -319,7 +321,7 @@ async def refused(port: int, within: float = 3.0) -> None:
 async def test_probe_is_concurrent_with_a_per_node_timeout(
     simulator: SimulatorInfo, small_sim
 ) -> None:
-    sims = small_sim(endpoints=2)
+    sims = await asyncio.to_thread(small_sim, endpoints=2)
     good = await add_node(USER_A, sim_input(simulator, "good", ssh=True))
     hung = await add_node(USER_A, sims.input("hung", endpoint=0))
     gone = await add_node(USER_A, sims.input("gone", endpoint=1))
