@@ -14,6 +14,12 @@ a busy 2-core CI box as on a quiet one. Without schedstat it is wall-clock time 
 other threads' CPU. With LXCM_ASYNCIO_DEBUG=1 the loops also run in asyncio's debug
 mode, whose own (wall-clock) slow-callback warning then logs with the same threshold.
 
+Who is to blame: while a step runs past the threshold, a watchdog thread samples the
+loop thread's stack and notes the innermost frame of this repository. When that frame
+is the app's (lxc_manager/) or unknown, the test fails; when it is test code under
+tests/ (a test starting a simulator with a blocking call, say), the test gets a warning
+instead: the guard is about the product's event loop; test helpers may block their own.
+
 A second check does not depend on timing: a database connection taken on a thread that
 runs an event loop, from a page's event handler (lxc_manager/pages/, lxc_manager/state/),
 fails the test too. Handlers await the services' async functions, which do database
@@ -28,6 +34,7 @@ import os
 import sys
 import threading
 import time
+import warnings
 import weakref
 from collections.abc import Callable, Generator
 from typing import Any
@@ -36,6 +43,10 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.pool import Pool
 
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+APP_DIR = os.path.join(REPO, "lxc_manager") + os.sep
+TESTS_DIR = os.path.join(REPO, "tests") + os.sep
+HERE = os.path.abspath(__file__)
 HANDLER_DIRS = (
     os.sep + os.path.join("lxc_manager", "pages") + os.sep,
     os.sep + os.path.join("lxc_manager", "state") + os.sep,
@@ -107,6 +118,24 @@ class SlowCallbackGuard:
         self._clock = RunQueueClock()
         self._gc = GcClock()
         self._original: Callable[[asyncio.Handle], None] | None = None
+        self.warnings: list[str] = []
+        self._running: tuple[int, float] | None = None  # (thread id, start) of a step
+        self._blame: str | None = None
+        self._watchdog = threading.Thread(target=self._watch, name="slow-callbacks", daemon=True)
+
+    def _watch(self) -> None:
+        """Sample the stack of a step that runs past the threshold (once per step)."""
+        while True:
+            time.sleep(self.threshold / 4)
+            running = self._running
+            if running is None or self._blame is not None:
+                continue
+            tid, started = running
+            if time.perf_counter() - started < self.threshold:
+                continue
+            frame = sys._current_frames().get(tid)
+            if self._running is running:
+                self._blame = _innermost_project_frame(frame)
 
     def watch(self, loop: asyncio.AbstractEventLoop) -> None:
         if DEBUG:  # asyncio's own checks, and where each handle was created
@@ -115,6 +144,7 @@ class SlowCallbackGuard:
         self.loops.add(loop)
 
     def install(self) -> None:
+        self._watchdog.start()
         original = asyncio.Handle._run
         self._original = original
         guard = self
@@ -124,19 +154,27 @@ class SlowCallbackGuard:
             if handle._loop not in guard.loops:  # type: ignore[attr-defined]
                 return original(handle)
             started, waited = time.perf_counter(), guard._clock.waited()
+            guard._running, guard._blame = (threading.get_ident(), started), None
             others = time.process_time() - time.thread_time()
             collecting = guard._gc.total
             try:
                 return original(handle)
             finally:
+                guard._running = None
                 wall = time.perf_counter() - started
                 others = time.process_time() - time.thread_time() - others
                 collecting = guard._gc.total - collecting
                 busy = wall - (guard._clock.waited() - waited) - others - collecting
                 if busy >= guard.threshold:
-                    guard.seen.append(
+                    blame = guard._blame or "?"
+                    line = (
                         f"{_describe(handle)} held the loop {busy:.3f} s ({wall:.3f} s wall)"
+                        f", blocked in {blame}"
                     )
+                    if blame.startswith(TESTS_DIR):
+                        guard.warnings.append(line)
+                    else:
+                        guard.seen.append(line)
 
         asyncio.Handle._run = timed_run  # type: ignore[method-assign]
 
@@ -166,6 +204,9 @@ class SlowCallbackGuard:
         return seen
 
     def check(self, phase: str) -> None:
+        for line in self.warnings:
+            warnings.warn(f"test code blocked the event loop: {line}", stacklevel=1)
+        self.warnings = []
         seen = self.take()
         if seen:
             lines = "\n  ".join(seen)
@@ -174,6 +215,16 @@ class SlowCallbackGuard:
                 f"{self.threshold * 1000:g} ms, {ENV_THRESHOLD}):\n  {lines}",
                 pytrace=False,
             )
+
+
+def _innermost_project_frame(frame: Any) -> str | None:
+    """`path:line` of the innermost frame in lxc_manager/ or tests/ (not this plugin)."""
+    while frame is not None:
+        path = frame.f_code.co_filename
+        if path != HERE and (path.startswith(APP_DIR) or path.startswith(TESTS_DIR)):
+            return f"{path}:{frame.f_lineno}"
+        frame = frame.f_back
+    return None
 
 
 def _describe(handle: asyncio.Handle) -> str:
