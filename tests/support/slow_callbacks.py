@@ -124,14 +124,14 @@ class SlowCallbackGuard:
         self._watchdog = threading.Thread(target=self._watch, name="slow-callbacks", daemon=True)
 
     def _watch(self) -> None:
-        """Sample the stack of a step that runs past the threshold (once per step)."""
+        """Sample the stack of a step that runs past half the threshold (once per step)."""
         while True:
-            time.sleep(self.threshold / 4)
+            time.sleep(self.threshold / 10)
             running = self._running
             if running is None or self._blame is not None:
                 continue
             tid, started = running
-            if time.perf_counter() - started < self.threshold:
+            if time.perf_counter() - started < self.threshold / 2:
                 continue
             frame = sys._current_frames().get(tid)
             if self._running is running:
