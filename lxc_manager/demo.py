@@ -156,7 +156,7 @@ class DemoSupervisor(Supervisor):
         from lxc_manager.templates import service
 
         # The demo installs its own catalog, as an administrator would.
-        report = service.sync_catalog(Actor(user_id, is_admin=True))
+        report = service.sync_catalog_sync(Actor(user_id, is_admin=True))
         log.info("%s", report.summary())
         for error in report.errors:
             log.warning("catalog: %s", error)
@@ -179,7 +179,9 @@ class DemoSupervisor(Supervisor):
             tls_fingerprint=str(self.ready["tls_sha256"]),
             ssh_host_key=str(self.ready["ssh_host_key"]),
         )
-        existing = next((n for n in service.list_nodes(user_id) if n.name == DEMO_NODE_NAME), None)
+        existing = next(
+            (n for n in await service.list_nodes(user_id) if n.name == DEMO_NODE_NAME), None
+        )
         if existing is None:
             # The demo's own start-up, before Redis runs: not a user's connection test.
             outcome = await service.create_node(user_id, data, throttled=False)

@@ -14,6 +14,9 @@ from lxc_manager.embedded_redis import EmbeddedRedis
 from lxc_manager.process import stop_children
 from lxc_manager.settings import get_settings
 
+# Every asyncio loop runs in debug mode; a callback that blocks it fails its test.
+pytest_plugins = ["tests.support.slow_callbacks"]
+
 CONFIG_PREFIXES = ("LXCM_", "REDIS_URL", "DATABASE_URL")
 
 

@@ -39,7 +39,7 @@ from lxc_manager.nodes import (
     MemberUnreachable,
     NodeNotFound,
     client_for,
-    get_node,
+    get_node_sync,
     ssh_target_for,
     ssh_target_on,
 )
@@ -331,7 +331,7 @@ async def get_overview(
     """Configuration and state of the container, with its IPv4 address: from Proxmox's
     /interfaces, else `ip -j addr` in the container when SSH is configured, else None."""
     _check(pve_node, vmid)
-    node = await asyncio.to_thread(get_node, user_id, node_id)
+    node = await asyncio.to_thread(get_node_sync, user_id, node_id)
     client = await _client(user_id, node_id)
     async with client:
         status, config = await asyncio.gather(
@@ -742,7 +742,7 @@ async def get_services(
     credentials files of /etc/lxc-manager/credentials. Cached for
     `SERVICES_CACHE_SECONDS` (credential values encrypted); `refresh=True` reads afresh."""
     _check(pve_node, vmid)
-    node = await asyncio.to_thread(get_node, user_id, node_id)
+    node = await asyncio.to_thread(get_node_sync, user_id, node_id)
     if not await _has_ssh(user_id, node_id):
         return Services(False, MSG_NO_SSH, ())
     cache_key = _cache_key(user_id, known.cluster_key_of(node), vmid)
@@ -780,7 +780,7 @@ async def get_services(
 def audit_reveal(user_id: str, node_id: int, vmid: int, service: str, key: str) -> None:
     """Record that the user revealed a credential (sync: call it in a thread from async
     code). Raises NodeNotFound for another user's node."""
-    node = get_node(user_id, node_id)
+    node = get_node_sync(user_id, node_id)
     audit.record(
         "container.credential.reveal",
         user_id=user_id,

@@ -27,7 +27,13 @@ from typing import Any
 import redis.exceptions
 
 from lxc_manager import redis_client
-from lxc_manager.nodes import NodeNotFound, NodeSecretError, client_for, cluster_key_of, get_node
+from lxc_manager.nodes import (
+    NodeNotFound,
+    NodeSecretError,
+    client_for,
+    cluster_key_of,
+    get_node_sync,
+)
 from lxc_manager.proxmox import (
     ProxmoxClient,
     ProxmoxError,
@@ -159,7 +165,7 @@ def _log_lines(data: Any) -> tuple[str, ...]:
 
 def _resolve(user_id: str, node_id: int) -> _Target:
     """The user's node (NodeNotFound otherwise) and a client for it (sync: in a thread)."""
-    node = get_node(user_id, node_id)
+    node = get_node_sync(user_id, node_id)
     return _Target(node.name, cluster_key_of(node), client_for(user_id, node_id))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from lxc_manager.nodes import service as nodes
 
 
@@ -10,7 +12,8 @@ async def locate(user_id: str, node_id: int, vmid: int) -> tuple[str, str] | Non
 
     Raises NodeNotFound for a node that is not the user's; ProxmoxError when unreachable.
     """
-    async with nodes.client_for(user_id, node_id) as pve:
+    client = await asyncio.to_thread(nodes.client_for, user_id, node_id)
+    async with client as pve:
         resources = await pve.cluster_resources(type="vm")
     for resource in resources:
         if resource.type == "lxc" and resource.vmid == vmid and resource.node:

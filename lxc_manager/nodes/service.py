@@ -154,8 +154,9 @@ def _view(node: ProxmoxNode) -> NodeView:
     )
 
 
-def list_nodes(user_id: str) -> list[NodeView]:
-    """The user's nodes: the default first, then by name."""
+def list_nodes_sync(user_id: str) -> list[NodeView]:
+    """The user's nodes: the default first, then by name (blocking: for code that already
+    runs in a thread; async code awaits `list_nodes`)."""
     with session_scope() as db:
         rows = db.exec(
             select(ProxmoxNode)
@@ -169,9 +170,21 @@ def list_nodes(user_id: str) -> list[NodeView]:
         return [_view(node) for node in rows]
 
 
-def get_node(user_id: str, node_id: int) -> NodeView:
+async def list_nodes(user_id: str) -> list[NodeView]:
+    """The user's nodes: the default first, then by name."""
+    return await asyncio.to_thread(list_nodes_sync, user_id)
+
+
+def get_node_sync(user_id: str, node_id: int) -> NodeView:
+    """The user's node or NodeNotFound (blocking: for code that already runs in a thread;
+    async code awaits `get_node`)."""
     with session_scope() as db:
         return _view(_row(db, user_id, node_id))
+
+
+async def get_node(user_id: str, node_id: int) -> NodeView:
+    """The user's node; NodeNotFound for another user's or a missing one."""
+    return await asyncio.to_thread(get_node_sync, user_id, node_id)
 
 
 def _node_count(db: Session, user_id: str) -> int:
@@ -505,9 +518,13 @@ async def update_node(user_id: str, node_id: int, data: NodeInput) -> NodeView |
     return view
 
 
-def delete_node(user_id: str, node_id: int) -> None:
+async def delete_node(user_id: str, node_id: int) -> None:
     """Delete the node; if it was the default, the oldest remaining node becomes the default
     in the same transaction."""
+    await asyncio.to_thread(_delete_node, user_id, node_id)
+
+
+def _delete_node(user_id: str, node_id: int) -> None:
     with session_scope() as db:
         node = _row(db, user_id, node_id)
         name, was_default = node.name, node.is_default
@@ -535,8 +552,12 @@ def delete_node(user_id: str, node_id: int) -> None:
     )
 
 
-def make_default(user_id: str, node_id: int) -> None:
+async def make_default(user_id: str, node_id: int) -> None:
     """Make the node the user's default: the old default is cleared first, one transaction."""
+    await asyncio.to_thread(_make_default, user_id, node_id)
+
+
+def _make_default(user_id: str, node_id: int) -> None:
     with session_scope() as db:
         node = _row(db, user_id, node_id)
         if node.is_default:

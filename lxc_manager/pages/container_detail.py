@@ -16,6 +16,7 @@ from contextlib import suppress
 import reflex as rx
 from pydantic import BaseModel
 
+from lxc_manager.aio import all_of
 from lxc_manager.containers import ActionResult, detail
 from lxc_manager.containers.locate import locate
 from lxc_manager.nodes import NodeNotFound
@@ -138,18 +139,22 @@ class ContainerDetailState(SessionState):
             return
         self._node_id, self._vmid = ids
         try:
-            node = node_service.get_node(self._user_id, self._node_id)
+            node, found = await all_of(
+                node_service.get_node(self._user_id, self._node_id),
+                locate(self._user_id, self._node_id, self._vmid),
+            )
             self.node_name, self._cluster_key = node.name, cluster_key_of(node)
-            found = await locate(self._user_id, self._node_id, self._vmid)
             if found is None:
                 self.problem = "Container not found"
                 return
             self.pve_node, self.title = found
-            await self._load_overview()
-            await self._load_origin()
-            await self._load_metrics()
-            await self._load_history()
-            await self._load_snapshots()
+            await all_of(
+                self._load_overview(),
+                self._load_origin(),
+                self._load_metrics(),
+                self._load_history(),
+                self._load_snapshots(),
+            )
         except NodeNotFound:
             self.problem = "Container not found"
         except ProxmoxError as exc:

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from lxc_manager.containers import (
     ACTIONS,
     ContainerRow,
+    Listing,
     bulk_action,
     delete_container,
     list_containers,
@@ -165,6 +166,20 @@ def to_job_row(view: JobView) -> JobRow:
     )
 
 
+async def _fetch(user_id: str) -> tuple[Listing, list[JobView]]:
+    """Every node's containers and the user's recent jobs, side by side. It reaches every
+    node, so handlers call it outside `async with self`: the tab's state stays free."""
+    listing, views = await asyncio.gather(
+        list_containers(user_id),
+        list_jobs(
+            user_id,
+            active_or_failed_only=True,
+            failed_since=datetime.now(UTC) - FAILED_JOBS_SHOWN,
+        ),
+    )
+    return listing, views
+
+
 class DashboardState(NodeSummaryState):
     rows: list[Row] = []
     jobs: list[JobRow] = []
@@ -198,15 +213,8 @@ class DashboardState(NodeSummaryState):
     _all: list[ContainerRow] = []
 
     # ---- data -------------------------------------------------------------------------
-    async def _fetch(self) -> None:
-        listing, views = await asyncio.gather(
-            list_containers(self._user_id),
-            list_jobs(
-                self._user_id,
-                active_or_failed_only=True,
-                failed_since=datetime.now(UTC) - FAILED_JOBS_SHOWN,
-            ),
-        )
+    def _show(self, listing: Listing, views: list[JobView]) -> None:
+        """Take a fetched listing (inside `async with self` in background handlers)."""
         job_rows = [to_job_row(view) for view in views]
         if job_rows != self.jobs:
             self.jobs = job_rows
@@ -253,19 +261,27 @@ class DashboardState(NodeSummaryState):
         if any(key not in visible for key in self.selected):
             self.selected = [key for key in self.selected if key in visible]
 
-    @rx.event
+    @rx.event(background=True)
     @require_session
     async def load(self) -> None:
-        await self._fetch()  # also counts the user's nodes (one query for both)
-        if not self.summary_loaded:
-            self.summary_loaded = True
+        async with self:
+            user_id = self._user_id
+        fetched = await _fetch(user_id)  # also counts the user's nodes (one query for both)
+        async with self:
+            self._show(*fetched)
+            if not self.summary_loaded:
+                self.summary_loaded = True
 
-    @rx.event
+    @rx.event(background=True)
     @require_session_quiet
     async def refresh(self, _now: str = "") -> None:
         """The periodic tick while the page is open."""
-        if self.node_count:
-            await self._fetch()
+        async with self:
+            user_id, node_count = self._user_id, self.node_count
+        if node_count:
+            fetched = await _fetch(user_id)
+            async with self:
+                self._show(*fetched)
 
     # ---- filters ----------------------------------------------------------------------
     @rx.event
@@ -353,10 +369,11 @@ class DashboardState(NodeSummaryState):
             user_id, target.node_id, target.pve_node, target.vmid, action, force=force
         )
         label = f"{ACTION_LABELS[action]} {target.name or target.vmid}"
+        fetched = await _fetch(user_id)
         async with self:
             self.pending = {k: v for k, v in self.pending.items() if k != key}
             self.task_title, self.task_log = label, list(result.task_log)
-            await self._fetch()
+            self._show(*fetched)
         yield (rx.toast.success if result.ok else rx.toast.error)(f"{label}: {result.message}")
 
     @rx.event
@@ -423,10 +440,11 @@ class DashboardState(NodeSummaryState):
             destroy_unreferenced_disks=form.get("destroy_disks") == "on",
             stop_first=form.get("stop_first") == "on",
         )
+        fetched = await _fetch(user_id)
         async with self:
             self.pending = {k: v for k, v in self.pending.items() if k != key}
             self.task_title, self.task_log = f"Delete CT {target.vmid}", list(result.task_log)
-            await self._fetch()
+            self._show(*fetched)
         yield (rx.toast.success if result.ok else rx.toast.error)(
             f"Delete CT {target.vmid}: {result.message}"
         )
@@ -448,6 +466,7 @@ class DashboardState(NodeSummaryState):
         results = await bulk_action(
             user_id, [(t.node_id, t.pve_node, t.vmid) for t in targets], action
         )
+        fetched = await _fetch(user_id)
         async with self:
             done = {t.key for t in targets}
             self.pending = {k: v for k, v in self.pending.items() if k not in done}
@@ -456,7 +475,7 @@ class DashboardState(NodeSummaryState):
                 for (_, pve_node, vmid), r in results
             ]
             self.selected = []
-            await self._fetch()
+            self._show(*fetched)
 
 
 # ---- components ----------------------------------------------------------------------------

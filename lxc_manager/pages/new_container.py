@@ -21,6 +21,7 @@ import reflex as rx
 from pydantic import BaseModel
 from redis.exceptions import RedisError
 
+from lxc_manager.aio import all_of
 from lxc_manager.nodes import service as nodes
 from lxc_manager.nodes.service import NodeNotFound, NodeSecretError, NodeView
 from lxc_manager.pages.components.layout import empty_state, page_shell
@@ -327,10 +328,14 @@ class WizardState(NodeSummaryState):
     # ---- loading ----------------------------------------------------------------------
     @rx.event
     @require_session
-    def load(self):
+    async def load(self):
         self.node_count = 0
         actor = self._actor()
-        views = nodes.list_nodes(self._user_id)
+        views, listed, buckets = await all_of(
+            nodes.list_nodes(self._user_id),
+            templates.list_templates(actor),
+            templates.list_buckets(actor),
+        )
         self.node_count, self.summary_loaded = len(views), True
         self.node_choices = [
             NodeChoice(id=v.id, name=v.name, is_default=v.is_default, has_ssh=v.has_ssh)
@@ -345,16 +350,16 @@ class WizardState(NodeSummaryState):
                 tags=list(t.tags),
                 counts=f"{t.scripts} scripts · {t.files} files · {t.packages} packages",
             )
-            for t in templates.list_templates(actor)
+            for t in listed
         ]
-        self.bucket_names = [b.name for b in templates.list_buckets(actor)]
+        self.bucket_names = [b.name for b in buckets]
         self._reset_form(views)
         self.loaded = True
         if not views:
             return None
         wanted = self.router.url.query_parameters.get("template", "")
         if isinstance(wanted, str) and wanted.isdigit():
-            self._prefill(int(wanted), templates.get_template(actor, int(wanted)))
+            self._prefill(int(wanted), await templates.get_template(actor, int(wanted)))
         return WizardState.load_options
 
     def _reset_form(self, views: list[NodeView]) -> None:
@@ -495,11 +500,7 @@ class WizardState(NodeSummaryState):
     @rx.event
     @require_session
     async def choose_template(self, template_id: int):
-        stored = (
-            await asyncio.to_thread(templates.get_template, self._actor(), template_id)
-            if template_id
-            else None
-        )
+        stored = await templates.get_template(self._actor(), template_id) if template_id else None
         if not self._prefill(template_id, stored):
             return rx.toast.error(templates.MSG_NOT_FOUND)
         self.step = 1

@@ -101,8 +101,8 @@ class NodesState(SessionState):
     _confirmed_ssh: str = ""
     _confirmed_members: dict[str, str] = {}
 
-    def _refresh(self) -> None:
-        views = service.list_nodes(self._user_id)
+    async def _refresh(self) -> None:
+        views = await service.list_nodes(self._user_id)
         rows = []
         for view in views:
             peers = [v.name for v in views if v.cluster_key == view.cluster_key and v.id != view.id]
@@ -112,8 +112,8 @@ class NodesState(SessionState):
 
     @rx.event
     @require_session
-    def load(self) -> type[NodesState] | None:
-        self._refresh()
+    async def load(self) -> type[NodesState] | None:
+        await self._refresh()
         return NodesState.probe if self.nodes else None
 
     @rx.event(background=True)
@@ -169,13 +169,13 @@ class NodesState(SessionState):
 
     @rx.event
     @require_session
-    def open_edit(self, node_id: int) -> None:
+    async def open_edit(self, node_id: int) -> None:
         self._reset_form()
         try:
-            view = service.get_node(self._user_id, node_id)
+            view = await service.get_node(self._user_id, node_id)
         except NodeNotFound:
             self.delete_error = "Node not found"
-            self._refresh()
+            await self._refresh()
             return
         self.editing_id, self.editing_has_ssh = view.id, view.has_ssh
         self.f_name, self.f_host, self.f_port, self.f_token_id = (
@@ -257,7 +257,7 @@ class NodesState(SessionState):
         except NodeNotFound:
             self.saving, self.dialog_open = False, False
             self.delete_error = "Node not found"
-            self._refresh()
+            await self._refresh()
             return
         finally:
             self.saving = False
@@ -266,30 +266,30 @@ class NodesState(SessionState):
             return
         self.dialog_open = False
         self._reset_form()
-        self._refresh()
+        await self._refresh()
         yield rx.toast.success(f"Node {outcome.name} saved", id="node-saved")
         yield NodesState.probe
 
     # ---- row actions ------------------------------------------------------------------
     @rx.event
     @require_session
-    def make_default(self, node_id: int):
+    async def make_default(self, node_id: int):
         try:
-            service.make_default(self._user_id, node_id)
+            await service.make_default(self._user_id, node_id)
         except NodeNotFound:
             self.delete_error = "Node not found"
-        self._refresh()
+        await self._refresh()
         return NodesState.probe
 
     @rx.event
     @require_session
-    def delete(self, node_id: int):
+    async def delete(self, node_id: int):
         self.delete_error = ""
         try:
-            service.delete_node(self._user_id, node_id)
+            await service.delete_node(self._user_id, node_id)
         except NodeNotFound:
             self.delete_error = "Node not found"
-        self._refresh()
+        await self._refresh()
         return NodesState.probe if self.nodes else None
 
 

@@ -77,15 +77,15 @@ class BucketsState(SessionState):
     def _actor(self) -> Actor:
         return Actor(self._user_id, self.is_admin)
 
-    def _refresh(self) -> None:
-        self.rows = [_row(b) for b in service.list_buckets(self._actor())]
+    async def _refresh(self) -> None:
+        self.rows = [_row(b) for b in await service.list_buckets(self._actor())]
         self.loaded = True
 
     @rx.event
     @require_session
-    def load(self) -> None:
+    async def load(self) -> None:
         self.action_error = ""
-        self._refresh()
+        await self._refresh()
 
     @rx.event
     @require_session
@@ -96,11 +96,11 @@ class BucketsState(SessionState):
 
     @rx.event
     @require_session
-    def open_edit(self, bucket_id: int) -> None:
-        bucket = service.get_bucket(self._actor(), bucket_id)
+    async def open_edit(self, bucket_id: int) -> None:
+        bucket = await service.get_bucket(self._actor(), bucket_id)
         if bucket is None:
             self.action_error = service.MSG_BUCKET_NOT_FOUND
-            self._refresh()
+            await self._refresh()
             return
         if not bucket.can_edit:
             self.action_error = service.MSG_BUCKET_NOT_YOURS.format(
@@ -122,7 +122,7 @@ class BucketsState(SessionState):
 
     @rx.event
     @require_session
-    def save(self, form: dict[str, str]):
+    async def save(self, form: dict[str, str]):
         packages, line_errors = parse_package_lines(form.get("packages", ""))
         if line_errors:
             number, message = next(iter(line_errors.items()))
@@ -137,7 +137,7 @@ class BucketsState(SessionState):
         visibility: Visibility = "shared" if wanted == "shared" else "private"
         if not self.editing_id or self.f_owns:
             self.f_visibility = visibility
-        result = service.save_bucket(
+        result = await service.save_bucket(
             self._actor(),
             self.editing_id or None,
             spec,
@@ -147,15 +147,15 @@ class BucketsState(SessionState):
             self.errors = _bucket_errors(result.errors, packages)
             return None
         self.dialog_open, self.errors = False, {}
-        self._refresh()
+        await self._refresh()
         return rx.toast.success(f"Bucket {spec.name} saved", id="bucket-saved")
 
     @rx.event
     @require_session
-    def delete(self, bucket_id: int):
-        error = service.delete_bucket(self._actor(), bucket_id)
+    async def delete(self, bucket_id: int):
+        error = await service.delete_bucket(self._actor(), bucket_id)
         self.action_error = error or ""
-        self._refresh()
+        await self._refresh()
         return None if error else rx.toast.success("Bucket deleted")
 
 

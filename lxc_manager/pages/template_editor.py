@@ -15,6 +15,7 @@ from dataclasses import replace
 import reflex as rx
 from pydantic import BaseModel
 
+from lxc_manager.aio import all_of
 from lxc_manager.pages.components.layout import page_shell
 from lxc_manager.pages.components.package_form import package_form, package_from_form
 from lxc_manager.security.actor import Actor
@@ -185,20 +186,23 @@ class TemplateEditorState(SessionState):
 
     @rx.event
     @require_session
-    def load(self) -> None:
+    async def load(self) -> None:
         self.loaded, self.missing, self.dirty, self.saving = False, False, False, False
         self.errors, self.item_errors, self.pkg_errors = {}, {}, {}
         self.script_index, self.file_index, self.tab = -2, -2, "configuration"
         actor = self._actor()
-        self.bucket_names = [b.name for b in service.list_buckets(actor)]
         key = self._route_id()
+        wanted = int(key) if key.isdigit() else 0  # no template has id 0: None
+        buckets, stored = await all_of(
+            service.list_buckets(actor), service.get_template(actor, wanted)
+        )
+        self.bucket_names = [b.name for b in buckets]
         if key == NEW:
             self.template_id, self.read_only, self.version, self.updated = 0, False, "", ""
             self.catalog, self.owner_label, self.visibility, self.owns = False, "", "private", True
             self._fill(TemplateSpec(name=""))
             self.loaded = True
             return
-        stored = service.get_template(actor, int(key)) if key.isdigit() else None
         if stored is None:
             self.missing, self.loaded = True, True
             return
@@ -429,18 +433,18 @@ class TemplateEditorState(SessionState):
 
     @rx.event
     @require_session
-    def save(self):
+    async def save(self):
         if self.read_only or self.saving:
             return None
         spec = self._spec()
         actor = self._actor()
         visibility: Visibility = "shared" if self.visibility == "shared" else "private"
         if self.template_id:
-            result = service.update_template(
+            result = await service.update_template(
                 actor, self.template_id, spec, expected_version=self.version, visibility=visibility
             )
         else:
-            result = service.create_template(actor, spec, visibility)
+            result = await service.create_template(actor, spec, visibility)
         if not result.ok:
             self.errors = result.errors
             first = next(iter(result.errors))
@@ -450,7 +454,7 @@ class TemplateEditorState(SessionState):
             )
         assert result.id is not None
         self.errors, self.dirty = {}, False
-        stored = service.get_template(actor, result.id)
+        stored = await service.get_template(actor, result.id)
         if stored is not None:
             self.version = stored.version
             self.updated = f"{stored.updated_at:%Y-%m-%d %H:%M} by {stored.updated_by}"
@@ -462,8 +466,8 @@ class TemplateEditorState(SessionState):
 
     @rx.event
     @require_session
-    def duplicate(self):
-        result = service.duplicate_template(self._actor(), self.template_id)
+    async def duplicate(self):
+        result = await service.duplicate_template(self._actor(), self.template_id)
         if not result.ok:
             return rx.toast.error(
                 next(iter(result.errors.values()), "The template could not be copied")

@@ -4,11 +4,10 @@ change), and "Sync catalog" for administrators."""
 
 from __future__ import annotations
 
-import asyncio
-
 import reflex as rx
 from pydantic import BaseModel
 
+from lxc_manager.aio import all_of
 from lxc_manager.pages.components.layout import delete_button, empty_state, page_shell
 from lxc_manager.security.actor import Actor
 from lxc_manager.state.session import SessionState, require_admin, require_session
@@ -72,30 +71,32 @@ class TemplatesState(SessionState):
     def _actor(self) -> Actor:
         return Actor(self._user_id, self.is_admin)
 
-    def _refresh(self) -> None:
+    async def _refresh(self) -> None:
         tag = "" if self.tag == ALL_TAGS else self.tag
         actor = self._actor()
-        self.rows = [_row(s) for s in service.list_templates(actor, self.search, tag)]
-        self.tags = service.all_tags(actor)
+        listed, self.tags = await all_of(
+            service.list_templates(actor, self.search, tag), service.all_tags(actor)
+        )
+        self.rows = [_row(s) for s in listed]
         self.loaded = True
 
     @rx.event
     @require_session
-    def load(self) -> None:
+    async def load(self) -> None:
         self.action_error = ""
-        self._refresh()
+        await self._refresh()
 
     @rx.event
     @require_session
-    def set_search(self, value: str) -> None:
+    async def set_search(self, value: str) -> None:
         self.search = value[:100]
-        self._refresh()
+        await self._refresh()
 
     @rx.event
     @require_session
-    def set_tag(self, value: str) -> None:
+    async def set_tag(self, value: str) -> None:
         self.tag = value if value in self.tags else ALL_TAGS
-        self._refresh()
+        await self._refresh()
 
     @rx.event
     @require_admin
@@ -105,12 +106,12 @@ class TemplatesState(SessionState):
         self.syncing, self.sync_summary, self.sync_errors = True, "", []
         yield
         try:
-            report = await asyncio.to_thread(service.sync_catalog, self._actor())
+            report = await service.sync_catalog(self._actor())
         finally:
             self.syncing = False
         self.sync_summary = report.summary()
         self.sync_errors = list(report.errors)
-        self._refresh()
+        await self._refresh()
         if report.errors:
             yield rx.toast.warning(report.summary(), id="catalog-synced")
         else:
@@ -118,23 +119,23 @@ class TemplatesState(SessionState):
 
     @rx.event
     @require_session
-    def duplicate(self, template_id: int):
-        result = service.duplicate_template(self._actor(), template_id)
+    async def duplicate(self, template_id: int):
+        result = await service.duplicate_template(self._actor(), template_id)
         if not result.ok:
             self.action_error = next(
                 iter(result.errors.values()), "The template could not be copied"
             )
-            self._refresh()
+            await self._refresh()
             return None
         return rx.redirect(f"/templates/{result.id}")
 
     @rx.event
     @require_session
-    def delete(self, template_id: int):
+    async def delete(self, template_id: int):
         name = next((r.name for r in self.rows if r.id == template_id), "")
-        error = service.delete_template(self._actor(), template_id)
+        error = await service.delete_template(self._actor(), template_id)
         self.action_error = error or ""
-        self._refresh()
+        await self._refresh()
         if error is None:
             return rx.toast.success(f"Template {name} deleted")
         return None

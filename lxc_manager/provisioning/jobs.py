@@ -43,8 +43,8 @@ from lxc_manager.nodes import (
     NodeSecretError,
     NodeView,
     client_for,
-    get_node,
-    list_nodes,
+    get_node_sync,
+    list_nodes_sync,
 )
 from lxc_manager.proxmox import NotFound, ProxmoxError
 from lxc_manager.proxmox.errors import short_message
@@ -235,7 +235,7 @@ def _view(
 
 
 def _node_names(user_id: str) -> dict[int, str]:
-    return {node.id: node.name for node in list_nodes(user_id)}
+    return {node.id: node.name for node in list_nodes_sync(user_id)}
 
 
 def _user_job(user_id: str, job_id: str) -> ProvisioningJob | None:
@@ -356,7 +356,7 @@ async def submit(user_id: str, req: CreateRequest) -> SubmitResult:
     """Validate, reserve the VMID, save and queue the job. Nothing is saved or held when
     `errors` is not empty. The row keeps the request and its content digest."""
     try:
-        node = await asyncio.to_thread(get_node, user_id, req.node_id)
+        node = await asyncio.to_thread(get_node_sync, user_id, req.node_id)
     except NodeNotFound:
         return SubmitResult(None, {"node_id": MSG_NODE_NOT_FOUND})
     errors = validate_request(req, has_ssh=node.has_ssh)

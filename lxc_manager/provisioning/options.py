@@ -19,7 +19,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
-from lxc_manager.nodes import NodeNotFound, NodeSecretError, client_for, get_node
+from lxc_manager.nodes import NodeNotFound, NodeSecretError, client_for, get_node_sync
 from lxc_manager.proxmox import ProxmoxClient, ProxmoxError, Storage
 from lxc_manager.proxmox.errors import short_message
 
@@ -191,7 +191,7 @@ async def node_options(user_id: str, node_id: int) -> NodeOptions:
     """The wizard's choices for the user's node; `error` when the node is not the user's
     or its endpoint cannot be reached."""
     try:
-        node = await asyncio.to_thread(get_node, user_id, node_id)
+        node = await asyncio.to_thread(get_node_sync, user_id, node_id)
         client = await asyncio.to_thread(client_for, user_id, node_id)
     except NodeNotFound:
         return NodeOptions(node_id, "", False, error="Node not found")

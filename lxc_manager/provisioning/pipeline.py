@@ -39,7 +39,7 @@ from lxc_manager.nodes import (
     NodeSecretError,
     NodeView,
     client_for,
-    get_node,
+    get_node_sync,
     ssh_target_for,
     ssh_target_on,
 )
@@ -715,7 +715,7 @@ async def _finish(run: _Run, status: str, error: str = "") -> None:
 def _connections(user_id: str, node_id: int) -> tuple[NodeView, ProxmoxClient, SshTarget | None]:
     """The job's node, an API client and the SSH target (one thread hop)."""
     return (
-        get_node(user_id, node_id),
+        get_node_sync(user_id, node_id),
         client_for(user_id, node_id),
         ssh_target_for(user_id, node_id),
     )

@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 
 STREAM_MAXLEN = 5000
 STREAM_TTL_SECONDS = 48 * 3600
+APPEND_CHUNK = 200  # entries per pipeline round trip (see append_many)
 LINE_MAX = 4000
 KINDS = ("status", "step", "line", "result")
 READ_COUNT = 1000
@@ -119,9 +120,16 @@ def _decode(raw_id: bytes | str, raw: Mapping[bytes | str, bytes | str]) -> Prog
 
 
 async def append_many(job_id: str, entries: Sequence[tuple[str, Mapping[str, Any]]]) -> list[str]:
-    """Append entries in order with one round trip; returns their ids."""
-    if not entries:
-        return []
+    """Append entries in order, one round trip per `APPEND_CHUNK` entries (encoding a
+    pipeline is CPU work on the event loop: a chunk keeps each step short); returns
+    their ids."""
+    ids: list[str] = []
+    for start in range(0, len(entries), APPEND_CHUNK):
+        ids += await _append_chunk(job_id, entries[start : start + APPEND_CHUNK])
+    return ids
+
+
+async def _append_chunk(job_id: str, entries: Sequence[tuple[str, Mapping[str, Any]]]) -> list[str]:
     key = stream_key(job_id)
     async with redis_client.async_client(RedisDb.APP).pipeline(transaction=False) as pipe:
         for kind, fields in entries:

@@ -96,7 +96,7 @@ def resolve_recipe(actor: Actor, choices: RecipeChoices) -> Recipe:
     spec = TemplateSpec(name="")
     template_id: int | None = None
     if choices.template_id:
-        stored = templates.get_template(actor, choices.template_id)
+        stored = templates.get_template_sync(actor, choices.template_id)
         if stored is None:
             raise RecipeUnavailable(MSG_TEMPLATE_GONE)
         spec, template_id = stored.spec, stored.id

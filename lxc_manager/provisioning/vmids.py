@@ -44,7 +44,7 @@ from lxc_manager.nodes import (
     NodeView,
     client_for,
     cluster_key_of,
-    get_node,
+    get_node_sync,
 )
 from lxc_manager.proxmox import ProxmoxClient, ProxmoxError
 
@@ -123,7 +123,7 @@ async def _node(user_id: str, node_id: int) -> NodeView:
     now = time.monotonic()
     if cached is not None and now - cached[0] < NODE_CACHE_SECONDS:
         return cached[1]
-    node = await asyncio.to_thread(get_node, user_id, node_id)
+    node = await asyncio.to_thread(get_node_sync, user_id, node_id)
     if len(_nodes) > 1000:
         _nodes.clear()
     _nodes[key] = (now, node)

@@ -36,6 +36,7 @@ from sqlalchemy import ColumnElement, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, or_, select
 
+from lxc_manager.aio import in_thread
 from lxc_manager.db.engine import session_scope
 from lxc_manager.db.models import (
     Package,
@@ -233,7 +234,7 @@ def _count_owned(session: Session, model: type[Template] | type[PackageBucket], 
 # --- reading -----------------------------------------------------------------------------
 
 
-def list_templates(actor: Actor, search: str = "", tag: str = "") -> list[TemplateSummary]:
+def list_templates_sync(actor: Actor, search: str = "", tag: str = "") -> list[TemplateSummary]:
     """The templates the actor may see (their own, shared ones and the catalog), by name;
     `search` matches name, description and OS template."""
     needle = search.strip().lower()
@@ -275,13 +276,13 @@ def list_templates(actor: Actor, search: str = "", tag: str = "") -> list[Templa
     return out
 
 
-def all_tags(actor: Actor) -> list[str]:
+def all_tags_sync(actor: Actor) -> list[str]:
     with session_scope() as session:
         values = session.exec(select(Template.tags).where(_visible_templates(actor))).all()
     return sorted({tag for value in values for tag in _tags(value)})
 
 
-def get_template(actor: Actor, template_id: int) -> StoredTemplate | None:
+def get_template_sync(actor: Actor, template_id: int) -> StoredTemplate | None:
     """The template, or None when it does not exist or the actor may not see it."""
     with session_scope() as session:
         row = session.get(Template, template_id)
@@ -341,7 +342,7 @@ def _visibility_error(visibility: str) -> dict[str, str]:
     return {} if visibility in VISIBILITIES else {"visibility": MSG_BAD_VISIBILITY}
 
 
-def create_template(
+def create_template_sync(
     actor: Actor, spec: TemplateSpec, visibility: Visibility = PRIVATE
 ) -> SaveResult:
     """A new custom template owned by the actor (private unless asked otherwise)."""
@@ -380,7 +381,7 @@ def create_template(
     return SaveResult(id=template_id)
 
 
-def update_template(
+def update_template_sync(
     actor: Actor,
     template_id: int,
     spec: TemplateSpec,
@@ -427,9 +428,9 @@ def update_template(
     return SaveResult(id=template_id)
 
 
-def duplicate_template(actor: Actor, template_id: int) -> SaveResult:
+def duplicate_template_sync(actor: Actor, template_id: int) -> SaveResult:
     """A private copy, owned by the actor, of a template the actor may see."""
-    stored = get_template(actor, template_id)
+    stored = get_template_sync(actor, template_id)
     if stored is None:
         return SaveResult(errors={"template": MSG_NOT_FOUND})
     with session_scope() as session:
@@ -437,7 +438,7 @@ def duplicate_template(actor: Actor, template_id: int) -> SaveResult:
         taken_slugs = set(session.exec(select(Template.slug)).all())
     name = _free_name(stored.spec.name, taken_names)
     slug = _free_slug(slugify(name), taken_slugs)
-    result = create_template(actor, replace(stored.spec, name=name, slug=slug), PRIVATE)
+    result = create_template_sync(actor, replace(stored.spec, name=name, slug=slug), PRIVATE)
     if result.ok:
         audit.record(
             "template.duplicate",
@@ -448,7 +449,7 @@ def duplicate_template(actor: Actor, template_id: int) -> SaveResult:
     return result
 
 
-def delete_template(actor: Actor, template_id: int) -> str | None:
+def delete_template_sync(actor: Actor, template_id: int) -> str | None:
     """Delete a custom template the actor may change; an error message, or None when deleted."""
     with session_scope() as session:
         row = session.get(Template, template_id)
@@ -467,7 +468,7 @@ def delete_template(actor: Actor, template_id: int) -> str | None:
     return None
 
 
-def sync_catalog(actor: Actor, root: Path | None = None) -> SyncReport:
+def sync_catalog_sync(actor: Actor, root: Path | None = None) -> SyncReport:
     """Upsert the filesystem templates on their slug; remove the ones no longer there.
     Administrators only (anyone else gets `refused` and nothing is read or changed).
 
@@ -565,7 +566,7 @@ def _bucket_summary(
     )
 
 
-def list_buckets(actor: Actor) -> list[BucketSummary]:
+def list_buckets_sync(actor: Actor) -> list[BucketSummary]:
     """The buckets the actor may use (their own and shared ones), by name."""
     with session_scope() as session:
         rows = session.exec(
@@ -577,7 +578,7 @@ def list_buckets(actor: Actor) -> list[BucketSummary]:
         return [_bucket_summary(session, actor, row, users.get(row.id or 0, [])) for row in rows]
 
 
-def get_bucket(actor: Actor, bucket_id: int) -> BucketSummary | None:
+def get_bucket_sync(actor: Actor, bucket_id: int) -> BucketSummary | None:
     """The bucket, or None when it does not exist or the actor may not see it."""
     with session_scope() as session:
         row = session.get(PackageBucket, bucket_id)
@@ -600,7 +601,7 @@ def _privacy_problem(session: Session, row: PackageBucket) -> str | None:
     )
 
 
-def save_bucket(
+def save_bucket_sync(
     actor: Actor, bucket_id: int | None, spec: BucketSpec, visibility: Visibility | None = None
 ) -> SaveResult:
     """Create a bucket owned by the actor (`bucket_id` None, private unless asked otherwise)
@@ -680,7 +681,7 @@ def _bucket_change_problem(
     return {}
 
 
-def delete_bucket(actor: Actor, bucket_id: int) -> str | None:
+def delete_bucket_sync(actor: Actor, bucket_id: int) -> str | None:
     """Delete a bucket the actor may change and no template uses; an error message, or
     None when deleted."""
     with session_scope() as session:
@@ -956,3 +957,19 @@ def _free_slug(slug: str, taken: set[str]) -> str:
 def _slug_of_error(path: str) -> str:
     """The template directory an error belongs to (its first path component)."""
     return Path(path).parts[0].lower() if path and Path(path).parts else ""
+
+
+# -- the async boundary (what the pages call): each runs its sync core in a thread --------
+
+list_templates = in_thread(list_templates_sync)
+all_tags = in_thread(all_tags_sync)
+get_template = in_thread(get_template_sync)
+list_buckets = in_thread(list_buckets_sync)
+get_bucket = in_thread(get_bucket_sync)
+save_bucket = in_thread(save_bucket_sync)
+delete_bucket = in_thread(delete_bucket_sync)
+create_template = in_thread(create_template_sync)
+update_template = in_thread(update_template_sync)
+duplicate_template = in_thread(duplicate_template_sync)
+delete_template = in_thread(delete_template_sync)
+sync_catalog = in_thread(sync_catalog_sync)

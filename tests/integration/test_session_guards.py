@@ -82,10 +82,10 @@ async def last_seen(redis: Any, session_id: str) -> float | None:
     return None if session is None else session.last_seen
 
 
-def a_template_with_a_secret_script() -> int:
+async def a_template_with_a_secret_script() -> int:
     from lxc_manager.security.actor import Actor
 
-    saved = templates.create_template(
+    saved = await templates.create_template(
         Actor("bob@pve@3f9c0a1e2b4d5c6f", is_admin=False),
         TemplateSpec(name="Bob bootstrap", scripts=(ScriptSpec("10-boot.sh", SECRET_SCRIPT),)),
         templates.SHARED,  # usable by Alice: only the session decides in these tests
@@ -103,7 +103,7 @@ async def test_choose_template_without_a_session_puts_no_script_into_the_tab(
     """The attack of path 5: a tab with no session fires the wizard's `choose_template`
     by name; before the fix the template's scripts landed in the tab's state (and so in
     the browser)."""
-    template_id = await asyncio.to_thread(a_template_with_a_secret_script)
+    template_id = await a_template_with_a_secret_script()
     tab = await new_tab("/containers/new", None)
 
     await tab.fire(WizardState.choose_template, template_id=template_id)
@@ -117,7 +117,7 @@ async def test_choose_template_without_a_session_puts_no_script_into_the_tab(
 async def test_choose_template_of_an_ended_session_is_refused_too(
     redis: Any, new_tab: Callable[..., Awaitable[Tab]]
 ) -> None:
-    template_id = await asyncio.to_thread(a_template_with_a_secret_script)
+    template_id = await a_template_with_a_secret_script()
     session_id = await sign_in(redis)
     tab = await new_tab("/containers/new", session_id)
     await sessions.delete_session(redis, session_id)  # signed out in another tab
@@ -132,7 +132,7 @@ async def test_with_a_session_the_same_events_run(
     redis: Any, new_tab: Callable[..., Awaitable[Tab]]
 ) -> None:
     """The guard refuses only the unsigned: the control of the two tests above."""
-    template_id = await asyncio.to_thread(a_template_with_a_secret_script)
+    template_id = await a_template_with_a_secret_script()
     tab = await new_tab("/containers/new", await sign_in(redis))
 
     await tab.fire(WizardState.choose_template, template_id=template_id)

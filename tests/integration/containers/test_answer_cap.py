@@ -4,6 +4,7 @@ message and changes nothing (issue 12 path 10): here a real simulator whose clus
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -34,7 +35,7 @@ def use_cap(monkeypatch: pytest.MonkeyPatch, node: NodeView, cap: int | None) ->
 async def test_an_answer_over_the_cap_is_refused_and_changes_nothing(
     ct_db: Any, small_sim: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sim, secret = small_sim(nodes=1, containers=BIG)
+    sim, secret = await asyncio.to_thread(small_sim, nodes=1, containers=BIG)
     big = await add_node(USER_A, ready_input(sim.ready, secret, "pve-big"))
     memory = known_key(USER_A, cluster_key_of(big))
 

@@ -154,8 +154,12 @@ async def test_a_server_claiming_the_victims_cluster_reads_and_plants_nothing(
     assert attacker.cluster_key == victim.cluster_key
     cluster = victim.cluster_key
 
-    shared = own_ct(node=PVE, start=True)  # the victim's real container ...
-    secret_ct = own_ct(node=PVE, start=True)  # ... and one only the victim has
+    shared = await asyncio.to_thread(
+        own_ct, node=PVE, start=True
+    )  # the victim's real container ...
+    secret_ct = await asyncio.to_thread(
+        own_ct, node=PVE, start=True
+    )  # ... and one only the victim has
     assert sim_container(simulator, FAKE_ONLY_VMID) is None
     with simulator.client() as api:
         renamed = api.put(f"/nodes/{PVE}/lxc/{secret_ct}/config", data={"hostname": "payroll-db"})

@@ -4,6 +4,7 @@ delete purges them (Proxmox refuses it otherwise); listing and detail say "manag
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterator
 
@@ -48,7 +49,7 @@ async def test_start_and_shutdown_wait_until_ha_has_done_it(
     own_ct: Callable[..., int],
     make_ha: Callable[[int, str], None],
 ) -> None:
-    vmid = own_ct()
+    vmid = await asyncio.to_thread(own_ct)
     make_ha(vmid, "stopped")
     started = await run_action(USER_A, lab.id, "pve1", vmid, "start")
     assert (started.ok, started.message) == (True, "Started (through HA)"), started
@@ -73,7 +74,7 @@ async def test_ha_that_does_not_act_in_time_is_reported(
     own_ct: Callable[..., int],
     make_ha: Callable[[int, str], None],
 ) -> None:
-    vmid = own_ct()
+    vmid = await asyncio.to_thread(own_ct)
     make_ha(vmid, "stopped")
     result = await run_action(USER_A, lab.id, "pve1", vmid, "start", ha_timeout=0.3)
     assert not result.ok
@@ -91,7 +92,7 @@ async def test_delete_of_an_ha_resource_purges_it(
     own_ct: Callable[..., int],
     make_ha: Callable[[int, str], None],
 ) -> None:
-    vmid = own_ct(start=True)
+    vmid = await asyncio.to_thread(own_ct, start=True)
     make_ha(vmid, "started")
     result = await delete_container(USER_A, lab.id, "pve1", vmid, stop_first=True)
     assert (result.ok, result.message) == (True, "Deleted (and removed from the HA resources)")

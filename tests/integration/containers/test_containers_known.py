@@ -167,7 +167,7 @@ async def test_addresses_are_per_user(
 async def test_an_unreachable_endpoint_shows_its_last_known_containers(
     lab: NodeView, small_sim: Callable[..., Any]
 ) -> None:
-    sim, secret = small_sim(nodes=1, containers=4)
+    sim, secret = await asyncio.to_thread(small_sim, nodes=1, containers=4)
     dead = await add_node(USER_A, ready_input(sim.ready, secret, "pve-far"))
     before = await list_containers(USER_A, learn_ips=False)
     was = [r for r in before.containers if r.node_id == dead.id]
@@ -188,7 +188,7 @@ async def test_an_unreachable_endpoint_shows_its_last_known_containers(
     ttl = int(redis_client.sync_client().ttl(known_key(USER_A, cluster_key_of(dead))))
     assert KNOWN_TTL - 60 < ttl <= KNOWN_TTL
 
-    sim.stop()
+    await asyncio.to_thread(sim.stop)
     listing = await list_containers(USER_A, timeout=2.0)
     assert [(p.node_id, p.message) for p in listing.problems] == [
         (dead.id, "pve-far unreachable — retrying")
@@ -224,11 +224,11 @@ async def test_a_renamed_container_is_remembered_under_its_new_name(
 async def test_another_users_last_known_containers_stay_theirs(
     lab: NodeView, small_sim: Callable[..., Any]
 ) -> None:
-    sim, secret = small_sim(nodes=1, containers=2)
+    sim, secret = await asyncio.to_thread(small_sim, nodes=1, containers=2)
     await add_node(USER_A, ready_input(sim.ready, secret, "mine"))
     await list_containers(USER_A, learn_ips=False)
     theirs = await add_node(USER_B, ready_input(sim.ready, secret, "theirs"))
-    sim.stop()
+    await asyncio.to_thread(sim.stop)
     listing = await list_containers(USER_B, timeout=2.0)
     assert [p.node_id for p in listing.problems] == [theirs.id]
     assert listing.containers == ()  # B never listed it: nothing is known for B

@@ -24,7 +24,7 @@ def _status(simulator: SimulatorInfo, vmid: int) -> str | None:
 async def test_each_action_follows_its_task(
     simulator: SimulatorInfo, lab: NodeView, own_ct: Callable[..., int]
 ) -> None:
-    vmid = own_ct()
+    vmid = await asyncio.to_thread(own_ct)
     assert _status(simulator, vmid) == "stopped"
     for action, after in (
         ("start", "running"),
@@ -54,7 +54,7 @@ async def test_each_action_follows_its_task(
 async def test_proxmox_errors_become_short_messages(
     simulator: SimulatorInfo, lab: NodeView, own_ct: Callable[..., int]
 ) -> None:
-    vmid = own_ct(start=True)
+    vmid = await asyncio.to_thread(own_ct, start=True)
     result = await run_action(USER_A, lab.id, "pve1", vmid, "start")
     assert (result.ok, result.message, result.upid) == (
         False,
@@ -75,7 +75,7 @@ async def test_a_failed_task_reports_its_error(
     reset_faults: SimulatorInfo, lab: NodeView, own_ct: Callable[..., int]
 ) -> None:
     simulator = reset_faults
-    vmid = own_ct()
+    vmid = await asyncio.to_thread(own_ct)
     simulator.admin_call(
         "POST", "/_sim/faults", {"fail_tasks": 1, "fail_message": "startup for container failed"}
     )
@@ -90,7 +90,7 @@ async def test_a_failed_task_reports_its_error(
 async def test_an_offline_pve_node_is_reported(
     reset_faults: SimulatorInfo, lab: NodeView, own_ct: Callable[..., int]
 ) -> None:
-    vmid = own_ct(node="pve2")
+    vmid = await asyncio.to_thread(own_ct, node="pve2")
     reset_faults.admin_call("POST", "/_sim/faults", {"node": "pve2", "online": False})
     result = await run_action(USER_A, lab.id, "pve2", vmid, "start")
     assert not result.ok and result.message.startswith(
@@ -101,7 +101,7 @@ async def test_an_offline_pve_node_is_reported(
 async def test_delete_refuses_a_running_container_unless_told_to_stop_it(
     simulator: SimulatorInfo, lab: NodeView, own_ct: Callable[..., int]
 ) -> None:
-    vmid = own_ct(start=True)
+    vmid = await asyncio.to_thread(own_ct, start=True)
     cache = redis_client.async_client()
     await cache.sadd(f"vmids:{USER_A}:{lab.cluster_key}", vmid, 100)
 
@@ -129,7 +129,7 @@ async def test_delete_refuses_a_running_container_unless_told_to_stop_it(
 async def test_delete_of_a_stopped_container(
     simulator: SimulatorInfo, lab: NodeView, own_ct: Callable[..., int]
 ) -> None:
-    vmid = own_ct()
+    vmid = await asyncio.to_thread(own_ct)
     result = await delete_container(USER_A, lab.id, "pve1", vmid, destroy_unreferenced_disks=True)
     assert result.ok and result.upid and sim_container(simulator, vmid) is None
 
@@ -137,7 +137,7 @@ async def test_delete_of_a_stopped_container(
 async def test_one_action_at_a_time_per_container(
     simulator: SimulatorInfo, lab: NodeView, own_ct: Callable[..., int]
 ) -> None:
-    vmid = own_ct()
+    vmid = await asyncio.to_thread(own_ct)
     first, second = await asyncio.gather(
         run_action(USER_A, lab.id, "pve1", vmid, "start"),
         run_action(USER_A, lab.id, "pve1", vmid, "start"),
@@ -160,7 +160,7 @@ async def test_one_action_at_a_time_per_container(
 async def test_another_users_node_is_not_found(
     simulator: SimulatorInfo, lab: NodeView, own_ct: Callable[..., int]
 ) -> None:
-    vmid = own_ct()
+    vmid = await asyncio.to_thread(own_ct)
     await add_node(USER_B, sim_input(simulator, "bobs"))
     for call in (
         run_action(USER_B, lab.id, "pve1", vmid, "start"),
@@ -193,7 +193,11 @@ async def test_bad_input_changes_nothing(
 async def test_bulk_action_keeps_the_input_order(
     simulator: SimulatorInfo, lab: NodeView, own_ct: Callable[..., int]
 ) -> None:
-    a, b, c = own_ct(), own_ct(node="pve2"), own_ct(start=True)
+    a, b, c = (
+        await asyncio.to_thread(own_ct),
+        await asyncio.to_thread(own_ct, node="pve2"),
+        await asyncio.to_thread(own_ct, start=True),
+    )
     targets = [(lab.id, "pve1", a), (lab.id, "pve2", b), (lab.id, "pve1", c), (lab.id, "pve1", a)]
     results = await bulk_action(USER_A, targets, "start")
     assert [t for t, _ in results] == targets

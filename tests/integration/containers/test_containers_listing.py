@@ -3,6 +3,7 @@ slow nodes reported without delaying the others."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -64,11 +65,11 @@ async def test_two_nodes_of_one_cluster_list_it_once(
 async def test_a_dead_node_is_a_problem_and_costs_no_time(
     simulator: SimulatorInfo, lab: NodeView, small_sim: Callable[..., Any]
 ) -> None:
-    sim, secret = small_sim()
+    sim, secret = await asyncio.to_thread(small_sim)
     dead = await add_node(USER_A, ready_input(sim.ready, secret, "pve-dead"))
     before = await list_containers(USER_A)
     assert {r.node_name for r in before.containers} == {"lab", "pve-dead"}
-    sim.stop()
+    await asyncio.to_thread(sim.stop)
 
     started = time.monotonic()
     listing = await list_containers(USER_A, timeout=2.0)
@@ -90,7 +91,7 @@ async def test_a_dead_node_is_a_problem_and_costs_no_time(
 async def test_a_hanging_node_costs_only_its_timeout(
     simulator: SimulatorInfo, lab: NodeView, small_sim: Callable[..., Any]
 ) -> None:
-    sim, secret = small_sim()
+    sim, secret = await asyncio.to_thread(small_sim)
     await add_node(USER_A, ready_input(sim.ready, secret, "slow"))
     admin_post(sim.ready, {"mode": "hang"})
     timeout = 1.5
@@ -139,12 +140,15 @@ async def test_the_next_node_of_a_cluster_is_tried_when_the_first_fails(
 async def test_two_simulators_with_the_same_cluster_fall_back_when_one_dies(
     ct_db: Any, small_sim: Callable[..., Any]
 ) -> None:
-    (one, secret_one), (two, secret_two) = small_sim(nodes=2), small_sim(nodes=2)
+    (one, secret_one), (two, secret_two) = (
+        await asyncio.to_thread(small_sim, nodes=2),
+        await asyncio.to_thread(small_sim, nodes=2),
+    )
     first = await add_node(USER_A, ready_input(one.ready, secret_one, "a-first"))
     second = await add_node(USER_A, ready_input(two.ready, secret_two, "b-second"))
     assert first.cluster_key == second.cluster_key and first.is_default
     assert {r.node_id for r in (await list_containers(USER_A)).containers} == {first.id}
-    one.stop()
+    await asyncio.to_thread(one.stop)
     listing = await list_containers(USER_A, timeout=3.0)
     assert listing.problems == () and listing.containers
     assert {r.node_id for r in listing.containers} == {second.id}

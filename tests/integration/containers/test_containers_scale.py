@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -22,13 +23,11 @@ async def test_twenty_endpoints_of_250_containers(
     monkeypatch.setenv("LXCM_NODE_CHECKS_PER_MINUTE", str(ENDPOINTS))  # one test per node
     get_settings.cache_clear()
     secret = str(uuid.uuid4())
-    sim = start_sim(
-        [
+    sim = await asyncio.to_thread(start_sim, [
             "--port", "0", "--ssh-port", "0", "--endpoints", str(ENDPOINTS), "--nodes", "2",
             "--containers", str(CONTAINERS), "--vms", "2", "--seed", "11",
             "--log-level", "WARNING", "--token", f"{SIM_TOKEN_ID}:{secret}",
-        ]
-    )  # fmt: skip
+        ])  # fmt: skip
     for index, endpoint in enumerate(sim.ready["endpoints"]):
         await add_node(USER_A, ready_input(endpoint, secret, f"ep-{index:02d}"))
 

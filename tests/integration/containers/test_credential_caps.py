@@ -4,6 +4,7 @@ LXCM_MAX_CREDENTIAL_FILES (by name) are read. Against the simulator, over real S
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Callable
 
@@ -38,7 +39,7 @@ async def test_oversized_and_surplus_credentials_files_are_not_read(
     monkeypatch.setenv("LXCM_MAX_CREDENTIAL_FILES", "3")
     get_settings.cache_clear()
     assert get_settings().max_credential_file_bytes == 64 * 1024  # the default
-    vmid = own_ct(node=PVE, start=True)
+    vmid = await asyncio.to_thread(own_ct, node=PVE, start=True)
     target = ssh_target_for(USER_A, sshlab.id)
     assert target is not None
     padding = "".join(f"# {'x' * 70}\n" for _ in range(1000))  # about 72 KiB
@@ -66,7 +67,7 @@ async def test_files_up_to_the_cap_are_read(
     """The control: the same big file is read once the cap allows it."""
     monkeypatch.setenv("LXCM_MAX_CREDENTIAL_FILE_BYTES", str(128 * 1024))
     get_settings.cache_clear()
-    vmid = own_ct(node=PVE, start=True)
+    vmid = await asyncio.to_thread(own_ct, node=PVE, start=True)
     target = ssh_target_for(USER_A, sshlab.id)
     assert target is not None
     padding = "".join(f"# {'x' * 70}\n" for _ in range(1000))

@@ -24,7 +24,7 @@ MISSING_UPID = "UPID:pve1:0000ABCD:0001E240:6654A1B2:vzstart:95999:root@pam!ci:"
 async def test_new_container_history_is_no_data_yet_then_gaps(
     reset_faults: SimulatorInfo, lab: NodeView, own_ct: Callable[..., int]
 ) -> None:
-    vmid = own_ct(start=True)
+    vmid = await asyncio.to_thread(own_ct, start=True)
     with reset_faults.client() as api:
         fresh = api.get(f"/nodes/pve1/lxc/{vmid}/rrddata", params={"timeframe": "hour"})
         # the text is in the reason phrase on every release, in `message` from 8.4 on
@@ -43,7 +43,7 @@ async def test_new_container_history_is_no_data_yet_then_gaps(
 async def test_a_stopped_container_reports_disk_zero(
     simulator: SimulatorInfo, own_ct: Callable[..., int]
 ) -> None:
-    vmid = own_ct(start=False)
+    vmid = await asyncio.to_thread(own_ct, start=False)
     with simulator.client() as api:
         current = api.get(f"/nodes/pve1/lxc/{vmid}/status/current").json()["data"]
         listed = api.get("/cluster/resources", params={"type": "vm"}).json()["data"]
@@ -100,7 +100,7 @@ async def test_a_missing_task_is_400_upid_and_not_found_in_the_app(
 async def test_task_status_splits_user_and_tokenid(
     simulator: SimulatorInfo, lab: NodeView, own_ct: Callable[..., int]
 ) -> None:
-    vmid = own_ct(start=False)
+    vmid = await asyncio.to_thread(own_ct, start=False)
     client = await asyncio.to_thread(client_for, USER_A, lab.id)
     async with client:
         upid = await client.post(f"/nodes/pve1/lxc/{vmid}/status/start")

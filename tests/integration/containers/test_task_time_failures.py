@@ -3,6 +3,7 @@ the user sees them through the containers service and the client."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
@@ -26,7 +27,7 @@ def _set_lock(simulator: SimulatorInfo, node: str, vmid: int, lock: str | None) 
 async def test_a_locked_container_fails_in_the_task_and_the_task_says_why(
     simulator: SimulatorInfo, lab: NodeView, own_ct: Callable[..., int]
 ) -> None:
-    vmid = own_ct()
+    vmid = await asyncio.to_thread(own_ct)
     _set_lock(simulator, "pve1", vmid, "backup")
     try:
         result = await run_action(USER_A, lab.id, "pve1", vmid, "start")
@@ -42,7 +43,7 @@ async def test_a_locked_container_fails_in_the_task_and_the_task_says_why(
 async def test_a_template_is_not_started_and_the_task_says_why(
     simulator: SimulatorInfo, lab: NodeView, own_ct: Callable[..., int]
 ) -> None:
-    vmid = own_ct()
+    vmid = await asyncio.to_thread(own_ct)
     with simulator.client() as api:
         assert api.post(f"/nodes/pve1/lxc/{vmid}/template").status_code == 200
         deadline = time.monotonic() + 10
@@ -58,7 +59,7 @@ async def test_a_template_is_not_started_and_the_task_says_why(
 async def test_create_of_a_taken_vmid_names_the_guest_and_its_node(
     simulator: SimulatorInfo, lab: NodeView, own_ct: Callable[..., int]
 ) -> None:
-    vmid = own_ct(node="pve2")
+    vmid = await asyncio.to_thread(own_ct, node="pve2")
     client = client_for(USER_A, lab.id)
     async with client:
         with pytest.raises(ProxmoxError) as raised:

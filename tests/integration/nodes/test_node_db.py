@@ -140,5 +140,5 @@ async def test_racing_first_nodes_fall_back_to_non_default(
         )
     assert isinstance(first, NodeView) and isinstance(second, NodeView)
     assert sorted([first.is_default, second.is_default]) == [False, True]
-    assert [n.is_default for n in list_nodes(USER_A)] == [True, False]
+    assert [n.is_default for n in await list_nodes(USER_A)] == [True, False]
     assert "saving as non-default" in caplog.text

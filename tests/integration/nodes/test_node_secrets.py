@@ -4,6 +4,7 @@ connecting to the simulator with what it decrypts."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import subprocess
@@ -173,7 +174,7 @@ async def test_cli_rotate_key_with_the_key_file_and_with_the_variable(
     original = key_file.read_text().strip()
     key_file.write_text(f"{new_key_entry('filenew')},{original}\n")
 
-    result = run_cli(nodes_db)
+    result = await asyncio.to_thread(run_cli, nodes_db)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "re-encrypted 2 secrets with key filenew"
     assert all(v.startswith("v1:filenew:") for v in stored(node.id).values())
@@ -181,7 +182,7 @@ async def test_cli_rotate_key_with_the_key_file_and_with_the_variable(
     assert await connects(node)
 
     keyring = f"{new_key_entry('envnew')},{key_file.read_text().strip()}"
-    result = run_cli(nodes_db, LXCM_SECRET_KEY=keyring)
+    result = await asyncio.to_thread(run_cli, nodes_db, LXCM_SECRET_KEY=keyring)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "re-encrypted 2 secrets with key envnew"
     use_keyring(monkeypatch, keyring.split(",")[0])
@@ -191,6 +192,6 @@ async def test_cli_rotate_key_with_the_key_file_and_with_the_variable(
         "2 re-encrypted",
     ]
 
-    result = run_cli(nodes_db, LXCM_SECRET_KEY=new_key_entry("unrelated"))
+    result = await asyncio.to_thread(run_cli, nodes_db, LXCM_SECRET_KEY=new_key_entry("unrelated"))
     assert result.returncode == 1 and "Nothing was changed" in result.stderr
     assert simulator.token_secret not in result.stderr + result.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import inspect
 import time
 from pathlib import Path
 
@@ -45,17 +46,17 @@ async def test_first_contact_confirms_both_fingerprints_then_saves(
     assert first.needs_tls_confirmation and first.tls_fingerprint == simulator.tls_sha256
     assert first.needs_ssh_confirmation and first.ssh_host_key == simulator.ssh_host_key
     assert first.field_errors == {} and first.error == ""
-    assert list_nodes(USER_A) == []
+    assert await list_nodes(USER_A) == []
 
     wrong = await create_node(USER_A, dataclasses.replace(data, tls_fingerprint="AB" * 32))
     assert isinstance(wrong, CheckResult) and wrong.needs_tls_confirmation
-    assert list_nodes(USER_A) == []
+    assert await list_nodes(USER_A) == []
 
     confirmed = dataclasses.replace(
         data, tls_fingerprint=first.tls_fingerprint, ssh_host_key=first.ssh_host_key
     )
     check = await check_node(USER_A, confirmed)
-    assert check.ok and check.version and list_nodes(USER_A) == []  # a check saves nothing
+    assert check.ok and check.version and await list_nodes(USER_A) == []  # a check saves nothing
 
     node = await create_node(USER_A, confirmed)
     assert isinstance(node, NodeView)
@@ -65,7 +66,7 @@ async def test_first_contact_confirms_both_fingerprints_then_saves(
     assert node.cluster_name == simulator.cluster
     assert node.pve_nodes == sorted(simulator.nodes)
     assert node.cluster_key == f"cluster:{simulator.cluster}:{','.join(sorted(simulator.nodes))}"
-    assert list_nodes(USER_A) == [node] and get_node(USER_A, node.id) == node
+    assert await list_nodes(USER_A) == [node] and await get_node(USER_A, node.id) == node
     assert simulator.token_secret not in repr(node)
 
     [event] = [e for e in audit.recent() if e.action == "node.create"]
@@ -85,7 +86,7 @@ async def test_wrong_token_secret(simulator: SimulatorInfo) -> None:
     result = await create_node(USER_A, sim_input(simulator, token_secret="not-the-secret"))
     assert isinstance(result, CheckResult)
     assert result.field_errors == {"token_secret": "The token was refused"}
-    assert list_nodes(USER_A) == []
+    assert await list_nodes(USER_A) == []
     [event] = audit.recent()
     assert event.action == "node.create" and event.outcome == "failed"
     assert "not-the-secret" not in event.detail
@@ -98,7 +99,7 @@ async def test_unreachable_host(simulator: SimulatorInfo) -> None:
     assert isinstance(result, CheckResult)
     assert result.field_errors == {"host": f"Unable to reach Proxmox at 127.0.0.1:{port}"}
     assert time.monotonic() - started < 5
-    assert list_nodes(USER_A) == []
+    assert await list_nodes(USER_A) == []
 
 
 async def test_bad_input_is_refused_before_any_connection(simulator: SimulatorInfo) -> None:
@@ -134,7 +135,7 @@ async def test_token_without_privileges(simulator: SimulatorInfo) -> None:
         "SDN.Use",  # the answer lists /sdn: bridges need SDN.Use on PVE 8
     ]
     assert result.privsep_hint and "VM.Allocate" in result.error
-    assert list_nodes(USER_A) == []
+    assert await list_nodes(USER_A) == []
 
     vmadmin = await check_node(
         USER_A,
@@ -152,7 +153,7 @@ async def test_ssh_wrong_password(simulator: SimulatorInfo) -> None:
     assert isinstance(result, CheckResult)
     # newly typed credentials: one message for a wrong password and a failing `pct`
     assert result.field_errors == {"ssh_secret": "SSH sign-in failed or the user cannot run pct"}
-    assert list_nodes(USER_A) == []
+    assert await list_nodes(USER_A) == []
 
 
 async def test_ssh_unreachable(simulator: SimulatorInfo) -> None:
@@ -177,19 +178,19 @@ async def test_default_node_rules(simulator: SimulatorInfo) -> None:
     c = await add_node(USER_A, sim_input(simulator, "c"))
     assert [n.is_default for n in (a, b, c)] == [True, False, False]
 
-    make_default(USER_A, c.id)
-    assert [(n.name, n.is_default) for n in list_nodes(USER_A)] == [
+    await make_default(USER_A, c.id)
+    assert [(n.name, n.is_default) for n in await list_nodes(USER_A)] == [
         ("c", True),
         ("a", False),
         ("b", False),
     ]
-    make_default(USER_A, c.id)  # already the default: nothing changes
-    delete_node(USER_A, c.id)  # the default goes: the oldest remaining takes over
-    assert [(n.name, n.is_default) for n in list_nodes(USER_A)] == [("a", True), ("b", False)]
-    delete_node(USER_A, b.id)  # not the default: nothing moves
-    assert [(n.name, n.is_default) for n in list_nodes(USER_A)] == [("a", True)]
-    delete_node(USER_A, a.id)
-    assert list_nodes(USER_A) == []
+    await make_default(USER_A, c.id)  # already the default: nothing changes
+    await delete_node(USER_A, c.id)  # the default goes: the oldest remaining takes over
+    assert [(n.name, n.is_default) for n in await list_nodes(USER_A)] == [("a", True), ("b", False)]
+    await delete_node(USER_A, b.id)  # not the default: nothing moves
+    assert [(n.name, n.is_default) for n in await list_nodes(USER_A)] == [("a", True)]
+    await delete_node(USER_A, a.id)
+    assert await list_nodes(USER_A) == []
     actions = [(e.action, e.target) for e in reversed(audit.recent())]
     assert actions[-5:] == [
         ("node.create", "node:c"),
@@ -205,12 +206,12 @@ async def test_concurrent_first_nodes_make_one_default(simulator: SimulatorInfo)
         *(create_node(USER_A, sim_input(simulator, f"n{i}")) for i in range(4))
     )
     assert all(isinstance(r, NodeView) for r in results)
-    assert [n.is_default for n in list_nodes(USER_A)].count(True) == 1
+    assert [n.is_default for n in await list_nodes(USER_A)].count(True) == 1
 
 
 async def test_users_never_reach_each_others_nodes(simulator: SimulatorInfo) -> None:
     node = await add_node(USER_A, sim_input(simulator, ssh=True))
-    assert list_nodes(USER_B) == [] and await probe_nodes(USER_B) == {}
+    assert await list_nodes(USER_B) == [] and await probe_nodes(USER_B) == {}
     edit = sim_input(simulator, "stolen", token_secret=None)
     calls = [
         lambda: get_node(USER_B, node.id),
@@ -223,12 +224,14 @@ async def test_users_never_reach_each_others_nodes(simulator: SimulatorInfo) -> 
     ]
     for call in calls:
         with pytest.raises(NodeNotFound, match="Node not found"):
-            call()
+            outcome = call()
+            if inspect.isawaitable(outcome):  # the async boundary (the rest is sync)
+                await outcome
     with pytest.raises(NodeNotFound):
         await update_node(USER_B, node.id, edit)
     with pytest.raises(NodeNotFound):
         await check_node(USER_B, edit, node.id)
-    assert list_nodes(USER_A) == [node]  # untouched
+    assert await list_nodes(USER_A) == [node]  # untouched
 
 
 async def test_edit_keeps_stored_secrets_and_can_drop_ssh(simulator: SimulatorInfo) -> None:
@@ -250,7 +253,7 @@ async def test_edit_keeps_stored_secrets_and_can_drop_ssh(simulator: SimulatorIn
 
     wrong = await update_node(USER_A, node.id, dataclasses.replace(edit, token_secret="nope"))
     assert isinstance(wrong, CheckResult) and "token_secret" in wrong.field_errors
-    assert get_node(USER_A, node.id) == updated  # unchanged
+    assert await get_node(USER_A, node.id) == updated  # unchanged
 
     dropped = await update_node(USER_A, node.id, dataclasses.replace(edit, clear_ssh=True))
     assert isinstance(dropped, NodeView)
@@ -259,7 +262,7 @@ async def test_edit_keeps_stored_secrets_and_can_drop_ssh(simulator: SimulatorIn
 
 
 async def test_standalone_host_changed_certificate_and_host_key(small_sim, tmp_path: Path) -> None:
-    sim = small_sim()
+    sim = await asyncio.to_thread(small_sim)
     data = sim.input(ssh=True)
     node = await add_node(USER_A, data)
     assert node.cluster_name == "" and node.pve_nodes == ["pve1"]
@@ -267,8 +270,10 @@ async def test_standalone_host_changed_certificate_and_host_key(small_sim, tmp_p
     old_tls, old_ssh = node.tls_fingerprint, node.ssh_host_key
     assert old_ssh is not None
 
-    sim.process.stop()
-    again = small_sim(port=sim.api_port, ssh_port=sim.ssh_port)  # new certificate and host key
+    await asyncio.to_thread(sim.process.stop)
+    again = await asyncio.to_thread(
+        small_sim, port=sim.api_port, ssh_port=sim.ssh_port
+    )  # new certificate and host key
     new_tls, new_ssh = again.ready["tls_sha256"], again.ready["ssh_host_key"]
     assert (new_tls, new_ssh) != (old_tls, old_ssh)
 
@@ -279,7 +284,7 @@ async def test_standalone_host_changed_certificate_and_host_key(small_sim, tmp_p
     assert old_ssh in result.field_errors["ssh_secret"]
     assert new_ssh in result.field_errors["ssh_secret"]
     assert (result.tls_fingerprint, result.ssh_host_key) == (new_tls, new_ssh)
-    assert get_node(USER_A, node.id) == node  # nothing saved
+    assert await get_node(USER_A, node.id) == node  # nothing saved
 
     probe = (await probe_nodes(USER_A, timeout=3))[node.id]
     assert not probe.reachable and probe.error == "The server's certificate changed"
@@ -316,7 +321,7 @@ async def refused(port: int, within: float = 3.0) -> None:
 async def test_probe_is_concurrent_with_a_per_node_timeout(
     simulator: SimulatorInfo, small_sim
 ) -> None:
-    sims = small_sim(endpoints=2)
+    sims = await asyncio.to_thread(small_sim, endpoints=2)
     good = await add_node(USER_A, sim_input(simulator, "good", ssh=True))
     hung = await add_node(USER_A, sims.input("hung", endpoint=0))
     gone = await add_node(USER_A, sims.input("gone", endpoint=1))

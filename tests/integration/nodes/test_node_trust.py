@@ -181,7 +181,7 @@ async def test_connection_tests_are_counted_per_user_before_any_contact(
     )
     assert match and 1 <= int(match.group(1)) <= 60, refused.error
     assert evil_tls.connections == contacted  # nothing was contacted
-    assert list_nodes(USER_A) == []
+    assert await list_nodes(USER_A) == []
     # a refused test writes no audit row (path 9: no flooding)
     assert [e for e in audit.recent() if e.action == "node.create"] == []
 
@@ -243,7 +243,7 @@ async def test_a_user_has_at_most_the_configured_number_of_nodes(
         "delete one before adding another",
     )
     assert evil_tls.connections == 0  # refused before any contact
-    assert [n.name for n in list_nodes(USER_A)] == ["one", "two"]
+    assert [n.name for n in await list_nodes(USER_A)] == ["one", "two"]
     # editing an existing node is still possible, and other users are not affected
     renamed = await update_node(USER_A, first.id, sim_input(simulator, "uno", token_secret=None))
     assert isinstance(renamed, NodeView) and renamed.name == "uno"

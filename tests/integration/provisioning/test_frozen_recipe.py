@@ -58,9 +58,9 @@ echo "original script finished"
 TAMPERED = 'echo "tampered script ran"\ntouch /root/tampered\n'
 
 
-def owner_template() -> tuple[int, int]:
+async def owner_template() -> tuple[int, int]:
     """OWNER's shared bucket (net-tools) and shared template using it (a file, a script)."""
-    bucket = templates.save_bucket(
+    bucket = await templates.save_bucket(
         OWNER, None, BucketSpec("Owner tools", "", (PackageSpec("apt", "net-tools"),)), "shared"
     )
     assert bucket.ok and bucket.id is not None, bucket.errors
@@ -71,23 +71,23 @@ def owner_template() -> tuple[int, int]:
         scripts=(ScriptSpec("10-hello.sh", ORIGINAL),),
         buckets=("Owner tools",),
     )
-    created = templates.create_template(OWNER, spec, "shared")
+    created = await templates.create_template(OWNER, spec, "shared")
     assert created.ok and created.id is not None, created.errors
     return created.id, bucket.id
 
 
-def tamper(template_id: int, bucket_id: int, script: str = TAMPERED) -> None:
+async def tamper(template_id: int, bucket_id: int, script: str = TAMPERED) -> None:
     """The owner rewrites the script and the file, and swaps the bucket's package."""
-    stored = templates.get_template(OWNER, template_id)
+    stored = await templates.get_template(OWNER, template_id)
     assert stored is not None
     changed = replace(
         stored.spec,
         files=(FileSpec("conf", "/etc/owner.conf", "mode=tampered\n"),),
         scripts=(ScriptSpec("10-hello.sh", script),),
     )
-    assert templates.update_template(OWNER, template_id, changed).ok
+    assert (await templates.update_template(OWNER, template_id, changed)).ok
     swapped = BucketSpec("Owner tools", "", (PackageSpec("apt", "ufw"),))
-    assert templates.save_bucket(OWNER, bucket_id, swapped).ok
+    assert (await templates.save_bucket(OWNER, bucket_id, swapped)).ok
 
 
 def wizard_choices(stored: StoredTemplate) -> RecipeChoices:
@@ -113,8 +113,8 @@ def lines_of(entries: list) -> list[str]:  # type: ignore[type-arg]
 async def test_a_change_between_review_and_submit_is_refused(
     simulator: SimulatorInfo, sshnode: NodeView, new_vmid: Callable[[], int]
 ) -> None:
-    template_id, bucket_id = owner_template()
-    stored = templates.get_template(VICTIM, template_id)
+    template_id, bucket_id = await owner_template()
+    stored = await templates.get_template(VICTIM, template_id)
     assert stored is not None and stored.read_only
     choices = wizard_choices(stored)
     review = await asyncio.to_thread(resolve_recipe, VICTIM, choices)
@@ -124,11 +124,13 @@ async def test_a_change_between_review_and_submit_is_refused(
     base = make_request(sshnode, vmid)
 
     # the owner changes the script after the victim's review
-    stored_now = templates.get_template(OWNER, template_id)
+    stored_now = await templates.get_template(OWNER, template_id)
     assert stored_now is not None
     scripts = (ScriptSpec("10-hello.sh", TAMPERED),)
-    assert templates.update_template(
-        OWNER, template_id, replace(stored_now.spec, scripts=scripts)
+    assert (
+        await templates.update_template(
+            OWNER, template_id, replace(stored_now.spec, scripts=scripts)
+        )
     ).ok
     refused = await submit_reviewed(VICTIM, base, choices, review.digest)
     assert refused.errors == {"form": MSG_REVIEW_AGAIN} and refused.job_id is None
@@ -138,19 +140,19 @@ async def test_a_change_between_review_and_submit_is_refused(
     second = await asyncio.to_thread(resolve_recipe, VICTIM, choices)
     assert [s.content for s in second.scripts] == [TAMPERED] and second.digest != review.digest
     swapped = BucketSpec("Owner tools", "", (PackageSpec("apt", "ufw"),))
-    assert templates.save_bucket(OWNER, bucket_id, swapped).ok
+    assert (await templates.save_bucket(OWNER, bucket_id, swapped)).ok
     refused = await submit_reviewed(VICTIM, base, choices, second.digest)
     assert refused.errors == {"form": MSG_REVIEW_AGAIN}
     assert await submit_reviewed(VICTIM, base, choices, "") == refused  # never reviewed
     assert job_rows() == [] and await vmids.holder(USER_A, sshnode.cluster_key, vmid) is None
 
     # made private by its owner: no longer usable, nothing of it is shown
-    current = templates.get_template(OWNER, template_id)
+    current = await templates.get_template(OWNER, template_id)
     assert current is not None
-    assert templates.update_template(OWNER, template_id, current.spec, None, "private").ok
+    assert (await templates.update_template(OWNER, template_id, current.spec, None, "private")).ok
     gone = await submit_reviewed(VICTIM, base, choices, second.digest)
     assert gone.errors == {"form": MSG_TEMPLATE_GONE} and job_rows() == []
-    assert templates.update_template(OWNER, template_id, current.spec, None, "shared").ok
+    assert (await templates.update_template(OWNER, template_id, current.spec, None, "shared")).ok
 
     # what the review shows is what is submitted and stored, digest included
     third = await asyncio.to_thread(resolve_recipe, VICTIM, choices)
@@ -168,8 +170,8 @@ async def test_a_change_between_review_and_submit_is_refused(
 async def test_a_queued_or_retried_job_runs_what_was_reviewed(
     simulator: SimulatorInfo, sshnode: NodeView, new_vmid: Callable[[], int]
 ) -> None:
-    template_id, bucket_id = owner_template()
-    stored = templates.get_template(VICTIM, template_id)
+    template_id, bucket_id = await owner_template()
+    stored = await templates.get_template(VICTIM, template_id)
     assert stored is not None
     choices = wizard_choices(stored)
     review = await asyncio.to_thread(resolve_recipe, VICTIM, choices)
@@ -178,7 +180,7 @@ async def test_a_queued_or_retried_job_runs_what_was_reviewed(
     assert result.job_id is not None, result.errors
     job_id = result.job_id
 
-    tamper(template_id, bucket_id)  # while the job waits in the queue
+    await tamper(template_id, bucket_id)  # while the job waits in the queue
     await asyncio.to_thread(run_burst_worker)
 
     failed = await jobs.get_job(USER_A, job_id)
@@ -196,7 +198,7 @@ async def test_a_queued_or_retried_job_runs_what_was_reviewed(
     assert (await run("dpkg", "-s", "ufw"))[0] != 0
 
     # before the retry the owner changes everything again: the retry runs the frozen job
-    tamper(template_id, bucket_id, TAMPERED + "echo again\n")
+    await tamper(template_id, bucket_id, TAMPERED + "echo again\n")
     assert await run("touch", "/root/marker") == (0, "")
     assert await jobs.retry(USER_A, job_id) is None
     await asyncio.to_thread(run_burst_worker)

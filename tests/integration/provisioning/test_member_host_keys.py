@@ -91,7 +91,9 @@ async def test_a_changed_member_key_is_refused_until_confirmed(
         FAKE_KEY,
         ready["pve2"][1],
     )
-    assert {m.name: m.key for m in get_node(USER_A, sshnode.id).member_keys}["pve2"] == FAKE_KEY
+    assert {m.name: m.key for m in (await get_node(USER_A, sshnode.id)).member_keys}[
+        "pve2"
+    ] == FAKE_KEY
     saved = await update_node(
         USER_A, sshnode.id, dataclasses.replace(edit, member_host_keys={"pve2": changed.presented})
     )
@@ -109,13 +111,13 @@ async def test_a_member_that_joined_later_is_pinned_on_first_use(
     ready = _ready_keys(simulator)
     # as if pve3 had joined after the node was saved
     _store_member_keys(sshnode.id, {"pve2": {"ip": ready["pve2"][0], "key": ready["pve2"][1]}})
-    assert [m.name for m in get_node(USER_A, sshnode.id).member_keys] == ["pve2"]
+    assert [m.name for m in (await get_node(USER_A, sshnode.id)).member_keys] == ["pve2"]
     async with client_for(USER_A, sshnode.id) as client:
         target = await ssh_target_on(USER_A, sshnode.id, "pve3", client)
     assert target is not None
     assert (target.host, target.port) == (ready["pve3"][0], simulator.ssh_port)
     assert target.host_key_fingerprint == ready["pve3"][1]
-    stored = {m.name: (m.ip, m.key) for m in get_node(USER_A, sshnode.id).member_keys}
+    stored = {m.name: (m.ip, m.key) for m in (await get_node(USER_A, sshnode.id)).member_keys}
     assert stored == {"pve2": ready["pve2"], "pve3": ready["pve3"]}
     pinned = [e for e in audit.recent(10, user_id=USER_A) if e.action == "node.member_key"]
     assert pinned and "pve3" in pinned[0].detail and ready["pve3"][1] in pinned[0].detail

@@ -80,12 +80,13 @@ async def test_an_empty_bridge_list_says_why(start_sim, prov_db) -> None:
     # a token with guests, storage and node rights but nothing on the node's own bridges
     # (zone localnetwork) nor on the vnet's zone: PVE 8 hides them all
     secret = "6d1d8a56-0b7e-4a53-9a1e-5f2f7f8c9d10"
-    sim = start_sim(
+    sim = await asyncio.to_thread(
+        start_sim,
         [
             *("--port", "0", "--ssh-port", "0", "--seed", "3", "--nodes", "1"),
             *("--containers", "0", "--vms", "0", "--log-level", "WARNING"),
             *("--token", f"root@pam!nosdn:{secret}:{NO_SDN_ROLES}"),
-        ]
+        ],
     )
     url = urlsplit(sim.ready["api"])
     assert url.hostname and url.port

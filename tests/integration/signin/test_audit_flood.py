@@ -34,7 +34,7 @@ ATTEMPTS = 500
 async def service(app_settings: Path, monkeypatch: pytest.MonkeyPatch) -> SignInService:
     monkeypatch.setenv("LXCM_LOGIN_LIMIT_WINDOW", "600")
     reset_app_caches()
-    upgrade_head()
+    await asyncio.to_thread(upgrade_head)
     await async_client().flushdb()
     return SignInService(get_settings(), async_client())
 
@@ -55,7 +55,9 @@ async def test_500_wrong_passwords_write_a_handful_of_rows_and_count_them_all(
 ) -> None:
     parts = urlsplit(simulator.api)
     assert parts.hostname and parts.port
-    endpoints.trust(parts.hostname, parts.port, simulator.tls_sha256, trusted_by="test")
+    await asyncio.to_thread(
+        endpoints.trust, parts.hostname, parts.port, simulator.tls_sha256, trusted_by="test"
+    )
     label = f"endpoint:{parts.hostname}:{parts.port}"
 
     outcomes = await asyncio.gather(
@@ -92,7 +94,9 @@ async def test_500_wrong_passwords_write_a_handful_of_rows_and_count_them_all(
 
 async def test_probing_hosts_that_are_not_enabled_is_counted_too(service: SignInService) -> None:
     """Each probe names another host:port (the sender's choice): still one counter."""
-    endpoints.trust("127.0.0.1", 1, "00:" * 31 + "00", trusted_by="test")  # not an empty install
+    await asyncio.to_thread(
+        endpoints.trust, "127.0.0.1", 1, "00:" * 31 + "00", trusted_by="test"
+    )  # not an empty install
     for n in range(ATTEMPTS):
         probe = Credentials(f"10.0.{n // 250}.{n % 250}", 8006, "root", "pam", "198.51.100.2")
         await service.sign_in(probe, "x")

@@ -43,7 +43,7 @@ def creds(api: str, username: str = "root", realm: str = "pam") -> Credentials:
 @pytest.fixture
 async def service(app_settings: Path) -> AsyncIterator[SignInService]:
     reset_app_caches()
-    upgrade_head()
+    await asyncio.to_thread(upgrade_head)
     redis = async_client()
     await redis.flushdb()
     yield SignInService(get_settings(), redis)
@@ -84,7 +84,10 @@ async def test_roles_come_from_proxmox_and_lxcm_admins(
 async def test_two_simultaneous_first_sign_ins_trust_exactly_one_endpoint(
     service: SignInService, start_sim
 ) -> None:
-    others = [start_sim([*QUIET_SIM, "--user", f"root@pam:pw{i}"]) for i in range(2)]
+    others = [
+        await asyncio.to_thread(start_sim, [*QUIET_SIM, "--user", f"root@pam:pw{i}"])
+        for i in range(2)
+    ]
     fingerprints = [str(o.ready["tls_sha256"]) for o in others]
     outcomes = await asyncio.gather(
         *(
@@ -115,16 +118,16 @@ async def test_disabling_ends_sessions_refuses_sign_in_and_enabling_restores_use
     )
     assert isinstance(created, nodes.NodeView), created
 
-    endpoints.set_enabled(session.endpoint_id, False, "admin@pam@x")
+    await asyncio.to_thread(endpoints.set_enabled, session.endpoint_id, False, "admin@pam@x")
     await endpoints.publish_disabled(service.redis)
     assert await get_session(service.redis, service.settings, session_id) is None
     assert await service.sign_in(c, simulator.root_password) == Failed(NOT_ENABLED, "host")
 
-    endpoints.set_enabled(session.endpoint_id, True, "admin@pam@x")
+    await asyncio.to_thread(endpoints.set_enabled, session.endpoint_id, True, "admin@pam@x")
     await endpoints.publish_disabled(service.redis)
     _, again = await signed_in(service, c, simulator.root_password)
     assert again.user_id == session.user_id
-    assert [n.name for n in nodes.list_nodes(again.user_id)] == ["lab"]
+    assert [n.name for n in await nodes.list_nodes(again.user_id)] == ["lab"]
 
 
 async def test_a_fake_proxmox_enabled_later_never_inherits_the_real_root(
@@ -133,11 +136,13 @@ async def test_a_fake_proxmox_enabled_later_never_inherits_the_real_root(
     """Even when an administrator enables a server that says yes to root@pam, its users
     are other users: ids are random and never reused, and nothing is ever deleted."""
     _, real_root = await signed_in(service, creds(simulator.api), simulator.root_password)
-    fake = start_sim([*QUIET_SIM, "--user", "root@pam:anything"])
+    fake = await asyncio.to_thread(start_sim, [*QUIET_SIM, "--user", "root@pam:anything"])
     fake_creds = creds(str(fake.ready["api"]))
     # Not enabled: an ordinary first use is over once one endpoint was trusted.
     assert await service.sign_in(fake_creds, "anything") == Failed(NOT_ENABLED, "host")
-    endpoints.trust(fake_creds.host, fake_creds.port, str(fake.ready["tls_sha256"]), "admin")
+    await asyncio.to_thread(
+        endpoints.trust, fake_creds.host, fake_creds.port, str(fake.ready["tls_sha256"]), "admin"
+    )
     _, fake_root = await signed_in(service, fake_creds, "anything")
     assert fake_root.username == real_root.username == "root@pam"
     assert fake_root.user_id != real_root.user_id
@@ -151,8 +156,8 @@ async def test_with_every_endpoint_disabled_a_new_server_is_not_trusted_on_first
     """Before: removing the only endpoint made the installation "empty" again, so the next
     sign-in, to any server, was trusted on first use and got the freed integer id."""
     _, real_root = await signed_in(service, creds(simulator.api), simulator.root_password)
-    endpoints.set_enabled(real_root.endpoint_id, False, "admin@pam@x")
-    fake = start_sim([*QUIET_SIM, "--user", "root@pam:anything"])
+    await asyncio.to_thread(endpoints.set_enabled, real_root.endpoint_id, False, "admin@pam@x")
+    fake = await asyncio.to_thread(start_sim, [*QUIET_SIM, "--user", "root@pam:anything"])
     fake_creds = creds(str(fake.ready["api"]))
     first = await service.sign_in(fake_creds, "anything")
     assert first == Failed(NOT_ENABLED, "host")

@@ -10,6 +10,7 @@ with the real Redis; the grant comes from a real sign-in against the simulator.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -37,7 +38,7 @@ ATTACKER_PAGE_SITES = ("cross-site", "same-site", "none", None)
 
 @pytest.fixture
 async def http(app_settings: Path) -> AsyncIterator[httpx.AsyncClient]:
-    upgrade_head()
+    await asyncio.to_thread(upgrade_head)
     await async_client().flushdb()
     transport = httpx.ASGITransport(app=Starlette(routes=ROUTES))
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:3000") as client:

@@ -50,11 +50,13 @@ def limits(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
 @pytest.fixture
 async def proxy(app_settings: Path, simulator) -> AsyncIterator[CountingProxy]:
     """The simulator behind a counting pass-through, trusted as a sign-in endpoint."""
-    upgrade_head()
+    await asyncio.to_thread(upgrade_head)
     await async_client().flushdb()
     host, port = simulator.api.removeprefix("https://").rsplit(":", 1)
     async with counting_proxy(host, int(port)) as counting:
-        endpoints.trust("127.0.0.1", counting.port, simulator.tls_sha256, trusted_by="test")
+        await asyncio.to_thread(
+            endpoints.trust, "127.0.0.1", counting.port, simulator.tls_sha256, trusted_by="test"
+        )
         yield counting
 
 

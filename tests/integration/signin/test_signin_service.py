@@ -44,7 +44,7 @@ async def service(
 ) -> AsyncIterator[SignInService]:
     monkeypatch.setenv("LXCM_LOGIN_LIMIT_WINDOW", "2")
     reset_app_caches()
-    upgrade_head()
+    await asyncio.to_thread(upgrade_head)
     redis = async_client()
     await redis.flushdb()
     yield SignInService(get_settings(), redis)
@@ -125,7 +125,7 @@ async def test_unreachable_host(service: SignInService) -> None:
 
 async def test_changed_certificate_blocks_sign_in(service: SignInService, simulator) -> None:
     c = creds(simulator.api)
-    endpoints.trust(c.host, c.port, "00:" * 31 + "00", trusted_by="test")
+    await asyncio.to_thread(endpoints.trust, c.host, c.port, "00:" * 31 + "00", trusted_by="test")
     outcome = await service.sign_in(c, simulator.root_password)
     assert isinstance(outcome, Failed) and outcome.message.startswith(CERTIFICATE_CHANGED)
     assert simulator.tls_sha256 in outcome.message and "00:00:00" in outcome.message
@@ -136,8 +136,9 @@ async def test_other_endpoint_refused_after_first_trust(
     service: SignInService, simulator, start_sim
 ) -> None:
     await sign_in_first_use(service, creds(simulator.api), simulator.root_password)
-    other = start_sim(
-        ["--port", "0", "--ssh-port", "0", "--user", "root@pam:other", "--auth-failure-delay", "0"]
+    other = await asyncio.to_thread(
+        start_sim,
+        ["--port", "0", "--ssh-port", "0", "--user", "root@pam:other", "--auth-failure-delay", "0"],
     )
     outcome = await service.sign_in(creds(other.ready["api"]), "other")
     assert outcome == Failed(NOT_ENABLED, "host")
@@ -146,8 +147,9 @@ async def test_other_endpoint_refused_after_first_trust(
 async def test_two_allowed_endpoints_are_two_users(
     service: SignInService, simulator, start_sim, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    other = start_sim(
-        ["--port", "0", "--ssh-port", "0", "--user", "root@pam:other", "--auth-failure-delay", "0"]
+    other = await asyncio.to_thread(
+        start_sim,
+        ["--port", "0", "--ssh-port", "0", "--user", "root@pam:other", "--auth-failure-delay", "0"],
     )
     a, b = host_port(simulator.api), host_port(other.ready["api"])
     monkeypatch.setenv("LXCM_LOGIN_ALLOWED_HOSTS", f"{a[0]}:{a[1]},{b[0]}:{b[1]}")
@@ -161,7 +163,9 @@ async def test_two_allowed_endpoints_are_two_users(
         assert session is not None
         users.append(session.user_id)
     assert users[0] != users[1] and all(u.startswith("root@pam@") for u in users)
-    stranger = start_sim(["--port", "0", "--ssh-port", "0", "--auth-failure-delay", "0"])
+    stranger = await asyncio.to_thread(
+        start_sim, ["--port", "0", "--ssh-port", "0", "--auth-failure-delay", "0"]
+    )
     assert await service.sign_in(creds(stranger.ready["api"]), "x") == Failed(NOT_ENABLED, "host")
 
 

@@ -67,11 +67,11 @@ def table_counts() -> tuple[int, int, int, int]:
         )
 
 
-def test_create_then_read_back_everything_in_order() -> None:
-    result = service.create_template(ME, web_spec())
+async def test_create_then_read_back_everything_in_order() -> None:
+    result = await service.create_template(ME, web_spec())
     assert result.ok, result.errors
     assert result.id is not None
-    stored = service.get_template(ME, result.id)
+    stored = await service.get_template(ME, result.id)
     assert stored is not None
     spec = stored.spec
     assert spec.slug == "web-app" and spec.source == "custom" and not stored.read_only
@@ -100,33 +100,33 @@ def test_create_then_read_back_everything_in_order() -> None:
         ({"buckets": ("no-such-bucket",)}, "buckets"),
     ],
 )
-def test_invalid_templates_are_refused_and_change_nothing(change: dict, field: str) -> None:
-    assert service.create_template(ME, web_spec("Keep me")).ok
+async def test_invalid_templates_are_refused_and_change_nothing(change: dict, field: str) -> None:
+    assert (await service.create_template(ME, web_spec("Keep me"))).ok
     before = table_counts()
-    result = service.create_template(ME, replace(web_spec("Other"), **change))
+    result = await service.create_template(ME, replace(web_spec("Other"), **change))
     assert not result.ok and field in result.errors, result.errors
     assert table_counts() == before
-    stored_id = service.list_templates(ME)[0].id
-    update = service.update_template(ME, stored_id, replace(web_spec("Keep me"), **change))
+    stored_id = (await service.list_templates(ME))[0].id
+    update = await service.update_template(ME, stored_id, replace(web_spec("Keep me"), **change))
     assert field in update.errors
-    stored = service.get_template(ME, stored_id)
+    stored = await service.get_template(ME, stored_id)
     assert stored is not None and stored.spec.scripts == web_spec().scripts
 
 
-def test_duplicate_names_are_refused_case_insensitively() -> None:
-    assert service.create_template(ME, web_spec("Web app"), "shared").ok
-    result = service.create_template(ALICE, web_spec("WEB APP"))
+async def test_duplicate_names_are_refused_case_insensitively() -> None:
+    assert (await service.create_template(ME, web_spec("Web app"), "shared")).ok
+    result = await service.create_template(ALICE, web_spec("WEB APP"))
     assert result.errors == {"name": "A template named Web app already exists"}
     # A private template's name is taken too, but the refusal does not show it.
-    assert service.create_template(ME, web_spec("Secret plan")).ok
-    hidden = service.create_template(ALICE, web_spec("SECRET PLAN"))
+    assert (await service.create_template(ME, web_spec("Secret plan"))).ok
+    hidden = await service.create_template(ALICE, web_spec("SECRET PLAN"))
     assert hidden.errors == {"name": service.MSG_NAME_TAKEN}
 
 
-def test_update_replaces_children_and_detects_concurrent_edits() -> None:
-    created = service.create_template(ME, web_spec(), "shared")
+async def test_update_replaces_children_and_detects_concurrent_edits() -> None:
+    created = await service.create_template(ME, web_spec(), "shared")
     assert created.id is not None
-    stored = service.get_template(ME, created.id)
+    stored = await service.get_template(ME, created.id)
     assert stored is not None
     new_spec = replace(
         web_spec(),
@@ -134,69 +134,71 @@ def test_update_replaces_children_and_detects_concurrent_edits() -> None:
         packages=(PackageSpec("custom", "rustup", command="curl -fsS https://sh.rustup.rs | sh"),),
     )
     # an administrator may change a shared template of someone else
-    assert service.update_template(ALICE_ADMIN, created.id, new_spec, stored.version).ok
-    again = service.get_template(ME, created.id)
+    assert (await service.update_template(ALICE_ADMIN, created.id, new_spec, stored.version)).ok
+    again = await service.get_template(ME, created.id)
     assert again is not None
     assert [s.name for s in again.spec.scripts] == ["05-first.sh"]
     assert again.spec.packages[0].command.startswith("curl")
     assert again.updated_by == OTHER
-    stale = service.update_template(ME, created.id, web_spec(), stored.version)
+    stale = await service.update_template(ME, created.id, web_spec(), stored.version)
     assert stale.errors == {"template": service.MSG_CHANGED}
     assert table_counts() == (1, 1, 1, 1)
 
 
-def test_duplicate_makes_an_editable_copy_with_a_free_name() -> None:
-    created = service.create_template(ME, web_spec(), "shared")
+async def test_duplicate_makes_an_editable_copy_with_a_free_name() -> None:
+    created = await service.create_template(ME, web_spec(), "shared")
     assert created.id is not None
-    first = service.duplicate_template(ALICE, created.id)
-    second = service.duplicate_template(ALICE, created.id)
+    first = await service.duplicate_template(ALICE, created.id)
+    second = await service.duplicate_template(ALICE, created.id)
     assert first.ok and second.ok
-    names = [t.name for t in service.list_templates(ALICE)]
+    names = [t.name for t in await service.list_templates(ALICE)]
     assert sorted(names) == ["Web app", "Web app (copy 2)", "Web app (copy)"]
-    assert [t.name for t in service.list_templates(ME)] == ["Web app"]
+    assert [t.name for t in await service.list_templates(ME)] == ["Web app"]
     assert first.id is not None
-    copy = service.get_template(ALICE, first.id)
+    copy = await service.get_template(ALICE, first.id)
     assert copy is not None and copy.spec.scripts == web_spec().scripts
     # a private copy owned by the one who duplicated it
     assert (copy.owner, copy.visibility, copy.read_only) == (OTHER, "private", False)
-    assert service.get_template(ME, first.id) is None
+    assert await service.get_template(ME, first.id) is None
     assert "template.duplicate" in [e.action for e in audit.recent(user_id=OTHER)]
 
 
-def test_delete_cascades_to_children() -> None:
-    created = service.create_template(ME, web_spec())
+async def test_delete_cascades_to_children() -> None:
+    created = await service.create_template(ME, web_spec())
     assert created.id is not None
-    assert service.delete_template(ME, created.id) is None
+    assert await service.delete_template(ME, created.id) is None
     assert table_counts() == (0, 0, 0, 0)
-    assert service.delete_template(ME, created.id) == service.MSG_NOT_FOUND
+    assert await service.delete_template(ME, created.id) == service.MSG_NOT_FOUND
 
 
-def test_search_and_tag_filter() -> None:
-    assert service.create_template(ME, web_spec("Web app")).ok
-    assert service.create_template(
-        ME, replace(web_spec("Docker"), tags=("docker",), description="engine")
+async def test_search_and_tag_filter() -> None:
+    assert (await service.create_template(ME, web_spec("Web app"))).ok
+    assert (
+        await service.create_template(
+            ME, replace(web_spec("Docker"), tags=("docker",), description="engine")
+        )
     ).ok
-    assert [t.name for t in service.list_templates(ME, search="ENGINE")] == ["Docker"]
-    assert [t.name for t in service.list_templates(ME, tag="python")] == ["Web app"]
-    assert [t.name for t in service.list_templates(ME, search="dock", tag="python")] == []
-    assert service.all_tags(ME) == ["docker", "python", "web"]
-    summary = service.list_templates(ME, search="web")[0]
+    assert [t.name for t in await service.list_templates(ME, search="ENGINE")] == ["Docker"]
+    assert [t.name for t in await service.list_templates(ME, tag="python")] == ["Web app"]
+    assert [t.name for t in await service.list_templates(ME, search="dock", tag="python")] == []
+    assert await service.all_tags(ME) == ["docker", "python", "web"]
+    summary = (await service.list_templates(ME, search="web"))[0]
     assert (summary.scripts, summary.files, summary.packages) == (2, 1, 2)
 
 
-def test_buckets_crud_references_and_resolution() -> None:
+async def test_buckets_crud_references_and_resolution() -> None:
     tools = BucketSpec(
         "Base tools", "every box", (PackageSpec("apt", "curl"), PackageSpec("apt", "htop"))
     )
-    saved = service.save_bucket(ME, None, tools)
+    saved = await service.save_bucket(ME, None, tools)
     assert saved.ok and saved.id is not None
-    clash = service.save_bucket(ME, None, replace(tools, name="base TOOLS"))
+    clash = await service.save_bucket(ME, None, replace(tools, name="base TOOLS"))
     assert clash.errors == {"name": "A bucket named Base tools already exists"}
-    bad = service.save_bucket(
+    bad = await service.save_bucket(
         ME, saved.id, replace(tools, packages=(PackageSpec("pip", "bad name"),))
     )
     assert "packages.0.name" in bad.errors
-    bucket = service.get_bucket(ME, saved.id)
+    bucket = await service.get_bucket(ME, saved.id)
     assert bucket is not None and [p.name for p in bucket.packages] == ["curl", "htop"]
 
     spec = replace(
@@ -204,18 +206,18 @@ def test_buckets_crud_references_and_resolution() -> None:
         packages=(PackageSpec("apt", "curl"), PackageSpec("apt", "nginx")),
         buckets=("Base tools",),
     )
-    created = service.create_template(ME, spec)
+    created = await service.create_template(ME, spec)
     assert created.ok and created.id is not None
-    stored = service.get_template(ME, created.id)
+    stored = await service.get_template(ME, created.id)
     assert stored is not None and stored.spec.buckets == ("Base tools",)
     resolved = service.resolve_packages(ME, stored.spec)
     assert [p.name for p in resolved] == ["curl", "nginx", "htop"]
-    assert service.list_buckets(ME)[0].used_by == ("Web app",)
-    message = service.delete_bucket(ME, saved.id)
+    assert (await service.list_buckets(ME))[0].used_by == ("Web app",)
+    message = await service.delete_bucket(ME, saved.id)
     assert message is not None and "Web app" in message
-    assert service.delete_template(ME, created.id) is None
-    assert service.delete_bucket(ME, saved.id) is None
-    assert service.list_buckets(ME) == []
+    assert await service.delete_template(ME, created.id) is None
+    assert await service.delete_bucket(ME, saved.id) is None
+    assert await service.list_buckets(ME) == []
     actions = [e.action for e in audit.recent(user_id=USER)]
     assert {"bucket.create", "bucket.delete"} <= set(actions)
 
@@ -229,46 +231,46 @@ def write_template(root: Path, slug: str, name: str, extra: str = "") -> None:
     (folder / "scripts" / "10-hello.sh").write_text('log_info "hello"\n', encoding="utf-8")
 
 
-def test_sync_catalog_upserts_reports_and_removes(tmp_path: Path) -> None:
+async def test_sync_catalog_upserts_reports_and_removes(tmp_path: Path) -> None:
     root = tmp_path / "catalog"
     write_template(root, "alpha", "Alpha")
     write_template(root, "beta", "Beta")
     write_template(root, "broken", "Broken", 'descripton = "typo"\n')
-    report = service.sync_catalog(ADMIN, root)
+    report = await service.sync_catalog(ADMIN, root)
     assert sorted(report.added) == ["Alpha", "Beta"]
     assert len(report.errors) == 1 and report.errors[0].startswith("broken/template.toml:3:")
-    alpha = next(t for t in service.list_templates(ME) if t.name == "Alpha")
+    alpha = next(t for t in await service.list_templates(ME) if t.name == "Alpha")
     assert alpha.source == "filesystem"
-    stored = service.get_template(ME, alpha.id)
+    stored = await service.get_template(ME, alpha.id)
     assert stored is not None and stored.read_only
-    assert service.update_template(ME, alpha.id, stored.spec).errors == {
+    assert (await service.update_template(ME, alpha.id, stored.spec)).errors == {
         "template": service.MSG_READ_ONLY
     }
-    assert service.delete_template(ME, alpha.id) is not None
+    assert await service.delete_template(ME, alpha.id) is not None
 
     # Unchanged templates are left alone; a changed one is updated, a vanished one removed.
-    assert service.sync_catalog(ADMIN, root).added == ()
+    assert (await service.sync_catalog(ADMIN, root)).added == ()
     (root / "alpha" / "scripts" / "20-more.sh").write_text("true\n", encoding="utf-8")
     shutil.rmtree(root / "beta")
-    report = service.sync_catalog(ALICE_ADMIN, root)
+    report = await service.sync_catalog(ALICE_ADMIN, root)
     assert (report.added, report.updated, report.removed) == ((), ("Alpha",), ("Beta",))
-    stored = service.get_template(ME, alpha.id)
+    stored = await service.get_template(ME, alpha.id)
     assert stored is not None and [s.name for s in stored.spec.scripts] == [
         "10-hello.sh",
         "20-more.sh",
     ]
     # A custom template holding the slug wins: the catalog one is reported, not overwritten.
-    assert service.create_template(ME, replace(web_spec("Gamma"), slug="gamma")).ok
+    assert (await service.create_template(ME, replace(web_spec("Gamma"), slug="gamma"))).ok
     write_template(root, "gamma", "Gamma from disk")
-    report = service.sync_catalog(ADMIN, root)
+    report = await service.sync_catalog(ADMIN, root)
     assert any(e.startswith("gamma:") for e in report.errors)
-    assert {t.source for t in service.list_templates(ME) if t.slug == "gamma"} == {"custom"}
+    assert {t.source for t in await service.list_templates(ME) if t.slug == "gamma"} == {"custom"}
     assert "template.sync" in [e.action for e in audit.recent(user_id=OTHER)]
 
 
-def test_shipped_catalog_syncs_cleanly() -> None:
-    report = service.sync_catalog(ADMIN)
+async def test_shipped_catalog_syncs_cleanly() -> None:
+    report = await service.sync_catalog(ADMIN)
     assert report.errors == () and len(report.added) >= 3
-    for summary in service.list_templates(ME):
-        stored = service.get_template(ME, summary.id)
+    for summary in await service.list_templates(ME):
+        stored = await service.get_template(ME, summary.id)
         assert stored is not None and stored.spec.scripts
