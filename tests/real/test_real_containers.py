@@ -126,7 +126,6 @@ async def test_lifecycle_and_numbers_follow_the_real_container(
 ) -> None:
     vmid = real_ct()
     with simulator.client(simulator.root_token_id, simulator.root_token_secret) as api:
-        current = api.get(f"/nodes/pve1/lxc/{vmid}/status/current").json()["data"]
         interfaces = api.get(f"/nodes/pve1/lxc/{vmid}/interfaces").json()["data"]
     eth0 = next(i for i in interfaces if i["name"] == "eth0")
     done = await ssh(simulator, f"pct exec {vmid} -- ip -4 -o addr show eth0")
