@@ -1,4 +1,5 @@
-"""The Reflex app: pages (guarded by the session check), and the plain HTTP routes on the same port."""
+"""The Reflex app: pages (each guarded by its own State's `load`), and the plain HTTP
+routes on the same port."""
 
 from __future__ import annotations
 
@@ -7,20 +8,17 @@ from starlette.applications import Starlette
 
 from lxc_manager.http_routes import ROUTES
 from lxc_manager.logging_setup import configure_logging
-from lxc_manager.pages import (
-    container_detail,
-    dashboard,
-    job_progress,
-    login,
-    new_container,
-    nodes,
-    not_found,
-    package_buckets,
-    sign_in_endpoints,
-    template_editor,
-    templates,
-)
-from lxc_manager.state.session import SessionState
+from lxc_manager.pages import not_found
+from lxc_manager.pages.container_detail import page as container_detail
+from lxc_manager.pages.dashboard import page as dashboard
+from lxc_manager.pages.job_progress import page as job_progress
+from lxc_manager.pages.login import page as login
+from lxc_manager.pages.new_container import page as new_container
+from lxc_manager.pages.nodes import page as nodes
+from lxc_manager.pages.package_buckets import page as package_buckets
+from lxc_manager.pages.sign_in_endpoints import page as sign_in_endpoints
+from lxc_manager.pages.template_editor import page as template_editor
+from lxc_manager.pages.templates import page as templates
 
 configure_logging()
 
@@ -33,16 +31,10 @@ app = rx.App(
     api_transformer=Starlette(routes=ROUTES),
 )
 
-
-def _title(text: str) -> str:
-    return f"{text} · LXC Manager"
-
-
-app.add_page(
-    login.page, route=login.ROUTE, title=_title(login.TITLE), on_load=login.LoginState.load
-)
-# Every page but /login is guarded: the session check runs first, then the page's own load.
-for module in (
+# Each page module: ROUTE, TITLE, `page` (the component) and ON_LOAD, its State's `load`.
+# Every page but /login is guarded by that `load` (the session check runs in its guard).
+PAGES = (
+    login,
     dashboard,
     container_detail,
     new_container,
@@ -52,12 +44,13 @@ for module in (
     template_editor,
     nodes,
     sign_in_endpoints,
-):
-    page_load = getattr(module, "ON_LOAD", None)
+)
+
+for module in PAGES:
     app.add_page(
         module.page,
         route=module.ROUTE,
-        title=_title(module.TITLE),
-        on_load=[SessionState.check_session, *([page_load] if page_load is not None else [])],
+        title=f"{module.TITLE} · LXC Manager",
+        on_load=module.ON_LOAD,
     )
-app.add_page(not_found.page, route="404", title=_title("Not found"))
+app.add_page(not_found.page, route="404", title="Not found · LXC Manager")

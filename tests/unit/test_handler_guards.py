@@ -25,8 +25,6 @@ SIGN_IN_PAGE = "the sign-in page: runs before anyone is signed in (rate-limited 
 # "State.handler" -> why it may run without a session. Only handlers that read and change
 # no data: the sign-in form, the session check itself, and closing or cancelling things.
 ALLOWED: dict[str, str] = {
-    "SessionState.check_session": "is the session check (on_load of every guarded page): "
-    "reads only this tab's own session, sends the tab to /login without one",
     "SessionState.sign_out": "must work without a session: forgets the user shown in this "
     "tab and sends it to /auth/logout",
     "LoginState.load": SIGN_IN_PAGE,
@@ -166,10 +164,26 @@ def test_only_automatic_refreshes_leave_the_idle_timer_alone() -> None:
 
 
 def test_session_helpers_are_not_events() -> None:
-    """`current_session` and `login_redirect` are public methods for the handlers; a
+    """`current_session` and `login_redirect` (every page State has them through the guard
+    mixin) and the header's `show`/`forget` are public methods for the handlers; a
     browser must not be able to fire them as events."""
+    from lxc_manager.state.guard import GuardedState
     from lxc_manager.state.session import SessionState
 
-    assert "current_session" not in SessionState.event_handlers
-    assert "login_redirect" not in SessionState.event_handlers
+    guarded = [s for s in _app_states() if issubclass(s, GuardedState)]
+    assert len(guarded) >= 9
+    for state in guarded:
+        assert "current_session" not in state.event_handlers, state
+        assert "login_redirect" not in state.event_handlers, state
+    assert "show" not in SessionState.event_handlers
+    assert "forget" not in SessionState.event_handlers
     assert all(not name.startswith("_") for name in _handlers())
+
+
+def test_the_state_tree_is_flat() -> None:
+    """Every page State is a direct child of Reflex's root state with no substates:
+    Reflex loads a state with all its substates, so an event of one page must not load
+    another page's state (DESIGN §6)."""
+    for state in _app_states():
+        assert state.get_parent_state() is rx.State, state
+        assert not state.get_substates(), (state, state.get_substates())

@@ -12,6 +12,7 @@ from typing import Literal
 
 import reflex as rx
 
+from lxc_manager import routes
 from lxc_manager.state.session import SessionState
 
 PRODUCT_NAME = "LXC Manager"
@@ -42,18 +43,18 @@ class NavItem:
 
 
 NAV_ITEMS: tuple[NavItem, ...] = (
-    NavItem("Dashboard", "/", "layout-dashboard"),
-    NavItem("New container", "/containers/new", "circle-plus"),
-    NavItem("Templates", "/templates", "layout-template"),
+    NavItem("Dashboard", routes.DASHBOARD, "layout-dashboard"),
+    NavItem("New container", routes.NEW_CONTAINER, "circle-plus"),
+    NavItem("Templates", routes.TEMPLATES, "layout-template"),
 )
 SETTINGS_ITEMS: tuple[NavItem, ...] = (
-    NavItem("Nodes", "/settings/nodes", "server"),
-    NavItem("Sign-in endpoints", "/settings/sign-in", "key-round"),
+    NavItem("Nodes", routes.NODES, "server"),
+    NavItem("Sign-in endpoints", routes.SIGN_IN_ENDPOINTS, "key-round"),
 )
 
 
 # Reflex names the "/" route "/index" in router data.
-_ROUTE_IDS = {"/": "/index"}
+_ROUTE_IDS = {routes.DASHBOARD: "/index"}
 
 
 def _nav_link(item: NavItem) -> rx.Component:

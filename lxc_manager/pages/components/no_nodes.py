@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import reflex as rx
 
-from lxc_manager.state.session import SessionState
+from lxc_manager import routes
 
 
-class NodeSummaryState(SessionState):
+class NodeSummaryMixin(rx.State, mixin=True):
     """How many nodes the signed-in user has (pages that need a node load it)."""
 
     node_count: int = 0
@@ -18,14 +18,14 @@ class NodeSummaryState(SessionState):
         return self.node_count > 0
 
 
-def no_nodes_banner() -> rx.Component:
+def no_nodes_banner(summary_loaded: rx.Var[bool], has_nodes: rx.Var[bool]) -> rx.Component:
     return rx.cond(
-        NodeSummaryState.summary_loaded & ~NodeSummaryState.has_nodes,
+        summary_loaded & ~has_nodes,
         rx.callout.root(
             rx.callout.icon(rx.icon("server-off")),
             rx.callout.text(
                 "No Proxmox node is configured, so container operations are disabled. ",
-                rx.link("Add a node in Settings → Nodes", href="/settings/nodes", weight="bold"),
+                rx.link("Add a node in Settings → Nodes", href=routes.NODES, weight="bold"),
                 ".",
             ),
             color_scheme="amber",

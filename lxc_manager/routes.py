@@ -1,0 +1,60 @@
+"""Every page's route, and the builders of links to them: the one place URLs are spelt.
+
+Builders take plain values or Reflex Vars (an f-string of a Var is a Var), so the same
+builder serves a redirect in a handler and a link in a component. Dynamic segments are
+read through `route_arg`, which reads Reflex's own route vars, never the URL path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+import reflex as rx
+
+from lxc_manager.security.sessions import safe_next
+
+DASHBOARD = "/"
+LOGIN = "/login"
+LOGOUT = "/auth/logout"
+NEW_CONTAINER = "/containers/new"
+CONTAINER = "/containers/[ct_node]/[ct_vmid]"
+JOB = "/containers/jobs/[job_id]"
+TEMPLATES = "/templates"
+PACKAGE_BUCKETS = "/templates/packages"
+TEMPLATE = "/templates/[tpl]"
+NODES = "/settings/nodes"
+SIGN_IN_ENDPOINTS = "/settings/sign-in"
+
+# The dynamic segments above, as Reflex names its route vars.
+CT_NODE, CT_VMID, JOB_ID, TEMPLATE_ID = "ct_node", "ct_vmid", "job_id", "tpl"
+
+
+def container(node_id: Any, vmid: Any) -> Any:
+    return f"/containers/{node_id}/{vmid}"
+
+
+def job(job_id: Any) -> Any:
+    return f"/containers/jobs/{job_id}"
+
+
+def template(template_id: Any) -> Any:
+    return f"/templates/{template_id}"
+
+
+def new_container(template_id: int | None = None) -> str:
+    return NEW_CONTAINER + (f"?template={template_id}" if template_id else "")
+
+
+def login(next_path: str | None = None, ended: bool = False) -> str:
+    query = {"next": safe_next(next_path)}
+    if ended:
+        query["ended"] = "1"
+    return LOGIN + "?" + urlencode(query)
+
+
+def route_arg(state: rx.State, name: str) -> str:
+    """A dynamic segment of the current page's route (`CT_NODE`, `JOB_ID`, ...), from the
+    route var Reflex defines for it ("" when the page has no such segment)."""
+    value = getattr(state, name, "")
+    return value if isinstance(value, str) else ""
