@@ -6,19 +6,20 @@ from __future__ import annotations
 import reflex as rx
 from starlette.applications import Starlette
 
+import lxc_manager.pages.container_detail as container_detail  # TRANSITIONAL: not yet a package
+import lxc_manager.pages.dashboard as dashboard  # TRANSITIONAL: not yet a package
+import lxc_manager.pages.job_progress as job_progress  # TRANSITIONAL: not yet a package
+import lxc_manager.pages.login as login  # TRANSITIONAL: not yet a package
+import lxc_manager.pages.new_container as new_container  # TRANSITIONAL: not yet a package
+import lxc_manager.pages.nodes as nodes  # TRANSITIONAL: not yet a package
+import lxc_manager.pages.package_buckets as package_buckets  # TRANSITIONAL: not yet a package
+import lxc_manager.pages.sign_in_endpoints as sign_in_endpoints  # TRANSITIONAL: not yet a package
+import lxc_manager.pages.template_editor as template_editor  # TRANSITIONAL: not yet a package
+import lxc_manager.pages.templates as templates  # TRANSITIONAL: not yet a package
 from lxc_manager.http_routes import ROUTES
 from lxc_manager.logging_setup import configure_logging
 from lxc_manager.pages import not_found
-from lxc_manager.pages.container_detail import page as container_detail
-from lxc_manager.pages.dashboard import page as dashboard
-from lxc_manager.pages.job_progress import page as job_progress
-from lxc_manager.pages.login import page as login
-from lxc_manager.pages.new_container import page as new_container
-from lxc_manager.pages.nodes import page as nodes
-from lxc_manager.pages.package_buckets import page as package_buckets
-from lxc_manager.pages.sign_in_endpoints import page as sign_in_endpoints
-from lxc_manager.pages.template_editor import page as template_editor
-from lxc_manager.pages.templates import page as templates
+from lxc_manager.state.legacy_session import LegacySessionState  # TRANSITIONAL
 
 configure_logging()
 
@@ -47,10 +48,15 @@ PAGES = (
 )
 
 for module in PAGES:
+    on_load = getattr(module, "ON_LOAD", None)
+    if module.__name__.count(".") == 2 and module is not login:  # TRANSITIONAL
+        on_load = [LegacySessionState.check_session, *([on_load] if on_load else [])]
+    if module is login:
+        on_load = login.LoginState.load
     app.add_page(
         module.page,
         route=module.ROUTE,
         title=f"{module.TITLE} · LXC Manager",
-        on_load=module.ON_LOAD,
+        on_load=on_load,
     )
 app.add_page(not_found.page, route="404", title="Not found · LXC Manager")

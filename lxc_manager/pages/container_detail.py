@@ -27,7 +27,11 @@ from lxc_manager.provisioning.origin import container_origin
 from lxc_manager.provisioning.timeline import container_timeline
 from lxc_manager.provisioning.vmids import cluster_key_of
 from lxc_manager.proxmox import ProxmoxError
-from lxc_manager.state.session import SessionState, require_session, require_session_quiet
+from lxc_manager.state.legacy_session import (
+    LegacySessionState,
+    require_session,
+    require_session_quiet,
+)
 
 ROUTE = "/containers/[ct_node]/[ct_vmid]"
 TITLE = "Container"
@@ -81,7 +85,7 @@ class SnapshotRow(BaseModel):
 HA_HINT = "An HA resource: Proxmox HA starts and stops it; deleting it also removes it from HA"
 
 
-class ContainerDetailState(SessionState):
+class ContainerDetailState(LegacySessionState):
     loaded: bool = False
     problem: str = ""
     title: str = ""

@@ -35,9 +35,10 @@ from lxc_manager.containers.view import (
     page_label,
 )
 from lxc_manager.pages.components.layout import empty_state, page_shell
-from lxc_manager.pages.components.no_nodes import NodeSummaryState, no_nodes_banner
+from lxc_manager.pages.components.no_nodes import no_nodes_banner
+from lxc_manager.state.legacy_session import NodeSummaryState
 from lxc_manager.provisioning.jobs import JobView, list_jobs
-from lxc_manager.state.session import require_session, require_session_quiet
+from lxc_manager.state.legacy_session import require_session, require_session_quiet
 
 ROUTE = "/"
 TITLE = "Dashboard"
@@ -1145,7 +1146,7 @@ def page() -> rx.Component:
     return page_shell(
         "Containers",
         rx.vstack(
-            no_nodes_banner(),
+            no_nodes_banner(NodeSummaryState.summary_loaded, NodeSummaryState.has_nodes),
             rx.cond(
                 DashboardState.summary_loaded & DashboardState.has_nodes,
                 rx.vstack(

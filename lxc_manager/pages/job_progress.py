@@ -21,7 +21,11 @@ from redis.exceptions import RedisError
 from lxc_manager.pages.components.layout import page_shell
 from lxc_manager.provisioning import jobs, progress
 from lxc_manager.provisioning.jobs import JobView
-from lxc_manager.state.session import SessionState, require_session, require_session_quiet
+from lxc_manager.state.legacy_session import (
+    LegacySessionState,
+    require_session,
+    require_session_quiet,
+)
 
 ROUTE = "/containers/jobs/[job_id]"
 TITLE = "Provisioning"
@@ -86,7 +90,7 @@ def _level(text: str, stream: str) -> str:
     return ""
 
 
-class JobState(SessionState):
+class JobState(LegacySessionState):
     job_id: str = ""
     found: bool = True
     loaded: bool = False

@@ -25,7 +25,8 @@ from lxc_manager.aio import all_of
 from lxc_manager.nodes import service as nodes
 from lxc_manager.nodes.service import NodeNotFound, NodeSecretError, NodeView
 from lxc_manager.pages.components.layout import empty_state, page_shell
-from lxc_manager.pages.components.no_nodes import NodeSummaryState, no_nodes_banner
+from lxc_manager.pages.components.no_nodes import no_nodes_banner
+from lxc_manager.state.legacy_session import NodeSummaryState
 from lxc_manager.pages.components.package_form import package_form, package_from_form
 from lxc_manager.provisioning import options, vmids
 from lxc_manager.provisioning.recipe import (
@@ -46,7 +47,7 @@ from lxc_manager.provisioning.request import (
 )
 from lxc_manager.proxmox import ProxmoxError
 from lxc_manager.security.actor import Actor
-from lxc_manager.state.session import require_session
+from lxc_manager.state.legacy_session import require_session
 from lxc_manager.templates import service as templates
 from lxc_manager.templates.packages import package_line
 from lxc_manager.templates.spec import (
@@ -1587,7 +1588,7 @@ def page() -> rx.Component:
     return page_shell(
         "New container",
         rx.vstack(
-            no_nodes_banner(),
+            no_nodes_banner(NodeSummaryState.summary_loaded, NodeSummaryState.has_nodes),
             rx.cond(
                 W.loaded,
                 rx.cond(

@@ -15,7 +15,7 @@ from lxc_manager.nodes import PRIVSEP_HINT, service
 from lxc_manager.nodes.service import CheckResult, NodeInput, NodeNotFound, NodeView
 from lxc_manager.pages.components.fingerprint import fingerprint_confirmation
 from lxc_manager.pages.components.layout import delete_button, empty_state, page_shell
-from lxc_manager.state.session import SessionState, require_session
+from lxc_manager.state.legacy_session import LegacySessionState, require_session
 
 ROUTE = "/settings/nodes"
 TITLE = "Nodes"
@@ -74,7 +74,7 @@ def _port(text: str, default: int) -> int:
     return int(text) if text.isdigit() and 0 < int(text) < 65536 else (default if not text else -1)
 
 
-class NodesState(SessionState):
+class NodesState(LegacySessionState):
     nodes: list[NodeRow] = []
     loaded: bool = False
     # The add/edit dialog (non-secret fields only).

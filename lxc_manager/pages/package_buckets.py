@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from lxc_manager.pages.components.layout import delete_button, empty_state, page_shell
 from lxc_manager.security.actor import Actor
-from lxc_manager.state.session import SessionState, require_session
+from lxc_manager.state.legacy_session import LegacySessionState, require_session
 from lxc_manager.templates import service
 from lxc_manager.templates.packages import package_line, parse_package_lines
 from lxc_manager.templates.service import BucketSummary
@@ -61,7 +61,7 @@ def _row(bucket: BucketSummary) -> BucketRow:
     )
 
 
-class BucketsState(SessionState):
+class BucketsState(LegacySessionState):
     rows: list[BucketRow] = []
     loaded: bool = False
     dialog_open: bool = False

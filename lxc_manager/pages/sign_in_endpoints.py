@@ -16,7 +16,7 @@ from lxc_manager.security import audit
 from lxc_manager.settings import get_settings
 from lxc_manager.signin import endpoints
 from lxc_manager.signin.service import Failed, parse_endpoint, unreachable_message
-from lxc_manager.state.session import SessionState, require_admin, require_session
+from lxc_manager.state.legacy_session import LegacySessionState, require_admin, require_session
 
 ROUTE = "/settings/sign-in"
 TITLE = "Sign-in endpoints"
@@ -58,7 +58,7 @@ def _row(endpoint: SignInEndpoint, current: str) -> EndpointRow:
     )
 
 
-class SignInEndpointsState(SessionState):
+class SignInEndpointsState(LegacySessionState):
     """Everyone signed in sees the list; only administrators change it (`require_admin`)."""
 
     rows: list[EndpointRow] = []
@@ -247,7 +247,7 @@ def _disable_button(row: EndpointRow) -> rx.Component:
 def _row_actions(row: EndpointRow) -> rx.Component:
     """Administrators only: enable/disable and re-trust (others see the list read-only)."""
     return rx.cond(
-        SessionState.is_admin,
+        LegacySessionState.is_admin,
         rx.flex(
             rx.cond(
                 row.enabled,
@@ -450,7 +450,7 @@ def page() -> rx.Component:
                 rx.center(rx.spinner(), width="100%", padding="2rem"),
             ),
             rx.cond(
-                SessionState.is_admin,
+                LegacySessionState.is_admin,
                 _add_form(),
                 rx.callout(
                     "Only administrators of LXC Manager (Sys.Modify on / in Proxmox, or named "

@@ -19,7 +19,7 @@ from lxc_manager.aio import all_of
 from lxc_manager.pages.components.layout import page_shell
 from lxc_manager.pages.components.package_form import package_form, package_from_form
 from lxc_manager.security.actor import Actor
-from lxc_manager.state.session import SessionState, require_session
+from lxc_manager.state.legacy_session import LegacySessionState, require_session
 from lxc_manager.templates import service
 from lxc_manager.templates.spec import (
     FEATURE_NOTE,
@@ -72,7 +72,7 @@ def _int(text: str) -> int:
     return int(text) if text.isdigit() else -1
 
 
-class TemplateEditorState(SessionState):
+class TemplateEditorState(LegacySessionState):
     template_id: int = 0
     loaded: bool = False
     missing: bool = False

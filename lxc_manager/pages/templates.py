@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from lxc_manager.aio import all_of
 from lxc_manager.pages.components.layout import delete_button, empty_state, page_shell
 from lxc_manager.security.actor import Actor
-from lxc_manager.state.session import SessionState, require_admin, require_session
+from lxc_manager.state.legacy_session import LegacySessionState, require_admin, require_session
 from lxc_manager.templates import service
 from lxc_manager.templates.service import TemplateSummary
 
@@ -57,7 +57,7 @@ def _row(summary: TemplateSummary) -> TemplateRow:
     )
 
 
-class TemplatesState(SessionState):
+class TemplatesState(LegacySessionState):
     rows: list[TemplateRow] = []
     tags: list[str] = []
     search: str = ""
