@@ -29,6 +29,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import reflex as rx
+from reflex.event import EventSpec
 from reflex.istate.proxy import StateProxy
 
 from lxc_manager import routes
@@ -71,10 +72,10 @@ class GuardedState(rx.State, mixin=True):
             header.show(session.display_name, session.is_admin, session.endpoint_label)
 
     @not_an_event
-    def login_redirect(self, ended: bool) -> rx.event.EventSpec:
+    def login_redirect(self, ended: bool) -> EventSpec:
         return rx.redirect(routes.login(self.router.url.path, ended=ended), replace=True)
 
-    async def _to_login(self) -> rx.event.EventSpec:
+    async def _to_login(self) -> EventSpec:
         """To /login; "Your session has ended" only if there was one (a signed-in tab or a
         session cookie), not for a visitor who never signed in."""
         had_session = bool(self._user_id) or bool(
@@ -85,7 +86,7 @@ class GuardedState(rx.State, mixin=True):
             (await self.get_state(SessionState)).forget()
         return self.login_redirect(ended=had_session)
 
-    async def _login_if_ended(self) -> rx.event.EventSpec | None:
+    async def _login_if_ended(self) -> EventSpec | None:
         """Once per tick of a background loop, inside `async with self`: the redirect to
         /login when the session has ended (the loop returns it and stops), else None.
 
@@ -105,13 +106,14 @@ def _guard(handler: F, *, admin: bool, touch: bool, show: bool = False) -> F:
     the check runs inside `async with self`, since it writes the signed-in user into state.
     """
 
-    async def check(self: GuardedState) -> rx.event.EventSpec | None:
+    async def check(self: GuardedState) -> EventSpec | None:
         session = await self.current_session(touch=touch)
         if session is None:
             return await self._to_login()
         await self._adopt(session, show=show)
         if admin and not session.is_admin:
-            return rx.toast.error(ADMIN_ONLY)
+            refusal: EventSpec = rx.toast.error(ADMIN_ONLY)
+            return refusal
         return None
 
     @functools.wraps(handler)

@@ -9,6 +9,7 @@ the session in Redis.
 from __future__ import annotations
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from lxc_manager import routes
 from lxc_manager.state.marks import not_an_event
@@ -37,7 +38,7 @@ class SessionState(rx.State):
         self.show("", False, "")
 
     @rx.event
-    def sign_out(self) -> rx.event.EventSpec:
+    def sign_out(self) -> EventSpec:
         """The logout route deletes the session and clears the HttpOnly cookie."""
         self.forget()
         return rx.call_script(f"window.location.assign('{routes.LOGOUT}')")
