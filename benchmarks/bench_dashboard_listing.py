@@ -72,7 +72,8 @@ async def run(args: argparse.Namespace) -> None:
             inputs.append(NodeInput(name=f"ep-{index:02d}", host=host, port=int(port), token_id=TOKEN_ID,
                                     token_secret=secret, tls_fingerprint=endpoint["tls_sha256"]))  # fmt: skip
         for data in inputs:  # sequential: the first node becomes the default, as in real use
-            assert isinstance(await create_node(USER, data), NodeView)
+            created = await create_node(USER, data)
+            assert isinstance(created, NodeView), created
         set_latency(ready, args.endpoints, args.latency_ms)
         timings = []
         for _ in range(args.rounds):
@@ -108,7 +109,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="lxcm-bench-") as data:
-        os.environ.update(LXCM_DATA_DIR=data, LXCM_LOG_LEVEL="WARNING")
+        # 20 endpoints are added within a minute: above the per-user connection-test limit.
+        os.environ.update(
+            LXCM_DATA_DIR=data, LXCM_LOG_LEVEL="WARNING", LXCM_NODE_CHECKS_PER_MINUTE="1000"
+        )
         os.environ.pop("DATABASE_URL", None)
         from lxc_manager.embedded_redis import EmbeddedRedis
         from lxc_manager.process import stop_children

@@ -15,7 +15,7 @@ nothing.
 from __future__ import annotations
 
 import argparse
-import shlex
+import re
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -26,6 +26,13 @@ from browser_app import BenchEnv, bench_app
 PAGES = ("/", "/settings/nodes", "/templates", "/containers/new", "/")
 READS = {"GET", "MGET", "HGETALL", "HGET"}
 WRITES = {"SET", "SETEX", "PSETEX", "MSET", "HSET"}
+# A MONITOR line: `<time> [<db> <client>] "ARG" "ARG" ...`, each argument quoted and
+# escaped by Redis (sdscatrepr: \\ \" \n \r \t \a \b \xHH); commands run by a Lua
+# script (Reflex saves state with EVAL) appear on their own with the client `lua`.
+MONITOR_LINE = re.compile(rb"[\d.]+ \[(\d+) [^\]]*\] ?(.*)", re.S)
+MONITOR_ARG = re.compile(rb'"((?:[^"\\]|\\.)*)"', re.S)
+MONITOR_ESCAPE = re.compile(rb"\\(x[0-9a-fA-F]{2}|.)", re.S)
+UNESCAPED = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"a": b"\a", b"b": b"\b"}
 
 
 @dataclass
@@ -56,22 +63,39 @@ class StateMonitor:
         return taken
 
     def _run(self) -> None:
+        # the raw line: redis-py's parsed `command` drops the quoting of the arguments
         with self.source.monitor() as monitor:
-            for command in monitor.listen():
-                self._count(command)
+            while True:
+                self._count(monitor.connection.read_response())
 
-    def _count(self, command: dict[str, Any]) -> None:
-        if int(command.get("db", -1)) != self.db:
+    def _count(self, line: Any) -> None:
+        if isinstance(line, str):
+            line = line.encode()
+        head = MONITOR_LINE.match(line or b"")
+        if head is None or int(head[1]) != self.db:
             return
-        words = shlex.split(command.get("command", ""))
+        words = [_unescape(word) for word in MONITOR_ARG.findall(head[2])]
         if not words:
             return
-        verb, args = words[0].upper(), words[1:]
-        size = 0
+        verb, args = words[0].decode(errors="replace").upper(), words[1:]
         if verb in WRITES and len(args) >= 2:
-            size = len(args[-1].encode())
+            # SET key value [EX s|PX ms|NX ...]; SETEX/PSETEX key ttl value;
+            # MSET key value ...; HSET key field value ...
+            if verb in ("SETEX", "PSETEX"):
+                keys, values = args[:1], args[2:3]
+            elif verb == "MSET":
+                keys, values = args[0::2], args[1::2]
+            elif verb == "HSET":
+                keys, values = args[:1], args[2::2]
+            else:
+                keys, values = args[:1], args[1:2]
+            size = sum(len(value) for value in values)
         elif verb in READS and args:
-            size = int(self.lookup.strlen(args[0]) or 0) if verb == "GET" else 0
+            keys = args if verb == "MGET" else args[:1]
+            if verb in ("GET", "MGET"):
+                size = sum(int(self.lookup.strlen(key) or 0) for key in keys)
+            else:
+                size = 0
         else:
             return
         with self._lock:
@@ -79,8 +103,20 @@ class StateMonitor:
                 self.traffic.written += size
             else:
                 self.traffic.read += size
-            if args:
-                self.traffic.keys[_state_name(args[0])] += 1
+            for key in keys:
+                self.traffic.keys[_state_name(key.decode(errors="replace"))] += 1
+
+
+def _unescape(word: bytes) -> bytes:
+    """One argument of a MONITOR line back to its bytes."""
+
+    def one(match: re.Match[bytes]) -> bytes:
+        code = match[1]
+        if len(code) == 3 and code[:1] in (b"x", b"X"):
+            return bytes([int(code[1:], 16)])
+        return UNESCAPED.get(code, code)
+
+    return MONITOR_ESCAPE.sub(one, word)
 
 
 def _state_name(key: str) -> str:
