@@ -1,6 +1,6 @@
 """What the creation wizard and the template editor share of a recipe: its packages, its
 package buckets and the switch and order of its scripts, with their handlers
-(`RecipeMixin`), and the stateless pieces that render them.
+(`RecipeMixin`), and the stateless pieces that render them (`recipe_parts`).
 
 A mixin's vars and handlers are copied onto each State that uses it
 (`class WizardState(GuardedState, RecipeMixin, rx.State)`), so the components here take
@@ -13,11 +13,11 @@ its own `scripts` rows (the wizard's hold a name and a switch, the editor's the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import reflex as rx
 from pydantic import BaseModel
+from reflex.event import EventSpec
 
 from lxc_manager.pages.components.package_form import package_from_form
 from lxc_manager.state.guard import require_session
@@ -73,7 +73,7 @@ class RecipeMixin(rx.State, mixin=True):
 
     @rx.event
     @require_session
-    def add_package(self, form: dict[str, str]) -> rx.event.EventSpec | None:
+    def add_package(self, form: dict[str, str]) -> EventSpec | None:
         if not self._may_change_recipe():
             return None
         pkg, problems = package_from_form(
@@ -118,85 +118,3 @@ class RecipeMixin(rx.State, mixin=True):
             scripts = list(self.scripts)
             scripts[index], scripts[target] = scripts[target], scripts[index]
             self.scripts = scripts
-
-
-# ---- components (stateless: the State's vars and handlers in) ------------------------------
-
-
-def muted(*children: Any, size: str = "2") -> rx.Component:
-    return rx.text(*children, size=size, color=rx.color("gray", 10))
-
-
-def bucket_picker(
-    names: rx.Var[list[str]],
-    chosen: rx.Var[list[str]],
-    on_toggle: Callable[[rx.Var[str], rx.Var[bool]], Any],
-    empty: rx.Component,
-    disabled: rx.Var[bool] | bool = False,
-) -> rx.Component:
-    """A checkbox per bucket the user may choose; `empty` when there is none."""
-    return rx.cond(
-        names.length() > 0,
-        rx.flex(
-            rx.foreach(
-                names,
-                lambda name: rx.el.label(
-                    rx.hstack(
-                        rx.checkbox(
-                            checked=chosen.contains(name),
-                            on_change=lambda v: on_toggle(name, v),
-                            disabled=disabled,
-                        ),
-                        rx.text(name, size="2"),
-                        spacing="2",
-                        align="center",
-                    )
-                ),
-            ),
-            gap="4",
-            wrap="wrap",
-        ),
-        empty,
-    )
-
-
-def move_buttons(
-    index: rx.Var[int],
-    count: rx.Var[int],
-    name: rx.Var[str],
-    on_move: Callable[[rx.Var[int], int], Any],
-) -> rx.Component:
-    """Up and down arrows for the row at `index` of `count` rows."""
-
-    def arrow(icon: str, delta: int, disabled: rx.Var[bool], where: str) -> rx.Component:
-        return rx.icon_button(
-            rx.icon(icon, size=14),
-            size="1",
-            variant="soft",
-            color_scheme="gray",
-            on_click=on_move(index, delta),
-            disabled=disabled,
-            aria_label=rx.Var.create("Move ") + name + where,
-        )
-
-    return rx.fragment(
-        arrow("arrow-up", -1, index == 0, " up"),
-        arrow("arrow-down", 1, index == count - 1, " down"),
-    )
-
-
-def version_cell(version: rx.Var[str]) -> rx.Component:
-    return rx.table.cell(rx.text(rx.cond(version != "", version, "latest"), size="2"))
-
-
-def remove_button(
-    name: rx.Var[str], on_click: rx.event.EventSpec, icon: str = "trash-2", color: str = "red"
-) -> rx.Component:
-    return rx.icon_button(
-        rx.icon(icon, size=14),
-        size="1",
-        variant="soft",
-        color_scheme=color,
-        on_click=on_click,
-        aria_label=rx.Var.create("Remove ") + name,
-    )

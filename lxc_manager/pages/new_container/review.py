@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from lxc_manager.pages.components.recipe import muted
+from lxc_manager.pages.components.recipe_parts import muted
 
 from .configure import root_warning
 from .rows import ReviewFile, ReviewScript

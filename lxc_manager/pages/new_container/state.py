@@ -21,6 +21,7 @@ from typing import Final
 
 import reflex as rx
 from redis.exceptions import RedisError
+from reflex.event import EventSpec
 
 from lxc_manager import routes
 from lxc_manager.aio import all_of
@@ -237,7 +238,7 @@ class WizardState(GuardedState, NodeSummaryMixin, RecipeMixin, rx.State):
     # ---- loading ----------------------------------------------------------------------
     @rx.event
     @require_session_on_load
-    async def load(self) -> rx.event.EventSpec | None:
+    async def load(self) -> EventSpec | None:
         actor = self._actor()
         views, listed, buckets = await all_of(
             nodes.list_nodes(self._user_id),
@@ -292,7 +293,7 @@ class WizardState(GuardedState, NodeSummaryMixin, RecipeMixin, rx.State):
 
     @rx.event(background=True)
     @require_session
-    async def load_options(self) -> AsyncIterator[rx.event.EventSpec]:
+    async def load_options(self) -> AsyncIterator[EventSpec]:
         """The chosen node's Proxmox nodes, OS templates, storages and bridges, and a fresh
         VMID cache for its cluster — fetched concurrently by the service."""
         async with self:
@@ -312,7 +313,7 @@ class WizardState(GuardedState, NodeSummaryMixin, RecipeMixin, rx.State):
             self.options_loading = False
             self._apply_options(result)
         if self.vmid:
-            yield WizardState.check_vmid
+            yield WizardState.check_vmid  # type: ignore[misc]  # Reflex types a handler as rx.event
 
     def _apply_options(self, result: options.NodeOptions) -> None:
         self.options_error = result.error
@@ -406,10 +407,11 @@ class WizardState(GuardedState, NodeSummaryMixin, RecipeMixin, rx.State):
 
     @rx.event
     @require_session
-    async def choose_template(self, template_id: int) -> rx.event.EventSpec | None:
+    async def choose_template(self, template_id: int) -> EventSpec | None:
         stored = await templates.get_template(self._actor(), template_id) if template_id else None
         if not self._prefill(template_id, stored):
-            return rx.toast.error(templates.MSG_NOT_FOUND)
+            refused: EventSpec = rx.toast.error(templates.MSG_NOT_FOUND)
+            return refused
         self.step = 1
         return None
 
@@ -487,7 +489,7 @@ class WizardState(GuardedState, NodeSummaryMixin, RecipeMixin, rx.State):
 
     @rx.event
     @require_session
-    def choose_node(self, value: str) -> rx.event.EventSpec | None:
+    def choose_node(self, value: str) -> EventSpec | None:
         if not value.isdigit() or int(value) not in [n.id for n in self.node_choices]:
             return None
         self.node_id, self.changing_node = int(value), False
@@ -508,12 +510,12 @@ class WizardState(GuardedState, NodeSummaryMixin, RecipeMixin, rx.State):
 
     @rx.event
     @require_session
-    def set_vmid(self, value: str) -> rx.event.EventSpec:
+    def set_vmid(self, value: str) -> EventSpec:
         self.vmid = value.strip()[:12]
         self._touch("vmid")
         self.vmid_status = "checking" if self.vmid else ""
         self.vmid_message = ""
-        return WizardState.check_vmid
+        return WizardState.check_vmid  # type: ignore[return-value]  # as above
 
     @rx.event
     @require_session
@@ -532,7 +534,7 @@ class WizardState(GuardedState, NodeSummaryMixin, RecipeMixin, rx.State):
     # ---- submit -----------------------------------------------------------------------
     @rx.event
     @require_session
-    async def submit(self) -> AsyncIterator[rx.event.EventSpec | None]:
+    async def submit(self) -> AsyncIterator[EventSpec | None]:
         if self.submitting:
             return
         errors = self._validate()

@@ -9,8 +9,8 @@ import reflex as rx
 from lxc_manager import routes
 from lxc_manager.pages.components.form import error
 from lxc_manager.pages.components.package_form import package_form
-from lxc_manager.pages.components.recipe import (
-    PackageRow,
+from lxc_manager.pages.components.recipe import PackageRow
+from lxc_manager.pages.components.recipe_parts import (
     bucket_picker,
     move_buttons,
     muted,

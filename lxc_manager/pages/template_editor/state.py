@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Final
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from lxc_manager import routes
 from lxc_manager.aio import all_of
@@ -315,7 +316,7 @@ class TemplateEditorState(GuardedState, RecipeMixin, rx.State):
     # ---- saving -------------------------------------------------------------------------
     @rx.event
     @require_session
-    async def save(self) -> rx.event.EventSpec | list[rx.event.EventSpec] | None:
+    async def save(self) -> EventSpec | list[EventSpec] | None:
         if self.read_only or self.saving:
             return None
         spec = self._spec()
@@ -330,16 +331,17 @@ class TemplateEditorState(GuardedState, RecipeMixin, rx.State):
         if not result.ok:
             self.errors = result.errors
             self.tab = tab_of(next(iter(result.errors)))
-            return rx.toast.error(
+            refused: EventSpec = rx.toast.error(
                 "Nothing was saved: fix the fields marked in red", id="template-save"
             )
+            return refused
         assert result.id is not None
         self.errors, self.dirty = {}, False
         stored = await service.get_template(actor, result.id)
         if stored is not None:
             self.version = stored.version
             self.updated = f"{stored.updated_at:%Y-%m-%d %H:%M} by {stored.updated_by}"
-        toast = rx.toast.success(f"Template {spec.name} saved", id="template-save")
+        toast: EventSpec = rx.toast.success(f"Template {spec.name} saved", id="template-save")
         if not self.template_id:
             self.template_id = result.id
             return [toast, rx.redirect(routes.template(result.id))]
@@ -347,12 +349,13 @@ class TemplateEditorState(GuardedState, RecipeMixin, rx.State):
 
     @rx.event
     @require_session
-    async def duplicate(self) -> rx.event.EventSpec:
+    async def duplicate(self) -> EventSpec:
         result = await service.duplicate_template(self._actor(), self.template_id)
         if not result.ok:
-            return rx.toast.error(
+            failed: EventSpec = rx.toast.error(
                 next(iter(result.errors.values()), "The template could not be copied")
             )
+            return failed
         return rx.redirect(routes.template(result.id))
 
 
