@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from lxc_manager.nodes.service import NodeView
+from lxc_manager.templates.service import TemplateSummary
+from lxc_manager.templates.spec import FileSpec, ScriptSpec
+
 
 class TemplateChoice(BaseModel):
     id: int
@@ -51,3 +55,28 @@ class ReviewFile(BaseModel):
 class ParamRow(BaseModel):
     key: str
     value: str
+
+
+def template_choice(t: TemplateSummary) -> TemplateChoice:
+    return TemplateChoice(
+        id=t.id,
+        name=t.name,
+        description=t.description,
+        os_template=t.os_template,
+        tags=list(t.tags),
+        counts=f"{t.scripts} scripts · {t.files} files · {t.packages} packages",
+    )
+
+
+def node_choice(v: NodeView) -> NodeChoice:
+    return NodeChoice(id=v.id, name=v.name, is_default=v.is_default, has_ssh=v.has_ssh)
+
+
+def review_script(s: ScriptSpec) -> ReviewScript:
+    return ReviewScript(name=s.name, content=s.content, enabled=s.enabled)
+
+
+def review_file(f: FileSpec) -> ReviewFile:
+    return ReviewFile(
+        name=f.name, target_path=f.target_path, policy=f.policy, mode=f.mode, content=f.content
+    )

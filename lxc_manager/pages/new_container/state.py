@@ -66,7 +66,19 @@ from lxc_manager.templates import service as templates
 from lxc_manager.templates.packages import package_line
 from lxc_manager.templates.spec import Features, ScriptSpec, TemplateSpec
 
-from .rows import NodeChoice, Option, ParamRow, ReviewFile, ReviewScript, ScriptRow, TemplateChoice
+from .rows import (
+    NodeChoice,
+    Option,
+    ParamRow,
+    ReviewFile,
+    ReviewScript,
+    ScriptRow,
+    TemplateChoice,
+    node_choice,
+    review_file,
+    review_script,
+    template_choice,
+)
 
 log = logging.getLogger(__name__)
 
@@ -246,21 +258,8 @@ class WizardState(GuardedState, NodeSummaryMixin, RecipeMixin, rx.State):
             templates.list_buckets(actor),
         )
         self.node_count, self.summary_loaded = len(views), True
-        self.node_choices = [
-            NodeChoice(id=v.id, name=v.name, is_default=v.is_default, has_ssh=v.has_ssh)
-            for v in views
-        ]
-        self.template_choices = [
-            TemplateChoice(
-                id=t.id,
-                name=t.name,
-                description=t.description,
-                os_template=t.os_template,
-                tags=list(t.tags),
-                counts=f"{t.scripts} scripts · {t.files} files · {t.packages} packages",
-            )
-            for t in listed
-        ]
+        self.node_choices = [node_choice(v) for v in views]
+        self.template_choices = [template_choice(t) for t in listed]
         self.bucket_names = [b.name for b in buckets]
         self._reset_form(views)
         self.loaded = True
@@ -386,19 +385,8 @@ class WizardState(GuardedState, NodeSummaryMixin, RecipeMixin, rx.State):
         self._show_review(recipe)
 
     def _show_review(self, recipe: Recipe) -> None:
-        self.review_scripts = [
-            ReviewScript(name=s.name, content=s.content, enabled=s.enabled) for s in recipe.scripts
-        ]
-        self.review_files = [
-            ReviewFile(
-                name=f.name,
-                target_path=f.target_path,
-                policy=f.policy,
-                mode=f.mode,
-                content=f.content,
-            )
-            for f in recipe.files
-        ]
+        self.review_scripts = [review_script(s) for s in recipe.scripts]
+        self.review_files = [review_file(f) for f in recipe.files]
         self.review_packages = [package_line(p) for p in recipe.packages]
         self.review_digest, self.review_error = recipe.digest, ""
         # The lists of the earlier steps follow what the template holds now.
