@@ -10,15 +10,15 @@ import lxc_manager.pages.container_detail as container_detail  # TRANSITIONAL: n
 import lxc_manager.pages.dashboard as dashboard  # TRANSITIONAL: not yet a package
 import lxc_manager.pages.job_progress as job_progress  # TRANSITIONAL: not yet a package
 import lxc_manager.pages.login as login  # TRANSITIONAL: not yet a package
-import lxc_manager.pages.new_container as new_container  # TRANSITIONAL: not yet a package
 import lxc_manager.pages.nodes as nodes  # TRANSITIONAL: not yet a package
 import lxc_manager.pages.package_buckets as package_buckets  # TRANSITIONAL: not yet a package
 import lxc_manager.pages.sign_in_endpoints as sign_in_endpoints  # TRANSITIONAL: not yet a package
-import lxc_manager.pages.template_editor as template_editor  # TRANSITIONAL: not yet a package
 import lxc_manager.pages.templates as templates  # TRANSITIONAL: not yet a package
 from lxc_manager.http_routes import ROUTES
 from lxc_manager.logging_setup import configure_logging
 from lxc_manager.pages import not_found
+from lxc_manager.pages.new_container import page as new_container
+from lxc_manager.pages.template_editor import page as template_editor
 from lxc_manager.state.legacy_session import LegacySessionState  # TRANSITIONAL
 
 configure_logging()

@@ -17,15 +17,18 @@ version are valid is `spec.validate_package`'s word; this module is the syntax o
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import TypeGuard
 
-from .spec import PACKAGE_MANAGERS, PackageManager, PackageSpec
+from .spec import PACKAGE_MANAGERS, PackageManager, PackageSpec, validate_package
 
 __all__ = [
     "SYNTAX_HINT",
     "PackageLineError",
     "is_package_manager",
+    "new_package",
     "package_line",
+    "package_spec",
     "parse_package",
     "parse_package_line",
     "parse_package_lines",
@@ -112,3 +115,35 @@ def package_line(package: PackageSpec) -> str:
 def is_package_manager(value: str) -> TypeGuard[PackageManager]:
     """`value` names a package manager ("apt", "npm", "pip" or "custom")."""
     return value in PACKAGE_MANAGERS
+
+
+def package_spec(manager: str, name: str, version: str = "", command: str = "") -> PackageSpec:
+    """A package from plain strings (a form, a row of a page's state); raises
+    PackageLineError when `manager` names no package manager."""
+    if not is_package_manager(manager):
+        raise PackageLineError(f"no package manager is named {manager!r}")
+    return PackageSpec(manager=manager, name=name, version=version, command=command)
+
+
+MSG_CHOOSE_MANAGER = "Choose apt, npm, pip or custom"
+
+
+def new_package(
+    manager: str, name: str, version: str, command: str, listed: Iterable[tuple[str, str]]
+) -> tuple[PackageSpec | None, dict[str, str]]:
+    """The package a form describes, to add to a list, and what is wrong with it ({} when
+    it may be added; keyed "manager", "name", "version" or "command"). `listed` holds the
+    (manager, name) pairs already in the list: a package is listed once. A custom package's
+    command is kept, any other package's is dropped (its form shows a version instead)."""
+    if not is_package_manager(manager):
+        return None, {"manager": MSG_CHOOSE_MANAGER}
+    pkg = PackageSpec(
+        manager=manager,
+        name=name.strip(),
+        version=version.strip(),
+        command=command.strip() if manager == "custom" else "",
+    )
+    problems = validate_package(pkg)
+    if not problems and (pkg.manager, pkg.name.lower()) in {(m, n.lower()) for m, n in listed}:
+        problems = {"name": f"{pkg.name} ({pkg.manager}) is already in the list"}
+    return pkg, problems

@@ -11,21 +11,45 @@ pages it was sent to.
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import reflex as rx
+from reflex.route import get_router
 from reflex.state import State
 from reflex_base.event import Event
 from reflex_base.event.processor import BaseStateEventProcessor
 
 import lxc_manager.lxc_manager  # noqa: F401  (registers every page and so every State)
+from lxc_manager import routes
 from lxc_manager.security.sessions import COOKIE_NAME
 
 S = TypeVar("S", bound=rx.State)
+
+# Every page route, as Reflex keeps them (no leading slash, "index" for /).
+_ROUTES = [
+    str(v).strip("/") or "index"
+    for k, v in vars(routes).items()
+    if k.isupper() and str(v).startswith("/")
+]
+_route_of = get_router(_ROUTES)
+
+
+def _route_args(path: str) -> dict[str, str]:
+    """The dynamic segments of `path` (`/templates/7` → {"tpl": "7"}): the browser sends them
+    in the router data's `query`, where Reflex's route vars read them."""
+    bare = urlsplit(path).path
+    route = _route_of(bare)
+    if route is None:
+        return {}
+    pattern = re.sub(r"\\\[(\w+)\\\]", r"(?P<\1>[^/]+)", re.escape(route))
+    found = re.match(f"^/?{pattern}/?$", bare)
+    return dict(found.groupdict()) if found else {}
 
 
 @dataclass
@@ -53,7 +77,7 @@ class Tab:
         return {
             "pathname": self.path,
             "asPath": self.path,
-            "query": {},
+            "query": _route_args(self.path),
             "headers": headers,
             "token": self.token,
         }

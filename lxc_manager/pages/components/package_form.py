@@ -6,24 +6,22 @@ from collections.abc import Iterable
 
 import reflex as rx
 
-from lxc_manager.templates.spec import PACKAGE_MANAGERS, PackageSpec, validate_package
+from lxc_manager.pages.components.form import Form, error, select, text_input
+from lxc_manager.templates.packages import new_package
+from lxc_manager.templates.spec import PACKAGE_MANAGERS, PackageSpec
+
+# The form's controls (submitted under these names) and the keys of its errors.
+PACKAGE_FIELDS = ("manager", "name", "version", "command")
 
 
 def package_from_form(
     manager: str, form: dict[str, str], listed: Iterable[tuple[str, str]]
-) -> tuple[PackageSpec, dict[str, str]]:
-    """The package the form describes and what is wrong with it ({} when it may be added);
-    `listed` holds the (manager, name) pairs already in the list."""
-    pkg = PackageSpec(
-        manager=manager,  # type: ignore[arg-type]
-        name=form.get("pkg_name", "").strip(),
-        version=form.get("pkg_version", "").strip(),
-        command=form.get("pkg_command", "").strip() if manager == "custom" else "",
+) -> tuple[PackageSpec | None, dict[str, str]]:
+    """The package the submitted form describes and what is wrong with it ({} when it may
+    be added); `listed` holds the (manager, name) pairs already in the list."""
+    return new_package(
+        manager, form.get("name", ""), form.get("version", ""), form.get("command", ""), listed
     )
-    problems = validate_package(pkg)
-    if not problems and (pkg.manager, pkg.name.lower()) in {(m, n.lower()) for m, n in listed}:
-        problems = {"name": f"{pkg.name} ({pkg.manager}) is already in the list"}
-    return pkg, problems
 
 
 def package_form(
@@ -35,47 +33,38 @@ def package_form(
 ) -> rx.Component:
     """Manager, name, version (or install command for custom) and an Add button; the
     element ids start with `prefix` (`{prefix}pkg-name`, `{prefix}add-package`, ...)."""
-
-    def error(name: str) -> rx.Component:
-        return rx.cond(
-            errors.contains(name),
-            rx.text(
-                errors[name],
-                size="1",
-                color=rx.color("red", 11),
-                role="alert",
-                id=f"{prefix}pkg-{name}-error",
-            ),
-        )
-
+    form = Form(errors=errors, id_prefix=f"{prefix}pkg-", fields=PACKAGE_FIELDS)
     return rx.form(
         rx.vstack(
             rx.hstack(
-                rx.select.root(
-                    rx.select.trigger(aria_label="Package manager", id=f"{prefix}pkg-manager"),
-                    rx.select.content(*[rx.select.item(m, value=m) for m in PACKAGE_MANAGERS]),
-                    value=manager,
-                    on_change=on_manager,
+                select(
+                    form,
+                    "manager",
+                    manager,
+                    on_manager,
+                    [(m, m) for m in PACKAGE_MANAGERS],
+                    aria_label="Package manager",
+                    width="auto",
                 ),
-                rx.input(
-                    name="pkg_name",
-                    id=f"{prefix}pkg-name",
+                text_input(
+                    form,
+                    "name",
                     placeholder="Package name",
                     width="14rem",
                     aria_label="Package name",
                 ),
                 rx.cond(
                     manager == "custom",
-                    rx.input(
-                        name="pkg_command",
-                        id=f"{prefix}pkg-command",
+                    text_input(
+                        form,
+                        "command",
                         placeholder="Install command, e.g. curl -fsSL https://… | sh",
                         width="22rem",
                         aria_label="Install command",
                     ),
-                    rx.input(
-                        name="pkg_version",
-                        id=f"{prefix}pkg-version",
+                    text_input(
+                        form,
+                        "version",
                         placeholder="Version (optional)",
                         width="10rem",
                         aria_label="Version",
@@ -92,9 +81,10 @@ def package_form(
                 align="center",
                 wrap="wrap",
             ),
-            error("name"),
-            error("version"),
-            error("command"),
+            error(form, "manager"),
+            error(form, "name"),
+            error(form, "version"),
+            error(form, "command"),
             spacing="1",
         ),
         on_submit=on_submit,

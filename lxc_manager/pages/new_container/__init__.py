@@ -1,0 +1,1 @@
+"""`/containers/new`: the creation wizard (page.py assembles, state.py holds `WizardState`)."""

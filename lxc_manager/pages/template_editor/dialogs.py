@@ -1,0 +1,162 @@
+"""The script and file dialogs: a form each, submitted whole ("Keep script", "Keep file")."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from lxc_manager.pages.components.form import Form, error, field, text_input, textarea
+from lxc_manager.templates.spec import POLICY_LABELS
+
+from .rows import FileRow, ScriptRow
+from .state import TemplateEditorState as S
+
+SCRIPT_SKELETON = '#!/usr/bin/env bash\nset -euo pipefail\n\nlog_info "Hello from $CONTAINER_OS"\n'
+CODE = {"fontFamily": "var(--code-font-family)", "fontSize": "13px"}
+SCRIPT = Form(errors=S.item_errors, id_prefix="script-", fields=("name", "content", "scripts"))
+FILE = Form(
+    errors=S.item_errors,
+    id_prefix="file-",
+    fields=("name", "target_path", "policy", "mode", "content", "files"),
+)
+
+
+def _buttons(label: str, button_id: str) -> rx.Component:
+    return rx.hstack(
+        rx.dialog.close(rx.button("Cancel", type="button", variant="soft", color_scheme="gray")),
+        rx.button(label, type="submit", id=button_id),
+        justify="end",
+        width="100%",
+        spacing="3",
+    )
+
+
+def script_dialog() -> rx.Component:
+    editing = S.script_index >= 0
+    current = rx.cond(editing, S.scripts[S.script_index.to(int)], ScriptRow(name="", content=""))
+    content = textarea(
+        SCRIPT,
+        "content",
+        default_value=rx.cond(editing, current.content, SCRIPT_SKELETON),
+        rows="18",
+        spell_check=False,
+        style={**CODE, "tabSize": "4"},
+        custom_attrs={"autoCapitalize": "off", "autoCorrect": "off"},
+    )
+    name = text_input(
+        SCRIPT,
+        "name",
+        default_value=rx.cond(editing, current.name, ""),
+        placeholder="10-install-app.sh",
+        auto_focus=True,
+        required=True,
+    )
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(rx.cond(editing, "Edit script", "Add a script")),
+            rx.dialog.description(
+                "Runs as root through `bash -s` in the container, after the helper library "
+                "(log_info, ensure_installed, save_credential, ...) is sourced.",
+                size="2",
+                margin_bottom="0.75rem",
+            ),
+            rx.form(
+                rx.vstack(
+                    field(SCRIPT, "Name", "name", name),
+                    field(SCRIPT, "Script", "content", content),
+                    error(SCRIPT, "scripts"),
+                    _buttons("Keep script", "script-save"),
+                    spacing="2",
+                    width="100%",
+                ),
+                on_submit=S.save_script,
+                reset_on_submit=False,
+            ),
+            max_width="52rem",
+        ),
+        open=S.script_index > -2,
+        on_open_change=S.close_script,
+    )
+
+
+def _policy(current: FileRow, editing: rx.Var[bool]) -> rx.Component:
+    return rx.el.select(
+        *[rx.el.option(label, value=key) for key, label in POLICY_LABELS.items()],
+        name="policy",
+        id=FILE.control_id("policy"),
+        default_value=rx.cond(editing, current.policy, "replace"),
+        custom_attrs=FILE.a11y("policy"),
+        style={
+            "padding": "0.4rem",
+            "borderRadius": "var(--radius-2)",
+            "border": f"1px solid {rx.color('gray', 7)}",
+            "background": "transparent",
+            "color": "inherit",
+        },
+    )
+
+
+def file_dialog() -> rx.Component:
+    editing = S.file_index >= 0
+    current = rx.cond(
+        editing, S.files[S.file_index.to(int)], FileRow(name="", target_path="", content="")
+    )
+    name = text_input(
+        FILE,
+        "name",
+        default_value=rx.cond(editing, current.name, ""),
+        placeholder="nginx.conf",
+        required=True,
+        auto_focus=True,
+    )
+    target = text_input(
+        FILE,
+        "target_path",
+        id="file-target",
+        default_value=rx.cond(editing, current.target_path, ""),
+        placeholder="/etc/nginx/conf.d/app.conf",
+        required=True,
+    )
+    mode = text_input(
+        FILE, "mode", default_value=rx.cond(editing, current.mode, "0644"), width="7rem"
+    )
+    content = textarea(
+        FILE,
+        "content",
+        default_value=rx.cond(editing, current.content, ""),
+        rows="14",
+        spell_check=False,
+        style=CODE,
+    )
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(rx.cond(editing, "Edit file", "Add a file")),
+            rx.form(
+                rx.vstack(
+                    rx.grid(
+                        field(FILE, "Name", "name", name),
+                        field(FILE, "Target path", "target_path", target, control_id="file-target"),
+                        columns="2",
+                        spacing="3",
+                        width="100%",
+                    ),
+                    rx.grid(
+                        field(FILE, "If the file exists", "policy", _policy(current, editing)),
+                        field(FILE, "Mode", "mode", mode),
+                        columns="2",
+                        spacing="3",
+                        width="100%",
+                    ),
+                    field(FILE, "Content", "content", content),
+                    error(FILE, "files"),
+                    _buttons("Keep file", "file-save"),
+                    spacing="2",
+                    width="100%",
+                ),
+                on_submit=S.save_file,
+                reset_on_submit=False,
+            ),
+            max_width="52rem",
+        ),
+        open=S.file_index > -2,
+        on_open_change=S.close_file,
+    )

@@ -1,0 +1,227 @@
+"""The editor's Scripts, Files and Packages tabs: the lists, with their rows' errors."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import reflex as rx
+
+from lxc_manager import routes
+from lxc_manager.pages.components.form import error
+from lxc_manager.pages.components.package_form import package_form
+from lxc_manager.pages.components.recipe import PackageRow
+from lxc_manager.pages.components.recipe_parts import (
+    bucket_picker,
+    move_buttons,
+    muted,
+    remove_button,
+    version_cell,
+)
+
+from .configuration import FORM
+from .dialogs import file_dialog, script_dialog
+from .rows import FileRow, ScriptRow
+from .state import TemplateEditorState as S
+
+
+def _row_error(key: rx.Var[str]) -> rx.Component:
+    """The error of one item's field (e.g. "scripts.2.name"), from the last save."""
+    return rx.cond(
+        S.errors.contains(key), rx.text(S.errors[key], size="1", color=rx.color("red", 11))
+    )
+
+
+def _editable(component: rx.Component) -> rx.Component:
+    return rx.cond(S.read_only, rx.fragment(), component)
+
+
+def _edit_remove(
+    name: rx.Var[str], on_open: rx.EventSpec, on_remove: rx.EventSpec
+) -> tuple[rx.Component, rx.Component]:
+    """ "Edit" (or "View" when read-only) and, when editable, a remove button."""
+    return (
+        rx.button(
+            rx.icon(rx.cond(S.read_only, "eye", "pencil"), size=14),
+            rx.cond(S.read_only, "View", "Edit"),
+            size="1",
+            variant="soft",
+            on_click=on_open,
+        ),
+        _editable(remove_button(name, on_remove)),
+    )
+
+
+def _section_header(text: str, label: str, on_add: rx.EventSpec, button_id: str) -> rx.Component:
+    """What the tab holds, and its "Add" button unless the template is read-only."""
+    return rx.hstack(
+        rx.text(text, size="2", color=rx.color("gray", 11)),
+        rx.spacer(),
+        _editable(
+            rx.button(rx.icon("plus", size=14), label, size="2", on_click=on_add, id=button_id)
+        ),
+        width="100%",
+        align="center",
+    )
+
+
+def _table(rows: rx.Component, table_id: str, headers: Sequence[str] = ()) -> rx.Component:
+    head = rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers]))
+    return rx.table.root(
+        *([head] if headers else []),
+        rx.table.body(rows),
+        variant="surface",
+        width="100%",
+        id=table_id,
+    )
+
+
+def _script_row(row: ScriptRow, index: rx.Var[int]) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text(index + 1, color=rx.color("gray", 10))),
+        rx.table.cell(
+            rx.vstack(
+                rx.code(row.name, variant="ghost"),
+                _row_error(f"scripts.{index}.name"),
+                _row_error(f"scripts.{index}.content"),
+                spacing="1",
+            )
+        ),
+        rx.table.cell(muted(row.lines, " lines", size="1")),
+        rx.table.cell(
+            rx.switch(
+                checked=row.enabled,
+                on_change=lambda v: S.toggle_script(index, v),
+                disabled=S.read_only,
+                aria_label=f"Enable {row.name}",
+            )
+        ),
+        rx.table.cell(
+            rx.hstack(
+                _editable(move_buttons(index, S.scripts.length(), row.name, S.move_script)),
+                *_edit_remove(row.name, S.open_script(index), S.remove_script(index)),
+                spacing="2",
+                justify="end",
+            )
+        ),
+        align="center",
+        custom_attrs={"data-script": row.name},
+    )
+
+
+def scripts_tab() -> rx.Component:
+    return rx.vstack(
+        _section_header(
+            "Scripts run in this order after the packages are installed. "
+            "Disabled scripts are skipped.",
+            "Add script",
+            S.open_script(-1),
+            "add-script",
+        ),
+        error(FORM, "scripts"),
+        rx.cond(
+            S.scripts.length() > 0,
+            _table(rx.foreach(S.scripts, _script_row), "scripts-table"),
+            muted("No scripts."),
+        ),
+        script_dialog(),
+        spacing="3",
+        width="100%",
+    )
+
+
+def _file_row(row: FileRow, index: rx.Var[int]) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.code(row.name, variant="ghost")),
+        rx.table.cell(
+            rx.vstack(
+                rx.code(row.target_path, variant="ghost"),
+                _row_error(f"files.{index}.target_path"),
+                spacing="1",
+            )
+        ),
+        rx.table.cell(rx.badge(row.policy, variant="soft")),
+        rx.table.cell(rx.code(row.mode, variant="ghost")),
+        rx.table.cell(
+            rx.hstack(
+                *_edit_remove(row.name, S.open_file(index), S.remove_file(index)),
+                spacing="2",
+                justify="end",
+            )
+        ),
+        align="center",
+        custom_attrs={"data-file": row.name},
+    )
+
+
+def files_tab() -> rx.Component:
+    return rx.vstack(
+        _section_header(
+            "Files are written into the container before packages and scripts.",
+            "Add file",
+            S.open_file(-1),
+            "add-file",
+        ),
+        error(FORM, "files"),
+        rx.cond(
+            S.files.length() > 0,
+            _table(
+                rx.foreach(S.files, _file_row),
+                "files-table",
+                ("Name", "Target", "Policy", "Mode", ""),
+            ),
+            muted("No files."),
+        ),
+        file_dialog(),
+        spacing="3",
+        width="100%",
+    )
+
+
+def _package_row(row: PackageRow, index: rx.Var[int]) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.badge(row.manager, variant="soft")),
+        rx.table.cell(
+            rx.vstack(
+                rx.code(row.name, variant="ghost"),
+                rx.cond(row.command != "", muted(row.command, size="1")),
+                _row_error(f"packages.{index}.name"),
+                spacing="1",
+            )
+        ),
+        version_cell(row.version),
+        rx.table.cell(_editable(remove_button(row.name, S.remove_package(index)))),
+        align="center",
+        custom_attrs={"data-package": row.name},
+    )
+
+
+def packages_tab() -> rx.Component:
+    no_buckets = muted(
+        "No package buckets yet. ",
+        rx.link("Create one", href=routes.PACKAGE_BUCKETS),
+        " to share a list of packages between templates.",
+    )
+    return rx.vstack(
+        rx.text(
+            "Installed after the files: apt packages first (one apt-get update), "
+            "then npm, pip and custom ones.",
+            size="2",
+            color=rx.color("gray", 11),
+        ),
+        _editable(package_form(S.pkg_manager, S.pkg_errors, S.set_pkg_manager, S.add_package)),
+        error(FORM, "packages"),
+        rx.cond(
+            S.packages.length() > 0,
+            _table(
+                rx.foreach(S.packages, _package_row),
+                "packages-table",
+                ("Manager", "Package", "Version", ""),
+            ),
+            muted("No packages of its own."),
+        ),
+        rx.heading("Package buckets", size="3", as_="h3", margin_top="0.5rem"),
+        bucket_picker(S.bucket_names, S.buckets, S.toggle_bucket, no_buckets, S.read_only),
+        error(FORM, "buckets"),
+        spacing="3",
+        width="100%",
+    )
