@@ -18,7 +18,7 @@ from the Cookie header of the websocket request on each check.
 
 Who is signed in is shown by the layout from `SessionState`, a small sibling state. The
 guard of a page's `load` (`require_session_on_load`) updates it at every navigation; other
-events touch it only when the signed-in user changes, so it is not loaded on every event.
+events never touch it, so it is not loaded on every event.
 """
 
 from __future__ import annotations
@@ -61,13 +61,13 @@ class GuardedState(rx.State, mixin=True):
     async def _adopt(self, session: Session, show: bool = False) -> None:
         """Copy who is signed in; assigned only when different, since an assignment alone
         puts the var in the delta every event sends to the browser. The header
-        (`SessionState`) is updated when `show` (a page load) or when the user changed."""
-        changed = self._user_id != session.user_id
-        if changed:
+        (`SessionState`) is updated only when `show` (a page load): other events send
+        nothing but their own page's delta."""
+        if self._user_id != session.user_id:
             self._user_id = session.user_id
         if self.is_admin != session.is_admin:
             self.is_admin = session.is_admin
-        if show or changed:
+        if show:
             header = await self.get_state(SessionState)
             header.show(session.display_name, session.is_admin, session.endpoint_label)
 
