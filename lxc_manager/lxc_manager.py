@@ -13,7 +13,7 @@ import lxc_manager.pages.login as login  # TRANSITIONAL: not yet a package
 import lxc_manager.pages.new_container as new_container  # TRANSITIONAL: not yet a package
 from lxc_manager.pages.nodes import page as nodes
 import lxc_manager.pages.package_buckets as package_buckets  # TRANSITIONAL: not yet a package
-import lxc_manager.pages.sign_in_endpoints as sign_in_endpoints  # TRANSITIONAL: not yet a package
+from lxc_manager.pages.sign_in_endpoints import page as sign_in_endpoints
 import lxc_manager.pages.template_editor as template_editor  # TRANSITIONAL: not yet a package
 import lxc_manager.pages.templates as templates  # TRANSITIONAL: not yet a package
 from lxc_manager.http_routes import ROUTES
