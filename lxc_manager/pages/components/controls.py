@@ -25,3 +25,12 @@ def error_callout(message: rx.Var[str], **props: Any) -> rx.Component:
 
 def loading() -> rx.Component:
     return rx.center(rx.spinner(), width="100%", padding="2rem")
+
+
+def two_lines(main: rx.Var[str], detail: rx.Var[str]) -> rx.Component:
+    """A table cell's value over a smaller, grey detail line."""
+    return rx.vstack(
+        rx.text(main, size="2"),
+        rx.text(detail, size="1", color=rx.color("gray", 10)),
+        spacing="0",
+    )

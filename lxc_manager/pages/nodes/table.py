@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from lxc_manager.pages.components.controls import two_lines
 from lxc_manager.pages.components.layout import delete_button
 from lxc_manager.pages.nodes.rows import NodeRow
 from lxc_manager.pages.nodes.state import NodesState
@@ -137,13 +138,7 @@ def _actions(row: NodeRow) -> rx.Component:
 def _node_row(row: NodeRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(_name_cell(row)),
-        rx.table.cell(
-            rx.vstack(
-                rx.text(row.address, size="2"),
-                rx.text(row.token_id, size="1", color=rx.color("gray", 10)),
-                spacing="0",
-            )
-        ),
+        rx.table.cell(two_lines(row.address, row.token_id)),
         rx.table.cell(_cluster_cell(row)),
         rx.table.cell(_status(row)),
         rx.table.cell(_ssh_cell(row)),

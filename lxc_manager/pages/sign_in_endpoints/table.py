@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from lxc_manager.pages.components.controls import two_lines
 from lxc_manager.pages.sign_in_endpoints.rows import EndpointRow
 from lxc_manager.pages.sign_in_endpoints.state import SignInEndpointsState
 
@@ -105,13 +106,7 @@ def _row(row: EndpointRow) -> rx.Component:
             rx.code(row.fingerprint, size="1", word_break="break-all"),
             max_width="22rem",
         ),
-        rx.table.cell(
-            rx.vstack(
-                rx.text(row.trusted_by, size="2"),
-                rx.text(row.trusted_at, size="1", color=rx.color("gray", 10)),
-                spacing="0",
-            )
-        ),
+        rx.table.cell(two_lines(row.trusted_by, row.trusted_at)),
         rx.table.cell(_row_actions(row)),
         align="center",
     )
