@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -61,6 +62,7 @@ class NodesState(GuardedState, rx.State):
     _confirmed_tls: str = ""
     _confirmed_ssh: str = ""
     _confirmed_members: dict[str, str] = {}
+    _save_ticket: str = ""  # `save` hands the test to `test_and_save`
 
     def _show_rows(self, rows: list[NodeRow]) -> None:
         if self.nodes != rows:
@@ -189,19 +191,31 @@ class NodesState(GuardedState, rx.State):
             if result.needs_member_confirmation and m.state == "changed"
         ]
 
+    @rx.event
+    @require_session
+    def save(self, form: dict[str, Any]) -> Any:
+        """Test the connection, then save; nothing is saved when anything fails. Here,
+        under the state lock, only what must show at once (the dialog is busy); the test
+        talks to Proxmox and SSH, so it runs in `test_and_save`, outside the lock."""
+        if self.saving:
+            return None
+        self.saving = True
+        self._clear_problems()
+        self._save_ticket = secrets.token_hex(16)
+        # Reflex types a background handler's class attribute as not callable; it is.
+        return NodesState.test_and_save(form, self._save_ticket)  # type: ignore[misc]
+
     @rx.event(background=True)
     @require_session
-    async def save(self, form: dict[str, Any]) -> AsyncIterator[Any]:
-        """Test the connection, then save; nothing is saved when anything fails. The
-        test talks to Proxmox (and SSH): it runs outside the state lock, while `saving`
-        keeps the dialog open and refuses a second submit."""
+    async def test_and_save(self, form: dict[str, Any], ticket: str) -> AsyncIterator[Any]:
+        """The second half of `save`, queued by it on the server (the ticket, a backend
+        var, keeps a browser from starting it alone or twice)."""
         async with self:
-            if self.saving:
+            if not ticket or ticket != self._save_ticket:
                 return
+            self._save_ticket = ""
             data = self._input_from(read_form(NodeForm, form))
             user_id, node_id = self._user_id, self.editing_id
-            self.saving = True
-            self._clear_problems()
         try:
             outcome = await _submit(user_id, node_id, data)
         except BaseException:
