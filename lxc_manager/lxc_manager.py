@@ -9,10 +9,10 @@ from starlette.applications import Starlette
 import lxc_manager.pages.container_detail as container_detail  # TRANSITIONAL: not yet a package
 import lxc_manager.pages.dashboard as dashboard  # TRANSITIONAL: not yet a package
 import lxc_manager.pages.job_progress as job_progress  # TRANSITIONAL: not yet a package
-import lxc_manager.pages.login as login  # TRANSITIONAL: not yet a package
-import lxc_manager.pages.nodes as nodes  # TRANSITIONAL: not yet a package
+from lxc_manager.pages.login import page as login
+from lxc_manager.pages.nodes import page as nodes
 import lxc_manager.pages.package_buckets as package_buckets  # TRANSITIONAL: not yet a package
-import lxc_manager.pages.sign_in_endpoints as sign_in_endpoints  # TRANSITIONAL: not yet a package
+from lxc_manager.pages.sign_in_endpoints import page as sign_in_endpoints
 import lxc_manager.pages.templates as templates  # TRANSITIONAL: not yet a package
 from lxc_manager.http_routes import ROUTES
 from lxc_manager.logging_setup import configure_logging
@@ -51,8 +51,6 @@ for module in PAGES:
     on_load = getattr(module, "ON_LOAD", None)
     if module.__name__.count(".") == 2 and module is not login:  # TRANSITIONAL
         on_load = [LegacySessionState.check_session, *([on_load] if on_load else [])]
-    if module is login:
-        on_load = login.LoginState.load
     app.add_page(
         module.page,
         route=module.ROUTE,

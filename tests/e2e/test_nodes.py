@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from lxc_manager.pages.nodes import NodesState
+from lxc_manager.pages.nodes.state import NodesState
 from tests.e2e.conftest import (
     Peer,
     fill_node_form,

@@ -11,7 +11,7 @@ import pyotp
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from lxc_manager.pages.sign_in_endpoints import SignInEndpointsState
+from lxc_manager.pages.sign_in_endpoints.state import SignInEndpointsState
 from lxc_manager.security.sessions import COOKIE_NAME
 from tests.e2e.conftest import Peer, screenshot, send_crafted_event, sign_in, wait_for_login_form
 from tests.support.app import BIN, REPO, ServeProcess, app_db_rows, app_redis

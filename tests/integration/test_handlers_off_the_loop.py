@@ -20,7 +20,7 @@ from lxc_manager.db.migrate import upgrade_head
 from lxc_manager.pages.container_detail import ContainerDetailState
 from lxc_manager.pages.dashboard import DashboardState
 from lxc_manager.pages.new_container.state import WizardState
-from lxc_manager.pages.nodes import NodesState
+from lxc_manager.pages.nodes.state import NodesState
 from lxc_manager.pages.package_buckets import BucketsState
 from lxc_manager.pages.template_editor.state import TemplateEditorState
 from lxc_manager.pages.templates import TemplatesState

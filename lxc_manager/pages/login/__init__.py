@@ -1,0 +1,1 @@
+"""`/login`: sign in with Proxmox credentials, confirm a new host's certificate, two-factor."""

@@ -1,0 +1,1 @@
+"""`/settings/nodes`: the signed-in user's Proxmox nodes (API-token endpoints)."""

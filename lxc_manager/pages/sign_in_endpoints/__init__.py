@@ -1,0 +1,1 @@
+"""`/settings/sign-in`: the Proxmox hosts users may sign in against (DESIGN §3.2)."""
