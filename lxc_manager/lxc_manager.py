@@ -15,7 +15,7 @@ import lxc_manager.pages.nodes as nodes  # TRANSITIONAL: not yet a package
 import lxc_manager.pages.package_buckets as package_buckets  # TRANSITIONAL: not yet a package
 import lxc_manager.pages.sign_in_endpoints as sign_in_endpoints  # TRANSITIONAL: not yet a package
 import lxc_manager.pages.template_editor as template_editor  # TRANSITIONAL: not yet a package
-import lxc_manager.pages.templates as templates  # TRANSITIONAL: not yet a package
+from lxc_manager.pages.templates import page as templates
 from lxc_manager.http_routes import ROUTES
 from lxc_manager.logging_setup import configure_logging
 from lxc_manager.pages import not_found

@@ -23,7 +23,7 @@ from lxc_manager.pages.new_container import WizardState
 from lxc_manager.pages.nodes import NodesState
 from lxc_manager.pages.package_buckets import BucketsState
 from lxc_manager.pages.template_editor import TemplateEditorState
-from lxc_manager.pages.templates import TemplatesState
+from lxc_manager.pages.templates.state import TemplatesState
 from lxc_manager.redis_client import async_client
 from lxc_manager.security import sessions
 from lxc_manager.security.actor import Actor

@@ -15,7 +15,7 @@ from lxc_manager.db.models import AuditEvent, Package, PackageBucket, Template, 
 from lxc_manager.pages.new_container import ScriptRow, WizardState
 from lxc_manager.pages.package_buckets import BucketsState
 from lxc_manager.pages.template_editor import TemplateEditorState
-from lxc_manager.pages.templates import TemplatesState
+from lxc_manager.pages.templates.state import TemplatesState
 from lxc_manager.security.actor import Actor
 from lxc_manager.settings import get_settings
 from lxc_manager.templates import service
