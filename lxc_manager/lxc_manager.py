@@ -12,7 +12,7 @@ import lxc_manager.pages.job_progress as job_progress  # TRANSITIONAL: not yet a
 import lxc_manager.pages.login as login  # TRANSITIONAL: not yet a package
 import lxc_manager.pages.new_container as new_container  # TRANSITIONAL: not yet a package
 import lxc_manager.pages.nodes as nodes  # TRANSITIONAL: not yet a package
-import lxc_manager.pages.package_buckets as package_buckets  # TRANSITIONAL: not yet a package
+from lxc_manager.pages.package_buckets import page as package_buckets
 import lxc_manager.pages.sign_in_endpoints as sign_in_endpoints  # TRANSITIONAL: not yet a package
 import lxc_manager.pages.template_editor as template_editor  # TRANSITIONAL: not yet a package
 from lxc_manager.pages.templates import page as templates

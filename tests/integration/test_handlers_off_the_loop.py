@@ -21,7 +21,7 @@ from lxc_manager.pages.container_detail import ContainerDetailState
 from lxc_manager.pages.dashboard import DashboardState
 from lxc_manager.pages.new_container import WizardState
 from lxc_manager.pages.nodes import NodesState
-from lxc_manager.pages.package_buckets import BucketsState
+from lxc_manager.pages.package_buckets.state import BucketsState
 from lxc_manager.pages.template_editor import TemplateEditorState
 from lxc_manager.pages.templates.state import TemplatesState
 from lxc_manager.redis_client import async_client

@@ -13,7 +13,7 @@ from lxc_manager.db.engine import session_scope
 from lxc_manager.db.migrate import upgrade_head
 from lxc_manager.db.models import AuditEvent, Package, PackageBucket, Template, TemplateScript
 from lxc_manager.pages.new_container import ScriptRow, WizardState
-from lxc_manager.pages.package_buckets import BucketsState
+from lxc_manager.pages.package_buckets.state import BucketsState
 from lxc_manager.pages.template_editor import TemplateEditorState
 from lxc_manager.pages.templates.state import TemplatesState
 from lxc_manager.security.actor import Actor
