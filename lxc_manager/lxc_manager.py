@@ -8,7 +8,7 @@ from starlette.applications import Starlette
 
 import lxc_manager.pages.container_detail as container_detail  # TRANSITIONAL: not yet a package
 import lxc_manager.pages.dashboard as dashboard  # TRANSITIONAL: not yet a package
-import lxc_manager.pages.job_progress as job_progress  # TRANSITIONAL: not yet a package
+from lxc_manager.pages.job_progress import page as job_progress
 import lxc_manager.pages.login as login  # TRANSITIONAL: not yet a package
 import lxc_manager.pages.new_container as new_container  # TRANSITIONAL: not yet a package
 import lxc_manager.pages.nodes as nodes  # TRANSITIONAL: not yet a package
