@@ -15,7 +15,9 @@ def page() -> rx.Component:
             "map-pin-off",
             "There is nothing at this address",
             "The page may have moved, or the link is mistyped.",
-            rx.link(rx.button("Back to the dashboard", size="2", variant="soft"), href=routes.DASHBOARD),
+            rx.link(
+                rx.button("Back to the dashboard", size="2", variant="soft"), href=routes.DASHBOARD
+            ),
             test_id="not-found",
         ),
     )

@@ -8,7 +8,7 @@ choice (System by default; Reflex keeps the user's pick in localStorage).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import reflex as rx
 
@@ -232,12 +232,7 @@ def user_menu() -> rx.Component:
         ),
         rx.menu.content(
             rx.box(
-                rx.text(
-                    "Signed in via ",
-                    SessionState.endpoint_label,
-                    size="1",
-                    color=rx.color("gray", 11),
-                ),
+                muted("Signed in via ", SessionState.endpoint_label, shade=11),
                 padding_x="0.75rem",
                 padding_y="0.25rem",
             ),
@@ -392,9 +387,18 @@ def busy_icon(busy: rx.Var[bool], icon: str, size: int = 16) -> rx.Component:
     return rx.cond(busy, rx.spinner(size="1" if size < 16 else "2"), rx.icon(icon, size=size))
 
 
-def muted(*children: rx.Component | rx.Var[str] | str, size: str = "1") -> rx.Component:
-    """Secondary text: hints, counts, timestamps."""
-    return rx.text(*children, size=size, color=rx.color("gray", 10))
+def muted(
+    *children: rx.Component | rx.Var[Any] | str | int, size: str = "1", shade: int = 10
+) -> rx.Component:
+    """Secondary text: hints, counts, timestamps (`shade` 11 for a little more contrast)."""
+    return rx.text(*children, size=size, color=rx.color("gray", shade))
+
+
+def bar(*children: rx.Component, **props: str) -> rx.Component:
+    """A row across the page (toolbars, headings with badges), wrapping on narrow screens."""
+    for name, value in (("width", "100%"), ("align", "center"), ("spacing", "3"), ("wrap", "wrap")):
+        props.setdefault(name, value)
+    return rx.hstack(*children, **props)
 
 
 def owner_badge(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from lxc_manager import routes
-from lxc_manager.pages.components.layout import busy_icon, confirm_button, muted
+from lxc_manager.pages.components.layout import bar, busy_icon, confirm_button, muted
 
 from .rows import LogLine, StepRow
 from .state import LOG_KEEP
@@ -67,12 +67,12 @@ def _status_badge() -> rx.Component:
 
 
 def heading() -> rx.Component:
-    return rx.hstack(
+    return bar(
         rx.heading(J.hostname, size="5", as_="h2"),
         rx.badge("VMID ", J.vmid, variant="soft"),
         _status_badge(),
         rx.spacer(),
-        rx.text(
+        muted(
             rx.cond(J.template_name != "", J.template_name, "Blank container"),
             " · ",
             J.node_name,
@@ -81,12 +81,8 @@ def heading() -> rx.Component:
             " · ",
             J.elapsed,
             size="2",
-            color=rx.color("gray", 11),
+            shade=11,
         ),
-        width="100%",
-        align="center",
-        spacing="3",
-        wrap="wrap",
     )
 
 

@@ -132,7 +132,7 @@ def bucket_card(row: BucketRow) -> rx.Component:
             ),
             rx.cond(
                 row.description != "",
-                rx.text(row.description, size="2", color=rx.color("gray", 11)),
+                muted(row.description, size="2", shade=11),
             ),
             rx.flex(
                 rx.foreach(row.packages, lambda p: rx.code(p, size="1", variant="soft")),

@@ -10,9 +10,11 @@ import reflex as rx
 from lxc_manager import routes
 from lxc_manager.pages.components.layout import (
     back_link,
+    bar,
     empty_state,
     error_callout,
     loading,
+    muted,
     page_shell,
     page_stack,
 )
@@ -26,18 +28,16 @@ ON_LOAD = S.load
 
 
 def _intro() -> rx.Component:
-    return rx.hstack(
+    return bar(
         back_link("Templates", routes.TEMPLATES),
-        rx.text(
+        muted(
             "A bucket is a named list of packages that several templates can include.",
             size="2",
-            color=rx.color("gray", 11),
+            shade=11,
         ),
         rx.spacer(),
         rx.button(rx.icon("plus", size=16), "New bucket", on_click=S.open_add, id="new-bucket"),
-        width="100%",
-        align="center",
-        spacing="3",
+        wrap="nowrap",
     )
 
 

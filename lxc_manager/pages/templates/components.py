@@ -8,9 +8,11 @@ import reflex as rx
 from lxc_manager import routes
 from lxc_manager.pages.components import form as fk
 from lxc_manager.pages.components.layout import (
+    bar,
     busy_icon,
     data_table,
     delete_button,
+    muted,
     owner_badge,
 )
 
@@ -38,8 +40,8 @@ def sync_button(**props: str) -> rx.Component:
     )
 
 
-def _filters() -> rx.Component:
-    return rx.hstack(
+def _filters() -> tuple[rx.Component, rx.Component]:
+    return (
         fk.text_input(
             FILTERS,
             "search",
@@ -59,15 +61,12 @@ def _filters() -> rx.Component:
             aria_label="Filter by tag",
             width="auto",
         ),
-        spacing="3",
-        align="center",
-        wrap="wrap",
     )
 
 
 def toolbar() -> rx.Component:
-    return rx.hstack(
-        _filters(),
+    return bar(
+        *_filters(),
         rx.spacer(),
         rx.link(
             rx.button(rx.icon("package", size=16), "Package buckets", variant="soft"),
@@ -78,10 +77,6 @@ def toolbar() -> rx.Component:
             rx.button(rx.icon("plus", size=16), "New template", id="new-template"),
             href=routes.template("new"),
         ),
-        width="100%",
-        align="center",
-        spacing="3",
-        wrap="wrap",
     )
 
 
@@ -172,7 +167,7 @@ def _row(row: TemplateRow) -> rx.Component:
                 wrap="wrap",
             )
         ),
-        rx.table.cell(rx.text(row.counts, size="1", color=rx.color("gray", 11)), min_width="9rem"),
+        rx.table.cell(muted(row.counts, shade=11), min_width="9rem"),
         rx.table.cell(_actions(row)),
         align="center",
         custom_attrs={"data-template": row.name},
