@@ -8,17 +8,17 @@ from starlette.applications import Starlette
 
 import lxc_manager.pages.container_detail as container_detail  # TRANSITIONAL: not yet a package
 import lxc_manager.pages.dashboard as dashboard  # TRANSITIONAL: not yet a package
-import lxc_manager.pages.job_progress as job_progress  # TRANSITIONAL: not yet a package
-from lxc_manager.pages.login import page as login
-from lxc_manager.pages.nodes import page as nodes
-import lxc_manager.pages.package_buckets as package_buckets  # TRANSITIONAL: not yet a package
-from lxc_manager.pages.sign_in_endpoints import page as sign_in_endpoints
-import lxc_manager.pages.templates as templates  # TRANSITIONAL: not yet a package
 from lxc_manager.http_routes import ROUTES
 from lxc_manager.logging_setup import configure_logging
 from lxc_manager.pages import not_found
+from lxc_manager.pages.job_progress import page as job_progress
+from lxc_manager.pages.login import page as login
 from lxc_manager.pages.new_container import page as new_container
+from lxc_manager.pages.nodes import page as nodes
+from lxc_manager.pages.package_buckets import page as package_buckets
+from lxc_manager.pages.sign_in_endpoints import page as sign_in_endpoints
 from lxc_manager.pages.template_editor import page as template_editor
+from lxc_manager.pages.templates import page as templates
 from lxc_manager.state.legacy_session import LegacySessionState  # TRANSITIONAL
 
 configure_logging()

@@ -1,9 +1,10 @@
-"""The 404 page."""
+"""The 404 page. A module, not a package: it has no State and nothing to assemble."""
 
 from __future__ import annotations
 
 import reflex as rx
 
+from lxc_manager import routes
 from lxc_manager.pages.components.layout import empty_state, page_shell
 
 
@@ -14,7 +15,9 @@ def page() -> rx.Component:
             "map-pin-off",
             "There is nothing at this address",
             "The page may have moved, or the link is mistyped.",
-            rx.link(rx.button("Back to the dashboard", size="2", variant="soft"), href="/"),
+            rx.link(
+                rx.button("Back to the dashboard", size="2", variant="soft"), href=routes.DASHBOARD
+            ),
             test_id="not-found",
         ),
     )

@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from lxc_manager.pages.templates import TemplatesState
+from lxc_manager.pages.templates.state import TemplatesState
 from tests.e2e.conftest import Peer, screenshot, send_crafted_event, sign_in
 from tests.support.app import ServeProcess, app_db_rows
 from tests.support.simulator import AUDITOR

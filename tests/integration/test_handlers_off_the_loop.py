@@ -21,9 +21,9 @@ from lxc_manager.pages.container_detail import ContainerDetailState
 from lxc_manager.pages.dashboard import DashboardState
 from lxc_manager.pages.new_container.state import WizardState
 from lxc_manager.pages.nodes.state import NodesState
-from lxc_manager.pages.package_buckets import BucketsState
+from lxc_manager.pages.package_buckets.state import BucketsState
 from lxc_manager.pages.template_editor.state import TemplateEditorState
-from lxc_manager.pages.templates import TemplatesState
+from lxc_manager.pages.templates.state import TemplatesState
 from lxc_manager.redis_client import async_client
 from lxc_manager.security import sessions
 from lxc_manager.security.actor import Actor

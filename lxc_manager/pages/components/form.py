@@ -105,14 +105,17 @@ def text_input(
     **props: Any,
 ) -> rx.Component:
     """A text input. Controlled (`value` + `on_change`) or part of a submitted form
-    (no `value`: it carries `name`, and `default_value` may be passed)."""
+    (no `value`: it carries `name`, and `default_value` may be passed). `slot`: an
+    `rx.input.slot(...)` shown inside the box (a search icon)."""
     controlled: dict[str, Any] = (
         {"value": value, "on_change": on_change} if value is not None else {"name": name}
     )
     custom = {**form.a11y(name), **props.pop("custom_attrs", {})}
     if form.read_only is not False:
         props.setdefault("read_only", form.read_only)
+    slot = props.pop("slot", None)
     return rx.input(
+        *([slot] if slot is not None else []),
         id=props.pop("id", form.control_id(name)),
         width=props.pop("width", "100%"),
         custom_attrs=custom,

@@ -8,7 +8,7 @@ choice (System by default; Reflex keeps the user's pick in localStorage).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import reflex as rx
 
@@ -88,7 +88,7 @@ def _brand() -> rx.Component:
             align="center",
             spacing="2",
         ),
-        href="/",
+        href=routes.DASHBOARD,
         underline="none",
         color=rx.color("gray", 12),
     )
@@ -108,19 +108,18 @@ _SIDEBAR_COLUMN: dict[str, object] = {
 }
 
 
+def _section_label(text: str, **props: str) -> rx.Component:
+    return rx.text(
+        text, size="1", weight="bold", color=rx.color("gray", 10), padding_x="0.75rem", **props
+    )
+
+
 def _sidebar_nav() -> rx.Component:
     return rx.el.nav(
         rx.vstack(
             _brand(),
             rx.vstack(*[_nav_link(item) for item in NAV_ITEMS], spacing="1", width="100%"),
-            rx.text(
-                "Settings",
-                size="1",
-                weight="bold",
-                color=rx.color("gray", 10),
-                padding_x="0.75rem",
-                padding_top="1rem",
-            ),
+            _section_label("Settings", padding_top="1rem"),
             rx.vstack(*[_nav_link(item) for item in SETTINGS_ITEMS], spacing="1", width="100%"),
             spacing="3",
             width="100%",
@@ -144,27 +143,31 @@ def _menu_link(item: NavItem) -> rx.Component:
     )
 
 
-def nav_menu() -> rx.Component:
-    """The sidebar's sections as a menu, for screens narrower than WIDE."""
+def _icon_menu(
+    icon: rx.Component, label: str, element_id: str, variant: str, *items: rx.Component
+) -> rx.Component:
+    """A menu opened by a gray icon button (`label` for readers)."""
     return rx.menu.root(
         rx.menu.trigger(
             rx.icon_button(
-                rx.icon("menu", size=18),
-                variant="soft",
-                color_scheme="gray",
-                aria_label="Menu",
-                id="nav-menu-button",
+                icon, variant=variant, color_scheme="gray", aria_label=label, id=element_id
             )
         ),
-        rx.menu.content(
-            *[_menu_link(item) for item in NAV_ITEMS],
-            rx.menu.separator(),
-            rx.text(
-                "Settings", size="1", weight="bold", color=rx.color("gray", 10), padding_x="0.75rem"
-            ),
-            *[_menu_link(item) for item in SETTINGS_ITEMS],
-            align="end",
-        ),
+        rx.menu.content(*items, align="end"),
+    )
+
+
+def nav_menu() -> rx.Component:
+    """The sidebar's sections as a menu, for screens narrower than WIDE."""
+    return _icon_menu(
+        rx.icon("menu", size=18),
+        "Menu",
+        "nav-menu-button",
+        "soft",
+        *[_menu_link(item) for item in NAV_ITEMS],
+        rx.menu.separator(),
+        _section_label("Settings"),
+        *[_menu_link(item) for item in SETTINGS_ITEMS],
     )
 
 
@@ -198,17 +201,12 @@ def _color_mode_item(label: str, mode: ColorMode, icon: str) -> rx.Component:
 
 def color_mode_menu() -> rx.Component:
     """System (the default), light or dark; the icon shows the scheme in use."""
-    return rx.menu.root(
-        rx.menu.trigger(
-            rx.icon_button(
-                rx.color_mode.icon(),
-                variant="ghost",
-                color_scheme="gray",
-                aria_label="Colour scheme",
-                id="color-mode",
-            )
-        ),
-        rx.menu.content(*[_color_mode_item(*mode) for mode in COLOR_MODES], align="end"),
+    return _icon_menu(
+        rx.color_mode.icon(),
+        "Colour scheme",
+        "color-mode",
+        "ghost",
+        *[_color_mode_item(*mode) for mode in COLOR_MODES],
     )
 
 
@@ -234,12 +232,7 @@ def user_menu() -> rx.Component:
         ),
         rx.menu.content(
             rx.box(
-                rx.text(
-                    "Signed in via ",
-                    SessionState.endpoint_label,
-                    size="1",
-                    color=rx.color("gray", 11),
-                ),
+                muted("Signed in via ", SessionState.endpoint_label, shade=11),
                 padding_x="0.75rem",
                 padding_y="0.25rem",
             ),
@@ -333,31 +326,130 @@ def empty_state(
     )
 
 
-def delete_button(
-    name: rx.Var[str], title: str, description: rx.Component, on_confirm: rx.EventSpec
+def confirm_button(
+    trigger: rx.Component,
+    title: str,
+    description: rx.Component | str,
+    confirm: str,
+    on_confirm: rx.EventSpec | rx.EventHandler,
 ) -> rx.Component:
-    """A small red trash button that asks before it deletes (`Delete {name}` for readers)."""
+    """`trigger` opens a dialog that asks before `on_confirm` runs (Cancel or `confirm`)."""
     return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(
-            rx.icon_button(
-                rx.icon("trash-2", size=14),
-                size="1",
-                variant="soft",
-                color_scheme="red",
-                aria_label=f"Delete {name}",
-            )
-        ),
+        rx.alert_dialog.trigger(trigger),
         rx.alert_dialog.content(
             rx.alert_dialog.title(title),
             rx.alert_dialog.description(description),
             rx.hstack(
                 rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(
-                    rx.button("Delete", color_scheme="red", on_click=on_confirm)
-                ),
+                rx.alert_dialog.action(rx.button(confirm, color_scheme="red", on_click=on_confirm)),
                 justify="end",
                 spacing="3",
                 margin_top="1rem",
             ),
         ),
     )
+
+
+def delete_button(
+    name: rx.Var[str], title: str, description: rx.Component, on_confirm: rx.EventSpec
+) -> rx.Component:
+    """A small red trash button that asks before it deletes (`Delete {name}` for readers)."""
+    return confirm_button(
+        rx.icon_button(
+            rx.icon("trash-2", size=14),
+            size="1",
+            variant="soft",
+            color_scheme="red",
+            aria_label=f"Delete {name}",
+        ),
+        title,
+        description,
+        "Delete",
+        on_confirm,
+    )
+
+
+def loading(loaded: rx.Var[bool], content: rx.Component) -> rx.Component:
+    """`content` once the page's data is loaded, a spinner until then."""
+    return rx.cond(loaded, content, rx.center(rx.spinner(), width="100%", padding="2rem"))
+
+
+def error_callout(message: rx.Var[str], **props: str) -> rx.Component:
+    """A red callout announcing `message`; nothing while it is empty."""
+    return rx.cond(
+        message != "",
+        rx.callout(message, icon="circle-alert", color_scheme="red", role="alert", **props),
+    )
+
+
+def busy_icon(busy: rx.Var[bool], icon: str, size: int = 16) -> rx.Component:
+    """A spinner while `busy`, else the icon (for buttons that start something slow)."""
+    return rx.cond(busy, rx.spinner(size="1" if size < 16 else "2"), rx.icon(icon, size=size))
+
+
+def muted(
+    *children: rx.Component | rx.Var[Any] | str | int, size: str = "1", shade: int = 10
+) -> rx.Component:
+    """Secondary text: hints, counts, timestamps (`shade` 11 for a little more contrast)."""
+    return rx.text(*children, size=size, color=rx.color("gray", shade))
+
+
+def bar(*children: rx.Component, **props: str) -> rx.Component:
+    """A row across the page (toolbars, headings with badges), wrapping on narrow screens."""
+    for name, value in (("width", "100%"), ("align", "center"), ("spacing", "3"), ("wrap", "wrap")):
+        props.setdefault(name, value)
+    return rx.hstack(*children, **props)
+
+
+def owner_badge(
+    text: rx.Var[str], color_scheme: rx.Var[str] | str, owner: rx.Var[str]
+) -> rx.Component:
+    """Who owns a template or bucket and who sees it (`mine · shared`, `shared by …`); the
+    owner's full user id in its tooltip (two endpoints may each have a root@pam)."""
+    return rx.badge(
+        text,
+        color_scheme=color_scheme,
+        variant="soft",
+        title=owner,
+        custom_attrs={"data-owner-badge": text},
+    )
+
+
+def data_table(
+    headers: tuple[str, ...], body: rx.Component, element_id: str, **props: str
+) -> rx.Component:
+    """A surface table with one header row; it scrolls sideways when the screen is narrow."""
+    return rx.table.root(
+        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+        rx.table.body(body),
+        variant="surface",
+        width="100%",
+        id=element_id,
+        **props,
+    )
+
+
+def back_link(label: str, href: str) -> rx.Component:
+    """`← label`, to the page this one belongs to."""
+    return rx.link(
+        rx.hstack(
+            rx.icon("arrow-left", size=14), rx.text(label, size="2"), spacing="1", align="center"
+        ),
+        href=href,
+    )
+
+
+def dialog_actions(submit: str, submit_id: str) -> rx.Component:
+    """Cancel (closes the dialog) and the submit button of a dialog's form."""
+    return rx.hstack(
+        rx.dialog.close(rx.button("Cancel", type="button", variant="soft", color_scheme="gray")),
+        rx.button(submit, type="submit", id=submit_id),
+        justify="end",
+        width="100%",
+        spacing="3",
+    )
+
+
+def page_stack(*children: rx.Component, **props: str) -> rx.Component:
+    """The body of a page: its parts one under the other."""
+    return rx.vstack(*children, spacing=props.pop("spacing", "4"), width="100%", **props)

@@ -1,0 +1,1 @@
+"""`/templates/packages`: package buckets, named lists of packages templates can share."""

@@ -1,0 +1,2 @@
+"""`/templates`: the templates a user may see, with search, tag filter, duplicate, delete
+and the administrators' "Sync catalog"."""
