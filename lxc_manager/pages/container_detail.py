@@ -21,8 +21,8 @@ from lxc_manager.containers import ActionResult, detail
 from lxc_manager.containers.locate import locate
 from lxc_manager.nodes import NodeNotFound
 from lxc_manager.nodes import service as node_service
+from lxc_manager.pages.components.format import human_bytes, human_uptime
 from lxc_manager.pages.components.layout import empty_state, page_shell
-from lxc_manager.pages.dashboard import human_bytes, human_uptime
 from lxc_manager.provisioning.origin import container_origin
 from lxc_manager.provisioning.timeline import container_timeline
 from lxc_manager.provisioning.vmids import cluster_key_of

@@ -34,11 +34,15 @@ from lxc_manager.containers.view import (
     listing_view,
     page_label,
 )
+from lxc_manager.pages.components.format import disk_text, human_bytes, human_uptime
 from lxc_manager.pages.components.layout import empty_state, page_shell
 from lxc_manager.pages.components.no_nodes import no_nodes_banner
-from lxc_manager.state.legacy_session import NodeSummaryState
 from lxc_manager.provisioning.jobs import JobView, list_jobs
-from lxc_manager.state.legacy_session import require_session, require_session_quiet
+from lxc_manager.state.legacy_session import (
+    NodeSummaryState,
+    require_session,
+    require_session_quiet,
+)
 
 ROUTE = "/"
 TITLE = "Dashboard"
@@ -51,24 +55,6 @@ ACTION_LABELS = {
     "reboot": "Reboot",
     "delete": "Delete",
 }
-
-
-def human_bytes(value: int) -> str:
-    size = float(value)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit in ("B", "KiB") else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{value} B"
-
-
-def human_uptime(seconds: int) -> str:
-    if seconds <= 0:
-        return "—"
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
-    return f"{days}d {hours}h" if days else f"{hours}h {minutes}m" if hours else f"{minutes}m"
 
 
 class Row(BaseModel):
@@ -124,14 +110,6 @@ def to_load(ct: ContainerRow) -> Load:
         uptime=human_uptime(ct.uptime) if running else "—",
     )
 
-
-def disk_text(disk: int, maxdisk: int, running: bool) -> str:
-    """Proxmox reports `disk` 0 for a stopped container (pve-container LXC.pm vmstatus
-    measures it only while it runs): its usage is unknown then, not zero."""
-    if not maxdisk:
-        return "—"
-    used = human_bytes(disk) if running else "—"
-    return f"{used} / {human_bytes(maxdisk)}"
 
 
 class Summary(BaseModel):
