@@ -6,7 +6,7 @@ from __future__ import annotations
 import reflex as rx
 from starlette.applications import Starlette
 
-import lxc_manager.pages.container_detail as container_detail  # TRANSITIONAL: not yet a package
+from lxc_manager.pages.container_detail import page as container_detail
 from lxc_manager.pages.dashboard import page as dashboard
 import lxc_manager.pages.job_progress as job_progress  # TRANSITIONAL: not yet a package
 import lxc_manager.pages.login as login  # TRANSITIONAL: not yet a package

@@ -48,9 +48,12 @@ def filter_select(
     on_change: Handler,
     *items: rx.Component,
     trigger_id: str | None = None,
+    placeholder: str | None = None,
 ) -> rx.Component:
     """A select of `items` (`rx.select.item`s, or an `rx.foreach` of them)."""
     trigger: dict[str, Any] = {"aria_label": aria_label}
+    if placeholder:
+        trigger["placeholder"] = placeholder
     if trigger_id:
         trigger["id"] = trigger_id
     return rx.select.root(
