@@ -6,6 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from lxc_manager.pages.components.listing import filter_select
+from lxc_manager.pages.components.log_box import log_box
 from lxc_manager.pages.container_detail.state import ContainerDetailState as S
 
 HEARTBEAT_MS = 2000
@@ -56,20 +57,11 @@ def logs() -> rx.Component:
             S.log_error != "",
             rx.callout(S.log_error, icon="circle-alert", color_scheme="red"),
         ),
-        rx.box(
-            rx.foreach(
-                S.log_lines,
-                lambda line: rx.text(
-                    line, font_family="monospace", size="1", white_space="pre-wrap"
-                ),
-            ),
-            id="log-lines",
+        log_box(
+            S.log_lines,
+            "log-lines",
             width="100%",
             max_height="28rem",
-            overflow_y="auto",
-            padding="0.75rem",
-            border_radius="var(--radius-3)",
-            background=rx.color("gray", 2),
             border=f"1px solid {rx.color('gray', 5)}",
         ),
         on_unmount=S.stop_follow,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from lxc_manager.pages.components.form import NO_ERRORS, Form, field, flag, text_input
+from lxc_manager.pages.components.log_box import log_box
 from lxc_manager.pages.dashboard.state import DashboardState as S
 
 DELETE_FORM = Form(
@@ -25,8 +26,14 @@ def _option(name: str, label: rx.Component | str, **props: str) -> rx.Component:
 
 def _delete_form() -> rx.Component:
     confirm = rx.text("Type the VMID ", rx.code(S.delete_target_vmid), " to confirm", size="2")
+    # Controlled, and also submitted with the form (`confirm_delete` reads its "vmid").
     vmid = text_input(
-        DELETE_FORM, "vmid", S.delete_vmid, S.set_delete_vmid, name="vmid", auto_complete="off"
+        DELETE_FORM,
+        "vmid",
+        S.delete_vmid,
+        S.set_delete_vmid,
+        auto_complete="off",
+        custom_attrs={"name": "vmid"},
     )
     stop_first = rx.text(
         "The container is running: stop it first", size="2", color=rx.color("red", 11)
@@ -107,20 +114,7 @@ def task_log() -> rx.Component:
         rx.dialog.root(
             rx.dialog.content(
                 rx.dialog.title("Task log: ", S.task_title),
-                rx.box(
-                    rx.foreach(
-                        S.task_log,
-                        lambda line: rx.text(
-                            line, font_family="monospace", size="1", white_space="pre-wrap"
-                        ),
-                    ),
-                    max_height="24rem",
-                    overflow_y="auto",
-                    padding="0.75rem",
-                    background=rx.color("gray", 2),
-                    border_radius="var(--radius-3)",
-                    id="task-log",
-                ),
+                log_box(S.task_log, "task-log", max_height="24rem"),
                 rx.hstack(
                     rx.dialog.close(rx.button("Close", variant="soft")),
                     justify="end",
