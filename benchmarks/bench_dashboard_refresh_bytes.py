@@ -102,7 +102,7 @@ def main() -> None:
     parser.add_argument("--refreshes", type=int, default=6)
     args = parser.parse_args()
     from lxc_manager.containers.view import PAGE_SIZE
-    from lxc_manager.pages.dashboard import REFRESH_MS
+    from lxc_manager.pages.dashboard.page import REFRESH_MS
 
     with bench_app(port=args.port, containers=args.containers) as env:
         page = env.new_page()

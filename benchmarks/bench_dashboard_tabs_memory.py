@@ -36,7 +36,7 @@ def main() -> None:
     parser.add_argument("--containers", type=int, default=100)
     parser.add_argument("--settle-seconds", type=float, default=12.0)
     args = parser.parse_args()
-    from lxc_manager.pages.dashboard import REFRESH_MS
+    from lxc_manager.pages.dashboard.page import REFRESH_MS
 
     with bench_app(port=args.port, containers=args.containers) as env:
         warm = env.new_page()  # one tab first: imports, compiled pages, caches are warm

@@ -139,7 +139,7 @@ def main() -> None:
     parser.add_argument("--refreshes", type=int, default=3)
     parser.add_argument("--containers", type=int, default=60)
     args = parser.parse_args()
-    from lxc_manager.pages.dashboard import REFRESH_MS
+    from lxc_manager.pages.dashboard.page import REFRESH_MS
 
     with bench_app(port=args.port, containers=args.containers) as env:
         page = env.new_page()

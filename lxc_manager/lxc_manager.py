@@ -6,11 +6,11 @@ from __future__ import annotations
 import reflex as rx
 from starlette.applications import Starlette
 
-import lxc_manager.pages.container_detail as container_detail  # TRANSITIONAL: not yet a package
-import lxc_manager.pages.dashboard as dashboard  # TRANSITIONAL: not yet a package
 from lxc_manager.http_routes import ROUTES
 from lxc_manager.logging_setup import configure_logging
 from lxc_manager.pages import not_found
+from lxc_manager.pages.container_detail import page as container_detail
+from lxc_manager.pages.dashboard import page as dashboard
 from lxc_manager.pages.job_progress import page as job_progress
 from lxc_manager.pages.login import page as login
 from lxc_manager.pages.new_container import page as new_container
@@ -19,7 +19,6 @@ from lxc_manager.pages.package_buckets import page as package_buckets
 from lxc_manager.pages.sign_in_endpoints import page as sign_in_endpoints
 from lxc_manager.pages.template_editor import page as template_editor
 from lxc_manager.pages.templates import page as templates
-from lxc_manager.state.legacy_session import LegacySessionState  # TRANSITIONAL
 
 configure_logging()
 
@@ -48,13 +47,10 @@ PAGES = (
 )
 
 for module in PAGES:
-    on_load = getattr(module, "ON_LOAD", None)
-    if module.__name__.count(".") == 2 and module is not login:  # TRANSITIONAL
-        on_load = [LegacySessionState.check_session, *([on_load] if on_load else [])]
     app.add_page(
         module.page,
         route=module.ROUTE,
         title=f"{module.TITLE} · LXC Manager",
-        on_load=on_load,
+        on_load=module.ON_LOAD,
     )
 app.add_page(not_found.page, route="404", title="Not found · LXC Manager")

@@ -23,6 +23,8 @@ __all__ = [
     "SORTS",
     "ListingQuery",
     "ListingView",
+    "actionable",
+    "chosen_sort",
     "filter_rows",
     "has_next_page",
     "listing_view",
@@ -30,6 +32,7 @@ __all__ = [
     "page_label",
     "paginate",
     "sort_rows",
+    "still_listed",
 ]
 
 ALL = "all"  # a filter that lets every row through
@@ -145,3 +148,19 @@ def page_label(matching: int, page: int, page_size: int = PAGE_SIZE) -> str:
 
 def has_next_page(matching: int, page: int, page_size: int = PAGE_SIZE) -> bool:
     return (page + 1) * page_size < matching
+
+
+def chosen_sort(value: str) -> str:
+    """A sort the browser asked for: a key of SORTS, else the default (by name)."""
+    return value if value in SORTS else "name"
+
+
+def actionable(rows: Iterable[ContainerRow], key: str) -> ContainerRow | None:
+    """The row to act on by its key; never a last-known one (its node is unreachable)."""
+    return next((row for row in rows if row.key == key and not row.last_known), None)
+
+
+def still_listed(keys: Sequence[str], rows: Iterable[ContainerRow]) -> list[str]:
+    """The selected keys whose containers are still in the listing, in their order."""
+    listed = {row.key for row in rows}
+    return [key for key in keys if key in listed]

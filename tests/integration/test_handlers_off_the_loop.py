@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from lxc_manager.db.migrate import upgrade_head
-from lxc_manager.pages.container_detail import ContainerDetailState
-from lxc_manager.pages.dashboard import DashboardState
+from lxc_manager.pages.container_detail.state import ContainerDetailState
+from lxc_manager.pages.dashboard.state import DashboardState
 from lxc_manager.pages.new_container.state import WizardState
 from lxc_manager.pages.nodes.state import NodesState
 from lxc_manager.pages.package_buckets.state import BucketsState

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from lxc_manager.db.migrate import upgrade_head
-from lxc_manager.pages.container_detail import ContainerDetailState
-from lxc_manager.pages.dashboard import DashboardState
+from lxc_manager.pages.container_detail.state import ContainerDetailState
+from lxc_manager.pages.dashboard.state import DashboardState
 from lxc_manager.pages.job_progress.state import JobState
 from lxc_manager.pages.new_container.state import WizardState
 from lxc_manager.provisioning import progress

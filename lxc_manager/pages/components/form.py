@@ -20,6 +20,9 @@ import reflex as rx
 
 Handler = Callable[..., Any]
 
+# The `errors` of a form whose fields have no message of their own (it reports by toast).
+NO_ERRORS: rx.Var[dict[str, str]] = rx.Var.create({}).to(dict[str, str])
+
 
 @dataclass(frozen=True)
 class Form:
@@ -192,24 +195,28 @@ def select(
 def flag(
     form: Form,
     name: str,
-    label: str,
-    checked: rx.Var[bool],
-    on_change: Handler,
+    label: str | rx.Component,
+    checked: rx.Var[bool] | None = None,
+    on_change: Handler | None = None,
     hint: str = "",
     **props: Any,
 ) -> rx.Component:
-    """A checkbox with its label (and hint) beside it; the whole row is clickable."""
+    """A checkbox with its label (and hint) beside it; the whole row is clickable.
+    Controlled (`checked` + `on_change`) or part of a submitted form (no `checked`: it
+    carries `name`, sent as "on" when ticked)."""
+    controlled: dict[str, Any] = (
+        {"checked": checked, "on_change": on_change} if checked is not None else {"name": name}
+    )
     return rx.el.label(
         rx.hstack(
             rx.checkbox(
-                checked=checked,
-                on_change=on_change,
+                **controlled,
                 id=props.pop("id", form.control_id(name)),
                 disabled=props.pop("disabled", form.read_only),
                 **props,
             ),
             rx.vstack(
-                rx.text(label, size="2", weight="medium"),
+                rx.text(label, size="2", weight="medium") if isinstance(label, str) else label,
                 *([hint_text(hint)] if hint else []),
                 spacing="0",
             ),

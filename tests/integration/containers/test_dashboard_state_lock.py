@@ -15,7 +15,7 @@ import time
 from ct_support import USER_A
 
 from lxc_manager.nodes import NodeView
-from lxc_manager.pages.dashboard import DashboardState
+from lxc_manager.pages.dashboard.state import DashboardState
 from lxc_manager.redis_client import async_client
 from lxc_manager.security import sessions
 from lxc_manager.settings import get_settings

@@ -13,7 +13,7 @@ from lxc_manager.containers.detail import get_history
 from lxc_manager.containers.lifecycle import task_log
 from lxc_manager.containers.listing import list_containers
 from lxc_manager.nodes import NodeView, client_for
-from lxc_manager.pages.dashboard import disk_text
+from lxc_manager.pages.components.format import disk_text
 from lxc_manager.proxmox import NotFound
 from tests.integration.containers.ct_support import USER_A
 from tests.support.simulator import SimulatorInfo

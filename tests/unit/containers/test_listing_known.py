@@ -18,7 +18,7 @@ from lxc_manager.containers.listing import (
     row_from_resource,
 )
 from lxc_manager.nodes import NodeView
-from lxc_manager.pages.dashboard import to_load, to_row
+from lxc_manager.pages.dashboard.rows import to_load, to_row
 from lxc_manager.proxmox import ClusterResource, ProxmoxError
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)

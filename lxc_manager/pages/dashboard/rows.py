@@ -1,0 +1,127 @@
+"""What the dashboard shows of a container and of a provisioning job: plain models built
+from the services' rows (no Reflex, so tests import them without the page)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from lxc_manager.containers import ContainerRow
+from lxc_manager.containers.view import ListingView
+from lxc_manager.pages.components.format import (
+    NONE,
+    disk_text,
+    human_uptime,
+    memory_percent,
+    memory_text,
+)
+from lxc_manager.provisioning.jobs import JobView
+
+ACTION_LABELS = {
+    "start": "Start",
+    "shutdown": "Shut down",
+    "stop": "Stop",
+    "reboot": "Reboot",
+    "delete": "Delete",
+}
+BULK_ACTIONS = ("start", "shutdown", "stop")
+
+
+class Row(BaseModel):
+    """What the page shows of a container that changes only with the container itself."""
+
+    key: str
+    node_id: int
+    node_name: str
+    pve_node: str
+    vmid: int
+    name: str
+    status: str
+    tags: list[str]
+    ip: str
+    last_known: bool
+    ha: bool = False
+
+
+class Load(BaseModel):
+    """The numbers that move at every refresh of a running container: a var of their own,
+    so a refresh resends them and not the rows."""
+
+    cpu: str = NONE
+    mem: str = NONE
+    mem_pct: int = 0
+    disk: str = NONE
+    uptime: str = NONE
+
+
+class Summary(BaseModel):
+    total: int = 0
+    running: int = 0
+    stopped: int = 0
+    per_node: list[str] = []
+
+
+class JobRow(BaseModel):
+    """A container this app is creating, or failed to create (a provisioning job)."""
+
+    id: str
+    hostname: str
+    vmid: int
+    node_name: str
+    template: str
+    status: str
+    step: str
+    percent: int
+
+
+def to_row(ct: ContainerRow) -> Row:
+    return Row(
+        key=ct.key,
+        node_id=ct.node_id,
+        node_name=ct.node_name,
+        pve_node=ct.pve_node,
+        vmid=ct.vmid,
+        name=ct.name or f"CT {ct.vmid}",
+        status=ct.status,
+        tags=list(ct.tags),
+        ip=ct.ip,
+        last_known=ct.last_known,
+        ha=ct.ha,
+    )
+
+
+def to_load(ct: ContainerRow) -> Load:
+    running = ct.status == "running"
+    return Load(
+        cpu=f"{ct.cpu * 100:.0f}%" if running else NONE,
+        mem=memory_text(ct.mem, ct.maxmem),
+        mem_pct=memory_percent(ct.mem, ct.maxmem),
+        disk=disk_text(ct.disk, ct.maxdisk, running),
+        uptime=human_uptime(ct.uptime) if running else NONE,
+    )
+
+
+def to_summary(view: ListingView) -> Summary:
+    return Summary(
+        total=view.total,
+        running=view.running,
+        stopped=view.stopped,
+        per_node=[f"{name}: {count}" for name, count in view.per_node],
+    )
+
+
+def to_job_row(view: JobView) -> JobRow:
+    return JobRow(
+        id=view.id,
+        hostname=view.hostname,
+        vmid=view.vmid,
+        node_name=view.node_name,
+        template=view.template_name or "blank",
+        status=view.status,
+        step=view.step_name if view.step else "waiting for a worker",
+        percent=view.percent,
+    )
+
+
+def bulk_result_line(pve_node: str, vmid: int, ok: bool, message: str) -> str:
+    """One line of the report after a bulk action."""
+    return f"{'✓' if ok else '✗'} CT {vmid} ({pve_node}): {message}"

@@ -1,0 +1,363 @@
+"""`DashboardState`: the listing of every node, its view, and the lifecycle actions.
+
+Proxmox is the source of truth: the listing is fetched live (all nodes concurrently, one
+request each) on load and every few seconds while the page is open, always outside
+`async with self`, so a slow node never holds the tab's state lock. The full listing stays
+in a backend var; only the visible page of rows and the summary are state the browser
+sees, and they are reassigned only when they changed, so a quiet refresh sends almost
+nothing. What the page is (filter, sort, page) is computed by `containers.view`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import reflex as rx
+from reflex.event import EventSpec
+
+from lxc_manager.containers import (
+    ACTIONS,
+    ContainerRow,
+    Listing,
+    bulk_action,
+    delete_container,
+    list_containers,
+    run_action,
+)
+from lxc_manager.containers.view import (
+    ALL,
+    SEARCH_MAX,
+    ListingQuery,
+    actionable,
+    chosen_sort,
+    has_next_page,
+    listing_view,
+    page_label,
+    still_listed,
+)
+from lxc_manager.pages.components.no_nodes import NodeSummaryMixin
+from lxc_manager.pages.dashboard.rows import (
+    ACTION_LABELS,
+    BULK_ACTIONS,
+    JobRow,
+    Load,
+    Row,
+    Summary,
+    bulk_result_line,
+    to_job_row,
+    to_load,
+    to_row,
+    to_summary,
+)
+from lxc_manager.provisioning.jobs import JobView, list_jobs
+from lxc_manager.state.guard import (
+    GuardedState,
+    require_session,
+    require_session_on_load,
+    require_session_quiet,
+)
+
+FAILED_JOBS_SHOWN = timedelta(hours=24)
+
+Fetched = tuple[Listing, list[JobView]]
+
+
+async def _fetch(user_id: str) -> Fetched:
+    """Every node's containers and the user's recent jobs, side by side. It reaches every
+    node, so handlers call it outside `async with self`: the tab's state stays free."""
+    listing, views = await asyncio.gather(
+        list_containers(user_id),
+        list_jobs(
+            user_id,
+            active_or_failed_only=True,
+            failed_since=datetime.now(UTC) - FAILED_JOBS_SHOWN,
+        ),
+    )
+    return listing, views
+
+
+def _toast(ok: bool, text: str) -> EventSpec:
+    toast: EventSpec = (rx.toast.success if ok else rx.toast.error)(text)
+    return toast
+
+
+class DashboardState(GuardedState, NodeSummaryMixin, rx.State):
+    rows: list[Row] = []
+    jobs: list[JobRow] = []
+    loads: dict[str, Load] = {}  # by row key, for the rows shown
+    summary: Summary = Summary()
+    problems: list[str] = []
+    node_names: list[str] = []
+    tag_names: list[str] = []
+    matching: int = 0
+    loaded: bool = False
+    # filters
+    node_filter: str = ALL
+    status_filter: str = ALL
+    tag_filter: str = ALL
+    search: str = ""
+    sort: str = "name"
+    page: int = 0
+    # actions
+    pending: dict[str, str] = {}
+    selected: list[str] = []
+    bulk_results: list[str] = []
+    delete_key: str = ""
+    delete_vmid: str = ""
+    delete_running: bool = False
+    delete_ha: bool = False
+    force_shutdown: bool = False
+    view: str = "rows"  # rows | cards
+    task_title: str = ""
+    task_log: list[str] = []
+    task_log_open: bool = False
+    _all: list[ContainerRow] = []
+
+    # ---- data -------------------------------------------------------------------------
+    def _assign(self, name: str, value: Any) -> None:
+        """Assign only a changed value: an assignment alone puts the var in the delta."""
+        if getattr(self, name) != value:
+            setattr(self, name, value)
+
+    def _show(self, listing: Listing, views: list[JobView]) -> None:
+        """Take a fetched listing (inside `async with self` in background handlers)."""
+        self._assign("jobs", [to_job_row(view) for view in views])
+        self._assign("node_count", listing.node_count)
+        self._all = list(listing.containers)
+        self._assign("problems", [p.message for p in listing.problems])
+        self._apply_view()
+        self._assign("loaded", True)
+
+    def _apply_view(self) -> None:
+        """Recompute what the browser sees; assign only what changed (small deltas)."""
+        query = ListingQuery(
+            node=self.node_filter,
+            status=self.status_filter,
+            tag=self.tag_filter,
+            search=self.search,
+            sort=self.sort,
+            page=self.page,
+        )
+        view = listing_view(self._all, query)
+        self._assign("rows", [to_row(c) for c in view.shown])
+        self._assign("loads", {c.key: to_load(c) for c in view.shown})
+        self._assign("summary", to_summary(view))
+        self._assign("node_names", list(view.node_names))
+        self._assign("tag_names", list(view.tag_names))
+        self._assign("matching", view.matching)
+        self._assign("page", view.page)
+        self._assign("selected", still_listed(self.selected, self._all))
+
+    def _done(self, keys: set[str], fetched: Fetched) -> None:
+        """After an action: its rows are no longer pending; show the new listing."""
+        self.pending = {k: v for k, v in self.pending.items() if k not in keys}
+        self._show(*fetched)
+
+    @rx.event(background=True)
+    @require_session_on_load
+    async def load(self) -> None:
+        async with self:
+            user_id = self._user_id
+        fetched = await _fetch(user_id)  # also counts the user's nodes (one query for both)
+        async with self:
+            self._show(*fetched)
+            self._assign("summary_loaded", True)
+
+    @rx.event(background=True)
+    @require_session_quiet
+    async def refresh(self, _now: str = "") -> None:
+        """The periodic tick while the page is open."""
+        async with self:
+            user_id, node_count = self._user_id, self.node_count
+        if node_count:
+            fetched = await _fetch(user_id)
+            async with self:
+                self._show(*fetched)
+
+    # ---- filters ----------------------------------------------------------------------
+    def _filter(self, name: str, value: str) -> None:
+        setattr(self, name, value)
+        self.page = 0
+        self._apply_view()
+
+    @rx.event
+    @require_session
+    def set_node_filter(self, value: str) -> None:
+        self._filter("node_filter", value)
+
+    @rx.event
+    @require_session
+    def set_status_filter(self, value: str) -> None:
+        self._filter("status_filter", value)
+
+    @rx.event
+    @require_session
+    def set_tag_filter(self, value: str) -> None:
+        self._filter("tag_filter", value)
+
+    @rx.event
+    @require_session
+    def set_search(self, value: str) -> None:
+        self._filter("search", value[:SEARCH_MAX])
+
+    @rx.event
+    @require_session
+    def set_sort(self, value: str) -> None:
+        self.sort = chosen_sort(value)
+        self._apply_view()
+
+    @rx.event
+    @require_session
+    def next_page(self) -> None:
+        self.page += 1
+        self._apply_view()
+
+    @rx.event
+    @require_session
+    def previous_page(self) -> None:
+        self.page = max(0, self.page - 1)
+        self._apply_view()
+
+    @rx.var
+    def page_label(self) -> str:
+        return page_label(self.matching, self.page)
+
+    @rx.var
+    def has_next_page(self) -> bool:
+        return has_next_page(self.matching, self.page)
+
+    # ---- selection and display --------------------------------------------------------
+    @rx.event
+    @require_session
+    def toggle_selected(self, key: str) -> None:
+        self.selected = (
+            [k for k in self.selected if k != key]
+            if key in self.selected
+            else [*self.selected, key]
+        )
+
+    @rx.event
+    @require_session
+    def clear_selection(self) -> None:
+        self.selected, self.bulk_results = [], []
+
+    @rx.event
+    @require_session
+    def set_view(self, value: str | list[str]) -> None:
+        value = value[0] if isinstance(value, list) and value else value
+        self.view = "cards" if value == "cards" else "rows"
+
+    @rx.event
+    @require_session
+    def set_force_shutdown(self, value: bool) -> None:
+        self.force_shutdown = bool(value)
+
+    @rx.event
+    @require_session
+    def set_task_log_open(self, value: bool) -> None:
+        self.task_log_open = bool(value)
+
+    # ---- actions ----------------------------------------------------------------------
+    def _target(self, key: str) -> ContainerRow | None:
+        return actionable(self._all, key)
+
+    @rx.event(background=True)
+    @require_session
+    async def act(self, key: str, action: str) -> AsyncIterator[EventSpec]:
+        """Run one lifecycle action as a Proxmox task, followed to the end."""
+        async with self:
+            target = self._target(key)
+            if target is None or action not in ACTIONS or key in self.pending:
+                return
+            self.pending = {**self.pending, key: action}
+            user_id = self._user_id
+            force, self.force_shutdown = self.force_shutdown and action == "shutdown", False
+        result = await run_action(
+            user_id, target.node_id, target.pve_node, target.vmid, action, force=force
+        )
+        label = f"{ACTION_LABELS[action]} {target.name or target.vmid}"
+        fetched = await _fetch(user_id)
+        async with self:
+            self.task_title, self.task_log = label, list(result.task_log)
+            self._done({key}, fetched)
+        yield _toast(result.ok, f"{label}: {result.message}")
+
+    @rx.event
+    @require_session
+    def ask_delete(self, key: str) -> None:
+        target = self._target(key)
+        if target is not None:
+            self.delete_key, self.delete_vmid = key, ""
+            self.delete_running, self.delete_ha = target.status == "running", target.ha
+
+    @rx.event
+    def cancel_delete(self) -> None:
+        self.delete_key = ""
+
+    @rx.event
+    @require_session
+    def set_delete_vmid(self, value: str) -> None:
+        self.delete_vmid = value.strip()
+
+    @rx.var
+    def delete_target_vmid(self) -> str:
+        return self.delete_key.split(":", 1)[1] if ":" in self.delete_key else ""
+
+    @rx.event(background=True)
+    @require_session
+    async def confirm_delete(self, form: dict[str, str]) -> AsyncIterator[EventSpec]:
+        async with self:
+            key, target = self.delete_key, self._target(self.delete_key)
+            if (
+                target is None
+                or form.get("vmid", "").strip() != str(target.vmid)
+                or key in self.pending
+            ):
+                return
+            self.delete_key = ""
+            self.pending = {**self.pending, key: "delete"}
+            user_id = self._user_id
+        result = await delete_container(
+            user_id,
+            target.node_id,
+            target.pve_node,
+            target.vmid,
+            purge=form.get("purge") == "on",
+            destroy_unreferenced_disks=form.get("destroy_disks") == "on",
+            stop_first=form.get("stop_first") == "on",
+        )
+        fetched = await _fetch(user_id)
+        label = f"Delete CT {target.vmid}"
+        async with self:
+            self.task_title, self.task_log = label, list(result.task_log)
+            self._done({key}, fetched)
+        yield _toast(result.ok, f"{label}: {result.message}")
+
+    @rx.event(background=True)
+    @require_session
+    async def bulk(self, action: str) -> None:
+        async with self:
+            if action not in BULK_ACTIONS:
+                return
+            targets = [
+                t
+                for t in (self._target(k) for k in self.selected)
+                if t is not None and t.key not in self.pending
+            ]
+            self.pending = {**self.pending, **{t.key: action for t in targets}}
+            self.bulk_results = []
+            user_id = self._user_id
+        results = await bulk_action(
+            user_id, [(t.node_id, t.pve_node, t.vmid) for t in targets], action
+        )
+        fetched = await _fetch(user_id)
+        async with self:
+            self.bulk_results = [
+                bulk_result_line(pve_node, vmid, r.ok, r.message)
+                for (_, pve_node, vmid), r in results
+            ]
+            self.selected = []
+            self._done({t.key for t in targets}, fetched)
