@@ -40,8 +40,8 @@ from .request import (
     enabled_scripts,
     proxmox_params,
     root_features_value,
-    static_address,
 )
+from .request_fields import static_address
 
 # Logged under the name these messages have always had.
 log = logging.getLogger("lxc_manager.provisioning.pipeline")
