@@ -20,6 +20,9 @@ retryable. It runs in `lxc-manager serve`'s supervisor loop (every
     result = await submit(user_id, request)
     if result.errors: show them next to the fields
     else: go to /containers/jobs/{result.job_id}
+
+The job views (`get_job`, `list_jobs`) are in `jobs_views` and stale detection in
+`jobs_stale`; both are re-exported here.
 """
 
 from __future__ import annotations
@@ -28,7 +31,6 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 
 import redis
 import redis.exceptions
@@ -37,15 +39,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from lxc_manager import redis_client
 from lxc_manager.containers.lifecycle import delete_container
-from lxc_manager.db.models import ProvisioningEvent, ProvisioningJob, utcnow
-from lxc_manager.nodes import (
-    NodeNotFound,
-    NodeSecretError,
-    NodeView,
-    client_for,
-    get_node_sync,
-    list_nodes_sync,
-)
+from lxc_manager.db.models import ProvisioningEvent, ProvisioningJob
+from lxc_manager.nodes import NodeNotFound, NodeSecretError, NodeView, client_for, get_node_sync
 from lxc_manager.proxmox import NotFound, ProxmoxError
 from lxc_manager.proxmox.errors import short_message
 from lxc_manager.redis_client import RedisDb
@@ -53,7 +48,9 @@ from lxc_manager.security import audit
 from lxc_manager.settings import get_settings
 
 from . import progress, store, vmids
-from .pipeline import STEP_COUNT, run_pipeline, step_name
+from .jobs_stale import STALE_AFTER_SECONDS, STALE_CHECK_INTERVAL, _mark_stale, mark_stale_jobs
+from .jobs_views import ACTIVE, JobView, StepView, _user_job, get_job, list_jobs
+from .pipeline import run_pipeline
 from .request import CreateRequest, request_digest, request_to_json, validate_request
 
 __all__ = [
@@ -81,9 +78,6 @@ log = logging.getLogger(__name__)
 QUEUE = "provisioning"
 RQ_JOB_TIMEOUT = 3600
 HOLD_SECONDS = RQ_JOB_TIMEOUT + 900  # the VMID stays held while a job may still be queued
-STALE_AFTER_SECONDS = 60.0
-STALE_CHECK_INTERVAL = 15.0
-ACTIVE = ("queued", "running")
 
 MSG_NOT_FOUND = "This job does not exist"
 MSG_NODE_NOT_FOUND = "Node not found"
@@ -101,187 +95,6 @@ class SubmitResult:
 
     job_id: str | None
     errors: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class StepView:
-    number: int
-    name: str
-    state: str  # pending | running | ok | failed | skipped
-    started_at: datetime | None
-    ended_at: datetime | None
-    message: str
-
-    @property
-    def seconds(self) -> float | None:
-        """How long the step took (so far, when it runs)."""
-        if self.started_at is None:
-            return None
-        end = self.ended_at or (utcnow() if self.state == "running" else None)
-        return None if end is None else max(0.0, (end - self.started_at).total_seconds())
-
-
-@dataclass(frozen=True)
-class JobView:
-    """One job as a page may show it (no secrets: the request never holds any)."""
-
-    id: str
-    status: str  # queued | running | failed | succeeded | destroyed
-    step: int  # the current or failed step, 0 before the first run
-    steps: tuple[StepView, ...]
-    vmid: int
-    hostname: str
-    node_id: int | None
-    node_name: str
-    pve_node: str
-    template_id: int | None
-    template_name: str
-    content_digest: str  # SHA-256 of the scripts, files and packages the job runs
-    error: str
-    attempts: int
-    kept: bool
-    percent: int
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    heartbeat_at: datetime | None
-
-    @property
-    def step_name(self) -> str:
-        return step_name(self.step) if self.step else ""
-
-    @property
-    def active(self) -> bool:
-        return self.status in ACTIVE
-
-    @property
-    def retryable(self) -> bool:
-        return self.status == "failed"
-
-    @property
-    def can_destroy(self) -> bool:
-        return self.status == "failed"
-
-
-# -- views ------------------------------------------------------------------------------------
-
-
-@dataclass
-class _StepState:
-    state: str = "pending"
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
-    message: str = ""
-
-
-def _steps(events: list[ProvisioningEvent]) -> tuple[StepView, ...]:
-    states = {n: _StepState() for n in range(1, STEP_COUNT + 1)}
-    for event in events:
-        number = event.step
-        if number not in states:
-            continue
-        at = store.aware(event.at)
-        if event.kind == "attempt":  # a run starts here: what follows is to be done again
-            for later in range(number, STEP_COUNT + 1):
-                states[later] = _StepState()
-        elif event.kind == "start":
-            states[number] = _StepState("running", at)
-        elif event.kind == "end":
-            state = states[number]
-            states[number] = _StepState(event.outcome or "ok", state.started_at, at, event.message)
-    return tuple(
-        StepView(n, step_name(n), s.state, s.started_at, s.ended_at, s.message)
-        for n, s in states.items()
-    )
-
-
-def _percent(status: str, steps: tuple[StepView, ...]) -> int:
-    if status == "succeeded":
-        return 100
-    done = sum(1 for s in steps if s.state in ("ok", "skipped"))
-    return int(done * 100 / STEP_COUNT)
-
-
-def _view(
-    job: ProvisioningJob, events: list[ProvisioningEvent], node_names: dict[int, str]
-) -> JobView:
-    steps = _steps(events)
-    last_run = max((i for i, e in enumerate(events) if e.kind == "attempt"), default=-1)
-    kept = job.status == "failed" and any(e.kind == "kept" for e in events[last_run + 1 :])
-    created = store.aware(job.created_at)
-    assert created is not None
-    return JobView(
-        id=job.id,
-        status=job.status,
-        step=job.step,
-        steps=steps,
-        vmid=job.vmid,
-        hostname=job.hostname,
-        node_id=job.node_id,
-        node_name=node_names.get(job.node_id or 0, ""),
-        pve_node=job.pve_node,
-        template_id=job.template_id,
-        template_name=job.template_name,
-        content_digest=job.content_digest,
-        error=job.error,
-        attempts=job.attempts,
-        kept=kept,
-        percent=_percent(job.status, steps),
-        created_at=created,
-        started_at=store.aware(job.started_at),
-        finished_at=store.aware(job.finished_at),
-        heartbeat_at=store.aware(job.heartbeat_at),
-    )
-
-
-def _node_names(user_id: str) -> dict[int, str]:
-    return {node.id: node.name for node in list_nodes_sync(user_id)}
-
-
-def _user_job(user_id: str, job_id: str) -> ProvisioningJob | None:
-    if not isinstance(job_id, str) or not job_id.isalnum() or len(job_id) > 32:
-        return None
-    job = store.load_job(job_id)
-    return job if job is not None and job.user_id == user_id else None
-
-
-def _get_view(user_id: str, job_id: str) -> JobView | None:
-    job = _user_job(user_id, job_id)
-    if job is None:
-        return None
-    if job.status == "running" and _mark_stale([job.id]):
-        job = store.load_job(job_id)
-        assert job is not None
-    events = store.events_of([job.id])[job.id]
-    return _view(job, events, _node_names(user_id))
-
-
-async def get_job(user_id: str, job_id: str) -> JobView | None:
-    """The user's job, or None (another user's job is "not found" too)."""
-    return await asyncio.to_thread(_get_view, user_id, job_id)
-
-
-def _list_views(
-    user_id: str, active_or_failed_only: bool, failed_since: datetime | None
-) -> list[JobView]:
-    statuses = ("queued", "running", "failed") if active_or_failed_only else None
-    jobs = store.jobs_of(user_id, statuses, failed_since)
-    running = [job.id for job in jobs if job.status == "running"]
-    if running and _mark_stale(running):
-        jobs = store.jobs_of(user_id, statuses, failed_since)
-    events = store.events_of([job.id for job in jobs])
-    names = _node_names(user_id)
-    return [_view(job, events[job.id], names) for job in jobs]
-
-
-async def list_jobs(
-    user_id: str, *, active_or_failed_only: bool = False, failed_since: datetime | None = None
-) -> list[JobView]:
-    """The user's jobs, newest first; optionally only queued, running and failed ones
-    (what the dashboard shows as containers being created or failed), failed ones only
-    when they ended after `failed_since` (the dashboard asks on every refresh: the old
-    failures are never read)."""
-    return await asyncio.to_thread(_list_views, user_id, active_or_failed_only, failed_since)
 
 
 # -- submit -----------------------------------------------------------------------------------
@@ -553,45 +366,6 @@ async def keep(user_id: str, job_id: str) -> str | None:
     )
     await _audit("container.provision", user_id, f"job:{job_id}", True, "kept for debugging")
     return None
-
-
-# -- stale detection ----------------------------------------------------------------------------
-
-
-def _mark_stale(job_ids: list[str] | None, stale_after: float = STALE_AFTER_SECONDS) -> list[str]:
-    return mark_stale_jobs(stale_after=stale_after, job_ids=job_ids)
-
-
-def mark_stale_jobs(
-    now: datetime | None = None,
-    *,
-    stale_after: float = STALE_AFTER_SECONDS,
-    job_ids: list[str] | None = None,
-    redis_app: redis.Redis | None = None,
-) -> list[str]:
-    """Running jobs whose heartbeat is older than `stale_after` seconds become failed and
-    retryable ("the worker stopped while running step N"); returns their ids. Their progress
-    stream gets the result and their VMID hold is released (with `redis_app`, or the app's
-    client; a Redis failure there is logged, the rows are marked anyway)."""
-    moment = now or utcnow()
-    marked = store.mark_stale(moment - timedelta(seconds=stale_after), job_ids)
-    if not marked:
-        return []
-    try:
-        client = redis_app or redis_client.sync_client(RedisDb.APP)
-        for job in marked:
-            log.warning("job %s marked failed: no heartbeat since %s", job.id, job.heartbeat_at)
-            progress.append_sync(
-                job.id, "result", client=client, outcome="failed", error=job.error,
-                vmid=job.vmid, step=job.step, name=step_name(job.step),
-            )  # fmt: skip
-            progress.append_sync(
-                job.id, "status", client=client, status="failed", step=job.step, message=job.error
-            )
-            vmids.release_sync(client, job.user_id, job.cluster_key, job.vmid, job.id)
-    except (redis.exceptions.RedisError, RuntimeError):
-        log.warning("stale jobs marked, but their progress could not be written", exc_info=True)
-    return [job.id for job in marked]
 
 
 # -- the RQ entry point -------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from lxc_manager.db.engine import session_scope
 from lxc_manager.db.models import ProvisioningEvent, ProvisioningJob
 
-from .pipeline import step_name
+from .pipeline_run import step_name
 
 __all__ = ["JobEvent", "Origin", "container_origin"]
 

@@ -48,7 +48,7 @@ from lxc_manager.nodes import (
 )
 from lxc_manager.proxmox import ProxmoxClient, ProxmoxError
 
-from .request import MSG_VMID, VMID_MAX, VMID_MIN
+from .request_fields import MSG_VMID, VMID_MAX, VMID_MIN
 
 __all__ = [
     "CACHE_TTL_SECONDS",

@@ -12,31 +12,30 @@ are never followed and environment proxies are ignored. GETs are retried on conn
 errors (never on HTTP errors); POST/PUT/DELETE are sent once. Proxmox errors become the
 typed exceptions of `errors.py`, with known secrets scrubbed from every text. Answers are
 read as a stream and refused (`AnswerTooLarge`) once they pass `max_response_bytes`.
+
+Decoding answers into models is in `answers`, keeping secrets out of texts in `redaction`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import urllib.parse
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self
 
 import httpx
-import orjson
-import pydantic
 
 from lxc_manager.settings import get_settings
 
+from .answers import _items, _json_or_none, _login_result, _parse, _parse_list, _truthy
 from .auth import Auth
 from .errors import (
     AnswerTooLarge,
     AuthenticationError,
-    ParameterError,
     ProxmoxError,
     TwoFactorRequired,
     Unreachable,
@@ -58,6 +57,7 @@ from .models import (
     TaskStatus,
     Version,
 )
+from .redaction import _scrub, _scrub_error, _secret_variants, _sensitive_values
 from .tasks import wait_for_task
 from .tls import TlsPolicy, describe_exception, strip_brackets
 from .transport import PinnedTransport
@@ -66,7 +66,6 @@ __all__ = ["ProxmoxClient", "Timeouts"]
 
 log = logging.getLogger(__name__)
 
-M = TypeVar("M", bound=pydantic.BaseModel)
 Params = Mapping[str, Any]
 
 # Transport failures after which a GET is safely retried: the request never reached the
@@ -80,7 +79,6 @@ _RETRYABLE = (
     httpx.WriteError,
     httpx.RemoteProtocolError,
 )
-_REDACTED = "***"
 
 
 @dataclass(frozen=True)
@@ -511,104 +509,3 @@ def _encode(values: Params | None) -> dict[str, Any] | None:
 
 
 # -- secrets --------------------------------------------------------------------------------
-
-
-def _secret_variants(*sources: Auth | set[str] | None) -> list[str]:
-    """Every secret of the credentials and sensitive parameters of a call, also as they
-    travel (form-encoded in bodies, percent-encoded in cookies); longest first, so that a
-    secret containing another is replaced whole."""
-    raw: set[str] = set()
-    for source in sources:
-        if isinstance(source, set):
-            raw.update(source)
-        elif source is not None:
-            raw.update(source.secrets)
-    variants = {
-        variant
-        for secret in raw
-        for variant in (secret, urllib.parse.quote_plus(secret), urllib.parse.quote(secret))
-    }
-    # (shorter values would mangle every text they happen to occur in)
-    return sorted((v for v in variants if len(v) >= 4), key=len, reverse=True)
-
-
-def _scrub(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        if secret in text:
-            text = text.replace(secret, _REDACTED)
-    return text
-
-
-def _scrub_error(error: ProxmoxError, secrets: list[str]) -> None:
-    error.detail = _scrub(error.detail, secrets)
-    if isinstance(error, ParameterError):
-        error.errors = {key: _scrub(value, secrets) for key, value in error.errors.items()}
-    error.refresh_text()
-
-
-# Parameters whose values are scrubbed from error texts and logs like the credentials.
-SENSITIVE_PARAMETERS = frozenset({"password", "new-password", "otp", "tfa-challenge", "secret"})
-
-
-def _sensitive_values(*mappings: Params | None) -> set[str]:
-    return {
-        str(value)
-        for mapping in mappings
-        if mapping
-        for key, value in mapping.items()
-        if key in SENSITIVE_PARAMETERS and value
-    }
-
-
-def _json_or_none(content: bytes) -> Any:
-    if not content:
-        return None
-    try:  # orjson: a 5000-container /cluster/resources parses in a third of the time
-        return orjson.loads(content)
-    except orjson.JSONDecodeError:
-        pass
-    try:  # what orjson refuses but Python's json takes (other encodings, huge integers)
-        return json.loads(content)
-    except ValueError:
-        return None
-
-
-def _truthy(value: Any) -> bool:
-    return value not in (None, 0, "0", False, "")
-
-
-def _login_result(data: Mapping[str, Any]) -> LoginResult:
-    cap = data.get("cap")
-    return LoginResult(
-        username=str(data.get("username", "")),
-        ticket=str(data["ticket"]),
-        csrf_token=str(data.get("CSRFPreventionToken", "")),
-        cap=cap if isinstance(cap, dict) else {},
-        clustername=str(data["clustername"]) if data.get("clustername") else None,
-    )
-
-
-def _items(data: Any, path: str) -> list[Mapping[str, Any]]:
-    if not isinstance(data, list):
-        raise ProxmoxError(f"unexpected answer to {path}: not a list")
-    return [item for item in data if isinstance(item, dict)]
-
-
-def _parse(model: type[M], data: Any, path: str) -> M:
-    try:
-        return model.model_validate(data)
-    except pydantic.ValidationError as exc:
-        raise ProxmoxError(f"unexpected answer to {path}: {_summary(exc)}") from None
-
-
-def _parse_list(model: type[M], data: Any, path: str) -> list[M]:
-    return [_parse(model, item, path) for item in _items(data, path)]
-
-
-def _summary(exc: pydantic.ValidationError) -> str:
-    """Which fields were wrong, without the values (they could be anything)."""
-    problems: Iterable[str] = (
-        f"{'.'.join(str(p) for p in err['loc']) or 'answer'}: {err['msg']}"
-        for err in exc.errors(include_input=False, include_url=False)
-    )
-    return "; ".join(problems)
