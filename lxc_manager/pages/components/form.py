@@ -13,7 +13,8 @@ time (`Form.known`), so a typo is an error, never a silently ignored field.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 import reflex as rx
@@ -29,10 +30,12 @@ class Form:
     """One form: `errors` maps a field name to its message; a control's id is
     `id_prefix + name`, its error's id `error_prefix + name + "-error"`."""
 
-    errors: rx.Var[dict[str, str]]
+    # A Reflex dict Var (`.contains`, `[name]`): Reflex's typing of Var does not express
+    # them, so it is typed as Any here.
+    errors: Any
     id_prefix: str = ""
     error_prefix: str | None = None
-    fields: Collection[str] = field(default=())
+    fields: Collection[str] = dataclass_field(default=())
     read_only: rx.Var[bool] | bool = False
 
     def known(self, name: str) -> str:
@@ -48,7 +51,8 @@ class Form:
         return f"{prefix}{self.known(name)}-error"
 
     def invalid(self, name: str) -> rx.Var[str]:
-        return rx.cond(self.errors.contains(name), "true", "false")  # type: ignore[return-value]
+        invalid: rx.Var[str] = rx.cond(self.errors.contains(name), "true", "false")
+        return invalid
 
     def a11y(self, name: str) -> dict[str, Any]:
         """The attributes that tie a control to its error."""
@@ -56,16 +60,17 @@ class Form:
 
 
 def hint_text(text: str | rx.Var[str]) -> rx.Component:
-    return rx.text(text, size="1", color=rx.color("gray", 10))
+    component: rx.Component = rx.text(text, size="1", color=rx.color("gray", 10))
+    return component
 
 
-def _shown(hint: str | rx.Var[str] | None) -> bool:
-    return isinstance(hint, rx.Var) or bool(hint)
+def _hints(hint: str | rx.Var[str] | None) -> list[rx.Component]:
+    return [hint_text(hint)] if isinstance(hint, rx.Var) or hint else []
 
 
 def error(form: Form, name: str) -> rx.Component:
     """The field's message, announced when it appears; nothing when the field is fine."""
-    return rx.cond(
+    component: rx.Component = rx.cond(
         form.errors.contains(name),
         rx.text(
             form.errors[name],
@@ -76,6 +81,7 @@ def error(form: Form, name: str) -> rx.Component:
             overflow_wrap="anywhere",
         ),
     )
+    return component
 
 
 def field(
@@ -87,17 +93,18 @@ def field(
     control_id: str | None = None,
 ) -> rx.Component:
     """A label pointing at `control`, the control, its hint and its error."""
-    return rx.vstack(
+    component: rx.Component = rx.vstack(
         rx.el.label(
             rx.text(label, size="2", weight="medium") if isinstance(label, str) else label,
             html_for=control_id or form.control_id(name),
         ),
         control,
-        *([hint_text(hint)] if _shown(hint) else []),
+        *_hints(hint),
         error(form, name),
         spacing="1",
         width="100%",
     )
+    return component
 
 
 def text_input(
@@ -117,7 +124,7 @@ def text_input(
     if form.read_only is not False:
         props.setdefault("read_only", form.read_only)
     slot = props.pop("slot", None)
-    return rx.input(
+    component: rx.Component = rx.input(
         *([slot] if slot is not None else []),
         id=props.pop("id", form.control_id(name)),
         width=props.pop("width", "100%"),
@@ -125,6 +132,7 @@ def text_input(
         **controlled,
         **props,
     )
+    return component
 
 
 def number_input(
@@ -151,13 +159,14 @@ def textarea(
     custom = {**form.a11y(name), **props.pop("custom_attrs", {})}
     if form.read_only is not False:
         props.setdefault("read_only", form.read_only)
-    return rx.text_area(
+    component: rx.Component = rx.text_area(
         id=props.pop("id", form.control_id(name)),
         width=props.pop("width", "100%"),
         custom_attrs=custom,
         **controlled,
         **props,
     )
+    return component
 
 
 def select(
@@ -176,7 +185,7 @@ def select(
         content = rx.select.content(options)
     else:
         content = rx.select.content(*[rx.select.item(label, value=v) for v, label in items])
-    return rx.select.root(
+    component: rx.Component = rx.select.root(
         rx.select.trigger(
             placeholder=placeholder,
             id=props.pop("id", form.control_id(name)),
@@ -190,6 +199,7 @@ def select(
         disabled=props.pop("disabled", form.read_only),
         **props,
     )
+    return component
 
 
 def flag(
@@ -207,7 +217,7 @@ def flag(
     controlled: dict[str, Any] = (
         {"checked": checked, "on_change": on_change} if checked is not None else {"name": name}
     )
-    return rx.el.label(
+    component: rx.Component = rx.el.label(
         rx.hstack(
             rx.checkbox(
                 **controlled,
@@ -224,3 +234,4 @@ def flag(
             align="start",
         )
     )
+    return component

@@ -19,7 +19,7 @@ class NodeSummaryMixin(rx.State, mixin=True):
 
 
 def no_nodes_banner(summary_loaded: rx.Var[bool], has_nodes: rx.Var[bool]) -> rx.Component:
-    return rx.cond(
+    component: rx.Component = rx.cond(
         summary_loaded & ~has_nodes,
         rx.callout.root(
             rx.callout.icon(rx.icon("server-off")),
@@ -34,3 +34,4 @@ def no_nodes_banner(summary_loaded: rx.Var[bool], has_nodes: rx.Var[bool]) -> rx
             width="100%",
         ),
     )
+    return component

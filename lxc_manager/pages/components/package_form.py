@@ -34,7 +34,7 @@ def package_form(
     """Manager, name, version (or install command for custom) and an Add button; the
     element ids start with `prefix` (`{prefix}pkg-name`, `{prefix}add-package`, ...)."""
     form = Form(errors=errors, id_prefix=f"{prefix}pkg-", fields=PACKAGE_FIELDS)
-    return rx.form(
+    component: rx.Component = rx.form(
         rx.vstack(
             rx.hstack(
                 select(
@@ -90,3 +90,4 @@ def package_form(
         on_submit=on_submit,
         reset_on_submit=False,
     )
+    return component

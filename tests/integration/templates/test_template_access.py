@@ -17,7 +17,6 @@ from lxc_manager.pages.new_container.state import WizardState
 from lxc_manager.pages.package_buckets.state import BucketsState
 from lxc_manager.pages.template_editor.state import TemplateEditorState
 from lxc_manager.pages.templates.state import TemplatesState
-from lxc_manager.pages.new_container.state import ScriptRow, WizardState
 from lxc_manager.security.actor import Actor
 from lxc_manager.settings import get_settings
 from lxc_manager.templates import service
