@@ -42,6 +42,20 @@ def template(template_id: Any) -> Any:
     return f"/templates/{template_id}"
 
 
+def container_console(node_id: Any, vmid: Any) -> Any:
+    """The container page with its Console tab open."""
+    return f"/containers/{node_id}/{vmid}?tab=console"
+
+
+def console_ws(node_id: Any, vmid: Any) -> Any:
+    """The WebSocket of a container's console (the app relays it; issue 16)."""
+    return f"/console/ws/{node_id}/{vmid}"
+
+
+def console_recording(recording_id: Any) -> Any:
+    return f"/console/recordings/{recording_id}"
+
+
 def new_container(template_id: int | None = None) -> str:
     return NEW_CONTAINER + (f"?template={template_id}" if template_id else "")
 
