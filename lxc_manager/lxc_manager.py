@@ -16,6 +16,7 @@ import lxc_manager.pages.package_buckets as package_buckets  # TRANSITIONAL: not
 import lxc_manager.pages.sign_in_endpoints as sign_in_endpoints  # TRANSITIONAL: not yet a package
 import lxc_manager.pages.template_editor as template_editor  # TRANSITIONAL: not yet a package
 import lxc_manager.pages.templates as templates  # TRANSITIONAL: not yet a package
+from lxc_manager.console_routes import ROUTES as CONSOLE_ROUTES
 from lxc_manager.http_routes import ROUTES
 from lxc_manager.logging_setup import configure_logging
 from lxc_manager.pages import not_found
@@ -29,7 +30,7 @@ app = rx.App(
         rx.el.meta(name="color-scheme", content="light dark"),
     ],
     stylesheets=["/layout.css"],
-    api_transformer=Starlette(routes=ROUTES),
+    api_transformer=Starlette(routes=ROUTES + CONSOLE_ROUTES),
 )
 
 # Each page module: ROUTE, TITLE, `page` (the component) and ON_LOAD, its State's `load`.

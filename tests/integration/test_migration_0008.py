@@ -17,9 +17,7 @@ RECORDING = (
     "bytes_in, bytes_out, truncated, expires_at) VALUES ('r1', 'root@pam@e1', 1, 101, 'ssh', "
     "'2026-12-01 10:00:00+00', 1.5, 3, 40, false, '2026-12-31 10:00:00+00')"
 )
-CHUNK = (
-    "INSERT INTO console_recording_chunk (recording_id, seq, sealed) VALUES ('r1', 0, 'v1:k:x')"
-)
+CHUNK = "INSERT INTO console_recording_chunk (recording_id, seq, sealed) VALUES ('r1', 0, 'v1:k:x')"
 
 
 def _tables(engine: sa.Engine) -> set[str]:
