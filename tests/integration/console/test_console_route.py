@@ -1,0 +1,127 @@
+"""The console route served by the real backend (granian, the Reflex app and our routes
+on one port) against a simulator over real HTTPS and SSH, the session's Redis and a real
+SQLite database."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+from conftest import MAX_PER_USER, USER_A, USER_B, Lab
+
+from lxc_manager.security.sessions import delete_session
+from tests.support.ws_client import Received
+
+
+def audit_rows(lab: Lab, action: str) -> list[tuple[str, str, str, str]]:
+    with sqlite3.connect(lab.data_dir / "lxc-manager.db") as db:
+        rows = db.execute(
+            "SELECT user_id, target, outcome, detail FROM audit_event WHERE action = ? "
+            "ORDER BY id",
+            (action,),
+        ).fetchall()
+    return [tuple(r) for r in rows]
+
+
+def connected(got: Received) -> bool:
+    return any(s["state"] == "connected" for s in got.statuses)
+
+
+async def test_types_into_the_container_and_exit_closes(lab: Lab) -> None:
+    session = await lab.session()
+    ws = await lab.open(lab.full, lab.running, session)
+    assert await ws.until(connected), ws.got.statuses
+    status = next(s for s in ws.got.statuses if s["state"] == "connected")
+    assert status["path"] in ("termproxy", "ssh")
+    await ws.type("echo hello-$((6*7))\r")
+    assert await ws.until(lambda g: "hello-42" in g.text), ws.got.text
+    await ws.type("exit\r")
+    got = await ws.wait_closed()
+    assert got.close_code == 1000
+    assert got.last_message == "Closed: the shell exited"
+
+
+async def test_refuses_without_a_session_cookie(lab: Lab) -> None:
+    got = await (await lab.open(lab.full, lab.running, None)).wait_closed()
+    assert got.close_code == 4401
+    assert got.last_message == "Closed: session ended"
+    assert b"" == bytes(got.output)
+
+
+async def test_refuses_a_foreign_origin(lab: Lab) -> None:
+    """A page of another origin (a sibling host of the same site sends the cookie too)."""
+    session = await lab.session()
+    ws = await lab.open(lab.full, lab.running, session, origin="http://evil.example.test")
+    got = await ws.wait_closed()
+    assert got.close_code == 4403
+    assert got.statuses == [] and bytes(got.output) == b""
+
+
+async def test_refuses_another_users_container_and_an_unknown_one(lab: Lab) -> None:
+    session = await lab.session(USER_A)
+    foreign = await (await lab.open(lab.other, lab.running, session)).wait_closed()
+    unknown = await (await lab.open(lab.full, 999_999_990, session)).wait_closed()
+    for got in (foreign, unknown):
+        assert got.close_code == 4404
+        assert got.last_message == "Closed: no such container on your nodes"
+        assert bytes(got.output) == b""
+
+
+async def test_a_session_that_ends_closes_the_console(lab: Lab) -> None:
+    from lxc_manager.redis_client import RedisDb, async_client
+
+    session = await lab.session()
+    ws = await lab.open(lab.full, lab.running, session)
+    assert await ws.until(connected)
+    await delete_session(async_client(RedisDb.APP), session)  # logout in another tab
+    got = await ws.wait_closed(timeout=10)
+    assert got.close_code == 4401
+    assert got.last_message == "Closed: session ended"
+
+
+async def test_idle_console_closes(lab: Lab) -> None:
+    session = await lab.session()
+    ws = await lab.open(lab.full, lab.running, session)
+    assert await ws.until(connected)
+    started = asyncio.get_running_loop().time()
+    await ws.send({"t": "p"})  # a keepalive is not input
+    got = await ws.wait_closed(timeout=30)
+    waited = asyncio.get_running_loop().time() - started
+    assert got.close_code == 4408
+    assert got.last_message == "Closed: idle for 0.15 minutes"
+    assert 7 <= waited <= 15
+
+
+async def test_at_most_n_consoles_per_user(lab: Lab) -> None:
+    session = await lab.session()
+    other_tab = await lab.session()  # the limit is per user, not per session
+    opened = [await lab.open(lab.full, lab.running, session) for _ in range(MAX_PER_USER)]
+    for ws in opened:
+        assert await ws.until(connected)
+    refused = await (await lab.open(lab.full, lab.running, other_tab)).wait_closed()
+    assert refused.close_code == 4429
+    assert "LXCM_CONSOLE_MAX_PER_USER" in refused.last_message
+    someone_else = await lab.open(lab.other, lab.running, await lab.session(USER_B))
+    assert await someone_else.until(connected)  # another user is not counted
+    await opened[0].close()
+    await someone_else.close()
+    await asyncio.sleep(1)  # the backend sees the browser leave and frees the slot
+    again = await lab.open(lab.full, lab.running, other_tab)
+    assert await again.until(connected), again.got.statuses
+    for ws in (*opened[1:], again):
+        await ws.close()
+    await asyncio.sleep(1)
+
+
+async def test_ssh_fallback_when_the_token_lacks_vm_console(lab: Lab) -> None:
+    session = await lab.session()
+    ws = await lab.open(lab.no_console, lab.running, session)
+    assert await ws.until(connected), ws.got.statuses
+    status = next(s for s in ws.got.statuses if s["state"] == "connected")
+    assert status["path"] == "ssh"
+    assert status["message"].endswith(": connected through SSH (pct enter)")
+    assert status["message"].startswith("Proxmox")
+    await ws.type("hostname\r")
+    assert await ws.until(lambda g: "\r\n" in g.text.split("hostname", 1)[-1])
+    await ws.type("exit\r")
+    assert (await ws.wait_closed()).close_code == 1000
