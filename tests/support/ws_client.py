@@ -48,9 +48,7 @@ class WsClient:
         self._closed = False
 
     @classmethod
-    async def connect(
-        cls, port: int, path: str, headers: dict[str, str] | None = None
-    ) -> WsClient:
+    async def connect(cls, port: int, path: str, headers: dict[str, str] | None = None) -> WsClient:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         client = cls(reader, writer)
         extra = [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
