@@ -84,7 +84,10 @@ class WsClient:
         await self.send({"t": "i", "d": text})
 
     async def pump(self, timeout: float = 0.5) -> bool:
-        """Read what arrives within `timeout`; False once the connection closed."""
+        """Read what arrives within `timeout`; False once the connection closed. Frames
+        that came with the handshake's answer are handled first."""
+        if not self._handle_events():
+            return False
         if self._closed:
             return False
         try:
@@ -95,6 +98,9 @@ class WsClient:
             self._closed = True
             return False
         self.ws.receive_data(data)
+        return self._handle_events()
+
+    def _handle_events(self) -> bool:
         for event in self.ws.events():
             if isinstance(event, BytesMessage):
                 self.got.output += event.data
