@@ -9,7 +9,9 @@ from .params import opt_int, opt_str, req
 from .router import Ctx, route
 
 
-@route("POST", "/nodes/{node}/lxc/{vmid}/termproxy", CT, proxied=True)
+# Neither has `proxyto => 'node'` (pve-container src/PVE/API2/LXC.pm): termproxy reaches
+# another node's container through `ssh -t` in its command, not by proxying the request.
+@route("POST", "/nodes/{node}/lxc/{vmid}/termproxy", CT)
 async def termproxy(ctx: Ctx) -> Any:
     return ctx.services.consoles.open(ctx)
 

@@ -32,14 +32,14 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from .base import IO, ExitSignal, LoopSignal, ReturnSignal
+from .base import IO, ExitSignal, LoopSignal, ReturnSignal, TtyPort
 from .parser import ShellSyntaxError, parse
 from .streams import Reader, Writer
 from .vfs import VfsError
 
 if TYPE_CHECKING:
+    from .base import World
     from .interp import Interpreter
-    from .world import World
 
 Output = Callable[[bytes], Awaitable[None]]
 
@@ -222,7 +222,7 @@ async def run_shell(shell: Interpreter, terminal: Terminal, *, login: bool = Fal
     try:
         while not terminal.hung_up:
             step = asyncio.ensure_future(_one_command(shell, terminal, io))
-            terminal.on_interrupt = step.cancel
+            terminal.on_interrupt = _canceller(step)
             try:
                 await asyncio.wait({step})
             finally:
@@ -245,6 +245,13 @@ async def run_shell(shell: Interpreter, terminal: Terminal, *, login: bool = Fal
         if not terminal.hung_up:
             await io.stderr.write("logout\n" if login else "exit\n")
     return await shell.finish(io, status)
+
+
+def _canceller(step: asyncio.Future[int | None]) -> Callable[[], None]:
+    def cancel() -> None:
+        step.cancel()
+
+    return cancel
 
 
 async def _one_command(shell: Interpreter, terminal: Terminal, io: IO) -> int | None:
@@ -274,6 +281,36 @@ async def _one_command(shell: Interpreter, terminal: Terminal, io: IO) -> int | 
         return await shell.exec_script(script, io)
     except (ReturnSignal, LoopSignal):
         return 1
+
+
+# -- a terminal on an SSH channel's PTY ------------------------------------------------------------
+async def run_on_tty(
+    tty: TtyPort, stdin: Reader, stdout: Writer, make_shell: Callable[[Terminal], Interpreter]
+) -> int:
+    """An interactive shell on the PTY of an SSH session (`pct enter` with `ssh -t`): raw
+    keystrokes from `stdin` through the line discipline, the size from the PTY request and
+    window-change messages. asyncssh's channel turns NL into CR NL itself (no ONLCR here)."""
+    cols, rows = tty.size()
+    terminal = Terminal(stdout.write, cols=cols, rows=rows, name="/dev/pts/1")
+    terminal.onlcr = False
+
+    async def feed() -> None:
+        while True:
+            data = await stdin.read_chunk()
+            if not data:
+                terminal.hangup()
+                return
+            await terminal.feed(data)
+
+    tty.set_raw(True)
+    tty.on_resize(terminal.resize)
+    feeder = asyncio.ensure_future(feed())
+    try:
+        return await run_shell(make_shell(terminal), terminal)
+    finally:
+        feeder.cancel()
+        tty.on_resize(None)
+        tty.set_raw(False)
 
 
 # -- the getty of lxc-console ---------------------------------------------------------------------
