@@ -126,4 +126,14 @@ def _running_container(ready: dict[str, Any], secret: str) -> int:
         if r["type"] == "lxc" and r.get("status") == "running"
     ]
     assert running, answer.text
-    return int(sorted(running)[0])
+    vmid = int(sorted(running)[0])
+    # cmode shell: Proxmox's console is a root shell (lxc-attach) rather than a getty login
+    # (pve-container PVE::LXC::get_console_command), as `pct enter` is
+    with httpx.Client(verify=False, timeout=10) as api:
+        changed = api.put(
+            ready["api"] + f"/api2/json/nodes/pve1/lxc/{vmid}/config",
+            data={"cmode": "shell"},
+            headers={"Authorization": f"PVEAPIToken=root@pam!ci={secret}"},
+        )
+    assert changed.status_code == 200, changed.text
+    return vmid

@@ -32,9 +32,15 @@ async def test_types_into_the_container_and_exit_closes(lab: Lab) -> None:
     ws = await lab.open(lab.full, lab.running, session)
     assert await ws.until(connected), ws.got.statuses
     status = next(s for s in ws.got.statuses if s["state"] == "connected")
-    assert status["path"] in ("termproxy", "ssh")
+    assert (status["path"], status["message"]) == (
+        "termproxy",
+        "Connected through Proxmox's console",
+    )
     await ws.type("echo hello-$((6*7))\r")
     assert await ws.until(lambda g: "hello-42" in g.text), ws.got.text
+    await ws.send({"t": "r", "c": 123, "r": 41})
+    await ws.type("echo size:$COLUMNS:$LINES\r")
+    assert await ws.until(lambda g: "size:123:41" in g.text), ws.got.text[-300:]
     await ws.type("exit\r")
     got = await ws.wait_closed()
     assert got.close_code == 1000
@@ -119,10 +125,13 @@ async def test_ssh_fallback_when_the_token_lacks_vm_console(lab: Lab) -> None:
     assert await ws.until(connected), ws.got.statuses
     status = next(s for s in ws.got.statuses if s["state"] == "connected")
     assert status["path"] == "ssh"
-    assert status["message"].endswith(": connected through SSH (pct enter)")
-    assert status["message"].startswith("Proxmox")
-    await ws.type("hostname\r")
-    assert await ws.until(lambda g: "\r\n" in g.text.split("hostname", 1)[-1])
+    assert status["message"] == (
+        "Proxmox refused the console (the token lacks VM.Console): "
+        "connected through SSH (pct enter)"
+    )
+    await ws.send({"t": "r", "c": 97, "r": 33})
+    await ws.type("echo size:$COLUMNS:$LINES\r")
+    assert await ws.until(lambda g: "size:97:33" in g.text), ws.got.text[-300:]
     await ws.type("exit\r")
     assert (await ws.wait_closed()).close_code == 1000
 
