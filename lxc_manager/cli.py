@@ -121,9 +121,13 @@ def _rotate_key(_args: argparse.Namespace) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade_head()
     active = load_keyring(settings).active_kid
+    from lxc_manager.console import recording
+    from lxc_manager.security.crypto import DecryptionError
+
     try:
         count = rotate_keys()
-    except NodeSecretError as exc:
+        count += recording.rotate_keys()
+    except (NodeSecretError, DecryptionError) as exc:
         print(
             f"lxc-manager: {exc}. Nothing was changed: keep every old key in the keyring "
             "(after the new one) until rotate-key has succeeded.",

@@ -170,6 +170,26 @@ VARIABLES: tuple[Variable, ...] = (
         "10",
         "Container creations a user may have queued or running at once (1-1000).",
     ),
+    Variable(
+        "LXCM_CONSOLE_IDLE_MINUTES",
+        "30",
+        "Minutes without input after which a browser console closes (0.05-1440; decimals allowed).",
+    ),
+    Variable(
+        "LXCM_CONSOLE_MAX_PER_USER",
+        "4",
+        "Browser consoles one user may have open at once, all web processes and replicas together (1-100).",
+    ),
+    Variable(
+        "LXCM_CONSOLE_RECORDING",
+        "off",
+        "`on` records every browser console (output and input), encrypted with the app's keyring, replayable by its user and administrators; `off` records nothing.",
+    ),
+    Variable(
+        "LXCM_CONSOLE_RECORDING_DAYS",
+        "30",
+        "Days a console recording is kept before it is purged (1-3650).",
+    ),
 )
 
 
@@ -383,6 +403,10 @@ class Settings:
     max_credential_files: int = 50
     max_templates_per_user: int = 100
     max_queued_jobs_per_user: int = 10
+    console_idle_minutes: float = 30.0
+    console_max_per_user: int = 4
+    console_recording: bool = False
+    console_recording_days: int = 30
 
     def names_admin(self, username: str, host: str, port: int) -> bool:
         """True when LXCM_ADMINS names this Proxmox user at this sign-in endpoint."""
@@ -417,6 +441,13 @@ def _int(env: Mapping[str, str], name: str, low: int, high: int, default: int) -
 
 def _float(env: Mapping[str, str], name: str, low: float, high: float, default: float) -> float:
     return _opt(env, name, lambda n, r: _parse_float(n, r, low, high), default)
+
+
+def _parse_on_off(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value not in ("on", "off"):
+        raise SettingsError(name, "on or off", raw)
+    return value == "on"
 
 
 def _parse_dir(name: str, raw: str, base: Path) -> Path:
@@ -487,6 +518,10 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         "templates_dir": _opt(env, "LXCM_TEMPLATES_DIR", lambda n, r: _parse_dir(n, r, base), None),
         "max_templates_per_user": _int(env, "LXCM_MAX_TEMPLATES_PER_USER", 1, 100_000, 100),
         "max_queued_jobs_per_user": _int(env, "LXCM_MAX_QUEUED_JOBS_PER_USER", 1, 1000, 10),
+        "console_idle_minutes": _float(env, "LXCM_CONSOLE_IDLE_MINUTES", 0.05, 1440, 30.0),
+        "console_max_per_user": _int(env, "LXCM_CONSOLE_MAX_PER_USER", 1, 100, 4),
+        "console_recording": _opt(env, "LXCM_CONSOLE_RECORDING", _parse_on_off, False),
+        "console_recording_days": _int(env, "LXCM_CONSOLE_RECORDING_DAYS", 1, 3650, 30),
     }
     return Settings(**values)
 

@@ -320,3 +320,47 @@ class ProvisioningEvent(SQLModel, table=True):
     kind: str = Field(max_length=16)
     outcome: str = Field(default="", max_length=16)
     message: str = Field(default="", sa_type=Text)
+
+
+class ConsoleRecording(SQLModel, table=True):
+    """One recorded browser console (LXCM_CONSOLE_RECORDING=on): who, which container, how.
+
+    `id` is random (128 bits): a recording is named only to its user and administrators.
+    What was typed and shown is in `ConsoleRecordingChunk`, encrypted; this row holds no
+    terminal content. `expires_at` = start + LXCM_CONSOLE_RECORDING_DAYS (the purge's key).
+    """
+
+    __tablename__ = "console_recording"
+
+    id: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(max_length=255, index=True)
+    node_id: int = Field(index=True)
+    vmid: int = Field(index=True)
+    path: str = Field(default="", max_length=16)
+    started_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    duration: float = Field(default=0.0)
+    bytes_in: int = Field(default=0)
+    bytes_out: int = Field(default=0)
+    truncated: bool = Field(default=False, sa_type=Boolean)
+    expires_at: datetime = Field(index=True, sa_type=DateTime(timezone=True))
+
+
+class ConsoleRecordingChunk(SQLModel, table=True):
+    """A run of a recording's events, sealed with the keyring (associated data
+    `console_recording:{id}:{user_id}:{seq}`: a chunk copied to another recording, user
+    or position does not decrypt)."""
+
+    __tablename__ = "console_recording_chunk"
+    __table_args__ = (UniqueConstraint("recording_id", "seq", name="uq_console_chunk_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    recording_id: str = Field(
+        sa_column=Column(
+            String(32),
+            ForeignKey("console_recording.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        )
+    )
+    seq: int = Field(default=0)
+    sealed: str = Field(sa_type=Text)

@@ -34,6 +34,7 @@ from .models import (
     Storage,
     StorageContent,
     TaskStatus,
+    TermProxy,
     Version,
     parse_property_string,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "StorageContent",
     "TaskFailed",
     "TaskStatus",
+    "TermProxy",
     "TicketAuth",
     "Timeouts",
     "TlsPolicy",

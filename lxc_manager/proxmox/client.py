@@ -19,7 +19,10 @@ Decoding answers into models is in `answers`, keeping secrets out of texts in `r
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import logging
+import os
 import time
 import urllib.parse
 from collections.abc import Mapping
@@ -55,12 +58,14 @@ from .models import (
     Storage,
     StorageContent,
     TaskStatus,
+    TermProxy,
     Version,
 )
 from .redaction import _scrub, _scrub_error, _secret_variants, _sensitive_values
 from .tasks import wait_for_task
 from .tls import TlsPolicy, describe_exception, strip_brackets
 from .transport import PinnedTransport
+from .websocket import WebSocket
 
 __all__ = ["ProxmoxClient", "Timeouts"]
 
@@ -79,6 +84,7 @@ _RETRYABLE = (
     httpx.WriteError,
     httpx.RemoteProtocolError,
 )
+_WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
 @dataclass(frozen=True)
@@ -440,6 +446,59 @@ class ProxmoxClient:
 
     async def lxc_snapshot_delete(self, node: str, vmid: int, name: str) -> str:
         return str(await self.delete(f"{_ct(node, vmid)}/snapshot/{_seg(name)}"))
+
+    async def lxc_termproxy(self, node: str, vmid: int) -> TermProxy:
+        """Start Proxmox's terminal proxy for the container's console (needs VM.Console on
+        /vms/{vmid}: a `PermissionDenied` otherwise). termproxy waits 10 s for the
+        websocket (pve-xtermjs termproxy/src/main.rs `listen_and_accept`)."""
+        path = f"{_ct(node, vmid)}/termproxy"
+        return _parse(TermProxy, await self.post(path), path)
+
+    async def lxc_vncwebsocket(self, node: str, vmid: int, port: int, ticket: str) -> WebSocket:
+        """Upgrade GET .../vncwebsocket?port=&vncticket= to a WebSocket, with this client's
+        credentials (pveproxy authenticates the upgrade like any request, API tokens
+        included: pve-http-server AnyEvent.pm) and its pinned TLS. The ticket is checked
+        by PVE::AccessControl::verify_vnc_ticket against the same user, path and port.
+        Raises the typed ProxmoxErrors for a refused upgrade, `Unreachable` for a
+        connection that failed."""
+        path = f"{_ct(node, vmid)}/vncwebsocket"
+        key = base64.b64encode(os.urandom(16)).decode()
+        headers = dict(self._auth.headers("GET")) if self._auth else {}
+        headers.update(
+            {
+                "Connection": "Upgrade",
+                "Upgrade": "websocket",
+                "Sec-WebSocket-Key": key,
+                "Sec-WebSocket-Version": "13",
+                "Sec-WebSocket-Protocol": "binary",  # what pve-xtermjs main.js asks for
+            }
+        )
+        secrets = _secret_variants(self._auth, {ticket})
+        request = self._http.build_request(
+            "GET", path, params={"port": int(port), "vncticket": ticket}, headers=headers
+        )
+        try:
+            response = await self._http.send(request, stream=True)
+        except ProxmoxError:
+            raise
+        except httpx.TransportError as exc:
+            raise self._unreachable(path, exc, _scrub(describe_exception(exc), secrets)) from None
+        if response.status_code != 101:
+            try:
+                body = await response.aread()
+            finally:
+                await response.aclose()
+            self._data_of(response, body[: self.max_response_bytes], path, secrets)
+            raise ProxmoxError(f"no websocket from {path} (HTTP {response.status_code})")
+        expected = base64.b64encode(
+            hashlib.sha1((key + _WS_GUID).encode()).digest()  # noqa: S324 (RFC 6455)
+        ).decode()
+        stream = response.extensions.get("network_stream")
+        if response.headers.get("sec-websocket-accept") != expected or stream is None:
+            await response.aclose()
+            raise ProxmoxError(f"invalid websocket handshake from {path}")
+        log.debug("proxmox %s websocket %s open", self._where(), path)
+        return WebSocket(stream, response, response.headers.get("sec-websocket-protocol", ""))
 
     async def cluster_resources_raw(self) -> list[Any]:
         """GET /cluster/resources (all types) unparsed, for a caller that reads only a few

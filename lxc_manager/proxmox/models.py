@@ -28,6 +28,7 @@ __all__ = [
     "Storage",
     "StorageContent",
     "TaskStatus",
+    "TermProxy",
     "Version",
     "parse_property_string",
 ]
@@ -303,6 +304,17 @@ class LxcConfig(_Model):
     @property
     def tag_list(self) -> list[str]:
         return _split_tags(self.tags)
+
+
+class TermProxy(_Model):
+    """POST /nodes/{node}/lxc/{vmid}/termproxy (pve-container src/PVE/API2/LXC.pm
+    `termproxy`): the authenticated id (for a token `user@realm!name`), a VNC ticket bound
+    to it, /vms/{vmid} and `port`, and the task that runs termproxy on that port."""
+
+    user: str
+    ticket: str = Field(repr=False)
+    port: int
+    upid: str = ""
 
 
 class TaskStatus(_Model):

@@ -18,10 +18,12 @@ from . import (  # noqa: F401 (routes)
     auth,
     endpoints_access,
     endpoints_cluster,
+    endpoints_console,
     endpoints_ha,
     endpoints_lxc,
 )
 from .admin import AdminApi
+from .console import Consoles, Upgrade
 from .httpserver import Request, Response
 from .model import Cluster, PveError, Simulation
 from .params import Param, verify
@@ -92,6 +94,7 @@ class ApiApp:
         self.declarations = self._declarations(schema)
         self._caches: dict[int, BodyCache] = {}
         self.admin = AdminApi(self)
+        self.consoles = Consoles()
 
     @staticmethod
     def _declarations(
@@ -229,6 +232,8 @@ def _raw_params(request: Request) -> dict[str, Any]:
 
 
 def ok_response(result: Any) -> Response:
+    if isinstance(result, Upgrade):  # a WebSocket: the connection is handed over
+        return Response(101, upgrade=result.run)
     if isinstance(result, RawBody):
         return Response(200, result.body)
     if isinstance(result, Envelope):

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -257,6 +258,39 @@ def verify_tfa_ticket(cluster: Cluster, ticket: str, userid: str) -> bool:
         and hmac.compare_digest(signature, expected)
         and _fresh(cluster, timestamp, TFA_TICKET_LIFETIME)
     )
+
+
+# -- VNC tickets (pve-access-control src/PVE/AccessControl.pm assemble_vnc_ticket) -----------
+VNC_TICKET_MIN_AGE, VNC_TICKET_MAX_AGE = -20, 40  # $verify_short_lived_ticket
+
+
+def create_vnc_ticket(cluster: Cluster, authid: str, path: str, port: int) -> str:
+    """`PVEVNC:HEXTIME::SIG`: no user in plain text, signed over `user:path:port`
+    (PVE signs with the RSA auth key; the simulator with its HMAC secret)."""
+    plain = f"PVEVNC:{_hextime(cluster.clock.now())}"
+    return f"{plain}::{_sign(cluster, f'{plain}:{authid}:{path}:{port}')}"
+
+
+def verify_vnc_ticket(
+    cluster: Cluster, ticket: str, authid: str, path: str, port: int | None
+) -> bool:
+    """verify_vnc_ticket + PVE::Ticket::verify_rsa_ticket: valid for this user, path and
+    port while -20 < age < 40 seconds (an old `PASSWORD:` prefix is dropped)."""
+    match = re.fullmatch(r".{8}:(PVEVNC:.*)", ticket, re.S)
+    if match:
+        ticket = match.group(1)
+    found = re.fullmatch(r"(PVEVNC:\S+)::([^:\s]+)", ticket)
+    if found is None:
+        return False
+    plain, signature = found.groups()
+    secret = f"{plain}:{authid}:{path}" + (f":{port}" if port is not None else "")
+    if not hmac.compare_digest(signature, _sign(cluster, secret)):
+        return False
+    stamp = re.fullmatch(r"PVEVNC:(?:\S+:)?([A-Z0-9]{8})", plain)
+    if stamp is None:
+        return False
+    age = cluster.clock.now() - int(stamp.group(1), 16)
+    return VNC_TICKET_MIN_AGE < age < VNC_TICKET_MAX_AGE
 
 
 def create_csrf_token(cluster: Cluster, userid: str) -> str:

@@ -19,6 +19,7 @@ from .model import (
 from .params import NODE, OPT_BOOL, declared, opt_int, opt_str, parse_property_string, req
 from .router import Ctx, route
 from .seed import mac_address
+from .shell.commands.accounts import set_password
 
 TaskCheck = Callable[[], None]  # raises PveError: the task ends with TASK ERROR
 RRD_STEPS = {"hour": 60, "day": 1800, "week": 10800, "month": 43200, "year": 604800}
@@ -64,6 +65,8 @@ async def create_container(ctx: Ctx) -> Any:
         status="stopped",
         created_at=cluster.clock.now(),
     )
+    if params.get("password"):  # PVE::LXC::Setup set_user_password (post_create_hook)
+        set_password(ct.world.vfs, "root", str(params["password"]))
     if cluster.real is not None and cluster.real.eligible(template):
         ct.real = True
         cluster.real.created(ct)

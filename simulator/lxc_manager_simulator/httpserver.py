@@ -1,7 +1,7 @@
 """A small, fast HTTP/1.1 server on asyncio streams (keep-alive, optional TLS).
 
 It carries only what the simulator needs: Content-Length and chunked request bodies,
-keep-alive, and the two endpoint-level faults: `hang` (the connection is accepted and the
+keep-alive, the hand-over of a connection to a WebSocket (`Response.upgrade`), and the two endpoint-level faults: `hang` (the connection is accepted and the
 TLS handshake done, but no request is ever answered) and `refuse` (listener closed, so
 connections are refused).
 """
@@ -14,6 +14,7 @@ import email.utils
 import functools
 import http
 import logging
+import math
 import ssl
 import time
 from collections.abc import Awaitable, Callable
@@ -46,9 +47,14 @@ class Response:
     content_type: str = "application/json;charset=UTF-8"
     headers: list[tuple[str, str]] = field(default_factory=list)
     close: bool = False
+    upgrade: Upgrade | None = None
 
 
 Handler = Callable[[Request], Awaitable[Response]]
+# Takes over the connection after a request (a WebSocket upgrade): it writes the 101 answer
+# itself, or nothing when the upgrade fails late (pveproxy connects to the proxied port
+# before it answers 101), and the connection closes when it returns.
+Upgrade = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
 class _HttpError(Exception):
@@ -242,6 +248,10 @@ class HttpServer:
             if await self._hang_while_hanging(reader):
                 return
             response = await self._handle(request)
+            if response.upgrade is not None:
+                self._connections[writer] = math.inf  # a console is not an idle keep-alive
+                await response.upgrade(reader, writer)
+                return
             keep_alive = keep_alive and not response.close
             writer.write(encode_response(response, keep_alive))
             await writer.drain()

@@ -634,6 +634,14 @@ class Cluster:
         for task in due:
             self._finish(task)
 
+    def end_task(self, task: Task, error: str | None = None) -> None:
+        """End a task that lasts as long as something else does (a console) now."""
+        if task not in self._running:
+            return
+        self._running.remove(task)
+        task.due = min(task.due, self.clock.now())
+        self._close_task(task, error)
+
     def replace_tasks(self, tasks: dict[str, Task]) -> None:
         """Swap the task list (state file, reseed); running ones keep running."""
         self.tasks = tasks

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import posixpath
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncssh
@@ -197,6 +197,7 @@ class _StdinPump:
 
     def __init__(self, process: asyncssh.SSHServerProcess[str]) -> None:
         self.process = process
+        self.resized: Callable[[int, int], None] | None = None
         self.chunks: asyncio.Queue[bytes] = asyncio.Queue()
         self.signal: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._eof = False
@@ -211,7 +212,9 @@ class _StdinPump:
             except asyncssh.BreakReceived:
                 self._signalled("INT")
                 continue
-            except asyncssh.TerminalSizeChanged:
+            except asyncssh.TerminalSizeChanged as exc:  # a window-change request
+                if self.resized is not None:
+                    self.resized(exc.width, exc.height)
                 continue
             except (asyncssh.Error, ConnectionError):
                 data = ""
@@ -231,6 +234,26 @@ class _StdinPump:
         return data
 
 
+class _SshTty:
+    """The PTY of a session (`TtyPort`): its size, window changes, asyncssh's line editor
+    switched off while a simulated terminal (shell/terminal.py) reads raw keystrokes."""
+
+    def __init__(self, process: asyncssh.SSHServerProcess[str], pump: _StdinPump) -> None:
+        self.process = process
+        self.pump = pump
+
+    def size(self) -> tuple[int, int]:
+        cols, rows, _, _ = self.process.get_terminal_size()
+        return cols or 80, rows or 24
+
+    def set_raw(self, raw: bool) -> None:
+        # the channel is asyncssh's SSHLineEditorChannel once a PTY was requested
+        self.process.channel.set_line_mode(not raw)  # type: ignore[attr-defined]
+
+    def on_resize(self, listener: Callable[[int, int], None] | None) -> None:
+        self.pump.resized = listener
+
+
 async def _run_session(
     cluster: Cluster, node: PveNode, process: asyncssh.SSHServerProcess[str]
 ) -> None:
@@ -243,9 +266,10 @@ async def _run_session(
         _ChannelWriter(process.stdout, faults),
         _ChannelWriter(process.stderr, faults),
     )
+    tty = _SshTty(process, pump) if process.get_terminal_type() else None
     shell = Interpreter(
         node.world,
-        Session(pve=NodeAccess(cluster, node.name)),
+        Session(pve=NodeAccess(cluster, node.name), tty=tty),
         env=_environment(node.world, process),
         cwd="/root",
     )

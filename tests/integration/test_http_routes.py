@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
@@ -21,7 +22,7 @@ def client() -> httpx.AsyncClient:
 
 @pytest.mark.usefixtures("app_settings")
 async def test_healthz_and_readyz_ok() -> None:
-    upgrade_head()
+    await asyncio.to_thread(upgrade_head)  # blocking: off the loop (slow-callback guard)
     async with client() as http:
         assert (await http.get("/healthz")).json() == {"status": "ok"}
         response = await http.get("/readyz")

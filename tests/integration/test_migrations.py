@@ -15,7 +15,7 @@ from lxc_manager.security import audit
 from tests.support.app import REPO
 from tests.support.postgres import postgres_server
 
-HEAD = "0007"  # the newest revision in alembic/versions
+HEAD = "0008"  # the newest revision in alembic/versions
 
 EXPECTED_TABLES = {
     "audit_event",
@@ -30,6 +30,8 @@ EXPECTED_TABLES = {
     "provisioning_job",
     "provisioning_event",
     "installation_mark",
+    "console_recording",
+    "console_recording_chunk",
     "alembic_version",
 }
 

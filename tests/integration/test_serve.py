@@ -153,3 +153,23 @@ def test_demo_prints_the_sign_in_and_stops_cleanly(tmp_path: Path) -> None:
         assert wait_until_dead(tree, timeout=2) == set()
     finally:
         demo.stop(signal.SIGKILL)
+
+
+def test_serve_passes_console_websocket_upgrades(serve: ServeProcess) -> None:
+    """The console's WebSocket route is reached through `serve`'s own port: the upgrade is
+    accepted by our route (not Reflex's 404 page), which closes it without a session."""
+    import asyncio
+
+    from tests.support.ws_client import WsClient
+
+    async def attempt() -> tuple[int | None, int | None, str]:
+        ws = await WsClient.connect(
+            int(serve.base_url.rpartition(":")[2]),
+            "/console/ws/1/100?cols=80&rows=24",
+            {"Origin": serve.base_url},
+        )
+        got = await ws.wait_closed(timeout=10)
+        return ws.rejected, got.close_code, got.last_message
+
+    rejected, code, message = asyncio.run(attempt())
+    assert (rejected, code, message) == (None, 4401, "Closed: session ended")

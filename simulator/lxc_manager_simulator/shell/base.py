@@ -15,6 +15,7 @@ from .vfs import Vfs, VfsError
 
 if TYPE_CHECKING:
     from .interp import Interpreter
+    from .terminal import Terminal
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Temporary directories *inside* the virtual filesystems (never the real disk).
@@ -54,6 +55,20 @@ class PveAccess(Protocol):
     def update_config(self, container: Any, changes: dict[str, object]) -> None: ...  # pct set
 
 
+class TtyPort(Protocol):
+    """The PTY an SSH client requested for its session (ssh.py)."""
+
+    def size(self) -> tuple[int, int]:
+        """(columns, rows) as the client last reported them."""
+        ...
+
+    def set_raw(self, raw: bool) -> None:
+        """Raw: keystrokes as typed (no line editing of the transport's own)."""
+        ...
+
+    def on_resize(self, listener: Callable[[int, int], None] | None) -> None: ...
+
+
 @dataclass
 class Session:
     """One SSH command (or test run): settings shared by everything it starts."""
@@ -61,6 +76,8 @@ class Session:
     sleep_scale: float = 1.0
     pve: PveAccess | None = None
     user: str = "root"
+    terminal: Terminal | None = None  # the pty of an interactive shell (shell/terminal.py)
+    tty: TtyPort | None = None  # the SSH channel's PTY, when the client requested one
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds * self.sleep_scale))

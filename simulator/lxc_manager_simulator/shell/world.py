@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from . import catalog
 from .base import VIRTUAL_TMP, VIRTUAL_VAR_TMP, Program, World
 from .catalog import Binary, InstalledPackage, PackageSpec, ServiceSpec
-from .commands import accounts, core, files, network, packages, pve, systemd, text
+from .commands import accounts, core, files, network, packages, pve, systemd, text, tty
 from .system import Journal, ServiceManager
 from .vfs import Vfs
 
@@ -278,6 +278,7 @@ class HostWorld(World):
             text.PROGRAMS,
             pve.PROGRAMS,
             network.HOST_PROGRAMS,
+            tty.PROGRAMS,
         ):
             self.install_programs(table)
 
@@ -492,6 +493,7 @@ class ContainerWorld(World):
             accounts.PROGRAMS,
             systemd.PROGRAMS,
             packages.APT_PROGRAMS,
+            tty.PROGRAMS,
         ):
             self.install_programs(table)
         for spec in catalog.SYSTEM_UNITS[self.os.family]:
@@ -545,9 +547,10 @@ class ContainerWorld(World):
             network.PROGRAMS,
             packages.APK_PROGRAMS,
             systemd.OPENRC_PROGRAMS,
+            tty.PROGRAMS,
         ):
             for path, program in table.items():
-                if path != "/usr/bin/bash":
+                if path not in ("/usr/bin/bash", "/usr/bin/tput"):  # tput: ncurses, not busybox
                     self.install_program(_alpine_path(path), program)
         for name, version, summary in (
             ("alpine-base", "3.20.3-r0", "Meta package for minimal alpine base"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from ..base import Ctx, Program
-from ..vfs import VfsError
+from ..vfs import Vfs, VfsError
 
 USERADD_VALUE_OPTIONS = {
     "-s",
@@ -222,6 +222,32 @@ async def groupadd(ctx: Ctx) -> int:
     return 0
 
 
+def shadow_hash(user: str, password: str) -> str:
+    """The simulator's (fake, yescrypt-looking) /etc/shadow hash of a password."""
+    digest = hashlib.sha256(f"{user}:{password}".encode("utf-8", "surrogateescape"))
+    return "$y$j9T$simulated$" + digest.hexdigest()[:22]
+
+
+def set_password(vfs: Vfs, user: str, password: str) -> None:
+    """Set `user`'s password in /etc/shadow, as PVE::LXC::Setup set_user_password does at
+    creation (pve-container src/PVE/LXC/Setup/Base.pm: the `password` of POST /lxc)."""
+    try:
+        lines = vfs.read_text("/etc/shadow").splitlines()
+    except VfsError:
+        lines = []
+    entry = [user, shadow_hash(user, password), "19800", "0", "99999", "7", "", "", ""]
+    found = False
+    for index, line in enumerate(lines):
+        fields = line.split(":")
+        if fields[0] == user:
+            fields[1] = entry[1]
+            lines[index] = ":".join(fields)
+            found = True
+    if not found:
+        lines.append(":".join(entry))
+    vfs.write_text("/etc/shadow", "\n".join(lines) + "\n", mode=0o640)
+
+
 async def chpasswd(ctx: Ctx) -> int:
     """Reads `user:password` lines; stores a (fake) hash in /etc/shadow."""
     status = 0
@@ -240,7 +266,7 @@ async def chpasswd(ctx: Ctx) -> int:
         except VfsError:
             entries = {}
         fields = entries.get(user, [user, "!", "19800", "0", "99999", "7", "", "", ""])
-        fields[1] = "$y$j9T$simulated$" + hashlib.sha256(line.encode()).hexdigest()[:22]
+        fields[1] = shadow_hash(user, line.split(":", 1)[1])
         if user in entries:
             _rewrite(ctx, "/etc/shadow", {user: fields})
         else:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..base import IO, Ctx, Program, PveAccess, PveCommandError, Session
 from ..streams import BytesReader
 from ..vfs import VfsError
 from .pve_real import real_exec, real_pull, real_push
+
+if TYPE_CHECKING:
+    from ..interp import Interpreter
+    from ..terminal import Terminal
 
 PCT_ERROR = 255
 PCT_COMMANDS = (
@@ -271,7 +275,8 @@ async def _lifecycle(ctx: Ctx, access: PveAccess, verb: str, args: list[str]) ->
 async def _pct_enter(ctx: Ctx, access: PveAccess, args: list[str]) -> int:
     """A shell in the container (pve-container src/PVE/CLI/pct.pm `enter`: `lxc-attach -n
     VMID --keep-env`, the container's login shell). Without a terminal the shell reads its
-    commands from stdin."""
+    commands from stdin; with the session's PTY it is an interactive shell on a terminal
+    (shell/terminal.py, shared with Proxmox's console)."""
     from ..interp import Interpreter
 
     positional, options = parse_options("enter", args)
@@ -283,6 +288,15 @@ async def _pct_enter(ctx: Ctx, access: PveAccess, args: list[str]) -> int:
             return await real_exec(ctx, access.real, vmid, [], env)
         except PveCommandError as exc:
             raise PctError(str(exc)) from exc
+    tty = ctx.session.tty
+    if tty is not None:  # `ssh -t`: a terminal with prompt, line discipline, window size
+        from ..terminal import run_on_tty
+
+        def make_shell(terminal: Terminal) -> Interpreter:
+            session = Session(sleep_scale=ctx.session.sleep_scale, terminal=terminal)
+            return Interpreter(container.world, session, env=env, cwd="/root")
+
+        return await run_on_tty(tty, ctx.io.stdin, ctx.io.stdout, make_shell)
     shell = Interpreter(
         container.world, Session(sleep_scale=ctx.session.sleep_scale), env=env, cwd="/root"
     )
