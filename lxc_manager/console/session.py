@@ -191,6 +191,11 @@ class ConsoleSession:
         self.keepalive_seconds = keepalive_seconds
         self._last_input = time.monotonic()
         self._typed = False
+        # The browser's terminal asks for a pause while it renders a backlog (xterm.js
+        # write callbacks past a high-water mark), and resumes below a low one; while
+        # paused nothing is sent and the bounded buffer stops the upstream reader.
+        self._resumed = asyncio.Event()
+        self._resumed.set()
 
     async def run(self) -> CloseReason:
         pumps = {
@@ -238,6 +243,7 @@ class ConsoleSession:
 
     async def _send_output(self) -> CloseReason:
         while True:
+            await self._resumed.wait()
             piece = await self.buffer.take(MAX_FRAME)
             if not piece:
                 return CloseReason(CLOSE_EXITED, "Closed: the shell exited")
@@ -267,6 +273,10 @@ class ConsoleSession:
                 await self.upstream.write(data)
             elif kind == "r":
                 await self.upstream.resize(_size(message.get("c"), 80), _size(message.get("r"), 24))
+            elif kind == "pause":
+                self._resumed.clear()
+            elif kind == "resume":
+                self._resumed.set()
             # "p" (keepalive) and anything unknown: nothing to do
 
     async def _watch(self) -> CloseReason:

@@ -7,7 +7,7 @@ import asyncio
 import os
 
 from lxc_manager.console.recording import _texts
-from lxc_manager.console.session import OutputBuffer
+from lxc_manager.console.session import ConsoleSession, OutputBuffer
 from lxc_manager.console.termproxy import data_message, resize_message
 
 
@@ -53,3 +53,77 @@ def test_replay_text_gives_back_exactly_the_recorded_bytes() -> None:
     assert output == b"".join(recorded)
     assert typed == "é".encode()
     assert "✓" in "".join(t for _, k, t in texts if k == "o")  # a split character joined
+
+
+class _Producer:
+    """An upstream that produces output as fast as it is read (`cat /dev/urandom`)."""
+
+    path = "ssh"
+
+    def __init__(self) -> None:
+        self.produced = 0
+
+    async def read(self) -> bytes:
+        await asyncio.sleep(0)
+        self.produced += 4096
+        return b"y" * 4096
+
+    async def write(self, data: bytes) -> None:
+        return None
+
+    async def resize(self, cols: int, rows: int) -> None:
+        return None
+
+    async def keepalive(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+class _Tab:
+    """The browser end: records what it was sent; its messages come from a queue."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self.messages: asyncio.Queue[dict[str, object] | None] = asyncio.Queue()
+
+    async def send_output(self, data: bytes) -> None:
+        self.sent += len(data)
+        await asyncio.sleep(0)
+
+    async def send_status(self, state: str, path: str, message: str) -> None:
+        return None
+
+    async def receive(self) -> dict[str, object] | None:
+        return await self.messages.get()
+
+
+async def test_a_paused_terminal_gets_nothing_and_the_upstream_stops_at_the_buffer() -> None:
+    """xterm.js asks for a pause when its write backlog is past a high-water mark: nothing
+    is sent while paused, the upstream is read only until the bounded buffer is full, and
+    output flows again after "resume"."""
+
+    async def alive(_typed: bool) -> bool:
+        return True
+
+    upstream, tab = _Producer(), _Tab()
+    session = ConsoleSession(
+        upstream, tab, session_check=alive, idle_seconds=60, high_water=64 * 1024
+    )
+    running = asyncio.create_task(session.run())
+    await asyncio.sleep(0.05)
+    assert tab.sent > 0
+    await tab.messages.put({"t": "pause"})
+    await asyncio.sleep(0.05)
+    sent, produced = tab.sent, upstream.produced
+    await asyncio.sleep(0.1)
+    assert tab.sent - sent <= 64 * 1024  # at most one frame already taken
+    assert upstream.produced - produced <= 64 * 1024 + 4096  # stopped at the buffer
+    assert len(session.buffer) <= 64 * 1024 + 4096
+    await tab.messages.put({"t": "resume"})
+    await asyncio.sleep(0.05)
+    assert tab.sent > sent + 64 * 1024
+    await tab.messages.put(None)  # the browser leaves
+    reason = await asyncio.wait_for(running, 5)
+    assert reason.message == "Closed: the browser left"
