@@ -6,7 +6,7 @@ import asyncio
 from typing import Any, NoReturn
 
 from . import auth
-from .model import Cluster, PveError, User
+from .model import AclEntry, Cluster, PveError, User
 from .params import OPT_BOOL, Param, opt_str, req
 from .router import Ctx, route
 
@@ -153,3 +153,67 @@ def _other_identity(ctx: Ctx, target: str) -> auth.Identity:
     if token is None:
         raise PveError(500, f"no such token '{tokenid}' for user '{userid}'")
     return auth.Identity(userid=userid, token=token)
+
+
+ACL_PARAMS: dict[str, Param] = {
+    "path": req(opt_str()),
+    "roles": req(opt_str()),
+    "propagate": OPT_BOOL,
+    "users": opt_str(),
+    "groups": opt_str(),
+    "tokens": opt_str(),
+    "delete": OPT_BOOL,
+}
+
+
+def _id_list(text: object) -> list[str]:
+    return [item for item in str(text or "").replace(";", ",").replace(" ", ",").split(",") if item]
+
+
+def _normalize_acl_path(path: str) -> str:
+    """PVE::AccessControl::normalize_path: one leading slash, none at the end."""
+    return "/" + "/".join(part for part in path.split("/") if part)
+
+
+@route("PUT", "/access/acl", ACL_PARAMS)
+async def update_acl(ctx: Ctx) -> Any:
+    """pve-access-control src/PVE/API2/ACL.pm `update_acl`: add (or with `delete`, remove)
+    roles at a path for users and API tokens. Permission: `check_perm_modify`
+    (PVE/RPCEnvironment.pm) — Permissions.Modify on the path, or VM.Allocate on /vms/...,
+    Datastore.Allocate on /storage/..., Pool.Allocate on /pool/.... Groups are not
+    modelled."""
+    cluster, params = ctx.cluster, ctx.params
+    path = _normalize_acl_path(str(params["path"]))
+    alternatives = ["Permissions.Modify"]
+    for prefix, privilege in (
+        ("/storage/", "Datastore.Allocate"),
+        ("/vms/", "VM.Allocate"),
+        ("/pool/", "Pool.Allocate"),
+    ):
+        if path.startswith(prefix):
+            alternatives.append(privilege)
+    auth.require(cluster, ctx.user, path, *alternatives, any_of=True)
+    if params.get("groups"):
+        raise PveError(400, "groups are not modelled by the simulator")
+    roles = _id_list(params["roles"])
+    for role in roles:
+        if role not in auth.ROLES:
+            raise PveError(500, f"role '{role}' does not exist")
+    ugids: list[str] = []
+    for userid in _id_list(params.get("users")):
+        if userid not in cluster.users:
+            raise PveError(500, f"user '{userid}' does not exist")
+        ugids.append(userid)
+    for tokenid in _id_list(params.get("tokens")):
+        if tokenid not in cluster.tokens:
+            raise PveError(500, f"no such token '{tokenid}'")
+        ugids.append(tokenid)
+    propagate = bool(params.get("propagate", True))
+    for ugid in ugids:
+        for role in roles:
+            cluster.acl = [
+                e for e in cluster.acl if not (e.path == path and e.ugid == ugid and e.role == role)
+            ]
+            if not params.get("delete"):
+                cluster.acl.append(AclEntry(path=path, ugid=ugid, role=role, propagate=propagate))
+    return None

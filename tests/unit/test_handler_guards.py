@@ -42,6 +42,9 @@ ALLOWED: dict[str, str] = {
     "TemplateEditorState.close_script": "closes the script dialog: reads and changes no data",
     "TemplateEditorState.close_file": "closes the file dialog: reads and changes no data",
     "WizardState.set_changing_node": "opens or closes the node picker: reads no data",
+    "ConsoleState.stop_replay": "closes the replay terminal: reads and changes no data",
+    "ConsoleState.set_replay_speed": "changes the replay's speed in this tab: reads no data "
+    "(the replay's route checks the session itself)",
 }
 
 # What the page does by itself: checked like any event, but never extends the idle timeout.

@@ -6,7 +6,15 @@ import reflex as rx
 
 from lxc_manager import routes
 from lxc_manager.pages.components.layout import empty_state, page_shell
-from lxc_manager.pages.container_detail import events, logs, metrics, overview, services, snapshots
+from lxc_manager.pages.container_detail import (
+    console,
+    events,
+    logs,
+    metrics,
+    overview,
+    services,
+    snapshots,
+)
 from lxc_manager.pages.container_detail.state import ContainerDetailState as S
 
 ROUTE = routes.CONTAINER
@@ -20,6 +28,7 @@ TABS = (
     ("Logs", "logs", logs.logs),
     ("Snapshots", "snapshots", snapshots.snapshots),
     ("Events", "events", events.events),
+    ("Console", "console", console.console),
 )
 
 
@@ -42,7 +51,7 @@ def _tabs() -> rx.Component:
             rx.tabs.content(content(), value=value, padding_top="1rem")
             for _, value, content in TABS
         ],
-        default_value="metrics",
+        value=S.tab,
         on_change=S.tab_opened,
         width="100%",
     )

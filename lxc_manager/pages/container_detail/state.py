@@ -25,6 +25,7 @@ from lxc_manager.containers import ActionResult, detail
 from lxc_manager.containers.locate import locate
 from lxc_manager.nodes import NodeNotFound
 from lxc_manager.nodes import service as node_service
+from lxc_manager.pages.container_detail.console_state import ConsoleState
 from lxc_manager.pages.container_detail.rows import (
     TIMEFRAMES,
     ChartPoint,
@@ -54,6 +55,7 @@ from lxc_manager.state.guard import (
 )
 
 NOT_FOUND = "Container not found"
+TABS = ("metrics", "overview", "services", "logs", "snapshots", "events", "console")
 GONE = "That credential is gone"
 LOG_LINES_KEPT = 500
 LOG_TAIL_LINES = 200
@@ -86,6 +88,7 @@ class ContainerDetailState(GuardedState, rx.State):
     facts: list[Fact] = []
     metrics: MetricsView = MetricsView()
     timeframe: str = "hour"
+    tab: str = "metrics"
     # chart points: label, cpu, memory, netin, netout; None = no sample (drawn as a gap)
     history: list[ChartPoint] = []
     snapshots: list[SnapshotRow] = []
@@ -119,12 +122,14 @@ class ContainerDetailState(GuardedState, rx.State):
 
     @rx.event
     @require_session_on_load
-    async def load(self) -> None:
+    async def load(self) -> EventSpec | None:
         self.loaded, self.problem, self.history, self.snapshots = False, "", [], []
+        wanted = self.router.url.query_parameters.get("tab", "")
+        self.tab = wanted if wanted in TABS else "metrics"
         ids = self._route_ids()
         if ids is None:
             self.problem, self.loaded = NOT_FOUND, True
-            return
+            return None
         self._node_id, self._vmid = ids
         try:
             node, found = await all_of(
@@ -134,7 +139,7 @@ class ContainerDetailState(GuardedState, rx.State):
             self.node_name, self._cluster_key = node.name, cluster_key_of(node)
             if found is None:
                 self.problem = NOT_FOUND
-                return
+                return None
             self.pve_node, self.title = found
             await all_of(
                 self._load_overview(),
@@ -149,6 +154,9 @@ class ContainerDetailState(GuardedState, rx.State):
             self.problem = exc.user_message
         finally:
             self.loaded = True
+        if self.tab == "console" and not self.problem:
+            return ConsoleState.open  # type: ignore[return-value]
+        return None
 
     async def _load_overview(self) -> None:
         o = await detail.get_overview(*self._where())
@@ -191,7 +199,12 @@ class ContainerDetailState(GuardedState, rx.State):
     @rx.event
     @require_session
     def tab_opened(self, tab: str | list[str]) -> EventSpec | None:
-        """Services (and the units for logs) are fetched when their tab is first opened."""
+        """Services (and the units for logs) are fetched when their tab is first opened;
+        the Console tab loads its own small state."""
+        if isinstance(tab, str) and tab in TABS and tab != self.tab:
+            self.tab = tab
+        if tab == "console":
+            return ConsoleState.open  # type: ignore[return-value]
         if tab in ("services", "logs") and not self.services and not self.services_note:
             return ContainerDetailState.load_services  # type: ignore[return-value]
         if tab == "events":

@@ -93,6 +93,22 @@ def actions(row: Row) -> rx.Component:
             ),
             _confirm_action(row, "start", "green"),
         ),
+        rx.cond(
+            row.status == "running",
+            rx.link(
+                rx.icon_button(
+                    rx.icon("terminal", size=14),
+                    size="1",
+                    variant="soft",
+                    color_scheme="gray",
+                    aria_label=f"Console of {row.vmid}",
+                    tab_index=-1,
+                ),
+                href=routes.container_console(row.node_id, row.vmid),
+                aria_label=f"Console of {row.vmid}",
+                title="Console",
+            ),
+        ),
         rx.icon_button(
             rx.icon("trash-2", size=14),
             size="1",

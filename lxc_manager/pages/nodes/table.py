@@ -144,7 +144,7 @@ def _node_row(row: NodeRow) -> rx.Component:
         rx.table.cell(_ssh_cell(row)),
         rx.table.cell(_actions(row)),
         align="center",
-        custom_attrs={"data-node": row.name},
+        custom_attrs={"data-node": row.name, "data-node-id": row.id},
     )
 
 

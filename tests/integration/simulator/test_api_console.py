@@ -389,3 +389,31 @@ async def test_ticket_cookie_works_for_the_upgrade(simulator: Any, consoles: str
         await console.read_until("# ")
     finally:
         console.close()
+
+
+def test_an_acl_on_the_container_takes_vm_console_away_and_back(
+    simulator: Any, consoles: str
+) -> None:
+    """PUT /access/acl (pve-access-control API2/ACL.pm `update_acl`): PVEAuditor for the
+    vmadmin token on /vms/VMID replaces the PVEVMAdmin it inherits from / (the most
+    specific path wins), so that container's console is refused; deleting the entry gives
+    it back. Changing ACLs needs Permissions.Modify (or VM.Allocate on /vms/...)."""
+    path = f"/vms/{SHELL_VMID}"
+    vmadmin = (simulator.vmadmin_token_id, simulator.vmadmin_token_secret)
+    acl = {"path": path, "roles": "PVEAuditor", "tokens": simulator.vmadmin_token_id}
+    with simulator.client(simulator.privsep_token_id, simulator.privsep_token_secret) as ro:
+        refused = ro.put("/access/acl", data=acl)
+    assert refused.status_code == 403
+    with simulator.client(simulator.root_token_id, simulator.root_token_secret) as root:
+        assert root.put("/access/acl", data=acl).status_code == 200
+        try:
+            assert _open_termproxy(simulator, consoles, SHELL_VMID, token_id=vmadmin[0],
+                                   secret=vmadmin[1]).status_code == 403  # fmt: skip
+            assert _open_termproxy(simulator, consoles, TTY_VMID, token_id=vmadmin[0],
+                                   secret=vmadmin[1]).status_code == 200  # fmt: skip
+            unknown = root.put("/access/acl", data={**acl, "roles": "NoSuchRole"})
+            assert unknown.status_code == 500 and "does not exist" in unknown.text
+        finally:
+            assert root.put("/access/acl", data={**acl, "delete": 1}).status_code == 200
+    back = _open_termproxy(simulator, consoles, SHELL_VMID, token_id=vmadmin[0], secret=vmadmin[1])
+    assert back.status_code == 200

@@ -1,0 +1,119 @@
+"""The container console in a real browser (issue 16): xterm.js through the app's own
+WebSocket to Proxmox's termproxy, or to `pct enter` over SSH when the token lacks
+VM.Console — the browser never talks to Proxmox."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import Peer, ensure_node, row, screenshot, sign_in
+
+pytestmark = pytest.mark.e2e
+
+NODE = "console-lab"
+
+
+def _api(sim: Peer, token: str) -> httpx.Client:
+    return httpx.Client(
+        base_url=f"https://{sim.host}:{sim.port}/api2/json",
+        verify=False,
+        timeout=10,
+        headers={"Authorization": f"PVEAPIToken=root@pam!{token}={sim.secrets[token]}"},
+    )
+
+
+@pytest.fixture(scope="module")
+def container(sim: Peer) -> Iterator[dict[str, Any]]:
+    """A running container whose console is a root shell (`cmode=shell`: Proxmox's default
+    `tty` shows the container's login prompt, and seeded containers have no root
+    password)."""
+    with _api(sim, "root") as api:
+        listed = api.get("/cluster/resources", params={"type": "vm"}).json()["data"]
+        running = sorted(
+            (r for r in listed if r["type"] == "lxc" and r["status"] == "running"),
+            key=lambda r: r["vmid"],
+        )
+        ct = running[-1]
+        path = f"/nodes/{ct['node']}/lxc/{ct['vmid']}/config"
+        before = api.get(path).json()["data"].get("cmode")
+        assert api.put(path, data={"cmode": "shell"}).status_code == 200
+        yield ct
+        if before:
+            api.put(path, data={"cmode": before})
+        else:
+            api.put(path, data={"delete": "cmode"})
+
+
+def _terminal_text(page: Page) -> str:
+    return str(page.locator("#ct-console .xterm-rows").inner_text())
+
+
+def _run(page: Page, command: str) -> None:
+    page.locator("#ct-console .xterm-screen").click()
+    page.keyboard.type(command)
+    page.keyboard.press("Enter")
+
+
+def _cols(page: Page, marker: str) -> int:
+    _run(page, f"echo {marker}=$(tput cols)")
+    pattern = re.compile(rf"{marker}=(\d+)")
+    expect(page.locator("#ct-console .xterm-rows")).to_contain_text(pattern)
+    return int(pattern.findall(_terminal_text(page))[-1])
+
+
+def _open_console(page: Page, sim: Peer, vmid: int) -> None:
+    """Through the dashboard's Console action of the container, then on the page of the
+    container through this module's node (the one with SSH credentials)."""
+    sign_in(page, sim, next_path="/settings/nodes")
+    ensure_node(page, sim, NODE, ssh=True)
+    node_id = row(page, NODE).get_attribute("data-node-id")
+    page.goto("/")
+    page.get_by_label("Search containers").fill(str(vmid))
+    link = page.get_by_role("link", name=f"Console of {vmid}").first
+    expect(link).to_have_attribute("href", re.compile(rf"/containers/\d+/{vmid}\?tab=console$"))
+    link.click()
+    expect(page.get_by_role("tab", name="Console")).to_have_attribute("data-state", "active")
+    page.goto(f"/containers/{node_id}/{vmid}?tab=console")
+    expect(page.get_by_role("tab", name="Console")).to_have_attribute("data-state", "active")
+
+
+def test_console_hostname_resize_and_exit(page: Page, sim: Peer, container: dict[str, Any]) -> None:
+    _open_console(page, sim, container["vmid"])
+    status = page.get_by_test_id("console-status")
+    expect(status).to_have_text("Connected through Proxmox's console", timeout=20_000)
+    _run(page, "hostname")
+    expect(page.locator("#ct-console .xterm-rows")).to_contain_text(container["name"])
+    wide = _cols(page, "WIDE")
+    page.set_viewport_size({"width": 900, "height": 860})
+    expect.poll(lambda: _cols(page, "NARROW"), timeout=15_000).to_be_less_than(wide)
+    screenshot(page, "console")
+    _run(page, "exit")
+    expect(status).to_have_text(re.compile(r"^Closed: .*exited"), timeout=15_000)
+    expect(page.locator("#console-reconnect")).to_be_enabled()
+
+
+def test_console_falls_back_to_ssh_without_vm_console(
+    page: Page, sim: Peer, container: dict[str, Any]
+) -> None:
+    """An administrator takes VM.Console on this container away from the node's token
+    (an ACL on /vms/VMID, the most specific path wins): the app says so and opens
+    `pct enter` over SSH instead."""
+    acl = {"path": f"/vms/{container['vmid']}", "roles": "PVEAuditor", "tokens": "root@pam!ci"}
+    with _api(sim, "root") as api:
+        assert api.put("/access/acl", data=acl).status_code == 200
+        try:
+            _open_console(page, sim, container["vmid"])
+            status = page.get_by_test_id("console-status")
+            expect(status).to_contain_text("lacks VM.Console", timeout=20_000)
+            expect(status).to_contain_text("SSH (pct enter)")
+            _run(page, "hostname")
+            expect(page.locator("#ct-console .xterm-rows")).to_contain_text(container["name"])
+            screenshot(page, "console-ssh-fallback")
+        finally:
+            api.put("/access/acl", data={**acl, "delete": 1})
