@@ -87,6 +87,7 @@ def app(tmp_path_factory: pytest.TempPathFactory, sim: Peer) -> Iterator[ServePr
         build=True,  # a no-op after start_app's build, unless the code changed in between
         LXCM_LOGIN_LIMIT_PER_CLIENT="1000",
         LXCM_NODE_CHECKS_PER_MINUTE="1000",  # the tests add many nodes as root@pam
+        LXCM_CONSOLE_RECORDING="on",  # test_console replays what it typed
         LXCM_TEMPLATES_DIR=str(test_catalog(root / "catalog")),
     )
     yield serve

@@ -91,11 +91,39 @@ def test_console_hostname_resize_and_exit(page: Page, sim: Peer, container: dict
     expect(page.locator("#ct-console .xterm-rows")).to_contain_text(container["name"])
     wide = _cols(page, "WIDE")
     page.set_viewport_size({"width": 900, "height": 860})
-    expect.poll(lambda: _cols(page, "NARROW"), timeout=15_000).to_be_less_than(wide)
+    narrow = wide
+    for attempt in range(10):  # the terminal refits, then tells the shell its new size
+        page.wait_for_timeout(300)
+        narrow = _cols(page, f"NARROW{attempt}")
+        if narrow < wide:
+            break
+    assert narrow < wide, (wide, narrow)
     screenshot(page, "console")
     _run(page, "exit")
     expect(status).to_have_text(re.compile(r"^Closed: .*exited"), timeout=15_000)
     expect(page.locator("#console-reconnect")).to_be_enabled()
+
+    # The session was recorded (LXCM_CONSOLE_RECORDING=on): replay it, at once.
+    recordings = page.locator("#recordings-table")
+    for _ in range(10):  # the recording is listed once the route has finished it
+        page.reload()
+        expect(page.get_by_role("heading", name="Recordings")).to_be_visible()
+        if recordings.count():
+            break
+        page.wait_for_timeout(500)
+    expect(recordings).to_contain_text("Proxmox console")
+    listed = page.request.get("/console/recordings", params={"vmid": container["vmid"]}).json()
+    finished = [r for r in listed["recordings"] if r["duration"] > 0]
+    recorded = page.request.get(f"/console/recordings/{finished[0]['id']}").json()
+    typed = "".join(text for _, kind, text in recorded["events"] if kind == "o")
+    assert "hostname" in typed and container["name"] in typed, recorded["events"][:20]
+    recordings.get_by_role("button", name=re.compile("^Replay")).first.click()
+    page.get_by_label("Replay speed").click()
+    page.get_by_role("option", name="At once").click()
+    replay = page.locator("#ct-replay")
+    expect(replay.get_by_test_id("console-status")).to_have_text("Replay finished", timeout=15_000)
+    expect(replay.locator(".xterm-rows")).to_contain_text("tput cols")
+    expect(replay.locator(".xterm-rows")).to_contain_text(container["name"])
 
 
 def test_console_falls_back_to_ssh_without_vm_console(

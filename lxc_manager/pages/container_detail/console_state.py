@@ -77,7 +77,8 @@ class ConsoleState(GuardedState, rx.State):
             self.url = url
         self.recording_on = get_settings().console_recording
         views = await _list_recordings(self._user_id, self.is_admin, node_id, vmid)
-        self.recordings = [recording_row(v) for v in views]
+        # Only the consoles that ended (an open one has no duration yet).
+        self.recordings = [recording_row(v) for v in views if v.duration > 0]
 
     @rx.event
     @require_session

@@ -104,7 +104,7 @@ export function XtermConsole({ url, replayUrl, replaySpeed, onStatus, height, ..
     let disposed = false;
     const cleanups = [];
     if (replayUrl) {
-      cleanups.push(replay(term, replayUrl, replaySpeed || 1, report, () => disposed));
+      cleanups.push(replay(term, replayUrl, replaySpeed ?? 1, report, () => disposed));
     } else if (url) {
       cleanups.push(connect(term, url, report, () => disposed));
     }
@@ -208,7 +208,7 @@ function replay(term, path, speed, report, isDisposed) {
     })
     .then((recording) => {
       const events = (recording.events || []).filter((e) => e[1] === "o");
-      report({ state: "connected", path: recording.path || "", message: `Replaying at ${speed}×…` });
+      report({ state: "connected", path: recording.path || "", message: speed === 0 ? "Replaying…" : `Replaying at ${speed}× speed…` });
       let index = 0;
       const started = performance.now();
       const step = () => {
