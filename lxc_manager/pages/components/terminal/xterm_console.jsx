@@ -63,8 +63,11 @@ export function XtermConsole({ url, replayUrl, replaySpeed, onStatus, height, ..
     const term = new Terminal({
       cursorBlink: true,
       convertEol: false,
-      fontFamily: "var(--code-font-family, ui-monospace, monospace)",
+      // A concrete font stack: xterm.js measures its cell from it (a CSS variable here
+      // would leave the measured row shorter than the glyphs).
+      fontFamily: "ui-monospace, SFMono-Regular, Menlo, Consolas, 'DejaVu Sans Mono', 'Liberation Mono', monospace",
       fontSize: 14,
+      lineHeight: 1.15,
       scrollback: 5000,
       theme: appTheme(),
     });
