@@ -3,6 +3,9 @@ from the services' rows (no Reflex, so tests import them without the page)."""
 
 from __future__ import annotations
 
+import pickle
+import zlib
+
 from pydantic import BaseModel
 
 from lxc_manager.containers import ContainerRow
@@ -125,3 +128,18 @@ def to_job_row(view: JobView) -> JobRow:
 def bulk_result_line(pve_node: str, vmid: int, ok: bool, message: str) -> str:
     """One line of the report after a bulk action."""
     return f"{'✓' if ok else '✗'} CT {vmid} ({pve_node}): {message}"
+
+
+def pack_rows(rows: list[ContainerRow]) -> bytes:
+    """Every listed container as the tab's state keeps it: plain tuples, pickled and
+    compressed. Reflex stores a tab's state in Redis and reads it again at every event,
+    so the full listing (kept to filter and page without asking Proxmox again) is a few
+    KiB instead of tens (benchmarks/bench_state_store.py)."""
+    return zlib.compress(pickle.dumps([tuple(row) for row in rows], protocol=5), 6)
+
+
+def unpack_rows(packed: bytes) -> list[ContainerRow]:
+    """`pack_rows` undone; written by this app's own state only (never from a browser)."""
+    if not packed:
+        return []
+    return [ContainerRow._make(row) for row in pickle.loads(zlib.decompress(packed))]  # noqa: S301

@@ -47,10 +47,12 @@ from lxc_manager.pages.dashboard.rows import (
     Row,
     Summary,
     bulk_result_line,
+    pack_rows,
     to_job_row,
     to_load,
     to_row,
     to_summary,
+    unpack_rows,
 )
 from lxc_manager.provisioning.jobs import JobView, list_jobs
 from lxc_manager.state.guard import (
@@ -114,7 +116,7 @@ class DashboardState(GuardedState, NodeSummaryMixin, rx.State):
     task_title: str = ""
     task_log: list[str] = []
     task_log_open: bool = False
-    _all: list[ContainerRow] = []
+    _packed: bytes = b""  # every listed container, packed small (rows.pack_rows)
 
     # ---- data -------------------------------------------------------------------------
     def _assign(self, name: str, value: Any) -> None:
@@ -126,7 +128,7 @@ class DashboardState(GuardedState, NodeSummaryMixin, rx.State):
         """Take a fetched listing (inside `async with self` in background handlers)."""
         self._assign("jobs", [to_job_row(view) for view in views])
         self._assign("node_count", listing.node_count)
-        self._all = list(listing.containers)
+        self._packed = pack_rows(list(listing.containers))
         self._assign("problems", [p.message for p in listing.problems])
         self._apply_view()
         self._assign("loaded", True)
@@ -141,7 +143,8 @@ class DashboardState(GuardedState, NodeSummaryMixin, rx.State):
             sort=self.sort,
             page=self.page,
         )
-        view = listing_view(self._all, query)
+        listed = unpack_rows(self._packed)
+        view = listing_view(listed, query)
         self._assign("rows", [to_row(c) for c in view.shown])
         self._assign("loads", {c.key: to_load(c) for c in view.shown})
         self._assign("summary", to_summary(view))
@@ -149,7 +152,7 @@ class DashboardState(GuardedState, NodeSummaryMixin, rx.State):
         self._assign("tag_names", list(view.tag_names))
         self._assign("matching", view.matching)
         self._assign("page", view.page)
-        self._assign("selected", still_listed(self.selected, self._all))
+        self._assign("selected", still_listed(self.selected, listed))
 
     def _done(self, keys: set[str], fetched: Fetched) -> None:
         """After an action: its rows are no longer pending; show the new listing."""
@@ -170,8 +173,9 @@ class DashboardState(GuardedState, NodeSummaryMixin, rx.State):
     @require_session_quiet
     async def refresh(self, _now: str = "") -> None:
         """The periodic tick while the page is open."""
-        async with self:
-            user_id, node_count = self._user_id, self.node_count
+        # The guard has just checked the session inside `async with self`: what it
+        # loaded is current, so no second load of the tab's state to read two values.
+        user_id, node_count = self._user_id, self.node_count
         if node_count:
             fetched = await _fetch(user_id)
             async with self:
@@ -262,7 +266,7 @@ class DashboardState(GuardedState, NodeSummaryMixin, rx.State):
 
     # ---- actions ----------------------------------------------------------------------
     def _target(self, key: str) -> ContainerRow | None:
-        return actionable(self._all, key)
+        return actionable(unpack_rows(self._packed), key)
 
     @rx.event(background=True)
     @require_session
