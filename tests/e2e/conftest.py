@@ -189,24 +189,38 @@ def fill_node_form(page: Page, sim: Peer, name: str, token_id: str, secret: str,
         dialog.get_by_label("SSH password").fill(sim.root_password)
 
 
+WATCH_SAVE_JS = """() => {
+  window.__nodeSaveBusy = false;
+  const button = document.querySelector('#node-save');
+  new MutationObserver(() => { if (button.disabled) window.__nodeSaveBusy = true; })
+    .observe(button, {attributes: true});
+}"""
+SAVE_TAKEN_JS = "() => window.__nodeSaveBusy || !document.querySelector('[role=dialog]')"
+SAVE_DONE_JS = (
+    "() => !document.querySelector('[role=dialog]') || "
+    "!document.querySelector('#node-save')?.disabled"
+)
+
+
 def save_confirming(page: Page, sim: Peer) -> None:
-    """Submit; each time the app asks, compare the fingerprints it shows and trust them."""
-    page.locator("#node-save").click()
+    """Submit; each time the app asks, compare the fingerprints it shows and trust them.
+
+    After each click the helper waits until the app took it (the button turned busy, or
+    the dialog closed) and then until it answered: reading the button before the app
+    took the click would see the previous answer."""
     dialog = page.get_by_role("dialog")
     trust = dialog.get_by_role("button", name="Trust and save")
-    for _ in range(3):
-        expect(trust.or_(dialog).first).to_be_visible()
-        page.wait_for_function(
-            "() => !document.querySelector('[role=dialog]') || "
-            "!document.querySelector('#node-save')?.disabled"
-        )
+    for _ in range(4):
+        page.evaluate(WATCH_SAVE_JS)
+        page.locator("#node-save").click()
+        page.wait_for_function(SAVE_TAKEN_JS)
+        page.wait_for_function(SAVE_DONE_JS)
         if not dialog.is_visible() or not trust.is_visible():
             break
         if page.locator("#pending-tls").is_visible():
             expect(page.locator("#pending-tls")).to_have_text(sim.fingerprint)
         if page.locator("#pending-ssh").is_visible():
             expect(page.locator("#pending-ssh")).to_have_text(sim.process.ready["ssh_host_key"])
-        trust.click()
     expect(dialog).to_be_hidden(timeout=30_000)
 
 
