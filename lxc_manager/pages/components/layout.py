@@ -326,67 +326,6 @@ def empty_state(
     )
 
 
-def confirm_button(
-    trigger: rx.Component,
-    title: str,
-    description: rx.Component | str,
-    confirm: str,
-    on_confirm: rx.EventSpec | rx.EventHandler,
-) -> rx.Component:
-    """`trigger` opens a dialog that asks before `on_confirm` runs (Cancel or `confirm`)."""
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(trigger),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(title),
-            rx.alert_dialog.description(description),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(rx.button(confirm, color_scheme="red", on_click=on_confirm)),
-                justify="end",
-                spacing="3",
-                margin_top="1rem",
-            ),
-        ),
-    )
-
-
-def delete_button(
-    name: rx.Var[str], title: str, description: rx.Component, on_confirm: rx.EventSpec
-) -> rx.Component:
-    """A small red trash button that asks before it deletes (`Delete {name}` for readers)."""
-    return confirm_button(
-        rx.icon_button(
-            rx.icon("trash-2", size=14),
-            size="1",
-            variant="soft",
-            color_scheme="red",
-            aria_label=f"Delete {name}",
-        ),
-        title,
-        description,
-        "Delete",
-        on_confirm,
-    )
-
-
-def loading(loaded: rx.Var[bool], content: rx.Component) -> rx.Component:
-    """`content` once the page's data is loaded, a spinner until then."""
-    return rx.cond(loaded, content, rx.center(rx.spinner(), width="100%", padding="2rem"))
-
-
-def error_callout(message: rx.Var[str], **props: str) -> rx.Component:
-    """A red callout announcing `message`; nothing while it is empty."""
-    return rx.cond(
-        message != "",
-        rx.callout(message, icon="circle-alert", color_scheme="red", role="alert", **props),
-    )
-
-
-def busy_icon(busy: rx.Var[bool], icon: str, size: int = 16) -> rx.Component:
-    """A spinner while `busy`, else the icon (for buttons that start something slow)."""
-    return rx.cond(busy, rx.spinner(size="1" if size < 16 else "2"), rx.icon(icon, size=size))
-
-
 def muted(
     *children: rx.Component | rx.Var[Any] | str | int, size: str = "1", shade: int = 10
 ) -> rx.Component:
@@ -415,20 +354,6 @@ def owner_badge(
     )
 
 
-def data_table(
-    headers: tuple[str, ...], body: rx.Component, element_id: str, **props: str
-) -> rx.Component:
-    """A surface table with one header row; it scrolls sideways when the screen is narrow."""
-    return rx.table.root(
-        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
-        rx.table.body(body),
-        variant="surface",
-        width="100%",
-        id=element_id,
-        **props,
-    )
-
-
 def back_link(label: str, href: str) -> rx.Component:
     """`← label`, to the page this one belongs to."""
     return rx.link(
@@ -436,17 +361,6 @@ def back_link(label: str, href: str) -> rx.Component:
             rx.icon("arrow-left", size=14), rx.text(label, size="2"), spacing="1", align="center"
         ),
         href=href,
-    )
-
-
-def dialog_actions(submit: str, submit_id: str) -> rx.Component:
-    """Cancel (closes the dialog) and the submit button of a dialog's form."""
-    return rx.hstack(
-        rx.dialog.close(rx.button("Cancel", type="button", variant="soft", color_scheme="gray")),
-        rx.button(submit, type="submit", id=submit_id),
-        justify="end",
-        width="100%",
-        spacing="3",
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from lxc_manager.pages.components.confirm import confirm_button
+from lxc_manager.pages.components.dialogs import confirm_button
 from lxc_manager.pages.components.form import NO_ERRORS, Form, text_input
 from lxc_manager.pages.components.listing import data_table
 from lxc_manager.pages.container_detail.rows import SnapshotRow

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from lxc_manager import routes
-from lxc_manager.pages.components.confirm import confirm_button
+from lxc_manager.pages.components.dialogs import confirm_button
 from lxc_manager.pages.components.form import NO_ERRORS, Form, flag
 from lxc_manager.pages.components.listing import data_table
 from lxc_manager.pages.dashboard.rows import ACTION_LABELS, Load, Row
@@ -78,7 +78,7 @@ def _confirm_action(row: Row, action: str, color: str) -> rx.Component:
         label,
         S.act(row.key, action),
         color,
-        *([_force_shutdown()] if action == "shutdown" else []),
+        extra=[_force_shutdown()] if action == "shutdown" else [],
     )
 
 

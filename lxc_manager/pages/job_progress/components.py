@@ -6,7 +6,9 @@ from __future__ import annotations
 import reflex as rx
 
 from lxc_manager import routes
-from lxc_manager.pages.components.layout import bar, busy_icon, confirm_button, muted
+from lxc_manager.pages.components.controls import busy_icon
+from lxc_manager.pages.components.dialogs import confirm_button
+from lxc_manager.pages.components.layout import bar, muted
 
 from .rows import LogLine, StepRow
 from .state import LOG_KEEP

@@ -50,10 +50,9 @@ def page() -> rx.Component:
                 NodesState.delete_error != "",
                 rx.callout(NodesState.delete_error, icon="circle-alert", color_scheme="red"),
             ),
-            rx.cond(
+            loading(
                 NodesState.loaded,
                 rx.cond(NodesState.nodes.length() > 0, nodes_table(), _no_nodes()),
-                loading(),
             ),
             node_dialog(),
             spacing="4",

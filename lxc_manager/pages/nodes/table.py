@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from lxc_manager.pages.components.controls import two_lines
-from lxc_manager.pages.components.layout import delete_button
+from lxc_manager.pages.components.dialogs import delete_button
 from lxc_manager.pages.nodes.rows import NodeRow
 from lxc_manager.pages.nodes.state import NodesState
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import reflex as rx
 
 from lxc_manager.pages.components import form as fk
-from lxc_manager.pages.components.layout import delete_button, dialog_actions, muted, owner_badge
+from lxc_manager.pages.components.dialogs import delete_button, dialog_actions
+from lxc_manager.pages.components.layout import muted, owner_badge
 from lxc_manager.templates.spec import VISIBILITY_LABELS
 
 from .rows import BucketRow

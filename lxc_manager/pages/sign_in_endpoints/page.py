@@ -34,12 +34,12 @@ def page() -> rx.Component:
         "Sign-in endpoints",
         rx.vstack(
             rx.text(INTRO, size="2", color=rx.color("gray", 11)),
-            rx.cond(state.form_error != "", error_callout(state.form_error)),
+            error_callout(state.form_error),
             rx.cond(
                 state.message != "",
                 rx.callout(state.message, icon="check", color_scheme="green"),
             ),
-            rx.cond(state.loaded, endpoints_table(), loading()),
+            loading(state.loaded, endpoints_table()),
             rx.cond(
                 state.is_admin,
                 add_form(),

@@ -7,14 +7,10 @@ import reflex as rx
 
 from lxc_manager import routes
 from lxc_manager.pages.components import form as fk
-from lxc_manager.pages.components.layout import (
-    bar,
-    busy_icon,
-    data_table,
-    delete_button,
-    muted,
-    owner_badge,
-)
+from lxc_manager.pages.components.controls import busy_icon
+from lxc_manager.pages.components.dialogs import delete_button
+from lxc_manager.pages.components.layout import bar, muted, owner_badge
+from lxc_manager.pages.components.listing import data_table
 
 from .rows import TemplateRow
 from .state import TemplatesState as S
@@ -175,4 +171,4 @@ def _row(row: TemplateRow) -> rx.Component:
 
 
 def table() -> rx.Component:
-    return data_table(HEADERS, rx.foreach(S.rows, _row), "templates-table")
+    return data_table(HEADERS, rx.foreach(S.rows, _row), id="templates-table")

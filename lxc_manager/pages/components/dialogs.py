@@ -1,0 +1,70 @@
+"""Dialog pieces: a button that asks before it acts, a delete button built on it, and the
+Cancel/submit row of a dialog's form."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import reflex as rx
+
+
+def confirm_button(
+    trigger: rx.Component,
+    title: Any,
+    description: rx.Component | str,
+    action_label: str,
+    on_confirm: Any,
+    color: str = "red",
+    extra: Sequence[rx.Component] = (),
+) -> rx.Component:
+    """`trigger` opens an alert dialog that asks before `on_confirm` runs (Cancel or
+    `action_label`). `title` is one child or a tuple of children; `extra` (options such as
+    a checkbox) stands between the description and the buttons."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(trigger),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(*(title if isinstance(title, tuple) else (title,))),
+            rx.alert_dialog.description(description),
+            *extra,
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
+                rx.alert_dialog.action(
+                    rx.button(action_label, color_scheme=color, on_click=on_confirm)
+                ),
+                justify="end",
+                spacing="3",
+                margin_top="1rem",
+            ),
+        ),
+    )
+
+
+def delete_button(
+    name: rx.Var[str], title: str, description: rx.Component, on_confirm: rx.EventSpec
+) -> rx.Component:
+    """A small red trash button that asks before it deletes (`Delete {name}` for readers)."""
+    return confirm_button(
+        rx.icon_button(
+            rx.icon("trash-2", size=14),
+            size="1",
+            variant="soft",
+            color_scheme="red",
+            aria_label=f"Delete {name}",
+        ),
+        title,
+        description,
+        "Delete",
+        on_confirm,
+    )
+
+
+def dialog_actions(submit: str, submit_id: str) -> rx.Component:
+    """Cancel (closes the dialog) and the submit button of a dialog's form."""
+    return rx.hstack(
+        rx.dialog.close(rx.button("Cancel", type="button", variant="soft", color_scheme="gray")),
+        rx.button(submit, type="submit", id=submit_id),
+        justify="end",
+        width="100%",
+        spacing="3",
+    )
