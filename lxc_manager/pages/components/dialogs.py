@@ -8,6 +8,8 @@ from typing import Any
 
 import reflex as rx
 
+from lxc_manager.pages.components.controls import busy_button
+
 
 def confirm_button(
     trigger: rx.Component,
@@ -59,12 +61,41 @@ def delete_button(
     )
 
 
-def dialog_actions(submit: str, submit_id: str) -> rx.Component:
-    """Cancel (closes the dialog) and the submit button of a dialog's form."""
+def dialog_actions(submit: Any, submit_id: str, busy: rx.Var[bool] | None = None) -> rx.Component:
+    """Cancel (closes the dialog) and the submit button of a dialog's form; with `busy`,
+    both are disabled and the submit button spins while the form is being handled."""
+    cancel = {"disabled": busy} if busy is not None else {}
     return rx.hstack(
-        rx.dialog.close(rx.button("Cancel", type="button", variant="soft", color_scheme="gray")),
-        rx.button(submit, type="submit", id=submit_id),
+        rx.dialog.close(
+            rx.button("Cancel", type="button", variant="soft", color_scheme="gray", **cancel)
+        ),
+        busy_button(submit, busy, type="submit", id=submit_id)
+        if busy is not None
+        else rx.button(submit, type="submit", id=submit_id),
         justify="end",
         width="100%",
         spacing="3",
+    )
+
+
+def form_dialog(
+    title: rx.Component | str,
+    form: rx.Component,
+    *,
+    open_: rx.Var[bool],
+    on_open_change: Any,
+    max_width: str,
+    description: rx.Component | None = None,
+) -> rx.Component:
+    """A dialog around one form (`rx.form`), opened while `open_`; `description` (an
+    `rx.dialog.description`) stands between the title and the form."""
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(title),
+            *([description] if description is not None else []),
+            form,
+            max_width=max_width,
+        ),
+        open=open_,
+        on_open_change=on_open_change,
     )

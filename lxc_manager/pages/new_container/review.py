@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from lxc_manager.pages.components.controls import error_callout
 from lxc_manager.pages.components.recipe_parts import muted
 
 from .configure import root_warning
@@ -57,29 +58,26 @@ def _review_file(row: ReviewFile) -> rx.Component:
     )
 
 
+def _part(label: str, present: rx.Var[bool], items: rx.Component, none: str) -> rx.Component:
+    """One part of what runs: its label, then its items or `none`."""
+    return rx.fragment(
+        rx.text(label, size="2", weight="medium"), rx.cond(present, items, muted(none))
+    )
+
+
 def _review_contents() -> rx.Component:
     """Exactly what the job will run (resolved on the server), with its digest."""
     return rx.vstack(
         rx.heading("What runs in the container", size="3", as_="h3"),
-        rx.cond(
-            W.review_error != "",
-            rx.callout(
-                W.review_error,
-                icon="circle-alert",
-                color_scheme="red",
-                role="alert",
-                width="100%",
-                id="wizard-review-error",
-            ),
-        ),
-        rx.text("Files", size="2", weight="medium"),
-        rx.cond(
+        error_callout(W.review_error, width="100%", id="wizard-review-error"),
+        _part(
+            "Files",
             W.review_files.length() > 0,
             rx.vstack(rx.foreach(W.review_files, _review_file), spacing="1", width="100%"),
-            muted("No files."),
+            "No files.",
         ),
-        rx.text("Packages (with those of the chosen buckets)", size="2", weight="medium"),
-        rx.cond(
+        _part(
+            "Packages (with those of the chosen buckets)",
             W.review_packages.length() > 0,
             rx.flex(
                 rx.foreach(W.review_packages, lambda p: rx.code(p, size="1", variant="soft")),
@@ -87,16 +85,16 @@ def _review_contents() -> rx.Component:
                 wrap="wrap",
                 id="wizard-review-packages",
             ),
-            muted("No packages."),
+            "No packages.",
         ),
-        rx.text("Scripts, in this order", size="2", weight="medium"),
-        rx.cond(
+        _part(
+            "Scripts, in this order",
             W.review_scripts.length() > 0,
             rx.vstack(rx.foreach(W.review_scripts, _review_script), spacing="1", width="100%"),
-            muted("No scripts."),
+            "No scripts.",
         ),
         rx.hstack(
-            rx.text("Content digest (SHA-256)", size="1", color=rx.color("gray", 10)),
+            muted("Content digest (SHA-256)"),
             rx.code(W.review_digest, size="1", variant="ghost", id="wizard-review-digest"),
             spacing="2",
             wrap="wrap",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from lxc_manager.pages.components import form as fk
-from lxc_manager.pages.components.dialogs import delete_button, dialog_actions
+from lxc_manager.pages.components.dialogs import delete_button, dialog_actions, form_dialog
 from lxc_manager.pages.components.layout import muted, owner_badge
 from lxc_manager.templates.spec import VISIBILITY_LABELS
 
@@ -79,14 +79,12 @@ def _fields() -> rx.Component:
 
 
 def dialog() -> rx.Component:
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title(rx.cond(S.editing_id != 0, "Edit bucket", "New package bucket")),
-            rx.form(_fields(), on_submit=S.save, reset_on_submit=False),
-            max_width="40rem",
-        ),
-        open=S.dialog_open,
+    return form_dialog(
+        rx.cond(S.editing_id != 0, "Edit bucket", "New package bucket"),
+        rx.form(_fields(), on_submit=S.save, reset_on_submit=False),
+        open_=S.dialog_open,
         on_open_change=S.set_dialog_open,
+        max_width="40rem",
     )
 
 
