@@ -6,7 +6,7 @@ from __future__ import annotations
 import reflex as rx
 from reflex.event import EventSpec
 
-from lxc_manager.security.actor import Actor
+from lxc_manager.state.action_error import ActionErrorMixin
 from lxc_manager.state.guard import GuardedState, require_session, require_session_on_load
 from lxc_manager.templates import service
 from lxc_manager.templates.bucket_text import bucket_text, dialog_errors, read_bucket
@@ -15,7 +15,7 @@ from lxc_manager.templates.spec import Visibility
 from .rows import BucketRow, bucket_row
 
 
-class BucketsState(GuardedState, rx.State):
+class BucketsState(GuardedState, ActionErrorMixin, rx.State):
     rows: list[BucketRow] = []
     loaded: bool = False
     dialog_open: bool = False
@@ -26,14 +26,6 @@ class BucketsState(GuardedState, rx.State):
     f_visibility: str = "private"
     f_owns: bool = True  # only the owner changes the visibility
     errors: dict[str, str] = {}
-    action_error: str = ""
-
-    def _actor(self) -> Actor:
-        return Actor(self._user_id, self.is_admin)
-
-    def _set_action_error(self, message: str) -> None:
-        if self.action_error != message:
-            self.action_error = message
 
     async def _refresh(self) -> None:
         rows = [bucket_row(b) for b in await service.list_buckets(self._actor())]

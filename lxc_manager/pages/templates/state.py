@@ -9,7 +9,7 @@ from reflex.event import EventSpec
 
 from lxc_manager import routes
 from lxc_manager.aio import all_of
-from lxc_manager.security.actor import Actor
+from lxc_manager.state.action_error import ActionErrorMixin
 from lxc_manager.state.guard import (
     GuardedState,
     require_admin,
@@ -23,7 +23,7 @@ from .rows import ALL_TAGS, Choice, TemplateRow, tag_choices, template_row
 SEARCH_MAX = 100
 
 
-class TemplatesState(GuardedState, rx.State):
+class TemplatesState(GuardedState, ActionErrorMixin, rx.State):
     rows: list[TemplateRow] = []
     tags: list[str] = []
     search: str = ""
@@ -32,7 +32,6 @@ class TemplatesState(GuardedState, rx.State):
     syncing: bool = False
     sync_summary: str = ""
     sync_errors: list[str] = []
-    action_error: str = ""
 
     @rx.var
     def tag_choices(self) -> list[Choice]:
@@ -41,13 +40,6 @@ class TemplatesState(GuardedState, rx.State):
     @rx.var
     def filtering(self) -> bool:
         return self.search != "" or self.tag != ALL_TAGS
-
-    def _actor(self) -> Actor:
-        return Actor(self._user_id, self.is_admin)
-
-    def _set_action_error(self, message: str) -> None:
-        if self.action_error != message:
-            self.action_error = message
 
     async def _refresh(self) -> None:
         actor = self._actor()
