@@ -37,6 +37,11 @@ def loading(loaded: rx.Var[bool], content: rx.Component) -> rx.Component:
     return rx.cond(loaded, content, rx.center(rx.spinner(), width="100%", padding="2rem"))
 
 
+def row_button(icon: str, label: str, **props: Any) -> rx.Component:
+    """A small soft button with an icon, for a table row's actions."""
+    return rx.button(rx.icon(icon, size=14), label, size="1", variant="soft", **props)
+
+
 def two_lines(main: rx.Var[str], detail: rx.Var[str]) -> rx.Component:
     """A table cell's value over a smaller, grey detail line."""
     return rx.vstack(

@@ -42,22 +42,25 @@ def confirm_button(
     )
 
 
+def trash_button(name: rx.Var[Any], **props: Any) -> rx.Component:
+    """A small red trash icon button (`Delete {name}` for readers)."""
+    return rx.icon_button(
+        rx.icon("trash-2", size=14),
+        size="1",
+        variant="soft",
+        color_scheme="red",
+        aria_label=f"Delete {name}",
+        **props,
+    )
+
+
 def delete_button(
-    name: rx.Var[str], title: str, description: rx.Component, on_confirm: rx.EventSpec
+    name: rx.Var[str], what: str, on_confirm: rx.EventSpec, *text: rx.Component | str
 ) -> rx.Component:
-    """A small red trash button that asks before it deletes (`Delete {name}` for readers)."""
+    """A trash button that asks "Delete {what}?" and says what happens (`text`, the
+    parts of one paragraph) before it deletes."""
     return confirm_button(
-        rx.icon_button(
-            rx.icon("trash-2", size=14),
-            size="1",
-            variant="soft",
-            color_scheme="red",
-            aria_label=f"Delete {name}",
-        ),
-        title,
-        description,
-        "Delete",
-        on_confirm,
+        trash_button(name), f"Delete {what}?", rx.text(*text), "Delete", on_confirm
     )
 
 

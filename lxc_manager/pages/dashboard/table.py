@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from lxc_manager import routes
-from lxc_manager.pages.components.dialogs import confirm_button
+from lxc_manager.pages.components.dialogs import confirm_button, trash_button
 from lxc_manager.pages.components.form import NO_ERRORS, Form, flag
 from lxc_manager.pages.components.listing import data_table
 from lxc_manager.pages.dashboard.rows import ACTION_LABELS, Load, Row
@@ -93,15 +93,7 @@ def actions(row: Row) -> rx.Component:
             ),
             _confirm_action(row, "start", "green"),
         ),
-        rx.icon_button(
-            rx.icon("trash-2", size=14),
-            size="1",
-            variant="soft",
-            color_scheme="red",
-            aria_label=f"Delete {row.vmid}",
-            on_click=S.ask_delete(row.key),
-            disabled=_busy(row),
-        ),
+        trash_button(row.vmid, on_click=S.ask_delete(row.key), disabled=_busy(row)),
         spacing="1",
         justify="end",
         wrap="wrap",  # on a narrow table the buttons take two lines rather than clip the row

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from lxc_manager.pages.components.controls import two_lines
+from lxc_manager.pages.components.controls import row_button, two_lines
 from lxc_manager.pages.components.dialogs import delete_button
 from lxc_manager.pages.nodes.rows import NodeRow
 from lxc_manager.pages.nodes.state import NodesState
@@ -45,14 +45,12 @@ def _status(row: NodeRow) -> rx.Component:
 def _delete_button(row: NodeRow) -> rx.Component:
     return delete_button(
         row.name,
-        "Delete node?",
-        rx.text(
-            "LXC Manager forgets ",
-            rx.code(row.name),
-            " and its token. Its containers keep running on Proxmox.",
-            rx.cond(row.is_default, " Your oldest other node becomes the default.", ""),
-        ),
+        "node",
         NodesState.delete(row.id),
+        "LXC Manager forgets ",
+        rx.code(row.name),
+        " and its token. Its containers keep running on Proxmox.",
+        rx.cond(row.is_default, " Your oldest other node becomes the default.", ""),
     )
 
 
@@ -121,14 +119,7 @@ def _actions(row: NodeRow) -> rx.Component:
                 on_click=NodesState.make_default(row.id),
             ),
         ),
-        rx.button(
-            rx.icon("pencil", size=14),
-            "Edit",
-            size="1",
-            variant="soft",
-            color_scheme="gray",
-            on_click=NodesState.open_edit(row.id),
-        ),
+        row_button("pencil", "Edit", color_scheme="gray", on_click=NodesState.open_edit(row.id)),
         _delete_button(row),
         spacing="2",
         justify="end",

@@ -91,11 +91,11 @@ def dialog() -> rx.Component:
 def _delete_button(row: BucketRow) -> rx.Component:
     return delete_button(
         row.name,
-        "Delete bucket?",
-        rx.text(
-            "The bucket ", rx.code(row.name), " is deleted. Templates keep their own packages."
-        ),
+        "bucket",
         S.delete(row.id),
+        "The bucket ",
+        rx.code(row.name),
+        " is deleted. Templates keep their own packages.",
     )
 
 

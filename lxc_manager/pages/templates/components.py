@@ -103,14 +103,12 @@ def sync_report() -> rx.Component:
 def _delete_button(row: TemplateRow) -> rx.Component:
     return delete_button(
         row.name,
-        "Delete template?",
-        rx.text(
-            "The template ",
-            rx.code(row.name),
-            " with its scripts, files and packages is deleted. Containers created "
-            "from it are not touched.",
-        ),
+        "template",
         S.delete(row.id),
+        "The template ",
+        rx.code(row.name),
+        " with its scripts, files and packages is deleted. Containers created from it are "
+        "not touched.",
     )
 
 
