@@ -32,6 +32,14 @@ def error_callout(message: rx.Var[str], **props: Any) -> rx.Component:
     )
 
 
+def note(icon: str, content: rx.Component, color: str | None = None, **props: Any) -> rx.Component:
+    """A callout across its container: an icon and `content` (an `rx.callout.text`, or
+    lines of text in a stack)."""
+    if color is not None:
+        props["color_scheme"] = color
+    return rx.callout.root(rx.callout.icon(rx.icon(icon)), content, width="100%", **props)
+
+
 def loading(loaded: rx.Var[bool], content: rx.Component) -> rx.Component:
     """`content` once the page's data is loaded, a spinner until then."""
     return rx.cond(loaded, content, rx.center(rx.spinner(), width="100%", padding="2rem"))

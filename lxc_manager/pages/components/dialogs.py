@@ -55,13 +55,16 @@ def trash_button(name: rx.Var[Any], **props: Any) -> rx.Component:
 
 
 def delete_button(
-    name: rx.Var[str], what: str, on_confirm: rx.EventSpec, *text: rx.Component | str
+    name: rx.Var[str],
+    what: str,
+    on_confirm: rx.EventSpec,
+    text: tuple[str, str],
+    *more: rx.Component | str,
 ) -> rx.Component:
-    """A trash button that asks "Delete {what}?" and says what happens (`text`, the
-    parts of one paragraph) before it deletes."""
-    return confirm_button(
-        trash_button(name), f"Delete {what}?", rx.text(*text), "Delete", on_confirm
-    )
+    """A trash button that asks "Delete {what}?" and says what happens before it deletes:
+    `text[0]`, the name, `text[1]`, then `more`."""
+    said = rx.text(text[0], rx.code(name), text[1], *more)
+    return confirm_button(trash_button(name), f"Delete {what}?", said, "Delete", on_confirm)
 
 
 def dialog_actions(submit: Any, submit_id: str, busy: rx.Var[bool] | None = None) -> rx.Component:

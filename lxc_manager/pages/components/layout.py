@@ -358,7 +358,10 @@ def back_link(label: str, href: str) -> rx.Component:
     """`← label`, to the page this one belongs to."""
     return rx.link(
         rx.hstack(
-            rx.icon("arrow-left", size=14), rx.text(label, size="2"), spacing="1", align="center"
+            rx.icon("arrow-left", size=14),
+            rx.text(label, size="2", white_space="nowrap"),
+            spacing="1",
+            align="center",
         ),
         href=href,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from lxc_manager import routes
-from lxc_manager.pages.components.controls import loading
+from lxc_manager.pages.components.controls import error_callout, loading
 from lxc_manager.pages.components.layout import empty_state, page_shell
 from lxc_manager.pages.nodes.dialog import node_dialog
 from lxc_manager.pages.nodes.state import NodesState
@@ -46,10 +46,7 @@ def page() -> rx.Component:
                 width="100%",
                 align="center",
             ),
-            rx.cond(
-                NodesState.delete_error != "",
-                rx.callout(NodesState.delete_error, icon="circle-alert", color_scheme="red"),
-            ),
+            error_callout(NodesState.delete_error),
             loading(
                 NodesState.loaded,
                 rx.cond(NodesState.nodes.length() > 0, nodes_table(), _no_nodes()),

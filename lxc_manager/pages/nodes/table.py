@@ -9,6 +9,9 @@ from lxc_manager.pages.components.dialogs import delete_button
 from lxc_manager.pages.nodes.rows import NodeRow
 from lxc_manager.pages.nodes.state import NodesState
 
+DELETE_TEXT = ("LXC Manager forgets ", " and its token. Its containers keep running on Proxmox.")
+DEFAULT_MOVES = " Your oldest other node becomes the default."
+
 
 def _with_icon(icon: str, color: str, text: str, *rest: rx.Component) -> rx.Component:
     return rx.hstack(
@@ -39,18 +42,6 @@ def _status(row: NodeRow) -> rx.Component:
             spacing="1",
             align="center",
         ),
-    )
-
-
-def _delete_button(row: NodeRow) -> rx.Component:
-    return delete_button(
-        row.name,
-        "node",
-        NodesState.delete(row.id),
-        "LXC Manager forgets ",
-        rx.code(row.name),
-        " and its token. Its containers keep running on Proxmox.",
-        rx.cond(row.is_default, " Your oldest other node becomes the default.", ""),
     )
 
 
@@ -120,7 +111,13 @@ def _actions(row: NodeRow) -> rx.Component:
             ),
         ),
         row_button("pencil", "Edit", color_scheme="gray", on_click=NodesState.open_edit(row.id)),
-        _delete_button(row),
+        delete_button(
+            row.name,
+            "node",
+            NodesState.delete(row.id),
+            DELETE_TEXT,
+            rx.cond(row.is_default, DEFAULT_MOVES, ""),
+        ),
         spacing="2",
         justify="end",
     )

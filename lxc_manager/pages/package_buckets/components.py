@@ -26,6 +26,7 @@ NATIVE_SELECT = {
     "background": "transparent",
     "color": "inherit",
 }
+DELETE_TEXT = ("The bucket ", " is deleted. Templates keep their own packages.")
 
 
 def _visibility() -> rx.Component:
@@ -88,17 +89,6 @@ def dialog() -> rx.Component:
     )
 
 
-def _delete_button(row: BucketRow) -> rx.Component:
-    return delete_button(
-        row.name,
-        "bucket",
-        S.delete(row.id),
-        "The bucket ",
-        rx.code(row.name),
-        " is deleted. Templates keep their own packages.",
-    )
-
-
 def _actions(row: BucketRow) -> rx.Component:
     return rx.cond(
         row.can_edit,
@@ -110,7 +100,7 @@ def _actions(row: BucketRow) -> rx.Component:
                 variant="soft",
                 on_click=S.open_edit(row.id),
             ),
-            _delete_button(row),
+            delete_button(row.name, "bucket", S.delete(row.id), DELETE_TEXT),
             spacing="2",
         ),
     )
