@@ -6,6 +6,7 @@ import reflex as rx
 
 from lxc_manager.containers.view import ALL, SORTS
 from lxc_manager.pages.components.controls import note
+from lxc_manager.pages.components.layout import muted
 from lxc_manager.pages.components.listing import choices, filter_select, search_box
 from lxc_manager.pages.dashboard.state import DashboardState as S
 
@@ -131,7 +132,7 @@ def bulk_results() -> rx.Component:
 
 def pager() -> rx.Component:
     return rx.hstack(
-        rx.text(S.page_label, size="2", color=rx.color("gray", 11)),
+        muted(S.page_label, size="2", shade=11),
         rx.spacer(),
         rx.button(
             "Previous", size="1", variant="soft", on_click=S.previous_page, disabled=S.page == 0

@@ -75,10 +75,9 @@ def template_step() -> rx.Component:
             rx.hstack(
                 rx.icon("box", size=18), rx.text("Blank container", weight="bold"), spacing="2"
             ),
-            rx.text(
+            muted(
                 "Just the OS template: no files, packages or scripts. Works on nodes without SSH.",
-                size="1",
-                color=rx.color("gray", 11),
+                shade=11,
             ),
             spacing="2",
             align="start",
@@ -92,11 +91,7 @@ def template_step() -> rx.Component:
         custom_attrs={"data-template-choice": "blank"},
     )
     return rx.vstack(
-        rx.text(
-            "Start from a template, or from a blank container.",
-            size="2",
-            color=rx.color("gray", 11),
-        ),
+        muted("Start from a template, or from a blank container.", size="2", shade=11),
         rx.grid(
             blank,
             rx.foreach(W.template_choices, _template_card),
@@ -171,10 +166,10 @@ def _script_row(row: ScriptRow, index: rx.Var[int]) -> rx.Component:
 
 def scripts_step() -> rx.Component:
     return rx.vstack(
-        rx.text(
+        muted(
             "Scripts run in this order, after files and packages. Switch off the ones to skip.",
             size="2",
-            color=rx.color("gray", 11),
+            shade=11,
         ),
         rx.cond(
             W.scripts.length() > 0,
@@ -185,12 +180,7 @@ def scripts_step() -> rx.Component:
         ),
         rx.cond(
             W.files_count > 0,
-            rx.text(
-                W.files_count,
-                " files from the template are written first.",
-                size="2",
-                color=rx.color("gray", 11),
-            ),
+            muted(W.files_count, " files from the template are written first.", size="2", shade=11),
         ),
         error(FORM, "scripts"),
         spacing="3",

@@ -6,7 +6,7 @@ import reflex as rx
 
 from lxc_manager import routes
 from lxc_manager.pages.components.controls import error_callout, loading
-from lxc_manager.pages.components.layout import empty_state, page_shell
+from lxc_manager.pages.components.layout import empty_state, muted, page_shell
 from lxc_manager.pages.nodes.dialog import node_dialog
 from lxc_manager.pages.nodes.state import NodesState
 from lxc_manager.pages.nodes.table import nodes_table
@@ -35,11 +35,11 @@ def page() -> rx.Component:
         "Proxmox nodes",
         rx.vstack(
             rx.hstack(
-                rx.text(
+                muted(
                     "Each node is a Proxmox VE endpoint reached with an API token. "
                     "Your first node becomes the default.",
                     size="2",
-                    color=rx.color("gray", 11),
+                    shade=11,
                 ),
                 rx.spacer(),
                 _add_button("Add node", id="add-node"),

@@ -6,6 +6,7 @@ import reflex as rx
 
 from lxc_manager.pages.components.controls import row_button, two_lines
 from lxc_manager.pages.components.dialogs import delete_button
+from lxc_manager.pages.components.layout import muted
 from lxc_manager.pages.nodes.rows import NodeRow
 from lxc_manager.pages.nodes.state import NodesState
 
@@ -32,13 +33,13 @@ def _status(row: NodeRow) -> rx.Component:
                 "circle-check",
                 "green",
                 "online",
-                rx.text(row.latency, size="1", color=rx.color("gray", 10)),
+                muted(row.latency),
             ),
         ),
         ("offline", rx.tooltip(_with_icon("circle-x", "red", "unreachable"), content=row.error)),
         rx.hstack(
             rx.spinner(size="1"),
-            rx.text("checking", size="2", color=rx.color("gray", 10)),
+            muted("checking", size="2"),
             spacing="1",
             align="center",
         ),
@@ -92,7 +93,7 @@ def _cluster_cell(row: NodeRow) -> rx.Component:
         ),
         rx.cond(
             row.same_cluster_as != "",
-            rx.text("same cluster as ", row.same_cluster_as, size="1", color=rx.color("gray", 10)),
+            muted("same cluster as ", row.same_cluster_as),
         ),
         spacing="1",
     )

@@ -7,6 +7,7 @@ import reflex as rx
 from reflex.event import EventSpec
 
 from lxc_manager.state.action_error import ActionErrorMixin
+from lxc_manager.state.assign import assign
 from lxc_manager.state.guard import GuardedState, require_session, require_session_on_load
 from lxc_manager.templates import service
 from lxc_manager.templates.bucket_text import bucket_text, dialog_errors, read_bucket
@@ -29,10 +30,7 @@ class BucketsState(GuardedState, ActionErrorMixin, rx.State):
 
     async def _refresh(self) -> None:
         rows = [bucket_row(b) for b in await service.list_buckets(self._actor())]
-        if rows != self.rows:
-            self.rows = rows
-        if not self.loaded:
-            self.loaded = True
+        assign(self, rows=rows, loaded=True)
 
     def _open(
         self,

@@ -7,7 +7,7 @@ import reflex as rx
 
 from lxc_manager import routes
 from lxc_manager.pages.components.controls import error_callout, loading
-from lxc_manager.pages.components.layout import page_shell
+from lxc_manager.pages.components.layout import muted, page_shell
 from lxc_manager.pages.sign_in_endpoints.add_form import add_form
 from lxc_manager.pages.sign_in_endpoints.state import SignInEndpointsState
 from lxc_manager.pages.sign_in_endpoints.table import endpoints_table
@@ -33,7 +33,7 @@ def page() -> rx.Component:
     return page_shell(
         "Sign-in endpoints",
         rx.vstack(
-            rx.text(INTRO, size="2", color=rx.color("gray", 11)),
+            muted(INTRO, size="2", shade=11),
             error_callout(state.form_error),
             rx.cond(
                 state.message != "",

@@ -6,6 +6,7 @@ import reflex as rx
 
 from lxc_manager.pages.components.controls import row_button, two_lines
 from lxc_manager.pages.components.dialogs import confirm_button
+from lxc_manager.pages.components.layout import muted
 from lxc_manager.pages.sign_in_endpoints.rows import EndpointRow
 from lxc_manager.pages.sign_in_endpoints.state import SignInEndpointsState
 
@@ -65,7 +66,7 @@ def _status(row: EndpointRow) -> rx.Component:
             rx.badge("enabled", color_scheme="green"),
             rx.badge("disabled", color_scheme="red"),
         ),
-        rx.cond(row.changed != "", rx.text(row.changed, size="1", color=rx.color("gray", 10))),
+        rx.cond(row.changed != "", muted(row.changed)),
         spacing="1",
     )
 

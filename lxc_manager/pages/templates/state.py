@@ -10,6 +10,7 @@ from reflex.event import EventSpec
 from lxc_manager import routes
 from lxc_manager.aio import all_of
 from lxc_manager.state.action_error import ActionErrorMixin
+from lxc_manager.state.assign import assign
 from lxc_manager.state.guard import (
     GuardedState,
     require_admin,
@@ -48,12 +49,7 @@ class TemplatesState(GuardedState, ActionErrorMixin, rx.State):
             service.all_tags(actor),
         )
         rows = [template_row(s) for s in listed]
-        if rows != self.rows:
-            self.rows = rows
-        if tags != self.tags:
-            self.tags = tags
-        if not self.loaded:
-            self.loaded = True
+        assign(self, rows=rows, tags=tags, loaded=True)
 
     @rx.event
     @require_session_on_load
