@@ -3,7 +3,7 @@ the page State's vars and handlers in."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import reflex as rx
@@ -86,4 +86,22 @@ def remove_button(
         color_scheme=color,
         on_click=on_click,
         aria_label=rx.Var.create("Remove ") + name,
+    )
+
+
+RESOURCES = {
+    "cores": "Cores",
+    "memory_mb": "Memory (MB)",
+    "swap_mb": "Swap (MB)",
+    "disk_gb": "Disk (GB)",
+}
+
+
+def resources_grid(
+    number: Callable[[str, str], rx.Component], names: Sequence[str] = tuple(RESOURCES)
+) -> rx.Component:
+    """The container's size fields in a row of four, in the order of `names`;
+    `number(label, name)` makes each field."""
+    return rx.grid(
+        *[number(RESOURCES[name], name) for name in names], columns="4", spacing="4", width="100%"
     )

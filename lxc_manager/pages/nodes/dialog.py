@@ -116,17 +116,10 @@ def _ssh_section() -> rx.Component:
                 kit.number_input(FORM, "ssh_port", default_value=NodesState.f_ssh_port),
             ),
         ),
-        rx.radio_group.root(
-            rx.hstack(
-                rx.radio_group.item(value="password", id="ssh-kind-password"),
-                rx.el.label("Password", html_for="ssh-kind-password"),
-                rx.radio_group.item(value="key", id="ssh-kind-key"),
-                rx.el.label("Private key", html_for="ssh-kind-key"),
-                spacing="2",
-                align="center",
-            ),
-            value=NodesState.f_ssh_kind,
-            on_change=NodesState.set_ssh_kind,
+        kit.radios(
+            (("password", "Password", "ssh-kind-password"), ("key", "Private key", "ssh-kind-key")),
+            NodesState.f_ssh_kind,
+            NodesState.set_ssh_kind,
             size="2",
         ),
         _ssh_secret(keep_hint),

@@ -6,9 +6,9 @@ from __future__ import annotations
 import reflex as rx
 from reflex.event import EventSpec
 
-from lxc_manager.state.action_error import ActionErrorMixin
 from lxc_manager.state.assign import assign
-from lxc_manager.state.guard import GuardedState, require_session, require_session_on_load
+from lxc_manager.state.guard import GuardedState, require_session
+from lxc_manager.state.list_page import ListPageMixin
 from lxc_manager.templates import service
 from lxc_manager.templates.bucket_text import bucket_text, dialog_errors, read_bucket
 from lxc_manager.templates.spec import Visibility
@@ -16,7 +16,7 @@ from lxc_manager.templates.spec import Visibility
 from .rows import BucketRow, bucket_row
 
 
-class BucketsState(GuardedState, ActionErrorMixin, rx.State):
+class BucketsState(GuardedState, ListPageMixin, rx.State):
     rows: list[BucketRow] = []
     loaded: bool = False
     dialog_open: bool = False
@@ -44,12 +44,6 @@ class BucketsState(GuardedState, ActionErrorMixin, rx.State):
         self.editing_id, self.f_name, self.f_description = bucket_id, name, description
         self.f_packages, self.f_visibility, self.f_owns = packages, visibility, owns
         self.errors, self.dialog_open = {}, True
-
-    @rx.event
-    @require_session_on_load
-    async def load(self) -> None:
-        self._set_action_error("")
-        await self._refresh()
 
     @rx.event
     @require_session

@@ -9,14 +9,13 @@ from reflex.event import EventSpec
 
 from lxc_manager import routes
 from lxc_manager.aio import all_of
-from lxc_manager.state.action_error import ActionErrorMixin
 from lxc_manager.state.assign import assign
 from lxc_manager.state.guard import (
     GuardedState,
     require_admin,
     require_session,
-    require_session_on_load,
 )
+from lxc_manager.state.list_page import ListPageMixin
 from lxc_manager.templates import service
 
 from .rows import ALL_TAGS, Choice, TemplateRow, tag_choices, template_row
@@ -24,7 +23,7 @@ from .rows import ALL_TAGS, Choice, TemplateRow, tag_choices, template_row
 SEARCH_MAX = 100
 
 
-class TemplatesState(GuardedState, ActionErrorMixin, rx.State):
+class TemplatesState(GuardedState, ListPageMixin, rx.State):
     rows: list[TemplateRow] = []
     tags: list[str] = []
     search: str = ""
@@ -50,12 +49,6 @@ class TemplatesState(GuardedState, ActionErrorMixin, rx.State):
         )
         rows = [template_row(s) for s in listed]
         assign(self, rows=rows, tags=tags, loaded=True)
-
-    @rx.event
-    @require_session_on_load
-    async def load(self) -> None:
-        self._set_action_error("")
-        await self._refresh()
 
     @rx.event
     @require_session
