@@ -177,16 +177,21 @@ def top_bar() -> rx.Component:
         _brand(),
         rx.spacer(),
         nav_menu(),
-        align="center",
-        width="100%",
-        padding="0.75rem 1rem",
-        position="sticky",
-        top="0",
-        z_index="10",
-        border_bottom=f"1px solid {rx.color('gray', 5)}",
-        background=rx.color("gray", 2),
-        display=on_narrow("flex"),
+        **_TOP_BAR,
     )
+
+
+_TOP_BAR: dict[str, object] = {
+    "align": "center",
+    "width": "100%",
+    "padding": "0.75rem 1rem",
+    "position": "sticky",
+    "top": "0",
+    "z_index": "10",
+    "border_bottom": f"1px solid {rx.color('gray', 5)}",
+    "background": rx.color("gray", 2),
+    "display": on_narrow("flex"),
+}
 
 
 def _color_mode_item(label: str, mode: ColorMode, icon: str) -> rx.Component:
@@ -287,10 +292,15 @@ def page_shell(title: str, *children: rx.Component) -> rx.Component:
             align="start",
             width="100%",
         ),
-        width="100%",
-        min_height="100vh",
-        background=rx.color("gray", 1),
+        **_SCREEN,
     )
+
+
+_SCREEN: dict[str, object] = {
+    "width": "100%",
+    "min_height": "100vh",
+    "background": rx.color("gray", 1),
+}
 
 
 def empty_state(
@@ -318,12 +328,17 @@ def empty_state(
             align="center",
             spacing="3",
         ),
-        padding="3rem 1.5rem",
-        border=f"1px dashed {rx.color('gray', 6)}",
-        border_radius="var(--radius-4)",
-        width="100%",
         custom_attrs={"data-testid": test_id},
+        **_EMPTY_FRAME,
     )
+
+
+_EMPTY_FRAME: dict[str, object] = {
+    "padding": "3rem 1.5rem",
+    "border": f"1px dashed {rx.color('gray', 6)}",
+    "border_radius": "var(--radius-4)",
+    "width": "100%",
+}
 
 
 def muted(

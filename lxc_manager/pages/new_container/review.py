@@ -9,8 +9,26 @@ from lxc_manager.pages.components.controls import error_callout
 from lxc_manager.pages.components.recipe_parts import muted
 
 from .configure import root_warning
-from .rows import ReviewFile, ReviewScript
+from .rows import ParamRow, ReviewFile, ReviewScript
 from .state import WizardState as W
+
+PARAMS_BOX = {
+    "padding": "0.75rem",
+    "border": f"1px solid {rx.color('gray', 5)}",
+    "border_radius": "var(--radius-3)",
+    "width": "100%",
+}
+PARAM_VALUE = {"fontFamily": "var(--code-font-family)", "wordBreak": "break-all"}
+
+
+def _param(p: ParamRow) -> rx.Component:
+    """One parameter of the Proxmox request: its key and value."""
+    return rx.hstack(
+        rx.code(p.key, size="1"),
+        rx.text(p.value, size="1", style=PARAM_VALUE),
+        spacing="2",
+        align="start",
+    )
 
 
 def _summary_item(label: str, value: rx.Var | str) -> rx.Component:
@@ -147,29 +165,7 @@ def review_step() -> rx.Component:
                 rx.text(
                     "Sent to Proxmox (POST /nodes/", W.pve_node, "/lxc)", size="2", weight="medium"
                 ),
-                rx.box(
-                    rx.foreach(
-                        W.review_params,
-                        lambda p: rx.hstack(
-                            rx.code(p.key, size="1"),
-                            rx.text(
-                                p.value,
-                                size="1",
-                                style={
-                                    "fontFamily": "var(--code-font-family)",
-                                    "wordBreak": "break-all",
-                                },
-                            ),
-                            spacing="2",
-                            align="start",
-                        ),
-                    ),
-                    padding="0.75rem",
-                    border=f"1px solid {rx.color('gray', 5)}",
-                    border_radius="var(--radius-3)",
-                    width="100%",
-                    id="wizard-params",
-                ),
+                rx.box(rx.foreach(W.review_params, _param), id="wizard-params", **PARAMS_BOX),
                 spacing="2",
                 width="100%",
             ),

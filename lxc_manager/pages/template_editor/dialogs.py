@@ -41,11 +41,13 @@ def _item_form(
 
 def script_dialog() -> rx.Component:
     editing = S.script_index >= 0
-    current = rx.cond(editing, S.scripts[S.script_index.to(int)], ScriptRow(name="", content=""))
+    # a new script starts from the skeleton
+    blank = ScriptRow(name="", content=SCRIPT_SKELETON)
+    current = rx.cond(editing, S.scripts[S.script_index.to(int)], blank)
     content = textarea(
         SCRIPT,
         "content",
-        default_value=rx.cond(editing, current.content, SCRIPT_SKELETON),
+        default_value=current.content,
         rows="18",
         spell_check=False,
         style={**CODE, "tabSize": "4"},
@@ -54,7 +56,7 @@ def script_dialog() -> rx.Component:
     name = text_input(
         SCRIPT,
         "name",
-        default_value=rx.cond(editing, current.name, ""),
+        default_value=current.name,
         placeholder="10-install-app.sh",
         auto_focus=True,
         required=True,
@@ -81,12 +83,12 @@ def script_dialog() -> rx.Component:
     )
 
 
-def _policy(current: FileRow, editing: rx.Var[bool]) -> rx.Component:
+def _policy(current: FileRow) -> rx.Component:
     return rx.el.select(
         *[rx.el.option(label, value=key) for key, label in POLICY_LABELS.items()],
         name="policy",
         id=FILE.control_id("policy"),
-        default_value=rx.cond(editing, current.policy, "replace"),
+        default_value=current.policy,
         custom_attrs=FILE.a11y("policy"),
         style={
             "padding": "0.4rem",
@@ -106,7 +108,7 @@ def file_dialog() -> rx.Component:
     name = text_input(
         FILE,
         "name",
-        default_value=rx.cond(editing, current.name, ""),
+        default_value=current.name,
         placeholder="nginx.conf",
         required=True,
         auto_focus=True,
@@ -115,17 +117,15 @@ def file_dialog() -> rx.Component:
         FILE,
         "target_path",
         id="file-target",
-        default_value=rx.cond(editing, current.target_path, ""),
+        default_value=current.target_path,
         placeholder="/etc/nginx/conf.d/app.conf",
         required=True,
     )
-    mode = text_input(
-        FILE, "mode", default_value=rx.cond(editing, current.mode, "0644"), width="7rem"
-    )
+    mode = text_input(FILE, "mode", default_value=current.mode, width="7rem")
     content = textarea(
         FILE,
         "content",
-        default_value=rx.cond(editing, current.content, ""),
+        default_value=current.content,
         rows="14",
         spell_check=False,
         style=CODE,
@@ -142,7 +142,7 @@ def file_dialog() -> rx.Component:
                 field(FILE, "Target path", "target_path", target, control_id="file-target"),
             ),
             _pair(
-                field(FILE, "If the file exists", "policy", _policy(current, editing)),
+                field(FILE, "If the file exists", "policy", _policy(current)),
                 field(FILE, "Mode", "mode", mode),
             ),
             field(FILE, "Content", "content", content),
