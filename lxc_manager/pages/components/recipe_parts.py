@@ -10,10 +10,6 @@ import reflex as rx
 from reflex.event import EventSpec
 
 
-def muted(*children: Any, size: str = "2") -> rx.Component:
-    return rx.text(*children, size=size, color=rx.color("gray", 10))
-
-
 def bucket_picker(
     names: rx.Var[list[str]],
     chosen: rx.Var[list[str]],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from lxc_manager import routes
-from lxc_manager.pages.components.dialogs import confirm_button, trash_button
+from lxc_manager.pages.components.dialogs import confirm_button
 from lxc_manager.pages.components.form import NO_ERRORS, Form, flag
 from lxc_manager.pages.components.layout import muted
 from lxc_manager.pages.components.listing import data_table
@@ -94,7 +94,15 @@ def actions(row: Row) -> rx.Component:
             ),
             _confirm_action(row, "start", "green"),
         ),
-        trash_button(row.vmid, on_click=S.ask_delete(row.key), disabled=_busy(row)),
+        rx.icon_button(
+            rx.icon("trash-2", size=14),
+            size="1",
+            variant="soft",
+            color_scheme="red",
+            aria_label=f"Delete {row.vmid}",
+            on_click=S.ask_delete(row.key),
+            disabled=_busy(row),
+        ),
         spacing="1",
         justify="end",
         wrap="wrap",  # on a narrow table the buttons take two lines rather than clip the row

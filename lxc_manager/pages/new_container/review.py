@@ -6,7 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from lxc_manager.pages.components.controls import error_callout
-from lxc_manager.pages.components.recipe_parts import muted
+from lxc_manager.pages.components.layout import muted
 
 from .configure import root_warning
 from .rows import ParamRow, ReviewFile, ReviewScript
@@ -79,7 +79,7 @@ def _review_file(row: ReviewFile) -> rx.Component:
 def _part(label: str, present: rx.Var[bool], items: rx.Component, none: str) -> rx.Component:
     """One part of what runs: its label, then its items or `none`."""
     return rx.fragment(
-        rx.text(label, size="2", weight="medium"), rx.cond(present, items, muted(none))
+        rx.text(label, size="2", weight="medium"), rx.cond(present, items, muted(none, size="2"))
     )
 
 

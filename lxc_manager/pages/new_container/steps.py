@@ -6,12 +6,12 @@ import reflex as rx
 
 from lxc_manager import routes
 from lxc_manager.pages.components.form import error
+from lxc_manager.pages.components.layout import muted
 from lxc_manager.pages.components.package_form import package_form
 from lxc_manager.pages.components.recipe import PackageRow
 from lxc_manager.pages.components.recipe_parts import (
     bucket_picker,
     move_buttons,
-    muted,
     remove_button,
     version_cell,
 )
@@ -105,6 +105,7 @@ def template_step() -> rx.Component:
                 "No templates yet: ",
                 rx.link("open Templates and sync the catalog", href=routes.TEMPLATES),
                 " to start from a recipe.",
+                size="2",
             ),
         ),
         spacing="3",
@@ -128,7 +129,10 @@ def packages_step() -> rx.Component:
     return rx.vstack(
         rx.heading("Package buckets", size="3", as_="h3"),
         bucket_picker(
-            W.bucket_names, W.buckets, W.toggle_bucket, muted("No package buckets defined.")
+            W.bucket_names,
+            W.buckets,
+            W.toggle_bucket,
+            muted("No package buckets defined.", size="2"),
         ),
         rx.heading("Packages", size="3", as_="h3"),
         package_form(W.pkg_manager, W.pkg_errors, W.set_pkg_manager, W.add_package, "wizard-"),
@@ -137,7 +141,7 @@ def packages_step() -> rx.Component:
             rx.table.root(
                 rx.table.body(rx.foreach(W.packages, _package_row)), variant="surface", width="100%"
             ),
-            muted("No packages besides those of the chosen buckets."),
+            muted("No packages besides those of the chosen buckets.", size="2"),
         ),
         error(FORM, "packages"),
         spacing="3",
@@ -176,7 +180,7 @@ def scripts_step() -> rx.Component:
             rx.table.root(
                 rx.table.body(rx.foreach(W.scripts, _script_row)), variant="surface", width="100%"
             ),
-            muted("This container runs no scripts."),
+            muted("This container runs no scripts.", size="2"),
         ),
         rx.cond(
             W.files_count > 0,

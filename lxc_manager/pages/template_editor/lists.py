@@ -8,12 +8,12 @@ import reflex as rx
 
 from lxc_manager import routes
 from lxc_manager.pages.components.form import error
+from lxc_manager.pages.components.layout import muted
 from lxc_manager.pages.components.package_form import package_form
 from lxc_manager.pages.components.recipe import PackageRow
 from lxc_manager.pages.components.recipe_parts import (
     bucket_picker,
     move_buttons,
-    muted,
     remove_button,
     version_cell,
 )
@@ -123,7 +123,7 @@ def _item_tab(
     return rx.vstack(
         _section_header(intro, f"Add {kind}", on_add, f"add-{kind}"),
         error(FORM, f"{kind}s"),
-        rx.cond(count > 0, table, muted(f"No {kind}s.")),
+        rx.cond(count > 0, table, muted(f"No {kind}s.", size="2")),
         dialog,
         spacing="3",
         width="100%",
@@ -199,6 +199,7 @@ def packages_tab() -> rx.Component:
         "No package buckets yet. ",
         rx.link("Create one", href=routes.PACKAGE_BUCKETS),
         " to share a list of packages between templates.",
+        size="2",
     )
     return rx.vstack(
         muted(
@@ -216,7 +217,7 @@ def packages_tab() -> rx.Component:
                 "packages-table",
                 ("Manager", "Package", "Version", ""),
             ),
-            muted("No packages of its own."),
+            muted("No packages of its own.", size="2"),
         ),
         rx.heading("Package buckets", size="3", as_="h3", margin_top="0.5rem"),
         bucket_picker(S.bucket_names, S.buckets, S.toggle_bucket, no_buckets, S.read_only),
