@@ -34,6 +34,7 @@ from reflex.istate.proxy import StateProxy
 
 from lxc_manager import routes
 from lxc_manager.redis_client import async_client
+from lxc_manager.security.actor import Actor
 from lxc_manager.security.sessions import Session, get_session, session_id_from_cookie_header
 from lxc_manager.settings import get_settings
 from lxc_manager.state.marks import not_an_event
@@ -50,6 +51,10 @@ class GuardedState(rx.State, mixin=True):
 
     is_admin: bool = False  # shows admin controls; admin events re-check the session
     _user_id: str = ""
+
+    def _actor(self) -> Actor:
+        """Who acts in this event (as the last guard found them)."""
+        return Actor(self._user_id, self.is_admin)
 
     @not_an_event
     async def current_session(self, touch: bool = True) -> Session | None:

@@ -1,5 +1,6 @@
 """Small stateless pieces several pages show the same way: a submit button that spins
-while its form is busy, an error callout, a loading spinner."""
+while its form is busy, a spinner in place of an icon, an error callout, a loading
+spinner in place of content, and a two-line table cell."""
 
 from __future__ import annotations
 
@@ -18,13 +19,35 @@ def busy_button(label: Any, busy: rx.Var[bool], **props: Any) -> rx.Component:
     )
 
 
+def busy_icon(busy: rx.Var[bool], icon: str, size: int = 16) -> rx.Component:
+    """A spinner while `busy`, else the icon (for buttons that start something slow)."""
+    return rx.cond(busy, rx.spinner(size="1" if size < 16 else "2"), rx.icon(icon, size=size))
+
+
 def error_callout(message: rx.Var[str], **props: Any) -> rx.Component:
-    """A red callout announced when it appears."""
-    return rx.callout(message, icon="circle-alert", color_scheme="red", role="alert", **props)
+    """A red callout announcing `message` when it appears; nothing while it is empty."""
+    return rx.cond(
+        message != "",
+        rx.callout(message, icon="circle-alert", color_scheme="red", role="alert", **props),
+    )
 
 
-def loading() -> rx.Component:
-    return rx.center(rx.spinner(), width="100%", padding="2rem")
+def note(icon: str, content: rx.Component, color: str | None = None, **props: Any) -> rx.Component:
+    """A callout across its container: an icon and `content` (an `rx.callout.text`, or
+    lines of text in a stack)."""
+    if color is not None:
+        props["color_scheme"] = color
+    return rx.callout.root(rx.callout.icon(rx.icon(icon)), content, width="100%", **props)
+
+
+def loading(loaded: rx.Var[bool], content: rx.Component) -> rx.Component:
+    """`content` once the page's data is loaded, a spinner until then."""
+    return rx.cond(loaded, content, rx.center(rx.spinner(), width="100%", padding="2rem"))
+
+
+def row_button(icon: str, label: str, **props: Any) -> rx.Component:
+    """A small soft button with an icon, for a table row's actions."""
+    return rx.button(rx.icon(icon, size=14), label, size="1", variant="soft", **props)
 
 
 def two_lines(main: rx.Var[str], detail: rx.Var[str]) -> rx.Component:

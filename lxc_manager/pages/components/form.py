@@ -235,3 +235,18 @@ def flag(
         )
     )
     return component
+
+
+def radios(
+    choices: Sequence[tuple[str, str, str]], value: rx.Var[str], on_change: Any, **props: Any
+) -> rx.Component:
+    """Radio buttons in a row, each `(value, label, id)` with its label pointing at it."""
+    items: list[rx.Component] = []
+    for choice, label, control_id in choices:
+        items += [
+            rx.radio_group.item(value=choice, id=control_id),
+            rx.el.label(label, html_for=control_id),
+        ]
+    return rx.radio_group.root(
+        rx.hstack(*items, spacing="2", align="center"), value=value, on_change=on_change, **props
+    )

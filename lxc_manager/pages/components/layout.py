@@ -177,16 +177,21 @@ def top_bar() -> rx.Component:
         _brand(),
         rx.spacer(),
         nav_menu(),
-        align="center",
-        width="100%",
-        padding="0.75rem 1rem",
-        position="sticky",
-        top="0",
-        z_index="10",
-        border_bottom=f"1px solid {rx.color('gray', 5)}",
-        background=rx.color("gray", 2),
-        display=on_narrow("flex"),
+        **_TOP_BAR,
     )
+
+
+_TOP_BAR: dict[str, object] = {
+    "align": "center",
+    "width": "100%",
+    "padding": "0.75rem 1rem",
+    "position": "sticky",
+    "top": "0",
+    "z_index": "10",
+    "border_bottom": f"1px solid {rx.color('gray', 5)}",
+    "background": rx.color("gray", 2),
+    "display": on_narrow("flex"),
+}
 
 
 def _color_mode_item(label: str, mode: ColorMode, icon: str) -> rx.Component:
@@ -287,10 +292,15 @@ def page_shell(title: str, *children: rx.Component) -> rx.Component:
             align="start",
             width="100%",
         ),
-        width="100%",
-        min_height="100vh",
-        background=rx.color("gray", 1),
+        **_SCREEN,
     )
+
+
+_SCREEN: dict[str, object] = {
+    "width": "100%",
+    "min_height": "100vh",
+    "background": rx.color("gray", 1),
+}
 
 
 def empty_state(
@@ -318,73 +328,17 @@ def empty_state(
             align="center",
             spacing="3",
         ),
-        padding="3rem 1.5rem",
-        border=f"1px dashed {rx.color('gray', 6)}",
-        border_radius="var(--radius-4)",
-        width="100%",
         custom_attrs={"data-testid": test_id},
+        **_EMPTY_FRAME,
     )
 
 
-def confirm_button(
-    trigger: rx.Component,
-    title: str,
-    description: rx.Component | str,
-    confirm: str,
-    on_confirm: rx.EventSpec | rx.EventHandler,
-) -> rx.Component:
-    """`trigger` opens a dialog that asks before `on_confirm` runs (Cancel or `confirm`)."""
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(trigger),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(title),
-            rx.alert_dialog.description(description),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(rx.button(confirm, color_scheme="red", on_click=on_confirm)),
-                justify="end",
-                spacing="3",
-                margin_top="1rem",
-            ),
-        ),
-    )
-
-
-def delete_button(
-    name: rx.Var[str], title: str, description: rx.Component, on_confirm: rx.EventSpec
-) -> rx.Component:
-    """A small red trash button that asks before it deletes (`Delete {name}` for readers)."""
-    return confirm_button(
-        rx.icon_button(
-            rx.icon("trash-2", size=14),
-            size="1",
-            variant="soft",
-            color_scheme="red",
-            aria_label=f"Delete {name}",
-        ),
-        title,
-        description,
-        "Delete",
-        on_confirm,
-    )
-
-
-def loading(loaded: rx.Var[bool], content: rx.Component) -> rx.Component:
-    """`content` once the page's data is loaded, a spinner until then."""
-    return rx.cond(loaded, content, rx.center(rx.spinner(), width="100%", padding="2rem"))
-
-
-def error_callout(message: rx.Var[str], **props: str) -> rx.Component:
-    """A red callout announcing `message`; nothing while it is empty."""
-    return rx.cond(
-        message != "",
-        rx.callout(message, icon="circle-alert", color_scheme="red", role="alert", **props),
-    )
-
-
-def busy_icon(busy: rx.Var[bool], icon: str, size: int = 16) -> rx.Component:
-    """A spinner while `busy`, else the icon (for buttons that start something slow)."""
-    return rx.cond(busy, rx.spinner(size="1" if size < 16 else "2"), rx.icon(icon, size=size))
+_EMPTY_FRAME: dict[str, object] = {
+    "padding": "3rem 1.5rem",
+    "border": f"1px dashed {rx.color('gray', 6)}",
+    "border_radius": "var(--radius-4)",
+    "width": "100%",
+}
 
 
 def muted(
@@ -415,38 +369,16 @@ def owner_badge(
     )
 
 
-def data_table(
-    headers: tuple[str, ...], body: rx.Component, element_id: str, **props: str
-) -> rx.Component:
-    """A surface table with one header row; it scrolls sideways when the screen is narrow."""
-    return rx.table.root(
-        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
-        rx.table.body(body),
-        variant="surface",
-        width="100%",
-        id=element_id,
-        **props,
-    )
-
-
 def back_link(label: str, href: str) -> rx.Component:
     """`← label`, to the page this one belongs to."""
     return rx.link(
         rx.hstack(
-            rx.icon("arrow-left", size=14), rx.text(label, size="2"), spacing="1", align="center"
+            rx.icon("arrow-left", size=14),
+            rx.text(label, size="2", white_space="nowrap"),
+            spacing="1",
+            align="center",
         ),
         href=href,
-    )
-
-
-def dialog_actions(submit: str, submit_id: str) -> rx.Component:
-    """Cancel (closes the dialog) and the submit button of a dialog's form."""
-    return rx.hstack(
-        rx.dialog.close(rx.button("Cancel", type="button", variant="soft", color_scheme="gray")),
-        rx.button(submit, type="submit", id=submit_id),
-        justify="end",
-        width="100%",
-        spacing="3",
     )
 
 

@@ -22,7 +22,7 @@ from reflex.event import EventSpec
 from lxc_manager.pages.components.package_form import package_from_form
 from lxc_manager.state.guard import require_session
 from lxc_manager.templates.packages import package_spec
-from lxc_manager.templates.spec import PACKAGE_MANAGERS, PackageSpec
+from lxc_manager.templates.spec import PACKAGE_MANAGERS, Features, PackageSpec
 
 
 class PackageRow(BaseModel):
@@ -40,6 +40,36 @@ def package_rows(packages: tuple[PackageSpec, ...], source: str = "template") ->
         )
         for p in packages
     ]
+
+
+class ShapeMixin(rx.State, mixin=True):
+    """The container a recipe describes, as form fields (strings, as typed): its OS
+    template, disk, size, bridge, tags and features. The wizard and the template editor
+    start from the same values."""
+
+    os_template: str = ""
+    storage: str = ""
+    disk_gb: str = "8"
+    cores: str = "1"
+    memory_mb: str = "512"
+    swap_mb: str = "512"
+    bridge: str = "vmbr0"
+    tags: str = ""
+    unprivileged: bool = True
+    nesting: bool = False
+    keyctl: bool = False
+    fuse: bool = False
+
+    def _features(self) -> Features:
+        return Features(self.unprivileged, self.nesting, self.keyctl, self.fuse)
+
+    def _set_features(self, f: Features) -> None:
+        self.unprivileged, self.nesting, self.keyctl, self.fuse = (
+            f.unprivileged,
+            f.nesting,
+            f.keyctl,
+            f.fuse,
+        )
 
 
 class RecipeMixin(rx.State, mixin=True):

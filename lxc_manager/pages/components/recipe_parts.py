@@ -3,15 +3,11 @@ the page State's vars and handlers in."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import reflex as rx
 from reflex.event import EventSpec
-
-
-def muted(*children: Any, size: str = "2") -> rx.Component:
-    return rx.text(*children, size=size, color=rx.color("gray", 10))
 
 
 def bucket_picker(
@@ -86,4 +82,22 @@ def remove_button(
         color_scheme=color,
         on_click=on_click,
         aria_label=rx.Var.create("Remove ") + name,
+    )
+
+
+RESOURCES = {
+    "cores": "Cores",
+    "memory_mb": "Memory (MB)",
+    "swap_mb": "Swap (MB)",
+    "disk_gb": "Disk (GB)",
+}
+
+
+def resources_grid(
+    number: Callable[[str, str], rx.Component], names: Sequence[str] = tuple(RESOURCES)
+) -> rx.Component:
+    """The container's size fields in a row of four, in the order of `names`;
+    `number(label, name)` makes each field."""
+    return rx.grid(
+        *[number(RESOURCES[name], name) for name in names], columns="4", spacing="4", width="100%"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from lxc_manager.pages.components.layout import muted
 from lxc_manager.pages.components.listing import data_table
 from lxc_manager.pages.container_detail.rows import EventRow
 from lxc_manager.pages.container_detail.state import ContainerDetailState as S
@@ -33,5 +34,5 @@ def events() -> rx.Component:
     return rx.cond(
         S.events.length() > 0,
         data_table(HEADERS, rx.foreach(S.events, _event_row), id="events-table"),
-        rx.text(NO_EVENTS, size="2", color=rx.color("gray", 11)),
+        muted(NO_EVENTS, size="2", shade=11),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from lxc_manager.pages.components.controls import error_callout
 from lxc_manager.pages.components.listing import filter_select
 from lxc_manager.pages.components.log_box import log_box
 from lxc_manager.pages.container_detail.state import ContainerDetailState as S
@@ -53,10 +54,7 @@ def logs() -> rx.Component:
             spacing="2",
             align="center",
         ),
-        rx.cond(
-            S.log_error != "",
-            rx.callout(S.log_error, icon="circle-alert", color_scheme="red"),
-        ),
+        error_callout(S.log_error),
         log_box(
             S.log_lines,
             "log-lines",

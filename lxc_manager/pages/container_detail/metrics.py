@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from lxc_manager.pages.components.layout import muted
 from lxc_manager.pages.container_detail.rows import TIMEFRAMES
 from lxc_manager.pages.container_detail.state import ContainerDetailState as S
 
@@ -14,7 +15,7 @@ NO_HISTORY = "No data yet: Proxmox records a new container's first sample within
 def _metric(label: str, value: rx.Var[str], element_id: str) -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.text(label, size="1", color=rx.color("gray", 11)),
+            muted(label, shade=11),
             rx.text(value, size="4", weight="bold", id=element_id),
             spacing="1",
         ),

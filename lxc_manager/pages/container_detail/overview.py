@@ -5,6 +5,8 @@ from __future__ import annotations
 import reflex as rx
 
 from lxc_manager import routes
+from lxc_manager.pages.components.controls import note
+from lxc_manager.pages.components.layout import back_link, bar
 from lxc_manager.pages.container_detail.state import ContainerDetailState as S
 
 HA_HINT = "An HA resource: Proxmox HA starts and stops it; deleting it also removes it from HA"
@@ -15,16 +17,8 @@ def _status_badge(color: str, text: str | rx.Var[str]) -> rx.Component:
 
 
 def header() -> rx.Component:
-    return rx.hstack(
-        rx.link(
-            rx.hstack(
-                rx.icon("arrow-left", size=14),
-                rx.text("All containers", size="2", white_space="nowrap"),
-                spacing="1",
-                align="center",
-            ),
-            href=routes.DASHBOARD,
-        ),
+    return bar(
+        back_link("All containers", routes.DASHBOARD),
         rx.spacer(),
         rx.match(
             S.status,
@@ -41,18 +35,15 @@ def header() -> rx.Component:
         ),
         rx.badge(S.node_name, color_scheme="indigo", size="2"),
         rx.badge(S.pve_node, variant="outline", size="2"),
-        width="100%",
-        align="center",
         spacing="2",
-        wrap="wrap",
     )
 
 
 def _origin() -> rx.Component:
     return rx.cond(
         S.origin_job_id != "",
-        rx.callout.root(
-            rx.callout.icon(rx.icon("layout-template")),
+        note(
+            "layout-template",
             rx.callout.text(
                 "Created by LXC Manager from ",
                 rx.cond(
@@ -73,9 +64,8 @@ def _origin() -> rx.Component:
                     id="origin-job",
                 ),
             ),
-            color_scheme="indigo",
+            "indigo",
             size="1",
-            width="100%",
             id="origin",
         ),
     )

@@ -19,6 +19,7 @@ from lxc_manager.pages.components.format import (
     memory_text,
     one_decimal,
 )
+from lxc_manager.pages.components.rows import row_of
 from lxc_manager.provisioning.timeline import TimelineEvent
 
 TIMEFRAMES = ("hour", "day", "week")
@@ -130,25 +131,21 @@ def chart_points(points: Iterable[HistoryPoint], timeframe: str) -> list[ChartPo
 
 def snapshot_rows(snapshots: Iterable[Snapshot]) -> list[SnapshotRow]:
     return [
-        SnapshotRow(
-            name=s.name,
-            description=s.description,
-            created=time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created))
-            if s.created
-            else NONE,
-        )
-        for s in snapshots
+        row_of(SnapshotRow, s, created=_minute(s.created) if s.created else NONE) for s in snapshots
     ]
+
+
+def _minute(at: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(at))
 
 
 def service_rows(services: Iterable[Service]) -> list[ServiceRow]:
     """The services found; credentials by reference only (their values stay server-side)."""
     return [
-        ServiceRow(
-            unit=svc.unit,
-            description=svc.description,
+        row_of(
+            ServiceRow,
+            svc,
             active=svc.active if svc.active == "active" else svc.active or "stopped",
-            kind=svc.kind,
             ports=", ".join(str(p) for p in svc.ports) or NONE,
             urls=list(svc.urls),
             credentials=[
@@ -172,12 +169,6 @@ def parse_credential_ref(ref: str) -> tuple[str, str]:
 
 def event_rows(timeline: Iterable[TimelineEvent]) -> list[EventRow]:
     return [
-        EventRow(
-            at=event.at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
-            action=event.action,
-            target=event.target,
-            outcome=event.outcome,
-            detail=event.detail,
-        )
+        row_of(EventRow, event, at=event.at.astimezone().strftime("%Y-%m-%d %H:%M:%S"))
         for event in timeline
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from lxc_manager.pages.components.layout import muted
 from lxc_manager.pages.components.listing import data_table
 from lxc_manager.pages.container_detail.rows import CredentialRow, ServiceRow
 from lxc_manager.pages.container_detail.state import ContainerDetailState as S
@@ -42,7 +43,7 @@ def _service_row(svc: ServiceRow) -> rx.Component:
         rx.table.cell(
             rx.vstack(
                 rx.text(svc.unit, weight="bold", size="2"),
-                rx.text(svc.description, size="1", color=rx.color("gray", 10)),
+                muted(svc.description),
                 spacing="0",
             )
         ),
@@ -75,7 +76,7 @@ def _service_row(svc: ServiceRow) -> rx.Component:
 def services() -> rx.Component:
     return rx.vstack(
         rx.hstack(
-            rx.text(INTRO, size="2", color=rx.color("gray", 11)),
+            muted(INTRO, size="2", shade=11),
             rx.spacer(),
             rx.button(
                 rx.cond(S.services_loading, rx.spinner(size="2"), rx.icon("refresh-cw", size=14)),

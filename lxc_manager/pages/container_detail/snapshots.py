@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from lxc_manager.pages.components.confirm import confirm_button
+from lxc_manager.pages.components.dialogs import confirm_button
 from lxc_manager.pages.components.form import NO_ERRORS, Form, text_input
+from lxc_manager.pages.components.layout import muted
 from lxc_manager.pages.components.listing import data_table
 from lxc_manager.pages.container_detail.rows import SnapshotRow
 from lxc_manager.pages.container_detail.state import ContainerDetailState as S
@@ -80,7 +81,7 @@ def snapshots() -> rx.Component:
         rx.cond(
             S.snapshots.length() > 0,
             data_table(HEADERS, rx.foreach(S.snapshots, _snapshot_row), id="snapshots-table"),
-            rx.text("No snapshots yet.", size="2", color=rx.color("gray", 11)),
+            muted("No snapshots yet.", size="2", shade=11),
         ),
         spacing="3",
         width="100%",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from lxc_manager import routes
+from lxc_manager.pages.components.layout import muted
 from lxc_manager.pages.dashboard.rows import JobRow
 from lxc_manager.pages.dashboard.state import DashboardState as S
 
@@ -34,15 +35,7 @@ def _job_card(job: JobRow) -> rx.Component:
                     color_scheme=rx.cond(failed, "red", "indigo"),
                     size="1",
                 ),
-                rx.text(
-                    job.node_name,
-                    " · ",
-                    job.template,
-                    " · ",
-                    job.step,
-                    size="1",
-                    color=rx.color("gray", 11),
-                ),
+                muted(job.node_name, " · ", job.template, " · ", job.step, shade=11),
                 spacing="2",
                 width="100%",
             ),

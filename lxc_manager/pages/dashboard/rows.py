@@ -17,6 +17,7 @@ from lxc_manager.pages.components.format import (
     memory_percent,
     memory_text,
 )
+from lxc_manager.pages.components.rows import row_of
 from lxc_manager.provisioning.jobs import JobView
 
 ACTION_LABELS = {
@@ -77,19 +78,7 @@ class JobRow(BaseModel):
 
 
 def to_row(ct: ContainerRow) -> Row:
-    return Row(
-        key=ct.key,
-        node_id=ct.node_id,
-        node_name=ct.node_name,
-        pve_node=ct.pve_node,
-        vmid=ct.vmid,
-        name=ct.name or f"CT {ct.vmid}",
-        status=ct.status,
-        tags=list(ct.tags),
-        ip=ct.ip,
-        last_known=ct.last_known,
-        ha=ct.ha,
-    )
+    return row_of(Row, ct, name=ct.name or f"CT {ct.vmid}", tags=list(ct.tags))
 
 
 def to_load(ct: ContainerRow) -> Load:
@@ -104,24 +93,15 @@ def to_load(ct: ContainerRow) -> Load:
 
 
 def to_summary(view: ListingView) -> Summary:
-    return Summary(
-        total=view.total,
-        running=view.running,
-        stopped=view.stopped,
-        per_node=[f"{name}: {count}" for name, count in view.per_node],
-    )
+    return row_of(Summary, view, per_node=[f"{name}: {count}" for name, count in view.per_node])
 
 
 def to_job_row(view: JobView) -> JobRow:
-    return JobRow(
-        id=view.id,
-        hostname=view.hostname,
-        vmid=view.vmid,
-        node_name=view.node_name,
+    return row_of(
+        JobRow,
+        view,
         template=view.template_name or "blank",
-        status=view.status,
         step=view.step_name if view.step else "waiting for a worker",
-        percent=view.percent,
     )
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import reflex as rx
 
 from lxc_manager import routes
-from lxc_manager.pages.components.confirm import confirm_button
+from lxc_manager.pages.components.dialogs import confirm_button
 from lxc_manager.pages.components.form import NO_ERRORS, Form, flag
+from lxc_manager.pages.components.layout import muted
 from lxc_manager.pages.components.listing import data_table
 from lxc_manager.pages.dashboard.rows import ACTION_LABELS, Load, Row
 from lxc_manager.pages.dashboard.state import DashboardState as S
@@ -78,7 +79,7 @@ def _confirm_action(row: Row, action: str, color: str) -> rx.Component:
         label,
         S.act(row.key, action),
         color,
-        *([_force_shutdown()] if action == "shutdown" else []),
+        extra=[_force_shutdown()] if action == "shutdown" else [],
     )
 
 
@@ -181,7 +182,7 @@ def _row(row: Row) -> rx.Component:
         rx.table.cell(
             rx.hstack(
                 rx.badge(row.node_name, color_scheme="indigo"),
-                rx.text(row.pve_node, size="1", color=rx.color("gray", 10)),
+                muted(row.pve_node),
                 spacing="1",
                 align="center",
             )
@@ -202,7 +203,7 @@ def table() -> rx.Component:
 
 
 def _fact(label: str) -> rx.Component:
-    return rx.text(label, size="1", color=rx.color("gray", 10))
+    return muted(label)
 
 
 def _card(row: Row) -> rx.Component:
@@ -218,9 +219,9 @@ def _card(row: Row) -> rx.Component:
                 align="center",
             ),
             rx.hstack(
-                rx.text("CT ", row.vmid, size="1", color=rx.color("gray", 11)),
+                muted("CT ", row.vmid, shade=11),
                 rx.badge(row.node_name, color_scheme="indigo"),
-                rx.text(row.pve_node, size="1", color=rx.color("gray", 10)),
+                muted(row.pve_node),
                 spacing="2",
                 align="center",
             ),

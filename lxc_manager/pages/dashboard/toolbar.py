@@ -5,6 +5,8 @@ from __future__ import annotations
 import reflex as rx
 
 from lxc_manager.containers.view import ALL, SORTS
+from lxc_manager.pages.components.controls import note
+from lxc_manager.pages.components.layout import muted
 from lxc_manager.pages.components.listing import choices, filter_select, search_box
 from lxc_manager.pages.dashboard.state import DashboardState as S
 
@@ -117,21 +119,20 @@ def bulk_bar() -> rx.Component:
 def bulk_results() -> rx.Component:
     return rx.cond(
         S.bulk_results.length() > 0,
-        rx.callout.root(
-            rx.callout.icon(rx.icon("list-checks")),
+        note(
+            "list-checks",
             rx.vstack(
                 rx.foreach(S.bulk_results, lambda line: rx.text(line, size="2")),
                 spacing="1",
             ),
             id="bulk-results",
-            width="100%",
         ),
     )
 
 
 def pager() -> rx.Component:
     return rx.hstack(
-        rx.text(S.page_label, size="2", color=rx.color("gray", 11)),
+        muted(S.page_label, size="2", shade=11),
         rx.spacer(),
         rx.button(
             "Previous", size="1", variant="soft", on_click=S.previous_page, disabled=S.page == 0

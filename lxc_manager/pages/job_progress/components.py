@@ -6,7 +6,9 @@ from __future__ import annotations
 import reflex as rx
 
 from lxc_manager import routes
-from lxc_manager.pages.components.layout import bar, busy_icon, confirm_button, muted
+from lxc_manager.pages.components.controls import busy_icon, note
+from lxc_manager.pages.components.dialogs import confirm_button
+from lxc_manager.pages.components.layout import bar, muted
 
 from .rows import LogLine, StepRow
 from .state import LOG_KEEP
@@ -191,8 +193,8 @@ def log() -> rx.Component:
 
 
 def _succeeded() -> rx.Component:
-    return rx.callout.root(
-        rx.callout.icon(rx.icon("party-popper")),
+    return note(
+        "party-popper",
         rx.callout.text(
             "Container ",
             rx.text.strong(J.hostname),
@@ -206,8 +208,7 @@ def _succeeded() -> rx.Component:
                 id="job-container-link",
             ),
         ),
-        color_scheme="green",
-        width="100%",
+        "green",
         id="job-succeeded",
     )
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import reflex as rx
 
 from lxc_manager import routes
-from lxc_manager.pages.components.layout import loading, page_shell, page_stack
+from lxc_manager.pages.components.controls import loading
+from lxc_manager.pages.components.layout import page_shell, page_stack
 
 from .components import heading, log, progress_bar, result, steps
 from .state import JobState as J

@@ -9,6 +9,7 @@ from lxc_manager.pages.components import form as kit
 from lxc_manager.pages.components.controls import busy_button, error_callout
 from lxc_manager.pages.components.fingerprint import fingerprint_confirmation
 from lxc_manager.pages.components.form_data import field_names
+from lxc_manager.pages.components.layout import muted
 from lxc_manager.pages.login.fields import CodeForm, CredentialsForm
 from lxc_manager.pages.login.state import LoginState
 from lxc_manager.signin.service import REALMS
@@ -208,14 +209,14 @@ def _code_links() -> rx.Component:
 def code_form() -> rx.Component:
     return rx.form(
         rx.vstack(
-            rx.text(
+            muted(
                 rx.cond(
                     LoginState.use_recovery,
                     "Enter one of your recovery keys.",
                     "Enter the 6-digit code from your authenticator app.",
                 ),
                 size="2",
-                color=rx.color("gray", 11),
+                shade=11,
             ),
             _general_error(),
             _code_field(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from lxc_manager import routes
+from lxc_manager.pages.components.layout import muted
 from lxc_manager.pages.login.forms import code_form, credentials_form
 from lxc_manager.pages.login.state import LoginState
 
@@ -28,12 +29,12 @@ def page() -> rx.Component:
         rx.card(
             rx.vstack(
                 _heading(),
-                rx.text(
+                muted(
                     rx.cond(
                         tfa, "Two-factor authentication", "Sign in with your Proxmox VE account"
                     ),
                     size="2",
-                    color=rx.color("gray", 11),
+                    shade=11,
                 ),
                 rx.cond(
                     LoginState.notice != "",

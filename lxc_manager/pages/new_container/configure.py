@@ -11,10 +11,12 @@ from lxc_manager.pages.components.form import (
     error,
     field,
     flag,
+    radios,
     select,
     text_input,
     textarea,
 )
+from lxc_manager.pages.components.recipe_parts import resources_grid
 
 from .state import FIELDS
 from .state import WizardState as W
@@ -152,17 +154,10 @@ def _pve_node_picker() -> rx.Component:
 def _ip_mode() -> rx.Component:
     return rx.vstack(
         rx.text("IPv4", size="2", weight="medium"),
-        rx.radio_group.root(
-            rx.hstack(
-                rx.radio_group.item(value="dhcp", id="wizard-ip-dhcp"),
-                rx.el.label("DHCP", html_for="wizard-ip-dhcp"),
-                rx.radio_group.item(value="static", id="wizard-ip-static"),
-                rx.el.label("Static", html_for="wizard-ip-static"),
-                spacing="2",
-                align="center",
-            ),
-            value=W.ip_mode,
-            on_change=lambda v: W.set_choice("ip_mode", v),
+        radios(
+            (("dhcp", "DHCP", "wizard-ip-dhcp"), ("static", "Static", "wizard-ip-static")),
+            W.ip_mode,
+            lambda v: W.set_choice("ip_mode", v),
         ),
         spacing="1",
     )
@@ -249,12 +244,9 @@ def configure_step() -> rx.Component:
             _choice("OS template", "os_template", W.os_template, W.os_templates, "Choose an image"),
             _choice("Root disk storage", "storage", W.storage, W.storages, "Choose a storage"),
         ),
-        _grid(
-            _number("Disk (GB)", "disk_gb", W.disk_gb),
-            _number("Cores", "cores", W.cores),
-            _number("Memory (MB)", "memory_mb", W.memory_mb),
-            _number("Swap (MB)", "swap_mb", W.swap_mb),
-            columns="4",
+        resources_grid(
+            lambda label, name: _number(label, name, getattr(W, name)),
+            ("disk_gb", "cores", "memory_mb", "swap_mb"),
         ),
         _network(),
         field(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from lxc_manager import routes
+from lxc_manager.pages.components.controls import error_callout
 from lxc_manager.pages.components.layout import empty_state, page_shell
 from lxc_manager.pages.components.no_nodes import no_nodes_banner
 from lxc_manager.provisioning.form import STEPS
@@ -24,17 +25,7 @@ def _wizard() -> rx.Component:
     return rx.vstack(
         stepper(),
         ssh_warning(),
-        rx.cond(
-            W.submit_error != "",
-            rx.callout(
-                W.submit_error,
-                icon="circle-alert",
-                color_scheme="red",
-                role="alert",
-                width="100%",
-                id="wizard-submit-error",
-            ),
-        ),
+        error_callout(W.submit_error, width="100%", id="wizard-submit-error"),
         rx.box(
             rx.match(
                 W.step,

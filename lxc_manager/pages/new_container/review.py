@@ -5,11 +5,30 @@ from __future__ import annotations
 
 import reflex as rx
 
-from lxc_manager.pages.components.recipe_parts import muted
+from lxc_manager.pages.components.controls import error_callout
+from lxc_manager.pages.components.layout import muted
 
 from .configure import root_warning
-from .rows import ReviewFile, ReviewScript
+from .rows import ParamRow, ReviewFile, ReviewScript
 from .state import WizardState as W
+
+PARAMS_BOX = {
+    "padding": "0.75rem",
+    "border": f"1px solid {rx.color('gray', 5)}",
+    "border_radius": "var(--radius-3)",
+    "width": "100%",
+}
+PARAM_VALUE = {"fontFamily": "var(--code-font-family)", "wordBreak": "break-all"}
+
+
+def _param(p: ParamRow) -> rx.Component:
+    """One parameter of the Proxmox request: its key and value."""
+    return rx.hstack(
+        rx.code(p.key, size="1"),
+        rx.text(p.value, size="1", style=PARAM_VALUE),
+        spacing="2",
+        align="start",
+    )
 
 
 def _summary_item(label: str, value: rx.Var | str) -> rx.Component:
@@ -57,29 +76,26 @@ def _review_file(row: ReviewFile) -> rx.Component:
     )
 
 
+def _part(label: str, present: rx.Var[bool], items: rx.Component, none: str) -> rx.Component:
+    """One part of what runs: its label, then its items or `none`."""
+    return rx.fragment(
+        rx.text(label, size="2", weight="medium"), rx.cond(present, items, muted(none, size="2"))
+    )
+
+
 def _review_contents() -> rx.Component:
     """Exactly what the job will run (resolved on the server), with its digest."""
     return rx.vstack(
         rx.heading("What runs in the container", size="3", as_="h3"),
-        rx.cond(
-            W.review_error != "",
-            rx.callout(
-                W.review_error,
-                icon="circle-alert",
-                color_scheme="red",
-                role="alert",
-                width="100%",
-                id="wizard-review-error",
-            ),
-        ),
-        rx.text("Files", size="2", weight="medium"),
-        rx.cond(
+        error_callout(W.review_error, width="100%", id="wizard-review-error"),
+        _part(
+            "Files",
             W.review_files.length() > 0,
             rx.vstack(rx.foreach(W.review_files, _review_file), spacing="1", width="100%"),
-            muted("No files."),
+            "No files.",
         ),
-        rx.text("Packages (with those of the chosen buckets)", size="2", weight="medium"),
-        rx.cond(
+        _part(
+            "Packages (with those of the chosen buckets)",
             W.review_packages.length() > 0,
             rx.flex(
                 rx.foreach(W.review_packages, lambda p: rx.code(p, size="1", variant="soft")),
@@ -87,16 +103,16 @@ def _review_contents() -> rx.Component:
                 wrap="wrap",
                 id="wizard-review-packages",
             ),
-            muted("No packages."),
+            "No packages.",
         ),
-        rx.text("Scripts, in this order", size="2", weight="medium"),
-        rx.cond(
+        _part(
+            "Scripts, in this order",
             W.review_scripts.length() > 0,
             rx.vstack(rx.foreach(W.review_scripts, _review_script), spacing="1", width="100%"),
-            muted("No scripts."),
+            "No scripts.",
         ),
         rx.hstack(
-            rx.text("Content digest (SHA-256)", size="1", color=rx.color("gray", 10)),
+            muted("Content digest (SHA-256)"),
             rx.code(W.review_digest, size="1", variant="ghost", id="wizard-review-digest"),
             spacing="2",
             wrap="wrap",
@@ -149,29 +165,7 @@ def review_step() -> rx.Component:
                 rx.text(
                     "Sent to Proxmox (POST /nodes/", W.pve_node, "/lxc)", size="2", weight="medium"
                 ),
-                rx.box(
-                    rx.foreach(
-                        W.review_params,
-                        lambda p: rx.hstack(
-                            rx.code(p.key, size="1"),
-                            rx.text(
-                                p.value,
-                                size="1",
-                                style={
-                                    "fontFamily": "var(--code-font-family)",
-                                    "wordBreak": "break-all",
-                                },
-                            ),
-                            spacing="2",
-                            align="start",
-                        ),
-                    ),
-                    padding="0.75rem",
-                    border=f"1px solid {rx.color('gray', 5)}",
-                    border_radius="var(--radius-3)",
-                    width="100%",
-                    id="wizard-params",
-                ),
+                rx.box(rx.foreach(W.review_params, _param), id="wizard-params", **PARAMS_BOX),
                 spacing="2",
                 width="100%",
             ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from lxc_manager.nodes.service import NodeView
+from lxc_manager.pages.components.rows import row_of
 from lxc_manager.templates.service import TemplateSummary
 from lxc_manager.templates.spec import FileSpec, ScriptSpec
 
@@ -58,14 +59,8 @@ class ParamRow(BaseModel):
 
 
 def template_choice(t: TemplateSummary) -> TemplateChoice:
-    return TemplateChoice(
-        id=t.id,
-        name=t.name,
-        description=t.description,
-        os_template=t.os_template,
-        tags=list(t.tags),
-        counts=f"{t.scripts} scripts · {t.files} files · {t.packages} packages",
-    )
+    counts = f"{t.scripts} scripts · {t.files} files · {t.packages} packages"
+    return row_of(TemplateChoice, t, tags=list(t.tags), counts=counts)
 
 
 def node_choice(v: NodeView) -> NodeChoice:
@@ -77,6 +72,4 @@ def review_script(s: ScriptSpec) -> ReviewScript:
 
 
 def review_file(f: FileSpec) -> ReviewFile:
-    return ReviewFile(
-        name=f.name, target_path=f.target_path, policy=f.policy, mode=f.mode, content=f.content
-    )
+    return row_of(ReviewFile, f)

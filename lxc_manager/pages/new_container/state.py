@@ -28,7 +28,7 @@ from lxc_manager.aio import all_of
 from lxc_manager.nodes import service as nodes
 from lxc_manager.nodes.service import NodeNotFound, NodeSecretError, NodeView
 from lxc_manager.pages.components.no_nodes import NodeSummaryMixin
-from lxc_manager.pages.components.recipe import RecipeMixin, package_rows
+from lxc_manager.pages.components.recipe import RecipeMixin, ShapeMixin, package_rows
 from lxc_manager.provisioning import options, vmids
 from lxc_manager.provisioning.form import (
     CHOICE_FIELDS,
@@ -60,7 +60,6 @@ from lxc_manager.provisioning.request import (
     validate_request,
 )
 from lxc_manager.proxmox import ProxmoxError
-from lxc_manager.security.actor import Actor
 from lxc_manager.state.guard import GuardedState, require_session, require_session_on_load
 from lxc_manager.templates import service as templates
 from lxc_manager.templates.packages import package_line
@@ -93,7 +92,7 @@ DEFAULTS: Final[dict[str, str]] = {
 }
 
 
-class WizardState(GuardedState, NodeSummaryMixin, RecipeMixin, rx.State):
+class WizardState(GuardedState, NodeSummaryMixin, ShapeMixin, RecipeMixin, rx.State):
     step: int = 0
     loaded: bool = False
     submitting: bool = False
@@ -118,25 +117,13 @@ class WizardState(GuardedState, NodeSummaryMixin, RecipeMixin, rx.State):
     vmid_status: str = ""  # "", checking, free, taken, invalid, unknown
     vmid_message: str = ""
     hostname: str = ""
-    os_template: str = ""
-    storage: str = ""
-    disk_gb: str = "8"
-    cores: str = "1"
-    memory_mb: str = "512"
-    swap_mb: str = "512"
-    bridge: str = "vmbr0"
     ip_mode: str = "dhcp"
     ipv4: str = ""
     gateway: str = ""
     nameserver: str = ""
     searchdomain: str = ""
     ssh_public_keys: str = ""
-    tags: str = ""
     onboot: bool = False
-    unprivileged: bool = True
-    nesting: bool = False
-    keyctl: bool = False
-    fuse: bool = False
     # recipe (packages and buckets: RecipeMixin)
     files_count: int = 0
     scripts: list[ScriptRow] = []
@@ -200,12 +187,6 @@ class WizardState(GuardedState, NodeSummaryMixin, RecipeMixin, rx.State):
         return "wizard-pkg-name"
 
     # ---- building the request ---------------------------------------------------------
-    def _features(self) -> Features:
-        return Features(self.unprivileged, self.nesting, self.keyctl, self.fuse)
-
-    def _actor(self) -> Actor:
-        return Actor(self._user_id, self.is_admin)
-
     def _choices(self) -> RecipeChoices:
         return RecipeChoices(
             template_id=self.template_id or None,
@@ -278,13 +259,8 @@ class WizardState(GuardedState, NodeSummaryMixin, RecipeMixin, rx.State):
         for name, value in DEFAULTS.items():
             setattr(self, name, value)
         self.vmid_status, self.vmid_message = "", ""
-        self.onboot, self.unprivileged, self.nesting, self.keyctl, self.fuse = (
-            False,
-            True,
-            False,
-            False,
-            False,
-        )
+        self.onboot = False
+        self._set_features(Features())
         self.files_count, self.scripts, self.packages, self.buckets = 0, [], [], []
         self.touched, self.errors, self.submit_error, self.pkg_errors = [], {}, "", {}
         self._forget_review()
@@ -417,12 +393,7 @@ class WizardState(GuardedState, NodeSummaryMixin, RecipeMixin, rx.State):
         self.cores, self.memory_mb = str(res.cores), str(res.memory_mb)
         self.swap_mb, self.disk_gb = str(res.swap_mb), str(res.disk_gb)
         f = spec.features
-        self.unprivileged, self.nesting, self.keyctl, self.fuse = (
-            f.unprivileged,
-            f.nesting,
-            f.keyctl,
-            f.fuse,
-        )
+        self._set_features(f)
         self.tags = ", ".join(spec.tags)
         self._os_pattern = spec.os_template
         if spec.storage:

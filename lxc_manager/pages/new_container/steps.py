@@ -6,12 +6,12 @@ import reflex as rx
 
 from lxc_manager import routes
 from lxc_manager.pages.components.form import error
+from lxc_manager.pages.components.layout import muted
 from lxc_manager.pages.components.package_form import package_form
 from lxc_manager.pages.components.recipe import PackageRow
 from lxc_manager.pages.components.recipe_parts import (
     bucket_picker,
     move_buttons,
-    muted,
     remove_button,
     version_cell,
 )
@@ -75,10 +75,9 @@ def template_step() -> rx.Component:
             rx.hstack(
                 rx.icon("box", size=18), rx.text("Blank container", weight="bold"), spacing="2"
             ),
-            rx.text(
+            muted(
                 "Just the OS template: no files, packages or scripts. Works on nodes without SSH.",
-                size="1",
-                color=rx.color("gray", 11),
+                shade=11,
             ),
             spacing="2",
             align="start",
@@ -92,11 +91,7 @@ def template_step() -> rx.Component:
         custom_attrs={"data-template-choice": "blank"},
     )
     return rx.vstack(
-        rx.text(
-            "Start from a template, or from a blank container.",
-            size="2",
-            color=rx.color("gray", 11),
-        ),
+        muted("Start from a template, or from a blank container.", size="2", shade=11),
         rx.grid(
             blank,
             rx.foreach(W.template_choices, _template_card),
@@ -110,6 +105,7 @@ def template_step() -> rx.Component:
                 "No templates yet: ",
                 rx.link("open Templates and sync the catalog", href=routes.TEMPLATES),
                 " to start from a recipe.",
+                size="2",
             ),
         ),
         spacing="3",
@@ -133,7 +129,10 @@ def packages_step() -> rx.Component:
     return rx.vstack(
         rx.heading("Package buckets", size="3", as_="h3"),
         bucket_picker(
-            W.bucket_names, W.buckets, W.toggle_bucket, muted("No package buckets defined.")
+            W.bucket_names,
+            W.buckets,
+            W.toggle_bucket,
+            muted("No package buckets defined.", size="2"),
         ),
         rx.heading("Packages", size="3", as_="h3"),
         package_form(W.pkg_manager, W.pkg_errors, W.set_pkg_manager, W.add_package, "wizard-"),
@@ -142,7 +141,7 @@ def packages_step() -> rx.Component:
             rx.table.root(
                 rx.table.body(rx.foreach(W.packages, _package_row)), variant="surface", width="100%"
             ),
-            muted("No packages besides those of the chosen buckets."),
+            muted("No packages besides those of the chosen buckets.", size="2"),
         ),
         error(FORM, "packages"),
         spacing="3",
@@ -171,26 +170,21 @@ def _script_row(row: ScriptRow, index: rx.Var[int]) -> rx.Component:
 
 def scripts_step() -> rx.Component:
     return rx.vstack(
-        rx.text(
+        muted(
             "Scripts run in this order, after files and packages. Switch off the ones to skip.",
             size="2",
-            color=rx.color("gray", 11),
+            shade=11,
         ),
         rx.cond(
             W.scripts.length() > 0,
             rx.table.root(
                 rx.table.body(rx.foreach(W.scripts, _script_row)), variant="surface", width="100%"
             ),
-            muted("This container runs no scripts."),
+            muted("This container runs no scripts.", size="2"),
         ),
         rx.cond(
             W.files_count > 0,
-            rx.text(
-                W.files_count,
-                " files from the template are written first.",
-                size="2",
-                color=rx.color("gray", 11),
-            ),
+            muted(W.files_count, " files from the template are written first.", size="2", shade=11),
         ),
         error(FORM, "scripts"),
         spacing="3",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from lxc_manager import routes
+from lxc_manager.pages.components.controls import note
 from lxc_manager.provisioning.form import STEPS
 
 from .state import WizardState as W
@@ -40,8 +41,8 @@ def stepper() -> rx.Component:
 def ssh_warning() -> rx.Component:
     return rx.cond(
         ~W.node_has_ssh & W.recipe_needs_ssh & (W.node_id != 0),
-        rx.callout.root(
-            rx.callout.icon(rx.icon("key-round")),
+        note(
+            "key-round",
             rx.callout.text(
                 rx.text.strong(W.node_name),
                 " has no SSH credentials. LXC Manager writes files, installs packages and runs "
@@ -52,8 +53,7 @@ def ssh_warning() -> rx.Component:
                 ),
                 ".",
             ),
-            color_scheme="amber",
-            width="100%",
+            "amber",
             id="wizard-ssh-warning",
         ),
     )

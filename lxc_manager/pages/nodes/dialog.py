@@ -6,7 +6,8 @@ import reflex as rx
 
 from lxc_manager.nodes import PRIVSEP_HINT
 from lxc_manager.pages.components import form as kit
-from lxc_manager.pages.components.controls import busy_button, error_callout
+from lxc_manager.pages.components.controls import error_callout
+from lxc_manager.pages.components.dialogs import dialog_actions, form_dialog
 from lxc_manager.pages.components.fingerprint import fingerprint_confirmation
 from lxc_manager.pages.components.form_data import field_names
 from lxc_manager.pages.nodes.rows import SSH_KEEP_HINT, TOKEN_KEEP_HINT, MemberRow, NodeForm
@@ -115,17 +116,10 @@ def _ssh_section() -> rx.Component:
                 kit.number_input(FORM, "ssh_port", default_value=NodesState.f_ssh_port),
             ),
         ),
-        rx.radio_group.root(
-            rx.hstack(
-                rx.radio_group.item(value="password", id="ssh-kind-password"),
-                rx.el.label("Password", html_for="ssh-kind-password"),
-                rx.radio_group.item(value="key", id="ssh-kind-key"),
-                rx.el.label("Private key", html_for="ssh-kind-key"),
-                spacing="2",
-                align="center",
-            ),
-            value=NodesState.f_ssh_kind,
-            on_change=NodesState.set_ssh_kind,
+        kit.radios(
+            (("password", "Password", "ssh-kind-password"), ("key", "Private key", "ssh-kind-key")),
+            NodesState.f_ssh_kind,
+            NodesState.set_ssh_kind,
             size="2",
         ),
         _ssh_secret(keep_hint),
@@ -247,61 +241,44 @@ def _buttons() -> rx.Component:
         | (NodesState.pending_ssh != "")
         | (NodesState.pending_members.length() > 0)
     )
-    return rx.hstack(
-        rx.dialog.close(
-            rx.button(
-                "Cancel",
-                type="button",
-                variant="soft",
-                color_scheme="gray",
-                disabled=NodesState.saving,
-            )
-        ),
-        busy_button(
-            rx.cond(
-                NodesState.saving,
-                "Testing the connection…",
-                rx.cond(
-                    confirming,
-                    "Trust and save",
-                    rx.cond(EDITING, "Test and save", "Test and add"),
-                ),
-            ),
+    return dialog_actions(
+        rx.cond(
             NodesState.saving,
-            type="submit",
-            id="node-save",
+            "Testing the connection…",
+            rx.cond(
+                confirming,
+                "Trust and save",
+                rx.cond(EDITING, "Test and save", "Test and add"),
+            ),
         ),
-        justify="end",
-        width="100%",
-        spacing="3",
+        "node-save",
+        busy=NodesState.saving,
     )
 
 
 def node_dialog() -> rx.Component:
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title(rx.cond(EDITING, "Edit node", "Add a Proxmox node")),
-            rx.dialog.description(
-                "LXC Manager signs in to the node with an API token. The connection is "
-                "tested before anything is saved.",
-                size="2",
-                margin_bottom="1rem",
-            ),
-            rx.form(
-                rx.vstack(
-                    *_api_fields(),
-                    _ssh_section(),
-                    *_confirmations(),
-                    _problems(),
-                    _buttons(),
-                    spacing="4",
-                    width="100%",
-                ),
-                on_submit=NodesState.save,
+    return form_dialog(
+        rx.cond(EDITING, "Edit node", "Add a Proxmox node"),
+        rx.form(
+            rx.vstack(
+                *_api_fields(),
+                _ssh_section(),
+                *_confirmations(),
+                _problems(),
+                _buttons(),
+                spacing="4",
                 width="100%",
             ),
-            max_width="36rem",
+            on_submit=NodesState.save,
+            width="100%",
         ),
-        open=NodesState.dialog_open,
+        description=rx.dialog.description(
+            "LXC Manager signs in to the node with an API token. The connection is "
+            "tested before anything is saved.",
+            size="2",
+            margin_bottom="1rem",
+        ),
+        open_=NodesState.dialog_open,
         on_open_change=NodesState.set_dialog_open,
+        max_width="36rem",
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import reflex as rx
 
 from lxc_manager import routes
-from lxc_manager.pages.components.controls import loading
-from lxc_manager.pages.components.layout import empty_state, page_shell
+from lxc_manager.pages.components.controls import error_callout, loading
+from lxc_manager.pages.components.layout import empty_state, muted, page_shell
 from lxc_manager.pages.nodes.dialog import node_dialog
 from lxc_manager.pages.nodes.state import NodesState
 from lxc_manager.pages.nodes.table import nodes_table
@@ -35,25 +35,21 @@ def page() -> rx.Component:
         "Proxmox nodes",
         rx.vstack(
             rx.hstack(
-                rx.text(
+                muted(
                     "Each node is a Proxmox VE endpoint reached with an API token. "
                     "Your first node becomes the default.",
                     size="2",
-                    color=rx.color("gray", 11),
+                    shade=11,
                 ),
                 rx.spacer(),
                 _add_button("Add node", id="add-node"),
                 width="100%",
                 align="center",
             ),
-            rx.cond(
-                NodesState.delete_error != "",
-                rx.callout(NodesState.delete_error, icon="circle-alert", color_scheme="red"),
-            ),
-            rx.cond(
+            error_callout(NodesState.delete_error),
+            loading(
                 NodesState.loaded,
                 rx.cond(NodesState.nodes.length() > 0, nodes_table(), _no_nodes()),
-                loading(),
             ),
             node_dialog(),
             spacing="4",

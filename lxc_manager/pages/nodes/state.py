@@ -20,6 +20,7 @@ from lxc_manager.pages.nodes.rows import (
     parse_port,
     probed,
 )
+from lxc_manager.state.assign import assign
 from lxc_manager.state.guard import GuardedState, require_session, require_session_on_load
 
 PROBE_TIMEOUT = 5.0
@@ -65,10 +66,7 @@ class NodesState(GuardedState, rx.State):
     _save_ticket: str = ""  # `save` hands the test to `test_and_save`
 
     def _show_rows(self, rows: list[NodeRow]) -> None:
-        if self.nodes != rows:
-            self.nodes = rows
-        if not self.loaded:
-            self.loaded = True
+        assign(self, nodes=rows, loaded=True)
 
     async def _refresh(self) -> None:
         self._show_rows(node_rows(await service.list_nodes(self._user_id)))

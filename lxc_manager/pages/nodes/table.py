@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import reflex as rx
 
-from lxc_manager.pages.components.controls import two_lines
-from lxc_manager.pages.components.layout import delete_button
+from lxc_manager.pages.components.controls import row_button, two_lines
+from lxc_manager.pages.components.dialogs import delete_button
+from lxc_manager.pages.components.layout import muted
 from lxc_manager.pages.nodes.rows import NodeRow
 from lxc_manager.pages.nodes.state import NodesState
+
+DELETE_TEXT = ("LXC Manager forgets ", " and its token. Its containers keep running on Proxmox.")
+DEFAULT_MOVES = " Your oldest other node becomes the default."
 
 
 def _with_icon(icon: str, color: str, text: str, *rest: rx.Component) -> rx.Component:
@@ -29,30 +33,16 @@ def _status(row: NodeRow) -> rx.Component:
                 "circle-check",
                 "green",
                 "online",
-                rx.text(row.latency, size="1", color=rx.color("gray", 10)),
+                muted(row.latency),
             ),
         ),
         ("offline", rx.tooltip(_with_icon("circle-x", "red", "unreachable"), content=row.error)),
         rx.hstack(
             rx.spinner(size="1"),
-            rx.text("checking", size="2", color=rx.color("gray", 10)),
+            muted("checking", size="2"),
             spacing="1",
             align="center",
         ),
-    )
-
-
-def _delete_button(row: NodeRow) -> rx.Component:
-    return delete_button(
-        row.name,
-        "Delete node?",
-        rx.text(
-            "LXC Manager forgets ",
-            rx.code(row.name),
-            " and its token. Its containers keep running on Proxmox.",
-            rx.cond(row.is_default, " Your oldest other node becomes the default.", ""),
-        ),
-        NodesState.delete(row.id),
     )
 
 
@@ -103,7 +93,7 @@ def _cluster_cell(row: NodeRow) -> rx.Component:
         ),
         rx.cond(
             row.same_cluster_as != "",
-            rx.text("same cluster as ", row.same_cluster_as, size="1", color=rx.color("gray", 10)),
+            muted("same cluster as ", row.same_cluster_as),
         ),
         spacing="1",
     )
@@ -121,15 +111,14 @@ def _actions(row: NodeRow) -> rx.Component:
                 on_click=NodesState.make_default(row.id),
             ),
         ),
-        rx.button(
-            rx.icon("pencil", size=14),
-            "Edit",
-            size="1",
-            variant="soft",
-            color_scheme="gray",
-            on_click=NodesState.open_edit(row.id),
+        row_button("pencil", "Edit", color_scheme="gray", on_click=NodesState.open_edit(row.id)),
+        delete_button(
+            row.name,
+            "node",
+            NodesState.delete(row.id),
+            DELETE_TEXT,
+            rx.cond(row.is_default, DEFAULT_MOVES, ""),
         ),
-        _delete_button(row),
         spacing="2",
         justify="end",
     )

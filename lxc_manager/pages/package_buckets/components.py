@@ -5,7 +5,8 @@ from __future__ import annotations
 import reflex as rx
 
 from lxc_manager.pages.components import form as fk
-from lxc_manager.pages.components.layout import delete_button, dialog_actions, muted, owner_badge
+from lxc_manager.pages.components.dialogs import delete_button, dialog_actions, form_dialog
+from lxc_manager.pages.components.layout import muted, owner_badge
 from lxc_manager.templates.spec import VISIBILITY_LABELS
 
 from .rows import BucketRow
@@ -25,6 +26,7 @@ NATIVE_SELECT = {
     "background": "transparent",
     "color": "inherit",
 }
+DELETE_TEXT = ("The bucket ", " is deleted. Templates keep their own packages.")
 
 
 def _visibility() -> rx.Component:
@@ -78,25 +80,12 @@ def _fields() -> rx.Component:
 
 
 def dialog() -> rx.Component:
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title(rx.cond(S.editing_id != 0, "Edit bucket", "New package bucket")),
-            rx.form(_fields(), on_submit=S.save, reset_on_submit=False),
-            max_width="40rem",
-        ),
-        open=S.dialog_open,
+    return form_dialog(
+        rx.cond(S.editing_id != 0, "Edit bucket", "New package bucket"),
+        rx.form(_fields(), on_submit=S.save, reset_on_submit=False),
+        open_=S.dialog_open,
         on_open_change=S.set_dialog_open,
-    )
-
-
-def _delete_button(row: BucketRow) -> rx.Component:
-    return delete_button(
-        row.name,
-        "Delete bucket?",
-        rx.text(
-            "The bucket ", rx.code(row.name), " is deleted. Templates keep their own packages."
-        ),
-        S.delete(row.id),
+        max_width="40rem",
     )
 
 
@@ -111,7 +100,7 @@ def _actions(row: BucketRow) -> rx.Component:
                 variant="soft",
                 on_click=S.open_edit(row.id),
             ),
-            _delete_button(row),
+            delete_button(row.name, "bucket", S.delete(row.id), DELETE_TEXT),
             spacing="2",
         ),
     )

@@ -8,12 +8,11 @@ from __future__ import annotations
 import reflex as rx
 
 from lxc_manager import routes
+from lxc_manager.pages.components.controls import error_callout, loading
 from lxc_manager.pages.components.layout import (
     back_link,
     bar,
     empty_state,
-    error_callout,
-    loading,
     muted,
     page_shell,
     page_stack,

@@ -6,8 +6,9 @@ from __future__ import annotations
 import reflex as rx
 from reflex.event import EventSpec
 
-from lxc_manager.security.actor import Actor
-from lxc_manager.state.guard import GuardedState, require_session, require_session_on_load
+from lxc_manager.state.assign import assign
+from lxc_manager.state.guard import GuardedState, require_session
+from lxc_manager.state.list_page import ListPageMixin
 from lxc_manager.templates import service
 from lxc_manager.templates.bucket_text import bucket_text, dialog_errors, read_bucket
 from lxc_manager.templates.spec import Visibility
@@ -15,7 +16,7 @@ from lxc_manager.templates.spec import Visibility
 from .rows import BucketRow, bucket_row
 
 
-class BucketsState(GuardedState, rx.State):
+class BucketsState(GuardedState, ListPageMixin, rx.State):
     rows: list[BucketRow] = []
     loaded: bool = False
     dialog_open: bool = False
@@ -26,21 +27,10 @@ class BucketsState(GuardedState, rx.State):
     f_visibility: str = "private"
     f_owns: bool = True  # only the owner changes the visibility
     errors: dict[str, str] = {}
-    action_error: str = ""
-
-    def _actor(self) -> Actor:
-        return Actor(self._user_id, self.is_admin)
-
-    def _set_action_error(self, message: str) -> None:
-        if self.action_error != message:
-            self.action_error = message
 
     async def _refresh(self) -> None:
         rows = [bucket_row(b) for b in await service.list_buckets(self._actor())]
-        if rows != self.rows:
-            self.rows = rows
-        if not self.loaded:
-            self.loaded = True
+        assign(self, rows=rows, loaded=True)
 
     def _open(
         self,
@@ -54,12 +44,6 @@ class BucketsState(GuardedState, rx.State):
         self.editing_id, self.f_name, self.f_description = bucket_id, name, description
         self.f_packages, self.f_visibility, self.f_owns = packages, visibility, owns
         self.errors, self.dialog_open = {}, True
-
-    @rx.event
-    @require_session_on_load
-    async def load(self) -> None:
-        self._set_action_error("")
-        await self._refresh()
 
     @rx.event
     @require_session

@@ -7,7 +7,7 @@ import reflex as rx
 
 from lxc_manager import routes
 from lxc_manager.pages.components.controls import error_callout, loading
-from lxc_manager.pages.components.layout import page_shell
+from lxc_manager.pages.components.layout import muted, page_shell
 from lxc_manager.pages.sign_in_endpoints.add_form import add_form
 from lxc_manager.pages.sign_in_endpoints.state import SignInEndpointsState
 from lxc_manager.pages.sign_in_endpoints.table import endpoints_table
@@ -33,13 +33,13 @@ def page() -> rx.Component:
     return page_shell(
         "Sign-in endpoints",
         rx.vstack(
-            rx.text(INTRO, size="2", color=rx.color("gray", 11)),
-            rx.cond(state.form_error != "", error_callout(state.form_error)),
+            muted(INTRO, size="2", shade=11),
+            error_callout(state.form_error),
             rx.cond(
                 state.message != "",
                 rx.callout(state.message, icon="check", color_scheme="green"),
             ),
-            rx.cond(state.loaded, endpoints_table(), loading()),
+            loading(state.loaded, endpoints_table()),
             rx.cond(
                 state.is_admin,
                 add_form(),

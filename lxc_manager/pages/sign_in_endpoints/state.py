@@ -21,6 +21,7 @@ from lxc_manager.security import audit
 from lxc_manager.settings import get_settings
 from lxc_manager.signin import endpoints
 from lxc_manager.signin.service import Failed, parse_endpoint, unreachable_message
+from lxc_manager.state.assign import assign
 from lxc_manager.state.guard import (
     GuardedState,
     require_admin,
@@ -63,10 +64,7 @@ class SignInEndpointsState(GuardedState, rx.State):
     async def _reload(self) -> None:
         current = endpoint_of(self._user_id)
         rows = [endpoint_row(e, current) for e in await asyncio.to_thread(endpoints.list_all)]
-        if self.rows != rows:
-            self.rows = rows
-        if not self.loaded:
-            self.loaded = True
+        assign(self, rows=rows, loaded=True)
 
     @rx.event
     @require_session_on_load

@@ -4,53 +4,32 @@ from __future__ import annotations
 
 import reflex as rx
 
-from lxc_manager.pages.components.controls import two_lines
+from lxc_manager.pages.components.controls import row_button, two_lines
+from lxc_manager.pages.components.dialogs import confirm_button
+from lxc_manager.pages.components.layout import muted
 from lxc_manager.pages.sign_in_endpoints.rows import EndpointRow
 from lxc_manager.pages.sign_in_endpoints.state import SignInEndpointsState
 
 
 def _disable_button(row: EndpointRow) -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(
-            rx.button(
-                rx.icon("ban", size=14),
-                "Disable",
-                size="1",
-                variant="soft",
-                color_scheme="red",
-                disabled=row.current,
-                title=rx.cond(row.current, "You are signed in through this endpoint", ""),
-            ),
+    return confirm_button(
+        row_button(
+            "ban",
+            "Disable",
+            color_scheme="red",
+            disabled=row.current,
+            title=rx.cond(row.current, "You are signed in through this endpoint", ""),
         ),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Disable sign-in endpoint?"),
-            rx.alert_dialog.description(
-                rx.text(
-                    "Users can no longer sign in through ",
-                    rx.code(row.label),
-                    " and their open sessions end at their next action. Their nodes, "
-                    "templates and jobs are kept and come back when it is enabled again.",
-                ),
-            ),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(
-                    rx.button(
-                        "Disable",
-                        color_scheme="red",
-                        on_click=SignInEndpointsState.set_enabled(row.id, False),
-                    ),
-                ),
-                justify="end",
-                spacing="3",
-                margin_top="1rem",
-            ),
+        "Disable sign-in endpoint?",
+        rx.text(
+            "Users can no longer sign in through ",
+            rx.code(row.label),
+            " and their open sessions end at their next action. Their nodes, "
+            "templates and jobs are kept and come back when it is enabled again.",
         ),
+        "Disable",
+        SignInEndpointsState.set_enabled(row.id, False),
     )
-
-
-def _row_button(icon: str, label: str, **props: object) -> rx.Component:
-    return rx.button(rx.icon(icon, size=14), label, size="1", variant="soft", **props)
 
 
 def _row_actions(row: EndpointRow) -> rx.Component:
@@ -61,13 +40,13 @@ def _row_actions(row: EndpointRow) -> rx.Component:
             rx.cond(
                 row.enabled,
                 _disable_button(row),
-                _row_button(
+                row_button(
                     "circle-check",
                     "Enable",
                     on_click=SignInEndpointsState.set_enabled(row.id, True),
                 ),
             ),
-            _row_button(
+            row_button(
                 "shield-check",
                 "Re-trust",
                 color_scheme="gray",
@@ -87,7 +66,7 @@ def _status(row: EndpointRow) -> rx.Component:
             rx.badge("enabled", color_scheme="green"),
             rx.badge("disabled", color_scheme="red"),
         ),
-        rx.cond(row.changed != "", rx.text(row.changed, size="1", color=rx.color("gray", 10))),
+        rx.cond(row.changed != "", muted(row.changed)),
         spacing="1",
     )
 

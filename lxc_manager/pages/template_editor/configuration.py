@@ -7,6 +7,7 @@ from typing import Any
 import reflex as rx
 
 from lxc_manager.pages.components.form import Form, error, field, flag, select, text_input, textarea
+from lxc_manager.pages.components.recipe_parts import resources_grid
 from lxc_manager.templates.spec import FEATURE_NOTE, FEATURE_PRESETS, VISIBILITY_LABELS
 
 from .state import FIELDS
@@ -142,13 +143,7 @@ def configuration() -> rx.Component:
         ),
         _visibility(),
         rx.heading("Resources", size="3", as_="h3"),
-        _grid(
-            _number("Cores", "cores", S.cores),
-            _number("Memory (MB)", "memory_mb", S.memory_mb),
-            _number("Swap (MB)", "swap_mb", S.swap_mb),
-            _number("Disk (GB)", "disk_gb", S.disk_gb),
-            columns="4",
-        ),
+        resources_grid(lambda label, name: _number(label, name, getattr(S, name))),
         _grid(
             field(
                 FORM,

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import reflex as rx
 
+from lxc_manager.pages.components.dialogs import dialog_actions, form_dialog
 from lxc_manager.pages.components.form import Form, error, field, text_input, textarea
 from lxc_manager.templates.spec import POLICY_LABELS
 
 from .rows import FileRow, ScriptRow
+from .state import CLOSED
 from .state import TemplateEditorState as S
 
 SCRIPT_SKELETON = '#!/usr/bin/env bash\nset -euo pipefail\n\nlog_info "Hello from $CONTAINER_OS"\n'
@@ -20,23 +22,32 @@ FILE = Form(
 )
 
 
-def _buttons(label: str, button_id: str) -> rx.Component:
-    return rx.hstack(
-        rx.dialog.close(rx.button("Cancel", type="button", variant="soft", color_scheme="gray")),
-        rx.button(label, type="submit", id=button_id),
-        justify="end",
-        width="100%",
-        spacing="3",
+def _item_form(
+    form: Form, kind: str, keep: str, on_submit: rx.EventHandler, *rows: rx.Component
+) -> rx.Component:
+    """The dialog's form: its fields, the list's error (`kind`), Cancel and `keep`."""
+    return rx.form(
+        rx.vstack(
+            *rows,
+            error(form, kind),
+            dialog_actions(keep, f"{form.id_prefix}save"),
+            spacing="2",
+            width="100%",
+        ),
+        on_submit=on_submit,
+        reset_on_submit=False,
     )
 
 
 def script_dialog() -> rx.Component:
     editing = S.script_index >= 0
-    current = rx.cond(editing, S.scripts[S.script_index.to(int)], ScriptRow(name="", content=""))
+    # a new script starts from the skeleton
+    blank = ScriptRow(name="", content=SCRIPT_SKELETON)
+    current = rx.cond(editing, S.scripts[S.script_index.to(int)], blank)
     content = textarea(
         SCRIPT,
         "content",
-        default_value=rx.cond(editing, current.content, SCRIPT_SKELETON),
+        default_value=current.content,
         rows="18",
         spell_check=False,
         style={**CODE, "tabSize": "4"},
@@ -45,45 +56,39 @@ def script_dialog() -> rx.Component:
     name = text_input(
         SCRIPT,
         "name",
-        default_value=rx.cond(editing, current.name, ""),
+        default_value=current.name,
         placeholder="10-install-app.sh",
         auto_focus=True,
         required=True,
     )
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title(rx.cond(editing, "Edit script", "Add a script")),
-            rx.dialog.description(
-                "Runs as root through `bash -s` in the container, after the helper library "
-                "(log_info, ensure_installed, save_credential, ...) is sourced.",
-                size="2",
-                margin_bottom="0.75rem",
-            ),
-            rx.form(
-                rx.vstack(
-                    field(SCRIPT, "Name", "name", name),
-                    field(SCRIPT, "Script", "content", content),
-                    error(SCRIPT, "scripts"),
-                    _buttons("Keep script", "script-save"),
-                    spacing="2",
-                    width="100%",
-                ),
-                on_submit=S.save_script,
-                reset_on_submit=False,
-            ),
-            max_width="52rem",
+    return form_dialog(
+        rx.cond(editing, "Edit script", "Add a script"),
+        _item_form(
+            SCRIPT,
+            "scripts",
+            "Keep script",
+            S.save_script,
+            field(SCRIPT, "Name", "name", name),
+            field(SCRIPT, "Script", "content", content),
         ),
-        open=S.script_index > -2,
+        description=rx.dialog.description(
+            "Runs as root through `bash -s` in the container, after the helper library "
+            "(log_info, ensure_installed, save_credential, ...) is sourced.",
+            size="2",
+            margin_bottom="0.75rem",
+        ),
+        open_=S.script_index > CLOSED,
         on_open_change=S.close_script,
+        max_width="52rem",
     )
 
 
-def _policy(current: FileRow, editing: rx.Var[bool]) -> rx.Component:
+def _policy(current: FileRow) -> rx.Component:
     return rx.el.select(
         *[rx.el.option(label, value=key) for key, label in POLICY_LABELS.items()],
         name="policy",
         id=FILE.control_id("policy"),
-        default_value=rx.cond(editing, current.policy, "replace"),
+        default_value=current.policy,
         custom_attrs=FILE.a11y("policy"),
         style={
             "padding": "0.4rem",
@@ -103,7 +108,7 @@ def file_dialog() -> rx.Component:
     name = text_input(
         FILE,
         "name",
-        default_value=rx.cond(editing, current.name, ""),
+        default_value=current.name,
         placeholder="nginx.conf",
         required=True,
         auto_focus=True,
@@ -112,51 +117,41 @@ def file_dialog() -> rx.Component:
         FILE,
         "target_path",
         id="file-target",
-        default_value=rx.cond(editing, current.target_path, ""),
+        default_value=current.target_path,
         placeholder="/etc/nginx/conf.d/app.conf",
         required=True,
     )
-    mode = text_input(
-        FILE, "mode", default_value=rx.cond(editing, current.mode, "0644"), width="7rem"
-    )
+    mode = text_input(FILE, "mode", default_value=current.mode, width="7rem")
     content = textarea(
         FILE,
         "content",
-        default_value=rx.cond(editing, current.content, ""),
+        default_value=current.content,
         rows="14",
         spell_check=False,
         style=CODE,
     )
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title(rx.cond(editing, "Edit file", "Add a file")),
-            rx.form(
-                rx.vstack(
-                    rx.grid(
-                        field(FILE, "Name", "name", name),
-                        field(FILE, "Target path", "target_path", target, control_id="file-target"),
-                        columns="2",
-                        spacing="3",
-                        width="100%",
-                    ),
-                    rx.grid(
-                        field(FILE, "If the file exists", "policy", _policy(current, editing)),
-                        field(FILE, "Mode", "mode", mode),
-                        columns="2",
-                        spacing="3",
-                        width="100%",
-                    ),
-                    field(FILE, "Content", "content", content),
-                    error(FILE, "files"),
-                    _buttons("Keep file", "file-save"),
-                    spacing="2",
-                    width="100%",
-                ),
-                on_submit=S.save_file,
-                reset_on_submit=False,
+    return form_dialog(
+        rx.cond(editing, "Edit file", "Add a file"),
+        _item_form(
+            FILE,
+            "files",
+            "Keep file",
+            S.save_file,
+            _pair(
+                field(FILE, "Name", "name", name),
+                field(FILE, "Target path", "target_path", target, control_id="file-target"),
             ),
-            max_width="52rem",
+            _pair(
+                field(FILE, "If the file exists", "policy", _policy(current)),
+                field(FILE, "Mode", "mode", mode),
+            ),
+            field(FILE, "Content", "content", content),
         ),
-        open=S.file_index > -2,
+        open_=S.file_index > CLOSED,
         on_open_change=S.close_file,
+        max_width="52rem",
     )
+
+
+def _pair(first: rx.Component, second: rx.Component) -> rx.Component:
+    return rx.grid(first, second, columns="2", spacing="3", width="100%")

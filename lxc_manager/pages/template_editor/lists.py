@@ -8,12 +8,12 @@ import reflex as rx
 
 from lxc_manager import routes
 from lxc_manager.pages.components.form import error
+from lxc_manager.pages.components.layout import muted
 from lxc_manager.pages.components.package_form import package_form
 from lxc_manager.pages.components.recipe import PackageRow
 from lxc_manager.pages.components.recipe_parts import (
     bucket_picker,
     move_buttons,
-    muted,
     remove_button,
     version_cell,
 )
@@ -22,6 +22,8 @@ from .configuration import FORM
 from .dialogs import file_dialog, script_dialog
 from .rows import FileRow, ScriptRow
 from .state import TemplateEditorState as S
+
+FILE_HEADERS = ("Name", "Target", "Policy", "Mode", "")
 
 
 def _row_error(key: rx.Var[str]) -> rx.Component:
@@ -54,7 +56,7 @@ def _edit_remove(
 def _section_header(text: str, label: str, on_add: rx.EventSpec, button_id: str) -> rx.Component:
     """What the tab holds, and its "Add" button unless the template is read-only."""
     return rx.hstack(
-        rx.text(text, size="2", color=rx.color("gray", 11)),
+        muted(text, size="2", shade=11),
         rx.spacer(),
         _editable(
             rx.button(rx.icon("plus", size=14), label, size="2", on_click=on_add, id=button_id)
@@ -108,24 +110,34 @@ def _script_row(row: ScriptRow, index: rx.Var[int]) -> rx.Component:
     )
 
 
-def scripts_tab() -> rx.Component:
+def _item_tab(
+    kind: str,
+    intro: str,
+    on_add: rx.EventSpec,
+    count: rx.Var[int],
+    table: rx.Component,
+    dialog: rx.Component,
+) -> rx.Component:
+    """A tab of items edited in a dialog (`kind`: "script", "file"): what it holds, its
+    "Add" button, the list's error, the table (or "No …s.") and the dialog."""
     return rx.vstack(
-        _section_header(
-            "Scripts run in this order after the packages are installed. "
-            "Disabled scripts are skipped.",
-            "Add script",
-            S.open_script(-1),
-            "add-script",
-        ),
-        error(FORM, "scripts"),
-        rx.cond(
-            S.scripts.length() > 0,
-            _table(rx.foreach(S.scripts, _script_row), "scripts-table"),
-            muted("No scripts."),
-        ),
-        script_dialog(),
+        _section_header(intro, f"Add {kind}", on_add, f"add-{kind}"),
+        error(FORM, f"{kind}s"),
+        rx.cond(count > 0, table, muted(f"No {kind}s.", size="2")),
+        dialog,
         spacing="3",
         width="100%",
+    )
+
+
+def scripts_tab() -> rx.Component:
+    return _item_tab(
+        "script",
+        "Scripts run in this order after the packages are installed. Disabled scripts are skipped.",
+        S.open_script(-1),
+        S.scripts.length(),
+        _table(rx.foreach(S.scripts, _script_row), "scripts-table"),
+        script_dialog(),
     )
 
 
@@ -154,26 +166,13 @@ def _file_row(row: FileRow, index: rx.Var[int]) -> rx.Component:
 
 
 def files_tab() -> rx.Component:
-    return rx.vstack(
-        _section_header(
-            "Files are written into the container before packages and scripts.",
-            "Add file",
-            S.open_file(-1),
-            "add-file",
-        ),
-        error(FORM, "files"),
-        rx.cond(
-            S.files.length() > 0,
-            _table(
-                rx.foreach(S.files, _file_row),
-                "files-table",
-                ("Name", "Target", "Policy", "Mode", ""),
-            ),
-            muted("No files."),
-        ),
+    return _item_tab(
+        "file",
+        "Files are written into the container before packages and scripts.",
+        S.open_file(-1),
+        S.files.length(),
+        _table(rx.foreach(S.files, _file_row), "files-table", FILE_HEADERS),
         file_dialog(),
-        spacing="3",
-        width="100%",
     )
 
 
@@ -200,13 +199,14 @@ def packages_tab() -> rx.Component:
         "No package buckets yet. ",
         rx.link("Create one", href=routes.PACKAGE_BUCKETS),
         " to share a list of packages between templates.",
+        size="2",
     )
     return rx.vstack(
-        rx.text(
+        muted(
             "Installed after the files: apt packages first (one apt-get update), "
             "then npm, pip and custom ones.",
             size="2",
-            color=rx.color("gray", 11),
+            shade=11,
         ),
         _editable(package_form(S.pkg_manager, S.pkg_errors, S.set_pkg_manager, S.add_package)),
         error(FORM, "packages"),
@@ -217,7 +217,7 @@ def packages_tab() -> rx.Component:
                 "packages-table",
                 ("Manager", "Package", "Version", ""),
             ),
-            muted("No packages of its own."),
+            muted("No packages of its own.", size="2"),
         ),
         rx.heading("Package buckets", size="3", as_="h3", margin_top="0.5rem"),
         bucket_picker(S.bucket_names, S.buckets, S.toggle_bucket, no_buckets, S.read_only),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from lxc_manager import routes
-from lxc_manager.pages.components.layout import page_shell
+from lxc_manager.pages.components.layout import muted, page_shell
 
 from .configuration import configuration
 from .lists import files_tab, packages_tab, scripts_tab
@@ -50,9 +50,7 @@ def _header() -> rx.Component:
             ),
             id="template-owner-badge",
         ),
-        rx.cond(
-            S.updated != "", rx.text("Saved ", S.updated, size="1", color=rx.color("gray", 10))
-        ),
+        rx.cond(S.updated != "", muted("Saved ", S.updated)),
         rx.spacer(),
         rx.cond(
             S.dirty, rx.text("Unsaved changes", size="2", color=rx.color("amber", 11), id="unsaved")

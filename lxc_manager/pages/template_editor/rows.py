@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from lxc_manager.pages.components.rows import row_of
 from lxc_manager.templates.editing import count_lines
 from lxc_manager.templates.spec import FileSpec, ScriptSpec
 
@@ -30,10 +31,4 @@ def script_row(spec: ScriptSpec) -> ScriptRow:
 
 
 def file_row(spec: FileSpec) -> FileRow:
-    return FileRow(
-        name=spec.name,
-        target_path=spec.target_path,
-        content=spec.content,
-        policy=spec.policy,
-        mode=spec.mode,
-    )
+    return row_of(FileRow, spec)

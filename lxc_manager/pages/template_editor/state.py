@@ -17,8 +17,7 @@ from reflex.event import EventSpec
 
 from lxc_manager import routes
 from lxc_manager.aio import all_of
-from lxc_manager.pages.components.recipe import RecipeMixin, package_rows
-from lxc_manager.security.actor import Actor
+from lxc_manager.pages.components.recipe import RecipeMixin, ShapeMixin, package_rows
 from lxc_manager.state.guard import GuardedState, require_session, require_session_on_load
 from lxc_manager.templates import service
 from lxc_manager.templates.editing import (
@@ -60,7 +59,7 @@ FIELDS: Final = frozenset(
 assert {*TEXT_LIMITS, *FEATURE_FLAGS} <= FIELDS
 
 
-class TemplateEditorState(GuardedState, RecipeMixin, rx.State):
+class TemplateEditorState(GuardedState, ShapeMixin, RecipeMixin, rx.State):
     template_id: int = 0
     loaded: bool = False
     missing: bool = False
@@ -77,19 +76,7 @@ class TemplateEditorState(GuardedState, RecipeMixin, rx.State):
     # configuration (TEXT_LIMITS' names)
     name: str = ""
     description: str = ""
-    tags: str = ""
-    os_template: str = ""
     template_version: str = ""
-    cores: str = "1"
-    memory_mb: str = "512"
-    swap_mb: str = "512"
-    disk_gb: str = "8"
-    storage: str = ""
-    bridge: str = "vmbr0"
-    unprivileged: bool = True
-    nesting: bool = False
-    keyctl: bool = False
-    fuse: bool = False
     # children (packages and buckets: RecipeMixin)
     scripts: list[ScriptRow] = []
     files: list[FileRow] = []
@@ -104,12 +91,7 @@ class TemplateEditorState(GuardedState, RecipeMixin, rx.State):
         for name, value in fields_of(spec).items():
             setattr(self, name, value)
         f = spec.features
-        self.unprivileged, self.nesting, self.keyctl, self.fuse = (
-            f.unprivileged,
-            f.nesting,
-            f.keyctl,
-            f.fuse,
-        )
+        self._set_features(f)
         self.scripts = [script_row(s) for s in spec.scripts]
         self.files = [file_row(f) for f in spec.files]
         self.packages = package_rows(spec.packages)
@@ -118,15 +100,12 @@ class TemplateEditorState(GuardedState, RecipeMixin, rx.State):
     def _spec(self) -> TemplateSpec:
         return spec_from_fields(
             {name: getattr(self, name) for name in TEXT_LIMITS},
-            Features(self.unprivileged, self.nesting, self.keyctl, self.fuse),
+            self._features(),
             scripts=(ScriptSpec(s.name, s.content, s.enabled) for s in self.scripts),
             files=_file_specs(self.files),
             packages=self._package_specs(),
             buckets=self.buckets,
         )
-
-    def _actor(self) -> Actor:
-        return Actor(self._user_id, self.is_admin)
 
     def _edit(self) -> bool:
         if self.read_only:
@@ -211,11 +190,7 @@ class TemplateEditorState(GuardedState, RecipeMixin, rx.State):
     @require_session
     def apply_preset(self, preset: str) -> None:
         if preset in FEATURE_PRESETS and self._edit():
-            flags = FEATURE_PRESETS[preset][1]
-            self.unprivileged = flags.get("unprivileged", True)
-            self.nesting = flags.get("nesting", False)
-            self.keyctl = flags.get("keyctl", False)
-            self.fuse = flags.get("fuse", False)
+            self._set_features(Features(**FEATURE_PRESETS[preset][1]))
 
     # ---- scripts (their switch and order: RecipeMixin) --------------------------------
     @rx.event

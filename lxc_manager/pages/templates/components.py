@@ -7,14 +7,10 @@ import reflex as rx
 
 from lxc_manager import routes
 from lxc_manager.pages.components import form as fk
-from lxc_manager.pages.components.layout import (
-    bar,
-    busy_icon,
-    data_table,
-    delete_button,
-    muted,
-    owner_badge,
-)
+from lxc_manager.pages.components.controls import busy_icon, note
+from lxc_manager.pages.components.dialogs import delete_button
+from lxc_manager.pages.components.layout import bar, muted, owner_badge
+from lxc_manager.pages.components.listing import data_table
 
 from .rows import TemplateRow
 from .state import TemplatesState as S
@@ -28,6 +24,10 @@ TWO_LINES = {  # two lines at most, wrapped at spaces (a nowrap line widens the 
     "WebkitLineClamp": "2",
     "WebkitBoxOrient": "vertical",
 }
+DELETE_TEXT = (
+    "The template ",
+    " with its scripts, files and packages is deleted. Containers created from it are not touched.",
+)
 
 
 def sync_button(**props: str) -> rx.Component:
@@ -83,8 +83,8 @@ def toolbar() -> rx.Component:
 def sync_report() -> rx.Component:
     return rx.cond(
         S.sync_errors.length() > 0,
-        rx.callout.root(
-            rx.callout.icon(rx.icon("triangle-alert")),
+        note(
+            "triangle-alert",
             rx.vstack(
                 rx.text(
                     S.sync_summary, ". These templates were not loaded:", weight="bold", size="2"
@@ -97,24 +97,9 @@ def sync_report() -> rx.Component:
                 ),
                 spacing="2",
             ),
-            color_scheme="amber",
-            width="100%",
+            "amber",
             id="sync-errors",
         ),
-    )
-
-
-def _delete_button(row: TemplateRow) -> rx.Component:
-    return delete_button(
-        row.name,
-        "Delete template?",
-        rx.text(
-            "The template ",
-            rx.code(row.name),
-            " with its scripts, files and packages is deleted. Containers created "
-            "from it are not touched.",
-        ),
-        S.delete(row.id),
     )
 
 
@@ -150,7 +135,11 @@ def _actions(row: TemplateRow) -> rx.Component:
             variant="soft",
             on_click=S.duplicate(row.id),
         ),
-        rx.cond(row.can_edit, _delete_button(row), rx.fragment()),
+        rx.cond(
+            row.can_edit,
+            delete_button(row.name, "template", S.delete(row.id), DELETE_TEXT),
+            rx.fragment(),
+        ),
         spacing="2",
         justify="end",
     )
@@ -175,4 +164,4 @@ def _row(row: TemplateRow) -> rx.Component:
 
 
 def table() -> rx.Component:
-    return data_table(HEADERS, rx.foreach(S.rows, _row), "templates-table")
+    return data_table(HEADERS, rx.foreach(S.rows, _row), id="templates-table")

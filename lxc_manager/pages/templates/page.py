@@ -7,13 +7,8 @@ from __future__ import annotations
 import reflex as rx
 
 from lxc_manager import routes
-from lxc_manager.pages.components.layout import (
-    empty_state,
-    error_callout,
-    loading,
-    page_shell,
-    page_stack,
-)
+from lxc_manager.pages.components.controls import error_callout, loading
+from lxc_manager.pages.components.layout import empty_state, page_shell, page_stack
 
 from .components import sync_button, sync_report, table, toolbar
 from .state import TemplatesState as S

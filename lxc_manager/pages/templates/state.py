@@ -9,13 +9,13 @@ from reflex.event import EventSpec
 
 from lxc_manager import routes
 from lxc_manager.aio import all_of
-from lxc_manager.security.actor import Actor
+from lxc_manager.state.assign import assign
 from lxc_manager.state.guard import (
     GuardedState,
     require_admin,
     require_session,
-    require_session_on_load,
 )
+from lxc_manager.state.list_page import ListPageMixin
 from lxc_manager.templates import service
 
 from .rows import ALL_TAGS, Choice, TemplateRow, tag_choices, template_row
@@ -23,7 +23,7 @@ from .rows import ALL_TAGS, Choice, TemplateRow, tag_choices, template_row
 SEARCH_MAX = 100
 
 
-class TemplatesState(GuardedState, rx.State):
+class TemplatesState(GuardedState, ListPageMixin, rx.State):
     rows: list[TemplateRow] = []
     tags: list[str] = []
     search: str = ""
@@ -32,7 +32,6 @@ class TemplatesState(GuardedState, rx.State):
     syncing: bool = False
     sync_summary: str = ""
     sync_errors: list[str] = []
-    action_error: str = ""
 
     @rx.var
     def tag_choices(self) -> list[Choice]:
@@ -42,13 +41,6 @@ class TemplatesState(GuardedState, rx.State):
     def filtering(self) -> bool:
         return self.search != "" or self.tag != ALL_TAGS
 
-    def _actor(self) -> Actor:
-        return Actor(self._user_id, self.is_admin)
-
-    def _set_action_error(self, message: str) -> None:
-        if self.action_error != message:
-            self.action_error = message
-
     async def _refresh(self) -> None:
         actor = self._actor()
         listed, tags = await all_of(
@@ -56,18 +48,7 @@ class TemplatesState(GuardedState, rx.State):
             service.all_tags(actor),
         )
         rows = [template_row(s) for s in listed]
-        if rows != self.rows:
-            self.rows = rows
-        if tags != self.tags:
-            self.tags = tags
-        if not self.loaded:
-            self.loaded = True
-
-    @rx.event
-    @require_session_on_load
-    async def load(self) -> None:
-        self._set_action_error("")
-        await self._refresh()
+        assign(self, rows=rows, tags=tags, loaded=True)
 
     @rx.event
     @require_session
