@@ -247,6 +247,7 @@ def radios(
             rx.radio_group.item(value=choice, id=control_id),
             rx.el.label(label, html_for=control_id),
         ]
-    return rx.radio_group.root(
+    group: rx.Component = rx.radio_group.root(
         rx.hstack(*items, spacing="2", align="center"), value=value, on_change=on_change, **props
     )
+    return group
