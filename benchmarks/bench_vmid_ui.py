@@ -166,7 +166,7 @@ def one_check(page: Any, wire: Wire, value: str, ttl: Any) -> Sample:
     )
 
 
-def redis_only(r: Any, cluster: str, rounds: int = 200) -> list[float]:
+def redis_only(r: Any, user: str, cluster: str, rounds: int = 200) -> list[float]:
     """The server's Redis part alone: the check's Lua lookup, one round trip, sequential."""
     from lxc_manager.provisioning import vmids
 
@@ -175,9 +175,9 @@ def redis_only(r: Any, cluster: str, rounds: int = 200) -> list[float]:
     for i in range(rounds):
         vmid = TAKEN if i % 2 == 0 else str(FREE_BASE + i)
         keys = [
-            vmids.cache_key(cluster),
-            vmids.hold_key(cluster, int(vmid)),
-            vmids.names_key(cluster),
+            vmids.cache_key(user, cluster),
+            vmids.hold_key(user, cluster, int(vmid)),
+            vmids.names_key(user, cluster),
         ]
         began = time.perf_counter()
         r.evalsha(sha, len(keys), *keys, vmid)
@@ -236,7 +236,9 @@ def main() -> None:
         hits = [s.page_ms for s in samples if not s.refilled]
         dom_ms = [s.dom_ms for s in samples]
         wire_ms = [s.wire_ms for s in samples if s.wire_ms is not None]
-        redis_ms = redis_only(r, key.removeprefix("vmids:")) if key else []
+        # per-user keys: vmids:{user}:{cluster} (the user id holds no colon)
+        user, _, cluster = key.removeprefix("vmids:").partition(":") if key else ("", "", "")
+        redis_ms = redis_only(r, user, cluster) if key else []
 
         print(
             f"wizard on node {node!r}; {len(samples)} checks in {wall:.0f} s "
