@@ -204,7 +204,7 @@ class _Job:
             log=self.log,
             seconds=seconds,
         )
-        self.task = task
+        self.log = task.log  # what the worker prints from now on goes to the task
         return task.upid
 
     def _fail(self, message: str) -> None:
