@@ -17,6 +17,7 @@ import orjson
 from . import (  # noqa: F401 (routes)
     auth,
     endpoints_access,
+    endpoints_backup,
     endpoints_cluster,
     endpoints_console,
     endpoints_ha,

@@ -398,7 +398,7 @@ def _wire_runtime(runtime: Runtime) -> None:
     def reseed(cluster: Cluster) -> None:
         fresh = build_cluster(runtime.config, cluster.index)
         names = ("containers", "vms", "storages", "templates", "users", "tokens", "acl")
-        for name in (*names, "vnets", "ha_resources"):
+        for name in (*names, "vnets", "ha_resources", "backups", "backup_jobs"):
             setattr(cluster, name, getattr(fresh, name))
         cluster.replace_tasks({})
         cluster.changed()

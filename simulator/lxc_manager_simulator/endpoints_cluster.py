@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from . import auth, views
+from . import auth, backups, views
 from .model import Cluster, Container, PveError, Task, Vm, param_error, parse_upid
 from .params import NODE, OPT_BOOL, OPT_VMID, Param, opt_int, opt_str, req
 from .router import Ctx, Envelope, RawBody, route
@@ -267,18 +267,23 @@ async def storage_content(ctx: Ctx) -> Any:
 
 
 def _volumes(cluster: Cluster, storage_id: str, node: str) -> list[dict[str, Any]]:
+    # backups: pve-storage src/PVE/Storage/Plugin.pm list_volumes (see backups.py)
+    archives = [b.entry() for b in backups.backups_of(cluster, storage_id, node)]
     if storage_id == "local":
         return [
-            {
-                "volid": t.volid,
-                "content": "vztmpl",
-                "format": t.format,
-                "size": t.size,
-                "ctime": t.ctime,
-            }
-            for t in cluster.templates
+            *(
+                {
+                    "volid": t.volid,
+                    "content": "vztmpl",
+                    "format": t.format,
+                    "size": t.size,
+                    "ctime": t.ctime,
+                }
+                for t in cluster.templates
+            ),
+            *archives,
         ]
-    volumes: list[dict[str, Any]] = []
+    volumes: list[dict[str, Any]] = archives
     for ct in sorted(cluster.containers_on(node), key=lambda c: c.vmid):
         volid = str(ct.config.get("rootfs", "")).split(",")[0]
         if volid.startswith(f"{storage_id}:"):
@@ -291,7 +296,8 @@ def _volumes(cluster: Cluster, storage_id: str, node: str) -> list[dict[str, Any
                     "vmid": ct.vmid,
                 }
             )
-    for vm in sorted(cluster.vms_on(node), key=lambda v: v.vmid):
+    shared = any(s.shared for s in cluster.storages if s.storage == storage_id)
+    for vm in sorted(cluster.vms_on(node), key=lambda v: v.vmid) if not shared else []:
         volumes.append(
             {
                 "volid": f"{storage_id}:vm-{vm.vmid}-disk-0",

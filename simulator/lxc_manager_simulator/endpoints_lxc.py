@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from . import auth, ha, lxc_perms, views
+from . import auth, ha, lxc_perms, restore, views
 from .lxc_params import CONFIG_OPTIONS, CREATE_PARAMS, CT, SNAPNAME, UPDATE_PARAMS
 from .model import (
     Cluster,
@@ -41,6 +41,8 @@ async def list_containers(ctx: Ctx) -> Any:
 async def create_container(ctx: Ctx) -> Any:
     cluster, params, user = ctx.cluster, ctx.params, ctx.user
     vmid = int(params["vmid"])
+    if params.get("restore"):
+        return restore.restore_container(ctx)
     # The order of pve-container src/PVE/API2/LXC.pm create_vm: Sys.Modify for a privileged
     # CT (`unprivileged` defaults to 1), the VMID unused (PVE::Cluster::check_vmid_unused),
     # VM.Allocate, the config options (check_ct_modify_config_perm), then the storages.
@@ -98,8 +100,6 @@ def _config_params(params: dict[str, Any]) -> dict[str, object]:
 
 
 def _refuse_unsupported(params: dict[str, Any]) -> None:
-    if params.get("restore"):
-        raise PveError(500, "restore from backup archives is not available in this simulator")
     if params.get("pool"):
         raise PveError(500, f"pool '{params['pool']}' does not exist")
 

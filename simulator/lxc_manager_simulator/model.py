@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from .versions import NEWEST, PveVersion
 
 if TYPE_CHECKING:
+    from .backups import BackupJob, BackupVolume
     from .ha import HaResource
     from .real.hooks import RealHooks
     from .shell.world import ContainerWorld, HostWorld
@@ -432,6 +433,8 @@ class Cluster:
         self.vnets: dict[str, Vnet] = {}  # SDN vnets (zone `localnetwork` = plain bridges)
         self.tasks: dict[str, Task] = {}
         self.ha_resources: dict[str, HaResource] = {}  # "ct:100" -> resource (ha.py)
+        self.backups: list[BackupVolume] = []  # vzdump archives on backup storages (backups.py)
+        self.backup_jobs: list[BackupJob] = []  # /cluster/backup
         self.generation = 0  # bumped on every change; response caches key on it
         self.secret = hashlib.sha256(f"{seed}:{index}:{os.urandom(16).hex()}".encode()).digest()
         self.host = "127.0.0.1"

@@ -6,7 +6,7 @@ import hashlib
 import random
 from dataclasses import dataclass, field
 
-from . import ha
+from . import backups, ha
 from .model import (
     GIB,
     MIN_VMID,
@@ -122,6 +122,7 @@ def build_cluster(config: SimConfig, index: int) -> Cluster:
     cluster.vnets = {"vnet1": Vnet("vnet1", zone="lab", alias="Lab network")}
     _add_guests(cluster, config, rng)
     ha.seed(cluster)
+    backups.seed(cluster, random.Random(f"{config.seed}:{index}:backups"))
     cluster.generation = 0
     return cluster
 
@@ -150,6 +151,8 @@ def _add_storage(cluster: Cluster, rng: random.Random) -> None:
     cluster.storages = [
         Storage("local", "dir", ("vztmpl", "iso", "backup"), 100 * GIB),
         Storage("local-lvm", "lvmthin", ("rootdir", "images"), 800 * GIB),
+        # a NAS share every node mounts: backups, and disks that may move between nodes
+        Storage("nas", "nfs", ("backup", "rootdir", "images"), 512 * GIB, shared=True),
     ]
     ctime = int(cluster.clock.now()) - 90 * 86400
     cluster.templates = [

@@ -55,6 +55,7 @@ def _cluster_state(cluster: Cluster, secrets: dict[str, Any]) -> dict[str, Any]:
         "containers": [_container_state(ct) for ct in cluster.containers.values()],
         "vms": [vm.__dict__ for vm in cluster.vms.values()],
         "tasks": [_task_state(t) for t in cluster.tasks.values() if t.status == "stopped"],
+        "backups": [dict(b.__dict__) for b in cluster.backups],
     }
 
 
@@ -103,6 +104,10 @@ def restore_cluster(cluster: Cluster, state: dict[str, Any]) -> None:
     for saved in state.get("containers", []):
         if saved["node"] in cluster.nodes:
             _restore_container(cluster, saved)
+    if "backups" in state:  # files older than the backups keep the seeded archives
+        from .backups import BackupVolume
+
+        cluster.backups = [BackupVolume(**b) for b in state["backups"]]
     cluster.replace_tasks(
         {
             t["upid"]: Task(action=None, failure=None, **t)

@@ -191,8 +191,21 @@ def node_resource(
 
 
 def storage_usage(cluster: Cluster, storage: Storage, node: str) -> int:
+    archives = sum(
+        b.size
+        for b in cluster.backups
+        if b.storage == storage.storage and (not b.node or b.node == node)
+    )
     if storage.storage == "local":
-        return sum(t.size for t in cluster.templates) + 9 * GIB
+        return sum(t.size for t in cluster.templates) + 9 * GIB + archives
+    if storage.shared:
+        prefix = f"{storage.storage}:"
+        disks = sum(
+            ct.maxdisk
+            for ct in cluster.containers.values()
+            if str(ct.config.get("rootfs", "")).startswith(prefix)
+        )
+        return min(storage.total, archives + int(disks * 0.45))
     disks = sum(ct.maxdisk for ct in cluster.containers_on(node))
     disks += sum(vm.disk_gib * GIB for vm in cluster.vms_on(node))
     return min(storage.total, int(disks * 0.45))

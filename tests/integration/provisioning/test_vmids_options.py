@@ -94,7 +94,10 @@ async def test_node_options(reset_faults: SimulatorInfo, sshnode: NodeView) -> N
     for node in result.pve_nodes:
         volids = [t.volid for t in result.os_templates[node]]
         assert DEBIAN in volids and len(volids) == 3, volids
-        assert [s.storage for s in result.rootfs_storages[node]] == ["local-lvm"]
+        assert [s.storage for s in result.rootfs_storages[node]] == [
+            "local-lvm",
+            "nas",
+        ]  # the simulator seeds a shared `nas` too
         assert [b.label for b in result.bridges[node]] == ["vmbr0", VNET_LABEL]
     storage = result.rootfs_storages["pve1"][0]
     assert storage.avail and storage.free_gb and "GB free" in storage.label

@@ -159,14 +159,16 @@ def test_node_network_and_type_filter(api) -> None:
 
 def test_node_storage_and_content_filter(api) -> None:
     data = {s["storage"]: s for s in api.get("/nodes/pve1/storage").json()["data"]}
-    assert set(data) == {"local", "local-lvm"}
+    assert set(data) == {"local", "local-lvm", "nas"}
     assert set(data["local"]["content"].split(",")) == {"vztmpl", "iso", "backup"}
     assert set(data["local-lvm"]["content"].split(",")) == {"rootdir", "images"}
+    assert set(data["nas"]["content"].split(",")) == {"backup", "rootdir", "images"}
+    assert data["nas"]["shared"] == 1 and data["local"]["shared"] == 0
     for storage in data.values():
         assert storage["total"] == storage["used"] + storage["avail"]
         assert storage["active"] == 1 and storage["enabled"] == 1
     rootdir = api.get("/nodes/pve1/storage", params={"content": "rootdir"}).json()["data"]
-    assert [s["storage"] for s in rootdir] == ["local-lvm"]
+    assert [s["storage"] for s in rootdir] == ["local-lvm", "nas"]  # the node's first: local
     vztmpl = api.get("/nodes/pve1/storage", params={"content": "vztmpl"}).json()["data"]
     assert [s["storage"] for s in vztmpl] == ["local"]
 
