@@ -262,12 +262,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             return 130
     args = build_parser().parse_args(arguments)
+    from lxc_manager.db.migrate import SchemaNewerThanCode
+
     try:
         get_settings()
         return int(args.handler(args))
     except SettingsError as exc:
         print(f"lxc-manager: configuration error: {exc}", file=sys.stderr)
         return 2
+    except SchemaNewerThanCode as exc:
+        print(f"lxc-manager: refusing to start: {exc}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         return 130
 
