@@ -24,7 +24,7 @@ def _worker(args: argparse.Namespace) -> int:
     from lxc_manager.worker import run_worker
 
     configure_logging("worker")
-    run_worker(burst=args.burst, name=args.name)
+    run_worker(burst=args.burst, name=args.name, name_prefix=args.name_prefix)
     return 0
 
 
@@ -203,7 +203,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run one RQ worker on the app's queues (REDIS_URL must be set).",
     )
     worker.add_argument("--burst", action="store_true", help="exit when the queues are empty")
-    worker.add_argument("--name", help="worker name (default: generated)")
+    worker.add_argument(
+        "--name", help="exact worker name (default: unique per start: lxcm-<host>-<pid>-<random>)"
+    )
+    worker.add_argument(
+        "--name-prefix",
+        help="readable prefix of the unique name instead of lxcm-<host> (<prefix>-<pid>-<random>)",
+    )
     worker.set_defaults(handler=_worker)
 
     build = commands.add_parser(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -105,8 +106,8 @@ class Supervisor:
                 name,
                 "lxc_manager.cli",
                 "worker",
-                "--name",
-                f"{os.uname().nodename}-{os.getpid()}-{index}",
+                "--name-prefix",
+                f"{self._worker_prefix()}{index}",
             )
             child.start()
             self.supervised.append(Supervised(child, restartable=True))
@@ -120,10 +121,19 @@ class Supervisor:
         from rq import Worker
 
         connection = redis.Redis.from_url(url_for(RedisDb.RQ, self.child_env["REDIS_URL"]))
-        prefix = f"{os.uname().nodename}-{os.getpid()}-"
+        prefix = self._worker_prefix()
         return sum(
-            1 for worker in Worker.all(connection=connection) if worker.name.startswith(prefix)
+            1
+            for worker in Worker.all(connection=connection)
+            if worker.name.startswith(prefix) and worker.death_date is None
         )
+
+    @staticmethod
+    def _worker_prefix() -> str:
+        """Names of this `serve`'s workers start with it: `lxcm-<host>-<serve pid>-w`; each
+        start appends its own pid and a random part (worker.unique_worker_name)."""
+        host = re.sub(r"[^A-Za-z0-9_.-]+", "-", os.uname().nodename)
+        return f"lxcm-{host}-{os.getpid()}-w"
 
     def web_child(self, web_dir: Path) -> Child:
         env = dict(self.child_env)
