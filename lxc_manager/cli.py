@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -15,8 +16,17 @@ def _serve(args: argparse.Namespace) -> int:
     from lxc_manager.logging_setup import configure_logging
     from lxc_manager.supervisor import Supervisor
 
+    if args.role != "all":
+        missing = [name for name in ("REDIS_URL", "DATABASE_URL") if not os.environ.get(name)]
+        if missing:
+            print(
+                f"lxc-manager: serve --role {args.role} needs {' and '.join(missing)}: replicas "
+                "share one Redis and one database (use --role all for a single host)",
+                file=sys.stderr,
+            )
+            return 2
     configure_logging("serve")
-    return Supervisor(get_settings()).run(build=not args.no_build)
+    return Supervisor(get_settings(), role=args.role).run(build=not args.no_build)
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -183,6 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Migrate, build the frontend if its code, port or public URL changed, then start and "
         "supervise Redis (embedded unless REDIS_URL is set), LXCM_WORKERS RQ workers and the web "
         "server on LXCM_HOST:LXCM_PORT. Ctrl-C or SIGTERM stops everything.",
+    )
+    serve.add_argument(
+        "--role",
+        choices=("all", "web", "worker"),
+        default="all",
+        help="all (default): Redis unless REDIS_URL, workers and web server; web: the web "
+        "server only; worker: the RQ workers only (web and worker need REDIS_URL and DATABASE_URL)",
     )
     serve.add_argument(
         "--no-build", action="store_true", help="never build the frontend; fail if it is not built"
