@@ -99,3 +99,31 @@ def test_a_killed_worker_restarts_and_takes_a_job_within_seconds(
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         assert wait_until_dead({first.pid}, timeout=5) == set()
+
+
+def test_serve_replaces_a_killed_worker_within_seconds(tmp_path: Path) -> None:
+    """Under `serve`, the replacement of a SIGKILLed worker registers and runs a job at once
+    (not after the dead worker's registration expires)."""
+    from tests.support.app import app_redis, start_app
+    from tests.support.procs import cmdline
+
+    serve = start_app(tmp_path / "data", "serve-worker-restart-" + tmp_path.name)
+    try:
+        rq = app_redis(serve, db=int(RedisDb.RQ))
+        before = live_workers(rq)
+        assert len(before) == 2
+        victim = next(pid for pid in serve.tree() if "lxc_manager.cli worker" in cmdline(pid))
+        (victim_name,) = [name for name, pid in before.items() if pid == victim]
+        os.kill(victim, signal.SIGKILL)
+        killed = time.monotonic()
+        wait_for(
+            lambda: len(live_workers(rq)) == 2 and victim_name not in live_workers(rq),
+            10,
+            "the replacement worker",
+        )
+        job = Queue("default", connection=rq).enqueue("os.getpid")
+        wait_for(lambda: job.get_status(refresh=True) == "finished", 10, "the job")
+        assert time.monotonic() - killed < 12
+        assert "There exists an active worker" not in serve.log()
+    finally:
+        serve.stop(signal.SIGKILL)
