@@ -192,7 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the app: embedded Redis (unless REDIS_URL), RQ workers and the web server",
         description="Migrate, build the frontend if its code, port or public URL changed, then start and "
         "supervise Redis (embedded unless REDIS_URL is set), LXCM_WORKERS RQ workers and the web "
-        "server on LXCM_HOST:LXCM_PORT. Ctrl-C or SIGTERM stops everything.",
+        "server on LXCM_HOST:LXCM_PORT (--role web or worker: only that part, for several replicas "
+        "sharing REDIS_URL and DATABASE_URL). Ctrl-C or SIGTERM stops everything.",
     )
     serve.add_argument(
         "--role",
