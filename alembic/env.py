@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
 import lxc_manager.db.models  # noqa: F401 - registers every table on SQLModel.metadata
 from alembic import context
 from lxc_manager.db.engine import make_engine
+from lxc_manager.db.migrate import migration_lock, refuse_newer_schema
 from lxc_manager.settings import get_settings
 
 config = context.config
@@ -34,7 +36,10 @@ def run_migrations_online() -> None:
     url = database_url()
     engine = make_engine(url)
     try:
-        with engine.connect() as connection:
+        # Replicas starting together: one migrates while the others wait, then find the
+        # schema at head. A schema newer than this code is refused before anything runs.
+        with engine.connect() as connection, migration_lock(connection, url):
+            refuse_newer_schema(connection, ScriptDirectory.from_config(config))
             context.configure(
                 connection=connection,
                 target_metadata=target_metadata,
@@ -43,6 +48,8 @@ def run_migrations_online() -> None:
             )
             with context.begin_transaction():
                 context.run_migrations()
+            if connection.in_transaction():
+                connection.commit()
     finally:
         engine.dispose()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -15,8 +16,17 @@ def _serve(args: argparse.Namespace) -> int:
     from lxc_manager.logging_setup import configure_logging
     from lxc_manager.supervisor import Supervisor
 
+    if args.role != "all":
+        missing = [name for name in ("REDIS_URL", "DATABASE_URL") if not os.environ.get(name)]
+        if missing:
+            print(
+                f"lxc-manager: serve --role {args.role} needs {' and '.join(missing)}: replicas "
+                "share one Redis and one database (use --role all for a single host)",
+                file=sys.stderr,
+            )
+            return 2
     configure_logging("serve")
-    return Supervisor(get_settings()).run(build=not args.no_build)
+    return Supervisor(get_settings(), role=args.role).run(build=not args.no_build)
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -24,7 +34,7 @@ def _worker(args: argparse.Namespace) -> int:
     from lxc_manager.worker import run_worker
 
     configure_logging("worker")
-    run_worker(burst=args.burst, name=args.name)
+    run_worker(burst=args.burst, name=args.name, name_prefix=args.name_prefix)
     return 0
 
 
@@ -182,7 +192,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the app: embedded Redis (unless REDIS_URL), RQ workers and the web server",
         description="Migrate, build the frontend if its code, port or public URL changed, then start and "
         "supervise Redis (embedded unless REDIS_URL is set), LXCM_WORKERS RQ workers and the web "
-        "server on LXCM_HOST:LXCM_PORT. Ctrl-C or SIGTERM stops everything.",
+        "server on LXCM_HOST:LXCM_PORT (--role web or worker: only that part, for several replicas "
+        "sharing REDIS_URL and DATABASE_URL). Ctrl-C or SIGTERM stops everything.",
+    )
+    serve.add_argument(
+        "--role",
+        choices=("all", "web", "worker"),
+        default="all",
+        help="all (default): Redis unless REDIS_URL, workers and web server; web: the web "
+        "server only; worker: the RQ workers only (web and worker need REDIS_URL and DATABASE_URL)",
     )
     serve.add_argument(
         "--no-build", action="store_true", help="never build the frontend; fail if it is not built"
@@ -203,7 +221,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run one RQ worker on the app's queues (REDIS_URL must be set).",
     )
     worker.add_argument("--burst", action="store_true", help="exit when the queues are empty")
-    worker.add_argument("--name", help="worker name (default: generated)")
+    worker.add_argument(
+        "--name", help="exact worker name (default: unique per start: lxcm-<host>-<pid>-<random>)"
+    )
+    worker.add_argument(
+        "--name-prefix",
+        help="readable prefix of the unique name instead of lxcm-<host> (<prefix>-<pid>-<random>)",
+    )
     worker.set_defaults(handler=_worker)
 
     build = commands.add_parser(
@@ -262,12 +286,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             return 130
     args = build_parser().parse_args(arguments)
+    from lxc_manager.db.migrate import SchemaNewerThanCode
+
     try:
         get_settings()
         return int(args.handler(args))
     except SettingsError as exc:
         print(f"lxc-manager: configuration error: {exc}", file=sys.stderr)
         return 2
+    except SchemaNewerThanCode as exc:
+        print(f"lxc-manager: refusing to start: {exc}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         return 130
 

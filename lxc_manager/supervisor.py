@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -49,9 +50,18 @@ class Supervised:
     started_at: float = field(default_factory=time.monotonic)
 
 
+ROLES = ("all", "web", "worker")
+
+
 class Supervisor:
-    def __init__(self, settings: Settings) -> None:
+    """`role`: `all` (Redis unless REDIS_URL, workers, web), `web` (web server only) or
+    `worker` (RQ workers only); the split roles need a shared REDIS_URL and DATABASE_URL."""
+
+    def __init__(self, settings: Settings, role: str = "all") -> None:
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
         self.settings = settings
+        self.role = role
         self.stop_requested = threading.Event()
         self.redis: EmbeddedRedis | None = None
         self.supervised: list[Supervised] = []
@@ -70,6 +80,8 @@ class Supervisor:
         return frontend.build_dir(frontend.build_key(self.settings))
 
     def start_redis(self) -> str:
+        if self.role != "all" and self.settings.redis_url is None:
+            raise StartupError(f"--role {self.role} needs REDIS_URL (a shared Redis)")
         if self.settings.redis_url is not None:
             url = self.settings.redis_url
             try:
@@ -105,8 +117,8 @@ class Supervisor:
                 name,
                 "lxc_manager.cli",
                 "worker",
-                "--name",
-                f"{os.uname().nodename}-{os.getpid()}-{index}",
+                "--name-prefix",
+                f"{self._worker_prefix()}{index}",
             )
             child.start()
             self.supervised.append(Supervised(child, restartable=True))
@@ -120,10 +132,19 @@ class Supervisor:
         from rq import Worker
 
         connection = redis.Redis.from_url(url_for(RedisDb.RQ, self.child_env["REDIS_URL"]))
-        prefix = f"{os.uname().nodename}-{os.getpid()}-"
+        prefix = self._worker_prefix()
         return sum(
-            1 for worker in Worker.all(connection=connection) if worker.name.startswith(prefix)
+            1
+            for worker in Worker.all(connection=connection)
+            if worker.name.startswith(prefix) and worker.death_date is None
         )
+
+    @staticmethod
+    def _worker_prefix() -> str:
+        """Names of this `serve`'s workers start with it: `lxcm-<host>-<serve pid>-w`; each
+        start appends its own pid and a random part (worker.unique_worker_name)."""
+        host = re.sub(r"[^A-Za-z0-9_.-]+", "-", os.uname().nodename)
+        return f"lxcm-{host}-{os.getpid()}-w"
 
     def web_child(self, web_dir: Path) -> Child:
         env = dict(self.child_env)
@@ -192,16 +213,24 @@ class Supervisor:
     def start_stale_job_watch(self) -> threading.Thread:
         """Mark provisioning jobs whose worker died as failed (DESIGN §4b), every
         STALE_CHECK_INTERVAL seconds, in a thread so a slow database never delays the
-        restart of a crashed child."""
+        restart of a crashed child. Every replica ticks; one per round runs the sweep
+        (`scheduled.claim` in Redis)."""
+        from lxc_manager import scheduled
         from lxc_manager.provisioning.jobs import STALE_CHECK_INTERVAL, mark_stale_jobs
 
         client = redis.Redis.from_url(
             url_for(RedisDb.APP, self.child_env["REDIS_URL"]), socket_connect_timeout=3
         )
+        owner = scheduled.owner_id()
 
         def loop() -> None:
             while not self.stop_requested.wait(STALE_CHECK_INTERVAL):
                 try:
+                    # A little shorter than the tick, so the holder's next round can claim it.
+                    if not scheduled.claim(
+                        client, "stale-jobs", STALE_CHECK_INTERVAL * 0.9, owner=owner
+                    ):
+                        continue
                     marked = mark_stale_jobs(redis_app=client)
                 except Exception:  # logged; the next round tries again
                     log.warning("stale job check failed", exc_info=True)
@@ -262,19 +291,25 @@ class Supervisor:
 
     def run(self, build: bool = True) -> int:
         self.install_signal_handlers()
+        web = self.role in ("all", "web")
         try:
-            web_dir = self.prepare(build=build)
-            if not frontend.is_built(web_dir.name):
+            web_dir = self.prepare(build=build and web)
+            if web and not frontend.is_built(web_dir.name):
                 raise StartupError(
                     "the frontend is not built: run `lxc-manager build` (make run does)"
                 )
             self.before_start()
             self.child_env["REDIS_URL"] = self.start_redis()
             self.publish_disabled_endpoints()
-            self.start_workers()
-            self.start_web(web_dir)
+            if self.role in ("all", "worker"):
+                self.start_workers()
+            if web:
+                self.start_web(web_dir)
             self.start_stale_job_watch()
-            log.info("LXC Manager is ready at %s", self.settings.public_url)
+            if web:
+                log.info("LXC Manager is ready at %s", self.settings.public_url)
+            else:
+                log.info("LXC Manager workers are ready (role worker)")
             self.after_ready()
             return self.watch()
         except StartupError as exc:
