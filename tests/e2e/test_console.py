@@ -10,9 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import Peer, ensure_node, row, screenshot, sign_in
+from tests.support.app import ServeProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -48,6 +49,22 @@ def container(sim: Peer) -> Iterator[dict[str, Any]]:
             api.put(path, data={"cmode": before})
         else:
             api.put(path, data={"delete": "cmode"})
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_the_node_afterwards(browser: Browser, app: ServeProcess, sim: Peer) -> Iterator[None]:
+    """Later modules expect root@pam to have no node: this module's node goes at its end."""
+    yield
+    context = browser.new_context(base_url=app.base_url)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    sign_in(page, sim, next_path="/settings/nodes")
+    expect(page.locator("#nodes-table").or_(page.get_by_test_id("empty-state"))).to_be_visible()
+    if row(page, NODE).count():
+        row(page, NODE).get_by_role("button", name=f"Delete {NODE}").click()
+        page.get_by_role("alertdialog").get_by_role("button", name="Delete").click()
+        expect(row(page, NODE)).to_have_count(0)
+    context.close()
 
 
 def _terminal_text(page: Page) -> str:
@@ -114,10 +131,14 @@ def test_console_hostname_resize_and_exit(page: Page, sim: Peer, container: dict
     expect(recordings).to_contain_text("Proxmox console")
     listed = page.request.get("/console/recordings", params={"vmid": container["vmid"]}).json()
     finished = [r for r in listed["recordings"] if r["duration"] > 0]
-    recorded = page.request.get(f"/console/recordings/{finished[0]['id']}").json()
+    # the longest one is this test's session (opening the tab from the dashboard made a
+    # short one too); the table lists the same recordings, newest first
+    ours = max(finished, key=lambda r: r["bytes_out"])
+    recorded = page.request.get(f"/console/recordings/{ours['id']}").json()
     typed = "".join(text for _, kind, text in recorded["events"] if kind == "o")
     assert "hostname" in typed and container["name"] in typed, recorded["events"][:20]
-    recordings.get_by_role("button", name=re.compile("^Replay")).first.click()
+    index = [r["id"] for r in finished].index(ours["id"])
+    recordings.get_by_role("button", name=re.compile("^Replay")).nth(index).click()
     page.get_by_label("Replay speed").click()
     page.get_by_role("option", name="At once").click()
     replay = page.locator("#ct-replay")
