@@ -397,3 +397,8 @@ def small_icon_button(icon: str, color: str, label: Any, **props: Any) -> rx.Com
         aria_label=label,
         **props,
     )
+
+
+def small_button(icon: Any, label: Any, **props: Any) -> rx.Component:
+    """A small soft button with an icon before its label (a row's "Edit", "Replay")."""
+    return rx.button(rx.icon(icon, size=14), label, size="1", variant="soft", **props)

@@ -9,7 +9,7 @@ import reflex as rx
 
 from lxc_manager import routes
 from lxc_manager.pages.components.form import error
-from lxc_manager.pages.components.layout import muted
+from lxc_manager.pages.components.layout import muted, small_button
 from lxc_manager.pages.components.package_form import package_form
 from lxc_manager.pages.components.recipe import PackageRow
 from lxc_manager.pages.components.recipe_parts import (
@@ -43,11 +43,9 @@ def _edit_remove(
 ) -> tuple[rx.Component, rx.Component]:
     """ "Edit" (or "View" when read-only) and, when editable, a remove button."""
     return (
-        rx.button(
-            rx.icon(rx.cond(S.read_only, "eye", "pencil"), size=14),
+        small_button(
+            rx.cond(S.read_only, "eye", "pencil"),
             rx.cond(S.read_only, "View", "Edit"),
-            size="1",
-            variant="soft",
             on_click=on_open,
         ),
         _editable(remove_button(name, on_remove)),
