@@ -45,9 +45,21 @@ def loading(loaded: rx.Var[bool], content: rx.Component) -> rx.Component:
     return rx.cond(loaded, content, rx.center(rx.spinner(), width="100%", padding="2rem"))
 
 
-def row_button(icon: str, label: str, **props: Any) -> rx.Component:
+def row_button(icon: str | rx.Var[str], label: str | rx.Var[str], **props: Any) -> rx.Component:
     """A small soft button with an icon, for a table row's actions."""
     return rx.button(rx.icon(icon, size=14), label, size="1", variant="soft", **props)
+
+
+def small_icon_button(icon: str, color: str, label: Any, **props: Any) -> rx.Component:
+    """A small soft icon button of a row or a list, named by `label` for screen readers."""
+    return rx.icon_button(
+        rx.icon(icon, size=14),
+        size="1",
+        variant="soft",
+        color_scheme=color,
+        aria_label=label,
+        **props,
+    )
 
 
 def two_lines(main: rx.Var[str], detail: rx.Var[str]) -> rx.Component:

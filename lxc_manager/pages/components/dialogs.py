@@ -8,8 +8,7 @@ from typing import Any
 
 import reflex as rx
 
-from lxc_manager.pages.components.controls import busy_button
-from lxc_manager.pages.components.layout import small_icon_button
+from lxc_manager.pages.components.controls import busy_button, small_icon_button
 
 
 def confirm_button(

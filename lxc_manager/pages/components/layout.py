@@ -385,20 +385,3 @@ def back_link(label: str, href: str) -> rx.Component:
 def page_stack(*children: rx.Component, **props: str) -> rx.Component:
     """The body of a page: its parts one under the other."""
     return rx.vstack(*children, spacing=props.pop("spacing", "4"), width="100%", **props)
-
-
-def small_icon_button(icon: str, color: str, label: Any, **props: Any) -> rx.Component:
-    """A small soft icon button of a row or a list, named by `label` for screen readers."""
-    return rx.icon_button(
-        rx.icon(icon, size=14),
-        size="1",
-        variant="soft",
-        color_scheme=color,
-        aria_label=label,
-        **props,
-    )
-
-
-def small_button(icon: Any, label: Any, **props: Any) -> rx.Component:
-    """A small soft button with an icon before its label (a row's "Edit", "Replay")."""
-    return rx.button(rx.icon(icon, size=14), label, size="1", variant="soft", **props)

@@ -9,7 +9,7 @@ from typing import Any
 import reflex as rx
 from reflex.event import EventSpec
 
-from lxc_manager.pages.components.layout import small_icon_button
+from lxc_manager.pages.components.controls import small_icon_button
 
 
 def bucket_picker(

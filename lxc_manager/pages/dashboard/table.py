@@ -5,9 +5,10 @@ from __future__ import annotations
 import reflex as rx
 
 from lxc_manager import routes
+from lxc_manager.pages.components.controls import small_icon_button
 from lxc_manager.pages.components.dialogs import confirm_button, trash_button
 from lxc_manager.pages.components.form import NO_ERRORS, Form, flag
-from lxc_manager.pages.components.layout import muted, small_icon_button
+from lxc_manager.pages.components.layout import muted
 from lxc_manager.pages.components.listing import data_table
 from lxc_manager.pages.dashboard.rows import ACTION_LABELS, Load, Row
 from lxc_manager.pages.dashboard.state import DashboardState as S

@@ -8,8 +8,9 @@ from typing import Any, Literal
 import reflex as rx
 
 from lxc_manager import routes
+from lxc_manager.pages.components.controls import row_button
 from lxc_manager.pages.components.form import error
-from lxc_manager.pages.components.layout import muted, small_button
+from lxc_manager.pages.components.layout import muted
 from lxc_manager.pages.components.package_form import package_form
 from lxc_manager.pages.components.recipe import PackageRow
 from lxc_manager.pages.components.recipe_parts import (
@@ -43,7 +44,7 @@ def _edit_remove(
 ) -> tuple[rx.Component, rx.Component]:
     """ "Edit" (or "View" when read-only) and, when editable, a remove button."""
     return (
-        small_button(
+        row_button(
             rx.cond(S.read_only, "eye", "pencil"),
             rx.cond(S.read_only, "View", "Edit"),
             on_click=on_open,

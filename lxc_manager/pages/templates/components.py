@@ -7,9 +7,9 @@ import reflex as rx
 
 from lxc_manager import routes
 from lxc_manager.pages.components import form as fk
-from lxc_manager.pages.components.controls import busy_icon, note
+from lxc_manager.pages.components.controls import busy_icon, note, row_button
 from lxc_manager.pages.components.dialogs import delete_button
-from lxc_manager.pages.components.layout import bar, muted, owner_badge, small_button
+from lxc_manager.pages.components.layout import bar, muted, owner_badge
 from lxc_manager.pages.components.listing import data_table
 
 from .rows import TemplateRow
@@ -128,7 +128,7 @@ def _name_cell(row: TemplateRow) -> rx.Component:
 
 def _actions(row: TemplateRow) -> rx.Component:
     return rx.hstack(
-        small_button(
+        row_button(
             "copy",
             rx.cond(row.can_edit, "Duplicate", "Duplicate to edit"),
             on_click=S.duplicate(row.id),
