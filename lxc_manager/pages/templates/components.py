@@ -9,7 +9,7 @@ from lxc_manager import routes
 from lxc_manager.pages.components import form as fk
 from lxc_manager.pages.components.controls import busy_icon, note, row_button
 from lxc_manager.pages.components.dialogs import delete_button
-from lxc_manager.pages.components.layout import bar, muted, owner_badge
+from lxc_manager.pages.components.layout import bar, clamped, muted, owner_badge
 from lxc_manager.pages.components.listing import data_table
 
 from .rows import TemplateRow
@@ -18,12 +18,6 @@ from .state import TemplatesState as S
 # The toolbar's controls: a form kit form without errors (filters cannot be wrong).
 FILTERS = fk.Form(errors=rx.Var.create({}), id_prefix="template-", fields=("search", "tag-filter"))
 HEADERS = ("Template", "OS template", "Tags", "Contents", "")
-TWO_LINES = {  # two lines at most, wrapped at spaces (a nowrap line widens the table)
-    "overflow": "hidden",
-    "display": "-webkit-box",
-    "WebkitLineClamp": "2",
-    "WebkitBoxOrient": "vertical",
-}
 DELETE_TEXT = (
     "The template ",
     " with its scripts, files and packages is deleted. Containers created from it are not touched.",
@@ -115,13 +109,7 @@ def _name_cell(row: TemplateRow) -> rx.Component:
             spacing="2",
             align="center",
         ),
-        rx.text(
-            row.description,
-            size="1",
-            color=rx.color("gray", 10),
-            max_width="36rem",
-            style=TWO_LINES,
-        ),
+        clamped(row.description, 2, max_width="36rem"),
         spacing="1",
     )
 
