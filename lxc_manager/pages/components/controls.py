@@ -40,6 +40,18 @@ def note(icon: str, content: rx.Component, color: str | None = None, **props: An
     return rx.callout.root(rx.callout.icon(rx.icon(icon)), content, width="100%", **props)
 
 
+def list_note(
+    items: rx.Var[list[Any]],
+    icon: str,
+    content: rx.Component,
+    color: str | None = None,
+    **props: Any,
+) -> rx.Component:
+    """A `note` about `items` (a bulk action's results, a sync's errors), shown while there
+    are any."""
+    return rx.cond(items.length() > 0, note(icon, content, color, **props))
+
+
 def loading(loaded: rx.Var[bool], content: rx.Component) -> rx.Component:
     """`content` once the page's data is loaded, a spinner until then."""
     return rx.cond(loaded, content, rx.center(rx.spinner(), width="100%", padding="2rem"))

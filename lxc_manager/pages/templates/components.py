@@ -7,7 +7,7 @@ import reflex as rx
 
 from lxc_manager import routes
 from lxc_manager.pages.components import form as fk
-from lxc_manager.pages.components.controls import busy_icon, note, row_button
+from lxc_manager.pages.components.controls import busy_icon, list_note, row_button
 from lxc_manager.pages.components.dialogs import delete_button
 from lxc_manager.pages.components.layout import bar, clamped, muted, owner_badge
 from lxc_manager.pages.components.listing import data_table
@@ -75,25 +75,21 @@ def toolbar() -> rx.Component:
 
 
 def sync_report() -> rx.Component:
-    return rx.cond(
-        S.sync_errors.length() > 0,
-        note(
-            "triangle-alert",
-            rx.vstack(
-                rx.text(
-                    S.sync_summary, ". These templates were not loaded:", weight="bold", size="2"
+    return list_note(
+        S.sync_errors,
+        "triangle-alert",
+        rx.vstack(
+            rx.text(S.sync_summary, ". These templates were not loaded:", weight="bold", size="2"),
+            rx.el.ul(
+                rx.foreach(
+                    S.sync_errors, lambda e: rx.el.li(rx.code(e, variant="ghost", size="1"))
                 ),
-                rx.el.ul(
-                    rx.foreach(
-                        S.sync_errors, lambda e: rx.el.li(rx.code(e, variant="ghost", size="1"))
-                    ),
-                    style={"paddingLeft": "1rem", "margin": "0"},
-                ),
-                spacing="2",
+                style={"paddingLeft": "1rem", "margin": "0"},
             ),
-            "amber",
-            id="sync-errors",
+            spacing="2",
         ),
+        "amber",
+        id="sync-errors",
     )
 
 
