@@ -40,14 +40,38 @@ def note(icon: str, content: rx.Component, color: str | None = None, **props: An
     return rx.callout.root(rx.callout.icon(rx.icon(icon)), content, width="100%", **props)
 
 
+def list_note(
+    items: rx.Var[list[Any]],
+    icon: str,
+    content: rx.Component,
+    color: str | None = None,
+    **props: Any,
+) -> rx.Component:
+    """A `note` about `items` (a bulk action's results, a sync's errors), shown while there
+    are any."""
+    return rx.cond(items.length() > 0, note(icon, content, color, **props))
+
+
 def loading(loaded: rx.Var[bool], content: rx.Component) -> rx.Component:
     """`content` once the page's data is loaded, a spinner until then."""
     return rx.cond(loaded, content, rx.center(rx.spinner(), width="100%", padding="2rem"))
 
 
-def row_button(icon: str, label: str, **props: Any) -> rx.Component:
+def row_button(icon: str | rx.Var[str], label: str | rx.Var[str], **props: Any) -> rx.Component:
     """A small soft button with an icon, for a table row's actions."""
     return rx.button(rx.icon(icon, size=14), label, size="1", variant="soft", **props)
+
+
+def small_icon_button(icon: str, color: str, label: Any, **props: Any) -> rx.Component:
+    """A small soft icon button of a row or a list, named by `label` for screen readers."""
+    return rx.icon_button(
+        rx.icon(icon, size=14),
+        size="1",
+        variant="soft",
+        color_scheme=color,
+        aria_label=label,
+        **props,
+    )
 
 
 def two_lines(main: rx.Var[str], detail: rx.Var[str]) -> rx.Component:

@@ -8,7 +8,7 @@ from typing import Any
 
 import reflex as rx
 
-from lxc_manager.pages.components.controls import busy_button
+from lxc_manager.pages.components.controls import busy_button, small_icon_button
 
 
 def confirm_button(
@@ -44,14 +44,7 @@ def confirm_button(
 
 def trash_button(name: rx.Var[Any], **props: Any) -> rx.Component:
     """A small red trash icon button (`Delete {name}` for readers)."""
-    return rx.icon_button(
-        rx.icon("trash-2", size=14),
-        size="1",
-        variant="soft",
-        color_scheme="red",
-        aria_label=f"Delete {name}",
-        **props,
-    )
+    return small_icon_button("trash-2", "red", f"Delete {name}", **props)
 
 
 def delete_button(

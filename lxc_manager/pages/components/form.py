@@ -12,6 +12,7 @@ time (`Form.known`), so a typo is an error, never a silently ignored field.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -107,16 +108,18 @@ def field(
     return component
 
 
-def text_input(
+def _control(
+    component_fn: Callable[..., rx.Component],
     form: Form,
     name: str,
     value: rx.Var[str] | None = None,
     on_change: Handler | None = None,
     **props: Any,
 ) -> rx.Component:
-    """A text input. Controlled (`value` + `on_change`) or part of a submitted form
-    (no `value`: it carries `name`, and `default_value` may be passed). `slot`: an
-    `rx.input.slot(...)` shown inside the box (a search icon)."""
+    """A text box (`rx.input` or `rx.text_area`) of `form`. Controlled (`value` +
+    `on_change`) or part of a submitted form (no `value`: it carries `name`, and
+    `default_value` may be passed). `slot`: an `rx.input.slot(...)` shown inside the box
+    (a search icon)."""
     controlled: dict[str, Any] = (
         {"value": value, "on_change": on_change} if value is not None else {"name": name}
     )
@@ -124,7 +127,7 @@ def text_input(
     if form.read_only is not False:
         props.setdefault("read_only", form.read_only)
     slot = props.pop("slot", None)
-    component: rx.Component = rx.input(
+    return component_fn(
         *([slot] if slot is not None else []),
         id=props.pop("id", form.control_id(name)),
         width=props.pop("width", "100%"),
@@ -132,41 +135,13 @@ def text_input(
         **controlled,
         **props,
     )
-    return component
 
 
-def number_input(
-    form: Form,
-    name: str,
-    value: rx.Var[str] | None = None,
-    on_change: Handler | None = None,
-    **props: Any,
-) -> rx.Component:
-    """A whole number typed as text (the State parses and checks it)."""
-    return text_input(form, name, value, on_change, input_mode="numeric", **props)
-
-
-def textarea(
-    form: Form,
-    name: str,
-    value: rx.Var[str] | None = None,
-    on_change: Handler | None = None,
-    **props: Any,
-) -> rx.Component:
-    controlled: dict[str, Any] = (
-        {"value": value, "on_change": on_change} if value is not None else {"name": name}
-    )
-    custom = {**form.a11y(name), **props.pop("custom_attrs", {})}
-    if form.read_only is not False:
-        props.setdefault("read_only", form.read_only)
-    component: rx.Component = rx.text_area(
-        id=props.pop("id", form.control_id(name)),
-        width=props.pop("width", "100%"),
-        custom_attrs=custom,
-        **controlled,
-        **props,
-    )
-    return component
+# text_input(form, name, value=None, on_change=None, **props), and the same for the others.
+text_input = functools.partial(_control, rx.input)
+# A whole number typed as text (the State parses and checks it).
+number_input = functools.partial(_control, rx.input, input_mode="numeric")
+textarea = functools.partial(_control, rx.text_area)
 
 
 def select(

@@ -348,6 +348,18 @@ def muted(
     return rx.text(*children, size=size, color=rx.color("gray", shade))
 
 
+def clamped(text: rx.Var[str], lines: int, shade: int = 10, **props: Any) -> rx.Component:
+    """A description in small grey text cut to `lines` lines at most, wrapped at spaces
+    (a nowrap line would widen its table or card)."""
+    clamp = {
+        "overflow": "hidden",
+        "display": "-webkit-box",
+        "WebkitLineClamp": str(lines),
+        "WebkitBoxOrient": "vertical",
+    }
+    return rx.text(text, size="1", color=rx.color("gray", shade), style=clamp, **props)
+
+
 def bar(*children: rx.Component, **props: str) -> rx.Component:
     """A row across the page (toolbars, headings with badges), wrapping on narrow screens."""
     for name, value in (("width", "100%"), ("align", "center"), ("spacing", "3"), ("wrap", "wrap")):

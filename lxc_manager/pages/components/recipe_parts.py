@@ -9,6 +9,8 @@ from typing import Any
 import reflex as rx
 from reflex.event import EventSpec
 
+from lxc_manager.pages.components.controls import small_icon_button
+
 
 def bucket_picker(
     names: rx.Var[list[str]],
@@ -52,14 +54,9 @@ def move_buttons(
     """Up and down arrows for the row at `index` of `count` rows."""
 
     def arrow(icon: str, delta: int, disabled: rx.Var[bool], where: str) -> rx.Component:
-        return rx.icon_button(
-            rx.icon(icon, size=14),
-            size="1",
-            variant="soft",
-            color_scheme="gray",
-            on_click=on_move(index, delta),
-            disabled=disabled,
-            aria_label=rx.Var.create("Move ") + name + where,
+        label = rx.Var.create("Move ") + name + where
+        return small_icon_button(
+            icon, "gray", label, on_click=on_move(index, delta), disabled=disabled
         )
 
     return rx.fragment(
@@ -75,14 +72,8 @@ def version_cell(version: rx.Var[str]) -> rx.Component:
 def remove_button(
     name: rx.Var[str], on_click: EventSpec, icon: str = "trash-2", color: str = "red"
 ) -> rx.Component:
-    return rx.icon_button(
-        rx.icon(icon, size=14),
-        size="1",
-        variant="soft",
-        color_scheme=color,
-        on_click=on_click,
-        aria_label=rx.Var.create("Remove ") + name,
-    )
+    label = rx.Var.create("Remove ") + name
+    return small_icon_button(icon, color, label, on_click=on_click)
 
 
 RESOURCES = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from lxc_manager.pages.components.controls import row_button
 from lxc_manager.pages.components.listing import data_table
 from lxc_manager.pages.components.terminal import xterm_console
 from lxc_manager.pages.container_detail.console_state import SPEEDS, ConsoleState, RecordingRow
@@ -43,11 +44,9 @@ def _recording_row(row: RecordingRow) -> rx.Component:
         rx.table.cell(row.user),
         rx.table.cell(rx.text(row.size, size="1")),
         rx.table.cell(
-            rx.button(
-                rx.icon("play", size=14),
+            row_button(
+                "play",
                 "Replay",
-                size="1",
-                variant="soft",
                 on_click=C.replay(row.id),
                 aria_label=f"Replay the recording of {row.started}",
             )

@@ -269,26 +269,32 @@ class ContainerDetailState(GuardedState, rx.State):
         ):
             yield update
 
+    def _snapshot_action(self, verb: str, name: str) -> AsyncIterator[EventSpec | None]:
+        """Roll back to (`verb` "rollback") or delete (`verb` "delete") snapshot `name`."""
+        if verb == "rollback":
+            return self._snapshot_task(
+                f"rollback {name}",
+                f"Rollback to {name}",
+                lambda: detail.rollback_snapshot(*self._where(), name),
+                lambda: all_of(self._load_overview(), self._load_metrics()),
+            )
+        return self._snapshot_task(
+            f"delete {name}",
+            f"Delete snapshot {name}",
+            lambda: detail.delete_snapshot(*self._where(), name),
+            self._load_snapshots,
+        )
+
     @rx.event
     @require_session
     async def rollback(self, name: str) -> AsyncIterator[EventSpec | None]:
-        async for update in self._snapshot_task(
-            f"rollback {name}",
-            f"Rollback to {name}",
-            lambda: detail.rollback_snapshot(*self._where(), name),
-            lambda: all_of(self._load_overview(), self._load_metrics()),
-        ):
+        async for update in self._snapshot_action("rollback", name):
             yield update
 
     @rx.event
     @require_session
     async def delete_snapshot(self, name: str) -> AsyncIterator[EventSpec | None]:
-        async for update in self._snapshot_task(
-            f"delete {name}",
-            f"Delete snapshot {name}",
-            lambda: detail.delete_snapshot(*self._where(), name),
-            self._load_snapshots,
-        ):
+        async for update in self._snapshot_action("delete", name):
             yield update
 
     # ---- services -------------------------------------------------------------------------

@@ -86,6 +86,19 @@ def _toast(ok: bool, text: str) -> EventSpec:
     return toast
 
 
+def _filter_setter(field: str) -> Any:
+    """The guarded handler `set_<field>` (a filter select's on_change): sets the filter,
+    goes back to the first page and applies the view."""
+
+    def handler(self: DashboardState, value: str) -> None:
+        self._filter(field, value)
+
+    handler.__name__ = f"set_{field}"
+    handler.__qualname__ = f"DashboardState.set_{field}"  # Reflex names the event by it
+    # Any: rx.event's overloads type only handlers written as methods of a State.
+    return rx.event(require_session(handler))
+
+
 class DashboardState(GuardedState, NodeSummaryMixin, rx.State):
     rows: list[Row] = []
     jobs: list[JobRow] = []
@@ -187,20 +200,9 @@ class DashboardState(GuardedState, NodeSummaryMixin, rx.State):
         self.page = 0
         self._apply_view()
 
-    @rx.event
-    @require_session
-    def set_node_filter(self, value: str) -> None:
-        self._filter("node_filter", value)
-
-    @rx.event
-    @require_session
-    def set_status_filter(self, value: str) -> None:
-        self._filter("status_filter", value)
-
-    @rx.event
-    @require_session
-    def set_tag_filter(self, value: str) -> None:
-        self._filter("tag_filter", value)
+    set_node_filter = _filter_setter("node_filter")
+    set_status_filter = _filter_setter("status_filter")
+    set_tag_filter = _filter_setter("tag_filter")
 
     @rx.event
     @require_session

@@ -5,7 +5,8 @@ from __future__ import annotations
 import reflex as rx
 
 from lxc_manager import routes
-from lxc_manager.pages.components.dialogs import confirm_button
+from lxc_manager.pages.components.controls import small_icon_button
+from lxc_manager.pages.components.dialogs import confirm_button, trash_button
 from lxc_manager.pages.components.form import NO_ERRORS, Form, flag
 from lxc_manager.pages.components.layout import muted
 from lxc_manager.pages.components.listing import data_table
@@ -97,28 +98,13 @@ def actions(row: Row) -> rx.Component:
         rx.cond(
             row.status == "running",
             rx.link(
-                rx.icon_button(
-                    rx.icon("terminal", size=14),
-                    size="1",
-                    variant="soft",
-                    color_scheme="gray",
-                    aria_label=f"Console of {row.vmid}",
-                    tab_index=-1,
-                ),
+                small_icon_button("terminal", "gray", f"Console of {row.vmid}", tab_index=-1),
                 href=routes.container_console(row.node_id, row.vmid),
                 aria_label=f"Console of {row.vmid}",
                 title="Console",
             ),
         ),
-        rx.icon_button(
-            rx.icon("trash-2", size=14),
-            size="1",
-            variant="soft",
-            color_scheme="red",
-            aria_label=f"Delete {row.vmid}",
-            on_click=S.ask_delete(row.key),
-            disabled=_busy(row),
-        ),
+        trash_button(row.vmid, on_click=S.ask_delete(row.key), disabled=_busy(row)),
         spacing="1",
         justify="end",
         wrap="wrap",  # on a narrow table the buttons take two lines rather than clip the row

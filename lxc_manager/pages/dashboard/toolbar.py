@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from lxc_manager.containers.view import ALL, SORTS
-from lxc_manager.pages.components.controls import note
+from lxc_manager.pages.components.controls import list_note
 from lxc_manager.pages.components.layout import muted
 from lxc_manager.pages.components.listing import choices, filter_select, search_box
 from lxc_manager.pages.dashboard.state import DashboardState as S
@@ -117,16 +117,9 @@ def bulk_bar() -> rx.Component:
 
 
 def bulk_results() -> rx.Component:
-    return rx.cond(
-        S.bulk_results.length() > 0,
-        note(
-            "list-checks",
-            rx.vstack(
-                rx.foreach(S.bulk_results, lambda line: rx.text(line, size="2")),
-                spacing="1",
-            ),
-            id="bulk-results",
-        ),
+    lines = rx.foreach(S.bulk_results, lambda line: rx.text(line, size="2"))
+    return list_note(
+        S.bulk_results, "list-checks", rx.vstack(lines, spacing="1"), id="bulk-results"
     )
 
 

@@ -263,16 +263,15 @@ def _failed_actions() -> rx.Component:
 
 
 def _failed() -> rx.Component:
-    return rx.callout.root(
-        rx.callout.icon(rx.icon("circle-x")),
+    return note(
+        "circle-x",
         rx.vstack(
             rx.text(J.error, weight="medium", size="2", id="job-error"),
             rx.cond(J.kept, rx.text("The container is kept for debugging.", size="2")),
             _failed_actions(),
             spacing="2",
         ),
-        color_scheme="red",
-        width="100%",
+        "red",
         id="job-failed",
     )
 

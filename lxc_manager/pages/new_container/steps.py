@@ -6,7 +6,7 @@ import reflex as rx
 
 from lxc_manager import routes
 from lxc_manager.pages.components.form import error
-from lxc_manager.pages.components.layout import muted
+from lxc_manager.pages.components.layout import clamped, muted
 from lxc_manager.pages.components.package_form import package_form
 from lxc_manager.pages.components.recipe import PackageRow
 from lxc_manager.pages.components.recipe_parts import (
@@ -37,17 +37,7 @@ def _template_card(choice: TemplateChoice) -> rx.Component:
                 width="100%",
                 align="center",
             ),
-            rx.text(
-                choice.description,
-                size="1",
-                color=rx.color("gray", 11),
-                style={
-                    "display": "-webkit-box",
-                    "WebkitLineClamp": "3",
-                    "WebkitBoxOrient": "vertical",
-                    "overflow": "hidden",
-                },
-            ),
+            clamped(choice.description, 3, shade=11),
             rx.hstack(
                 rx.code(choice.os_template, size="1", variant="ghost"),
                 muted(choice.counts, size="1"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from lxc_manager.pages.components import form as fk
+from lxc_manager.pages.components.controls import row_button
 from lxc_manager.pages.components.dialogs import delete_button, dialog_actions, form_dialog
 from lxc_manager.pages.components.layout import muted, owner_badge
 from lxc_manager.templates.spec import VISIBILITY_LABELS
@@ -93,13 +94,7 @@ def _actions(row: BucketRow) -> rx.Component:
     return rx.cond(
         row.can_edit,
         rx.hstack(
-            rx.button(
-                rx.icon("pencil", size=14),
-                "Edit",
-                size="1",
-                variant="soft",
-                on_click=S.open_edit(row.id),
-            ),
+            row_button("pencil", "Edit", on_click=S.open_edit(row.id)),
             delete_button(row.name, "bucket", S.delete(row.id), DELETE_TEXT),
             spacing="2",
         ),

@@ -39,6 +39,13 @@ def _item_form(
     )
 
 
+def _name_input(form: Form, value: rx.Var[str], example: str) -> rx.Component:
+    """The item's name, required, focused when its dialog opens."""
+    return text_input(
+        form, "name", default_value=value, placeholder=example, auto_focus=True, required=True
+    )
+
+
 def script_dialog() -> rx.Component:
     editing = S.script_index >= 0
     # a new script starts from the skeleton
@@ -53,14 +60,7 @@ def script_dialog() -> rx.Component:
         style={**CODE, "tabSize": "4"},
         custom_attrs={"autoCapitalize": "off", "autoCorrect": "off"},
     )
-    name = text_input(
-        SCRIPT,
-        "name",
-        default_value=current.name,
-        placeholder="10-install-app.sh",
-        auto_focus=True,
-        required=True,
-    )
+    name = _name_input(SCRIPT, current.name, "10-install-app.sh")
     return form_dialog(
         rx.cond(editing, "Edit script", "Add a script"),
         _item_form(
@@ -105,14 +105,7 @@ def file_dialog() -> rx.Component:
     current = rx.cond(
         editing, S.files[S.file_index.to(int)], FileRow(name="", target_path="", content="")
     )
-    name = text_input(
-        FILE,
-        "name",
-        default_value=current.name,
-        placeholder="nginx.conf",
-        required=True,
-        auto_focus=True,
-    )
+    name = _name_input(FILE, current.name, "nginx.conf")
     target = text_input(
         FILE,
         "target_path",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 import reflex as rx
 
 from lxc_manager import routes
+from lxc_manager.pages.components.controls import row_button
 from lxc_manager.pages.components.form import error
 from lxc_manager.pages.components.layout import muted
 from lxc_manager.pages.components.package_form import package_form
@@ -42,11 +44,9 @@ def _edit_remove(
 ) -> tuple[rx.Component, rx.Component]:
     """ "Edit" (or "View" when read-only) and, when editable, a remove button."""
     return (
-        rx.button(
-            rx.icon(rx.cond(S.read_only, "eye", "pencil"), size=14),
+        row_button(
+            rx.cond(S.read_only, "eye", "pencil"),
             rx.cond(S.read_only, "View", "Edit"),
-            size="1",
-            variant="soft",
             on_click=on_open,
         ),
         _editable(remove_button(name, on_remove)),
@@ -77,16 +77,21 @@ def _table(rows: rx.Component, table_id: str, headers: Sequence[str] = ()) -> rx
     )
 
 
+def _code_cell(text: rx.Var[str], *below: rx.Component) -> rx.Component:
+    """A cell with `text` as code and, below it, its notes and errors."""
+    return rx.table.cell(rx.vstack(rx.code(text, variant="ghost"), *below, spacing="1"))
+
+
+def _actions_cell(*buttons: rx.Component) -> rx.Component:
+    """The row's buttons, at the end of the row."""
+    return rx.table.cell(rx.hstack(*buttons, spacing="2", justify="end"))
+
+
 def _script_row(row: ScriptRow, index: rx.Var[int]) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.text(index + 1, color=rx.color("gray", 10))),
-        rx.table.cell(
-            rx.vstack(
-                rx.code(row.name, variant="ghost"),
-                _row_error(f"scripts.{index}.name"),
-                _row_error(f"scripts.{index}.content"),
-                spacing="1",
-            )
+        _code_cell(
+            row.name, _row_error(f"scripts.{index}.name"), _row_error(f"scripts.{index}.content")
         ),
         rx.table.cell(muted(row.lines, " lines", size="1")),
         rx.table.cell(
@@ -97,13 +102,9 @@ def _script_row(row: ScriptRow, index: rx.Var[int]) -> rx.Component:
                 aria_label=f"Enable {row.name}",
             )
         ),
-        rx.table.cell(
-            rx.hstack(
-                _editable(move_buttons(index, S.scripts.length(), row.name, S.move_script)),
-                *_edit_remove(row.name, S.open_script(index), S.remove_script(index)),
-                spacing="2",
-                justify="end",
-            )
+        _actions_cell(
+            _editable(move_buttons(index, S.scripts.length(), row.name, S.move_script)),
+            *_edit_remove(row.name, S.open_script(index), S.remove_script(index)),
         ),
         align="center",
         custom_attrs={"data-script": row.name},
@@ -111,15 +112,18 @@ def _script_row(row: ScriptRow, index: rx.Var[int]) -> rx.Component:
 
 
 def _item_tab(
-    kind: str,
+    kind: Literal["script", "file"],
     intro: str,
-    on_add: rx.EventSpec,
-    count: rx.Var[int],
-    table: rx.Component,
+    row: Callable[[Any, rx.Var[int]], rx.Component],
     dialog: rx.Component,
+    headers: Sequence[str] = (),
 ) -> rx.Component:
     """A tab of items edited in a dialog (`kind`: "script", "file"): what it holds, its
-    "Add" button, the list's error, the table (or "No …s.") and the dialog."""
+    "Add" button, the list's error, the table of `row`s (or "No …s.") and the dialog."""
+    rows = getattr(S, f"{kind}s")
+    table = _table(rx.foreach(rows, row), f"{kind}s-table", headers)
+    on_add = getattr(S, f"open_{kind}")(-1)
+    count = rows.length()
     return rx.vstack(
         _section_header(intro, f"Add {kind}", on_add, f"add-{kind}"),
         error(FORM, f"{kind}s"),
@@ -131,61 +135,36 @@ def _item_tab(
 
 
 def scripts_tab() -> rx.Component:
-    return _item_tab(
-        "script",
-        "Scripts run in this order after the packages are installed. Disabled scripts are skipped.",
-        S.open_script(-1),
-        S.scripts.length(),
-        _table(rx.foreach(S.scripts, _script_row), "scripts-table"),
-        script_dialog(),
+    intro = (
+        "Scripts run in this order after the packages are installed. Disabled scripts are skipped."
     )
+    return _item_tab("script", intro, _script_row, script_dialog())
 
 
 def _file_row(row: FileRow, index: rx.Var[int]) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.code(row.name, variant="ghost")),
-        rx.table.cell(
-            rx.vstack(
-                rx.code(row.target_path, variant="ghost"),
-                _row_error(f"files.{index}.target_path"),
-                spacing="1",
-            )
-        ),
+        _code_cell(row.target_path, _row_error(f"files.{index}.target_path")),
         rx.table.cell(rx.badge(row.policy, variant="soft")),
         rx.table.cell(rx.code(row.mode, variant="ghost")),
-        rx.table.cell(
-            rx.hstack(
-                *_edit_remove(row.name, S.open_file(index), S.remove_file(index)),
-                spacing="2",
-                justify="end",
-            )
-        ),
+        _actions_cell(*_edit_remove(row.name, S.open_file(index), S.remove_file(index))),
         align="center",
         custom_attrs={"data-file": row.name},
     )
 
 
 def files_tab() -> rx.Component:
-    return _item_tab(
-        "file",
-        "Files are written into the container before packages and scripts.",
-        S.open_file(-1),
-        S.files.length(),
-        _table(rx.foreach(S.files, _file_row), "files-table", FILE_HEADERS),
-        file_dialog(),
-    )
+    intro = "Files are written into the container before packages and scripts."
+    return _item_tab("file", intro, _file_row, file_dialog(), FILE_HEADERS)
 
 
 def _package_row(row: PackageRow, index: rx.Var[int]) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.badge(row.manager, variant="soft")),
-        rx.table.cell(
-            rx.vstack(
-                rx.code(row.name, variant="ghost"),
-                rx.cond(row.command != "", muted(row.command, size="1")),
-                _row_error(f"packages.{index}.name"),
-                spacing="1",
-            )
+        _code_cell(
+            row.name,
+            rx.cond(row.command != "", muted(row.command, size="1")),
+            _row_error(f"packages.{index}.name"),
         ),
         version_cell(row.version),
         rx.table.cell(_editable(remove_button(row.name, S.remove_package(index)))),

@@ -10,7 +10,7 @@ re-renders. Templates hold no secrets, so the draft may live in state vars.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Final
+from typing import Any, Final, Literal
 
 import reflex as rx
 from reflex.event import EventSpec
@@ -45,6 +45,7 @@ from .rows import FileRow, ScriptRow, file_row, script_row
 
 NEW = "new"
 CLOSED = -2  # the script / file dialog is closed (-1: adding a new one)
+ItemKind = Literal["script", "file"]  # `<kind>s` are its rows, `<kind>_index` its dialog
 # Every name the editor's form knows (controls and errors, as `validate_template` keys
 # them); the handlers that take a name from the browser accept only their part of it.
 FIELDS: Final = frozenset(
@@ -192,17 +193,53 @@ class TemplateEditorState(GuardedState, ShapeMixin, RecipeMixin, rx.State):
         if preset in FEATURE_PRESETS and self._edit():
             self._set_features(Features(**FEATURE_PRESETS[preset][1]))
 
+    # ---- the script and file dialogs ---------------------------------------------------
+    def _open_item(self, kind: ItemKind, index: int) -> None:
+        """Open the script or file dialog on row `index` (-1 for a new one)."""
+        self.item_errors = {}
+        setattr(self, f"{kind}_index", index)
+
+    def _close_item(self, kind: ItemKind, open_: bool) -> None:
+        if not open_:
+            setattr(self, f"{kind}_index", CLOSED)
+
+    def _with_item(self, kind: ItemKind, row: ScriptRow | FileRow) -> list[Any]:
+        """The rows of `kind` with `row` in the place of the one being edited, or added."""
+        index: int = getattr(self, f"{kind}_index")
+        rows = list(getattr(self, f"{kind}s"))
+        if index >= 0:
+            rows[index] = row
+        else:
+            rows.append(row)
+        return rows
+
+    def _keep_items(self, kind: ItemKind, rows: list[Any], draft: TemplateSpec) -> None:
+        """Keep `rows` and close the dialog, or show what is wrong with the edited row."""
+        index: int = getattr(self, f"{kind}_index")
+        problems = item_problems(draft, f"{kind}s", len(rows) if index < 0 else index + 1)
+        if problems:
+            self.item_errors = problems
+            return
+        setattr(self, f"{kind}s", rows)
+        setattr(self, f"{kind}_index", CLOSED)
+        self.item_errors = {}
+        self._clear_errors(f"{kind}s")
+
+    def _remove_item(self, kind: ItemKind, index: int) -> None:
+        rows = getattr(self, f"{kind}s")
+        if 0 <= index < len(rows) and self._edit():
+            setattr(self, f"{kind}s", [r for i, r in enumerate(rows) if i != index])
+            self._clear_errors(f"{kind}s")
+
     # ---- scripts (their switch and order: RecipeMixin) --------------------------------
     @rx.event
     @require_session
     def open_script(self, index: int) -> None:
-        self.item_errors = {}
-        self.script_index = index
+        self._open_item("script", index)
 
     @rx.event
     def close_script(self, open_: bool = False) -> None:
-        if not open_:
-            self.script_index = CLOSED
+        self._close_item("script", open_)
 
     @rx.event
     @require_session
@@ -217,46 +254,30 @@ class TemplateEditorState(GuardedState, ShapeMixin, RecipeMixin, rx.State):
             enabled=self.scripts[index].enabled if index >= 0 else True,
             lines=count_lines(content),
         )
-        scripts = list(self.scripts)
-        if index >= 0:
-            scripts[index] = row
-        else:
-            scripts.append(row)
-        draft = replace(
-            self._spec(), scripts=tuple(ScriptSpec(s.name, s.content, s.enabled) for s in scripts)
-        )
-        problems = item_problems(draft, "scripts", len(scripts) if index < 0 else index + 1)
-        if problems:
-            self.item_errors = problems
-            return
-        self.scripts, self.script_index, self.item_errors = scripts, CLOSED, {}
-        self._clear_errors("scripts")
+        scripts = self._with_item("script", row)
+        specs = tuple(ScriptSpec(s.name, s.content, s.enabled) for s in scripts)
+        self._keep_items("script", scripts, replace(self._spec(), scripts=specs))
 
     @rx.event
     @require_session
     def remove_script(self, index: int) -> None:
-        if 0 <= index < len(self.scripts) and self._edit():
-            self.scripts = [s for i, s in enumerate(self.scripts) if i != index]
-            self._clear_errors("scripts")
+        self._remove_item("script", index)
 
     # ---- files --------------------------------------------------------------------------
     @rx.event
     @require_session
     def open_file(self, index: int) -> None:
-        self.item_errors = {}
-        self.file_index = index
+        self._open_item("file", index)
 
     @rx.event
     def close_file(self, open_: bool = False) -> None:
-        if not open_:
-            self.file_index = CLOSED
+        self._close_item("file", open_)
 
     @rx.event
     @require_session
     def save_file(self, form: dict[str, str]) -> None:
         if not self._edit():
             return
-        index = self.file_index
         row = FileRow(
             name=form.get("name", "").strip(),
             target_path=form.get("target_path", "").strip(),
@@ -264,29 +285,18 @@ class TemplateEditorState(GuardedState, ShapeMixin, RecipeMixin, rx.State):
             policy=form.get("policy", "replace"),
             mode=form.get("mode", "0644").strip() or "0644",
         )
-        files = list(self.files)
-        if index >= 0:
-            files[index] = row
-        else:
-            files.append(row)
+        files = self._with_item("file", row)
         try:
             draft = replace(self._spec(), files=_file_specs(files))
         except ValueError:
             self.item_errors = {"policy": "Choose what happens when the file exists"}
             return
-        problems = item_problems(draft, "files", len(files) if index < 0 else index + 1)
-        if problems:
-            self.item_errors = problems
-            return
-        self.files, self.file_index, self.item_errors = files, CLOSED, {}
-        self._clear_errors("files")
+        self._keep_items("file", files, draft)
 
     @rx.event
     @require_session
     def remove_file(self, index: int) -> None:
-        if 0 <= index < len(self.files) and self._edit():
-            self.files = [f for i, f in enumerate(self.files) if i != index]
-            self._clear_errors("files")
+        self._remove_item("file", index)
 
     # ---- saving -------------------------------------------------------------------------
     @rx.event

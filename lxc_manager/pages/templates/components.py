@@ -7,9 +7,9 @@ import reflex as rx
 
 from lxc_manager import routes
 from lxc_manager.pages.components import form as fk
-from lxc_manager.pages.components.controls import busy_icon, note
+from lxc_manager.pages.components.controls import busy_icon, list_note, row_button
 from lxc_manager.pages.components.dialogs import delete_button
-from lxc_manager.pages.components.layout import bar, muted, owner_badge
+from lxc_manager.pages.components.layout import bar, clamped, muted, owner_badge
 from lxc_manager.pages.components.listing import data_table
 
 from .rows import TemplateRow
@@ -18,12 +18,6 @@ from .state import TemplatesState as S
 # The toolbar's controls: a form kit form without errors (filters cannot be wrong).
 FILTERS = fk.Form(errors=rx.Var.create({}), id_prefix="template-", fields=("search", "tag-filter"))
 HEADERS = ("Template", "OS template", "Tags", "Contents", "")
-TWO_LINES = {  # two lines at most, wrapped at spaces (a nowrap line widens the table)
-    "overflow": "hidden",
-    "display": "-webkit-box",
-    "WebkitLineClamp": "2",
-    "WebkitBoxOrient": "vertical",
-}
 DELETE_TEXT = (
     "The template ",
     " with its scripts, files and packages is deleted. Containers created from it are not touched.",
@@ -81,25 +75,21 @@ def toolbar() -> rx.Component:
 
 
 def sync_report() -> rx.Component:
-    return rx.cond(
-        S.sync_errors.length() > 0,
-        note(
-            "triangle-alert",
-            rx.vstack(
-                rx.text(
-                    S.sync_summary, ". These templates were not loaded:", weight="bold", size="2"
+    return list_note(
+        S.sync_errors,
+        "triangle-alert",
+        rx.vstack(
+            rx.text(S.sync_summary, ". These templates were not loaded:", weight="bold", size="2"),
+            rx.el.ul(
+                rx.foreach(
+                    S.sync_errors, lambda e: rx.el.li(rx.code(e, variant="ghost", size="1"))
                 ),
-                rx.el.ul(
-                    rx.foreach(
-                        S.sync_errors, lambda e: rx.el.li(rx.code(e, variant="ghost", size="1"))
-                    ),
-                    style={"paddingLeft": "1rem", "margin": "0"},
-                ),
-                spacing="2",
+                style={"paddingLeft": "1rem", "margin": "0"},
             ),
-            "amber",
-            id="sync-errors",
+            spacing="2",
         ),
+        "amber",
+        id="sync-errors",
     )
 
 
@@ -115,24 +105,16 @@ def _name_cell(row: TemplateRow) -> rx.Component:
             spacing="2",
             align="center",
         ),
-        rx.text(
-            row.description,
-            size="1",
-            color=rx.color("gray", 10),
-            max_width="36rem",
-            style=TWO_LINES,
-        ),
+        clamped(row.description, 2, max_width="36rem"),
         spacing="1",
     )
 
 
 def _actions(row: TemplateRow) -> rx.Component:
     return rx.hstack(
-        rx.button(
-            rx.icon("copy", size=14),
+        row_button(
+            "copy",
             rx.cond(row.can_edit, "Duplicate", "Duplicate to edit"),
-            size="1",
-            variant="soft",
             on_click=S.duplicate(row.id),
         ),
         rx.cond(
