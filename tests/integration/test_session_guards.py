@@ -22,6 +22,7 @@ from lxc_manager.pages.container_detail.state import ContainerDetailState
 from lxc_manager.pages.dashboard.state import DashboardState
 from lxc_manager.pages.job_progress.state import JobState
 from lxc_manager.pages.new_container.state import WizardState
+from lxc_manager.pages.nodes.state import NodesState
 from lxc_manager.provisioning import progress
 from lxc_manager.redis_client import async_client
 from lxc_manager.security import sessions
@@ -265,3 +266,33 @@ async def test_the_job_follow_loop_never_extends_the_session_and_ends_with_it(
 
     assert await redis.exists(sessions._key(session_id)) == 0
     assert tab.redirects() == ["/login?next=%2Fcontainers%2Fjobs%2Fjob-two&ended=1"]
+
+
+async def test_saving_a_node_sends_none_of_its_secrets_back_to_the_browser(
+    redis: Any, new_tab: Callable[..., Awaitable[Tab]]
+) -> None:
+    """The node dialog's token secret and SSH secret go from the browser to `save` only:
+    no update the tab receives (state deltas, frontend events) carries them, and they
+    are not in the tab's state (which Reflex stores in Redis)."""
+    tab = await new_tab("/settings/nodes", await sign_in(redis))
+    token_secret, ssh_secret = "tok-3c1f9e-do-not-echo", "ssh-77a0b2-do-not-echo"
+    form = {
+        "name": "unreachable",
+        "host": "127.0.0.1",
+        "port": "1",
+        "token_id": "root@pam!ci",
+        "token_secret": token_secret,
+        "ssh_user": "root",
+        "ssh_port": "22",
+        "ssh_secret": ssh_secret,
+    }
+    await tab.fire(NodesState.save, form=form)
+    for _ in range(100):  # the background save ends with the connection refused
+        if not (await tab.state(NodesState)).saving:
+            break
+        await asyncio.sleep(0.1)
+    nodes = await tab.state(NodesState)
+    assert not nodes.saving and (nodes.form_error or nodes.field_errors), nodes.dict()
+    sent = repr(tab.recorder.updates.get(tab.token, []))
+    assert sent and token_secret not in sent and ssh_secret not in sent
+    assert token_secret not in repr(nodes.dict()) and ssh_secret not in repr(nodes.dict())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -63,7 +62,6 @@ class NodesState(GuardedState, rx.State):
     _confirmed_tls: str = ""
     _confirmed_ssh: str = ""
     _confirmed_members: dict[str, str] = {}
-    _save_ticket: str = ""  # `save` hands the test to `test_and_save`
 
     def _show_rows(self, rows: list[NodeRow]) -> None:
         assign(self, nodes=rows, loaded=True)
@@ -189,29 +187,19 @@ class NodesState(GuardedState, rx.State):
             if result.needs_member_confirmation and m.state == "changed"
         ]
 
-    @rx.event
-    @require_session
-    def save(self, form: dict[str, Any]) -> Any:
-        """Test the connection, then save; nothing is saved when anything fails. Here,
-        under the state lock, only what must show at once (the dialog is busy); the test
-        talks to Proxmox and SSH, so it runs in `test_and_save`, outside the lock."""
-        if self.saving:
-            return None
-        self.saving = True
-        self._clear_problems()
-        self._save_ticket = secrets.token_hex(16)
-        # Reflex types a background handler's class attribute as not callable; it is.
-        return NodesState.test_and_save(form, self._save_ticket)  # type: ignore[misc]
-
     @rx.event(background=True)
     @require_session
-    async def test_and_save(self, form: dict[str, Any], ticket: str) -> AsyncIterator[Any]:
-        """The second half of `save`, queued by it on the server (the ticket, a backend
-        var, keeps a browser from starting it alone or twice)."""
+    async def save(self, form: dict[str, Any]) -> AsyncIterator[Any]:
+        """Test the connection, then save; nothing is saved when anything fails. The
+        dialog turns busy at once (the first `async with self` sends it); the test talks
+        to Proxmox and SSH outside the state lock. The submitted form (token secret, SSH
+        secret) stays in this handler: it never enters state or an event sent back to
+        the browser."""
         async with self:
-            if not ticket or ticket != self._save_ticket:
+            if self.saving:
                 return
-            self._save_ticket = ""
+            self.saving = True
+            self._clear_problems()
             data = self._input_from(read_form(NodeForm, form))
             user_id, node_id = self._user_id, self.editing_id
         try:
