@@ -55,6 +55,7 @@ from lxc_manager.pages.dashboard.rows import (
     unpack_rows,
 )
 from lxc_manager.provisioning.jobs import JobView, list_jobs
+from lxc_manager.state.assign import assign
 from lxc_manager.state.guard import (
     GuardedState,
     require_session,
@@ -132,22 +133,22 @@ class DashboardState(GuardedState, NodeSummaryMixin, rx.State):
     _packed: bytes = b""  # every listed container, packed small (rows.pack_rows)
 
     # ---- data -------------------------------------------------------------------------
-    def _assign(self, name: str, value: Any) -> None:
-        """Assign only a changed value: an assignment alone puts the var in the delta."""
-        if getattr(self, name) != value:
-            setattr(self, name, value)
-
     def _show(self, listing: Listing, views: list[JobView]) -> None:
         """Take a fetched listing (inside `async with self` in background handlers)."""
-        self._assign("jobs", [to_job_row(view) for view in views])
-        self._assign("node_count", listing.node_count)
-        self._packed = pack_rows(list(listing.containers))
-        self._assign("problems", [p.message for p in listing.problems])
-        self._apply_view()
-        self._assign("loaded", True)
+        listed = list(listing.containers)
+        self._packed = pack_rows(listed)
+        assign(
+            self,
+            jobs=[to_job_row(view) for view in views],
+            node_count=listing.node_count,
+            problems=[p.message for p in listing.problems],
+        )
+        self._apply_view(listed)
+        assign(self, loaded=True)
 
-    def _apply_view(self) -> None:
-        """Recompute what the browser sees; assign only what changed (small deltas)."""
+    def _apply_view(self, listed: list[ContainerRow] | None = None) -> None:
+        """Recompute what the browser sees from `listed` (default: the kept listing);
+        assign only what changed (small deltas)."""
         query = ListingQuery(
             node=self.node_filter,
             status=self.status_filter,
@@ -156,16 +157,20 @@ class DashboardState(GuardedState, NodeSummaryMixin, rx.State):
             sort=self.sort,
             page=self.page,
         )
-        listed = unpack_rows(self._packed)
+        if listed is None:
+            listed = unpack_rows(self._packed)
         view = listing_view(listed, query)
-        self._assign("rows", [to_row(c) for c in view.shown])
-        self._assign("loads", {c.key: to_load(c) for c in view.shown})
-        self._assign("summary", to_summary(view))
-        self._assign("node_names", list(view.node_names))
-        self._assign("tag_names", list(view.tag_names))
-        self._assign("matching", view.matching)
-        self._assign("page", view.page)
-        self._assign("selected", still_listed(self.selected, listed))
+        assign(
+            self,
+            rows=[to_row(c) for c in view.shown],
+            loads={c.key: to_load(c) for c in view.shown},
+            summary=to_summary(view),
+            node_names=list(view.node_names),
+            tag_names=list(view.tag_names),
+            matching=view.matching,
+            page=view.page,
+            selected=still_listed(self.selected, listed),
+        )
 
     def _done(self, keys: set[str], fetched: Fetched) -> None:
         """After an action: its rows are no longer pending; show the new listing."""
@@ -180,7 +185,7 @@ class DashboardState(GuardedState, NodeSummaryMixin, rx.State):
         fetched = await _fetch(user_id)  # also counts the user's nodes (one query for both)
         async with self:
             self._show(*fetched)
-            self._assign("summary_loaded", True)
+            assign(self, summary_loaded=True)
 
     @rx.event(background=True)
     @require_session_quiet
