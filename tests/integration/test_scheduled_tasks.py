@@ -4,6 +4,7 @@ processes ticking `scheduled.start` against one real redis-server; one is killed
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -55,7 +56,7 @@ def runs(client: redis.Redis) -> list[tuple[str, float]]:
 
 def assert_one_run_per_round(rows: list[tuple[str, float]]) -> None:
     moments = sorted(moment for _, moment in rows)
-    gaps = [b - a for a, b in zip(moments, moments[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(moments)]
     # two replicas running the same round would be ~0 s apart; a claim lasts 0.9 period
     assert all(gap >= PERIOD * scheduled.CLAIM_SHARE - 0.05 for gap in gaps), (rows, gaps)
 

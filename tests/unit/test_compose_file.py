@@ -193,9 +193,7 @@ def test_every_command_is_a_real_cli_command(compose: dict[str, Any]) -> None:
         assert (check.handler, check.role) == (cli._healthcheck, role)
     # the image's own defaults: CMD and HEALTHCHECK
     for instruction in ("CMD", "HEALTHCHECK"):
-        line = next(
-            line for line in dockerfile.splitlines() if line.startswith(instruction + " ")
-        )
+        line = next(line for line in dockerfile.splitlines() if line.startswith(instruction + " "))
         argv = yaml.safe_load(line[line.index("[") :])  # the JSON (exec) form
         _cli_args(argv)
 
@@ -285,7 +283,7 @@ def test_the_app_believes_x_forwarded_for_only_from_the_proxy(
     dynamic = ipaddress.ip_network(network["ip_range"])
     caddy = ipaddress.ip_address(services(compose)["caddy"]["networks"]["lxcm"]["ipv4_address"])
     # Caddy's fixed address is on the network but never handed to another container
-    assert caddy in subnet and caddy not in dynamic and dynamic.subnet_of(subnet)  # type: ignore[arg-type]
+    assert caddy in subnet and caddy not in dynamic and dynamic.subnet_of(subnet)
     for service in ("web", "worker", "migrate"):
         assert services(compose)[service]["networks"] == ["lxcm"]
     settings = app_settings(compose, "web", tmp_path)
