@@ -27,7 +27,10 @@ def check_web(settings: Settings) -> str:
     except httpx.HTTPError as exc:
         return f"the web server does not answer on port {settings.port} ({type(exc).__name__})"
     if response.status_code != 200:
-        failed = ", ".join(response.json().get("failed", [])) if response.content else ""
+        try:
+            failed = ", ".join(str(name) for name in response.json().get("failed", []))
+        except (ValueError, AttributeError):  # not the app's JSON answer
+            failed = ""
         return f"the web server is not ready ({failed or response.status_code})"
     return ""
 
