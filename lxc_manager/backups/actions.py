@@ -13,7 +13,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -216,6 +216,13 @@ async def back_up(
     )  # fmt: skip
 
 
+async def _default_storage(client: ProxmoxClient, pve_node: str) -> str:
+    storages, _ = await backup_storages_of(client)
+    usable = [s for s in storages if s.shared or s.pve_node == pve_node]
+    usable.sort(key=lambda s: (not s.shared, s.storage))
+    return usable[0].storage if usable else ""
+
+
 async def _stopped_error(client: ProxmoxClient, pve_node: str, vmid: int) -> str | None:
     try:
         status = await client.lxc_status(pve_node, vmid)
@@ -364,6 +371,8 @@ async def delete_container_after_backup(
     target = f"ct:{name}/{vmid}"
     try:
         async with client:
+            if not options.storage:
+                options = replace(options, storage=await _default_storage(client, pve_node))
             problem = await _check_backup(client, pve_node, vmid, options)
             text = problem[1] if problem else None
             if text is None:

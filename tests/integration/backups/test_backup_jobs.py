@@ -234,8 +234,8 @@ async def test_back_up_first_then_delete_is_one_job(
 ) -> None:
     vmid = own_ct(start=True)
     outcome = await actions.delete_container_after_backup(
-        USER, node.id, "pve1", vmid, BackupOptions(storage="nas"), stop_first=True
-    )
+        USER, node.id, "pve1", vmid, BackupOptions(storage=""), stop_first=True
+    )  # no storage chosen (the dashboard's delete dialog): the first shared one
     assert outcome.ok and outcome.job_id, outcome
     view = await _run(outcome.job_id)
     assert view.status == "succeeded", view
@@ -245,6 +245,7 @@ async def test_back_up_first_then_delete_is_one_job(
     assert [e.volid for e in (await list_backups(USER, node.id, vmid)).entries] == [
         view.result["volid"]
     ]
+    assert view.result["volid"].startswith("nas:backup/")
 
 
 @pytest.fixture
