@@ -196,6 +196,7 @@ async def test_restore_as_a_new_container_and_over_the_old_one(
     made = next(c for c in state["containers"] if c["vmid"] == target)
     assert (made["node"], made["name"]) == ("pve2", "restored-copy")
 
+    assert await actions.rootfs_storage(USER, node.id, "pve1", vmid) == "local-lvm"
     refused = await actions.restore_over(
         USER, node.id, "pve1", vmid, volid, confirm=str(vmid), storage="local-lvm"
     )
