@@ -215,13 +215,16 @@ class Supervisor:
         """The periodic work of a `serve` (any role): (task name, period in seconds, work).
         Every replica ticks them; one per round runs each (`scheduled`, a Redis claim)."""
         from lxc_manager.console import recording
+        from lxc_manager.operations.stale import mark_stale_operations
         from lxc_manager.provisioning.jobs import STALE_CHECK_INTERVAL, mark_stale_jobs
 
         def sweep_stale_jobs() -> None:
-            # Mark provisioning jobs whose worker died as failed (DESIGN §4b).
-            marked = mark_stale_jobs(redis_app=self._scheduler_client())
+            # Mark provisioning jobs and operations whose worker died as failed (DESIGN §4b).
+            client = self._scheduler_client()
+            marked = mark_stale_jobs(redis_app=client)
+            marked += mark_stale_operations(redis_app=client)
             if marked:
-                log.warning("marked %d stale provisioning job(s) failed", len(marked))
+                log.warning("marked %d stale job(s) failed", len(marked))
 
         return [
             ("stale-jobs", STALE_CHECK_INTERVAL, sweep_stale_jobs),
