@@ -13,24 +13,17 @@ killed and restarted from its append-only file: the session and a queued job sur
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import re
 import signal
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
-
-import httpx
-import pytest
 
 from lxc_manager.pages.dashboard.state import DashboardState
 from lxc_manager.pages.job_progress.state import JobState
-from lxc_manager.pages.login.state import LoginState
 from lxc_manager.pages.new_container.state import WizardState
 from lxc_manager.provisioning.form import STEPS
-from lxc_manager.security.sessions import COOKIE_NAME, GRANT_NONCE_COOKIE
-from tests.support.cluster import PUBLIC_URL, Cluster, Member, running_cluster
+from lxc_manager.security.sessions import COOKIE_NAME
+from tests.support.cluster import PUBLIC_URL, Member, add_node, running_cluster, sign_in
 from tests.support.reflex_socket import ReflexTab
 from tests.support.simulator import SimulatorInfo
 
@@ -49,70 +42,6 @@ def _forget_containers(simulator: SimulatorInfo) -> None:
                 simulator.wait_task(api, answer.json()["data"])
             answer = api.delete(f"/nodes/{node}/lxc/{vmid}")
             simulator.wait_task(api, answer.json()["data"])
-
-
-async def sign_in(replica: Member, simulator: SimulatorInfo) -> str:
-    """The login page on `replica`, first use of the endpoint (confirm its fingerprint),
-    then the page load of /auth/complete that sets the HttpOnly cookie: its session id."""
-    host, port = urlsplit(simulator.api).hostname, urlsplit(simulator.api).port
-    tab = await ReflexTab.open(replica.port, "/login", origin=PUBLIC_URL)
-    try:
-        await tab.until(lambda: tab.var(LoginState, "ready"), what="the login page")
-        form = {
-            "host": host, "port": str(port), "username": "root", "realm": "pam",
-            "password": simulator.root_password,
-        }  # fmt: skip
-        await tab.fire(LoginState.submit_credentials, form=form)
-        fingerprint = await tab.until(
-            lambda: tab.var(LoginState, "step") == "confirm" and tab.var(LoginState, "fingerprint"),
-            what="the fingerprint to confirm",
-        )
-        await tab.fire(
-            LoginState.submit_credentials, form={**form, "confirmed_fingerprint": fingerprint}
-        )
-        script = await tab.until(lambda: tab.scripts() and tab.scripts()[-1], what="the grant")
-    finally:
-        await tab.close()
-    nonce = re.search(rf"{GRANT_NONCE_COOKIE}=([^;]+);", script)
-    target = re.search(r"window\.location\.assign\((\".*?\")\)", script)
-    assert nonce and target, script
-    answer = httpx.get(
-        replica.base_url + json.loads(target.group(1)),
-        headers={
-            "cookie": f"{GRANT_NONCE_COOKIE}={nonce.group(1)}",
-            "sec-fetch-site": "same-origin",
-        },
-    )
-    assert answer.status_code == 303 and answer.headers["location"] == "/", answer.text
-    session_id = answer.cookies.get(COOKIE_NAME)
-    assert session_id
-    return session_id
-
-
-def add_node(cluster: Cluster, simulator: SimulatorInfo, session_id: str) -> None:
-    """The signed-in user's node on the simulator (setup, through the node service)."""
-    parts = urlsplit(simulator.api)
-    cluster.python(
-        f"""
-import asyncio
-from lxc_manager.nodes import NodeInput, NodeView, create_node
-from lxc_manager.redis_client import async_client
-from lxc_manager.security.sessions import get_session
-from lxc_manager.settings import get_settings
-
-async def main():
-    session = await get_session(async_client(), get_settings(), {session_id!r}, touch=False)
-    data = NodeInput(
-        name="lab", host={parts.hostname!r}, port={parts.port!r},
-        token_id={simulator.token_id!r}, token_secret={simulator.token_secret!r},
-        tls_fingerprint={simulator.tls_sha256!r}, ssh_port={simulator.ssh_port!r},
-        ssh_secret={simulator.root_password!r}, ssh_host_key={simulator.ssh_host_key!r},
-    )
-    assert isinstance(await create_node(session.user_id, data), NodeView)
-
-asyncio.run(main())
-"""
-    )
 
 
 async def submit_creation(tab: ReflexTab, vmid: int) -> str:
@@ -146,13 +75,84 @@ async def follow_job(tab: ReflexTab, until: set[str], timeout: float = 60) -> st
             return str(status)
         await tab.fire(JobState.heartbeat, _now="")
         await asyncio.sleep(0.5)
-    raise AssertionError(f"job status {tab.var(JobState, 'status')!r}, expected {until}: {tab._summary()}")
+    raise AssertionError(
+        f"job status {tab.var(JobState, 'status')!r}, expected {until}: {tab._summary()}"
+    )
 
 
-@pytest.mark.timeout(300)
-async def test_two_replicas_one_worker_postgres_and_redis(
+async def on_a_submit(web_a: Member, cookie: str, simulator: SimulatorInfo) -> str:
+    """The tab on A: its dashboard loads with the session made on A; a creation is submitted
+    while Proxmox is slow (so the job still runs when its worker is killed)."""
+    tab = await ReflexTab.open(web_a.port, "/", cookie=cookie, origin=PUBLIC_URL)
+    try:
+        await tab.until(lambda: tab.var(DashboardState, "loaded"), what="the dashboard on A")
+        assert not tab.redirects()
+        simulator.admin_call("POST", "/_sim/faults", {"latency_ms": 700})
+        return await submit_creation(tab, VMIDS[0])
+    finally:
+        await tab.close()
+
+
+async def on_b_stream_kill_retry(
+    web_b: Member, workers: Member, cookie: str, job_id: str, simulator: SimulatorInfo
+) -> None:
+    """The session on B: the job page streams the job the worker runs; the worker is killed
+    with SIGKILL, `serve` starts another, the job fails at once and its retry succeeds."""
+    tab = await ReflexTab.open(
+        web_b.port, f"/containers/jobs/{job_id}", cookie=cookie, origin=PUBLIC_URL
+    )
+    try:
+        assert await follow_job(tab, {"running"}) == "running"
+        await tab.until(lambda: tab.var(JobState, "log") or tab.var(JobState, "step") >= 1)
+        assert tab.var(JobState, "job_id") == job_id and not tab.redirects()
+
+        # The RQ worker (its work-horse, forked from it, has the same command line).
+        worker_pid, _horse = workers.pids("lxc_manager.cli worker")
+        os.kill(worker_pid, signal.SIGKILL)
+        killed = time.monotonic()
+        assert await follow_job(tab, {"failed", "succeeded"}, timeout=30) == "failed"
+        # Not after the 60 s heartbeat timeout: the new worker saw its predecessor dead.
+        assert time.monotonic() - killed < 20
+        assert "worker stopped" in str(tab.var(JobState, "error"))
+        simulator.admin_call("POST", "/_sim/faults", {"latency_ms": 0})
+        await tab.fire(JobState.retry)
+        assert await follow_job(tab, {"succeeded"}, timeout=90) == "succeeded"
+        assert tab.var(JobState, "attempts") == 2
+    finally:
+        await tab.close()
+
+
+async def on_b_submit(web_b: Member, cookie: str) -> str:
+    tab = await ReflexTab.open(web_b.port, "/", cookie=cookie, origin=PUBLIC_URL)
+    try:
+        await tab.until(lambda: tab.var(DashboardState, "loaded"), what="the dashboard on B")
+        return await submit_creation(tab, VMIDS[1])
+    finally:
+        await tab.close()
+
+
+async def on_a_after_redis_restart(
+    web_a: Member, workers: Member, cookie: str, job_id: str
+) -> None:
+    """After Redis came back from its append-only file: the session still signs the tab
+    in, the job is still queued, and a worker host started now runs it."""
+    tab = await ReflexTab.open(
+        web_a.port, f"/containers/jobs/{job_id}", cookie=cookie, origin=PUBLIC_URL
+    )
+    try:
+        assert await follow_job(tab, {"queued"}) == "queued"
+        await asyncio.to_thread(workers.start)
+        assert await follow_job(tab, {"succeeded"}, timeout=90) == "succeeded"
+        assert not tab.redirects()
+    finally:
+        await tab.close()
+
+
+def test_two_replicas_one_worker_postgres_and_redis(
     tmp_path: Path, reset_faults: SimulatorInfo
 ) -> None:
+    """Synchronous: the processes are started and stopped with blocking calls; each tab's
+    part runs in an event loop of its own (`asyncio.run`)."""
     simulator = reset_faults
     _forget_containers(simulator)
     with running_cluster(tmp_path) as cluster:
@@ -163,56 +163,17 @@ async def test_two_replicas_one_worker_postgres_and_redis(
         for member in (web_a, web_b, workers):
             member.wait_ready()
         assert len(web_a.pids("granian")) >= 2 and not web_a.pids("lxc_manager.cli worker")
+        assert not workers.pids("granian")
 
-        session_id = await sign_in(web_a, simulator)
+        session_id = asyncio.run(sign_in(web_a, simulator))
         add_node(cluster, simulator, session_id)
         cookie = f"{COOKIE_NAME}={session_id}"
-
-        # The tab on A: its dashboard loads with the session made on A.
-        tab = await ReflexTab.open(web_a.port, "/", cookie=cookie, origin=PUBLIC_URL)
-        await tab.until(lambda: tab.var(DashboardState, "loaded"), what="the dashboard on A")
-        assert not tab.redirects()
-
-        # A slow Proxmox, so the job is still running when its worker is killed.
-        simulator.admin_call("POST", "/_sim/faults", {"latency_ms": 700})
-        job_id = await submit_creation(tab, VMIDS[0])
-        await tab.close()
-
-        # The tab's session (its cookie) on B: the job page loads and streams there.
-        tab = await ReflexTab.open(
-            web_b.port, f"/containers/jobs/{job_id}", cookie=cookie, origin=PUBLIC_URL
-        )
-        assert await follow_job(tab, {"running"}) == "running"
-        await tab.until(lambda: tab.var(JobState, "log") or tab.var(JobState, "step") >= 1)
-        assert not any("login" in path for path in tab.redirects())
-
-        # kill -9 the worker mid-job; serve starts another, which fails the job at once.
-        # The RQ worker (its work-horse, forked from it, has the same command line).
-        worker_pid, horse_pid = workers.pids("lxc_manager.cli worker")
-        os.kill(worker_pid, signal.SIGKILL)
-        killed = time.monotonic()
-        assert await follow_job(tab, {"failed", "succeeded"}, timeout=30) == "failed"
-        assert time.monotonic() - killed < 20
-        assert "worker stopped" in str(tab.var(JobState, "error"))
-        simulator.admin_call("POST", "/_sim/faults", {"latency_ms": 0})
-        await tab.fire(JobState.retry)
-        assert await follow_job(tab, {"succeeded"}, timeout=90) == "succeeded"
-        await tab.close()
+        job_id = asyncio.run(on_a_submit(web_a, cookie, simulator))
+        asyncio.run(on_b_stream_kill_retry(web_b, workers, cookie, job_id, simulator))
 
         # Queued while no worker runs; then Redis is killed and started from its AOF.
         workers.stop()
-        tab = await ReflexTab.open(web_b.port, "/", cookie=cookie, origin=PUBLIC_URL)
-        await tab.until(lambda: tab.var(DashboardState, "loaded"), what="the dashboard on B")
-        queued_id = await submit_creation(tab, VMIDS[1])
-        await tab.close()
+        queued_id = asyncio.run(on_b_submit(web_b, cookie))
         cluster.redis.restart()
-
-        # The session survived: a new tab on A is signed in, and the job page answers.
-        tab = await ReflexTab.open(
-            web_a.port, f"/containers/jobs/{queued_id}", cookie=cookie, origin=PUBLIC_URL
-        )
-        assert await follow_job(tab, {"queued"}) == "queued"
-        workers.start()
-        assert await follow_job(tab, {"succeeded"}, timeout=90) == "succeeded"
-        assert not any("login" in path for path in tab.redirects())
-        await tab.close()
+        asyncio.run(on_a_after_redis_restart(web_a, workers, cookie, queued_id))
+    assert "UniqueViolation" not in web_a.log() + web_b.log()

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -21,6 +23,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import httpx
 import redis
@@ -30,6 +34,9 @@ from lxc_manager.redis_client import RedisDb, url_for
 from tests.support.app import BIN, OUTPUT, REPO, TEST_PORT, app_env, ensure_frontend_built
 from tests.support.postgres import postgres_server
 from tests.support.procs import cmdline, descendants
+
+if TYPE_CHECKING:
+    from tests.support.simulator import SimulatorInfo
 
 PUBLIC_URL = f"http://127.0.0.1:{TEST_PORT}"
 
@@ -218,7 +225,9 @@ class Cluster:
             timeout=timeout,
         )
         if done.returncode != 0:
-            raise RuntimeError(f"cluster python failed:\n{done.stdout[-2000:]}{done.stderr[-4000:]}")
+            raise RuntimeError(
+                f"cluster python failed:\n{done.stdout[-2000:]}{done.stderr[-4000:]}"
+            )
         return done.stdout
 
     def stop(self) -> None:
@@ -241,3 +250,76 @@ def running_cluster(directory: Path) -> Iterator[Cluster]:
         finally:
             cluster.stop()
             server.kill()
+
+
+# ---- what a signed-in user needs (setup shared by the scale-out test and benchmark) ----
+async def sign_in(replica: Member, simulator: SimulatorInfo) -> str:
+    from lxc_manager.pages.login.state import LoginState
+    from lxc_manager.security.sessions import COOKIE_NAME, GRANT_NONCE_COOKIE
+    from tests.support.reflex_socket import ReflexTab
+
+    """The login page on `replica` (on the endpoint's first use: confirm its fingerprint),
+    then the page load of /auth/complete that sets the HttpOnly cookie: its session id."""
+    host, port = urlsplit(simulator.api).hostname, urlsplit(simulator.api).port
+    tab = await ReflexTab.open(replica.port, "/login", origin=PUBLIC_URL)
+    try:
+        await tab.until(lambda: tab.var(LoginState, "ready"), what="the login page")
+        form = {
+            "host": host, "port": str(port), "username": "root", "realm": "pam",
+            "password": simulator.root_password,
+        }  # fmt: skip
+        await tab.fire(LoginState.submit_credentials, form=form)
+        to_confirm = await tab.until(
+            lambda: (
+                tab.scripts()
+                or (tab.var(LoginState, "step") == "confirm" and tab.var(LoginState, "fingerprint"))
+            ),
+            what="the grant or the fingerprint to confirm (first use of the endpoint)",
+        )
+        if isinstance(to_confirm, str):
+            await tab.fire(
+                LoginState.submit_credentials, form={**form, "confirmed_fingerprint": to_confirm}
+            )
+        script = await tab.until(lambda: tab.scripts() and tab.scripts()[-1], what="the grant")
+    finally:
+        await tab.close()
+    nonce = re.search(rf"{GRANT_NONCE_COOKIE}=([^;]+);", script)
+    target = re.search(r"window\.location\.assign\((\".*?\")\)", script)
+    assert nonce and target, script
+    answer = httpx.get(
+        replica.base_url + json.loads(target.group(1)),
+        headers={
+            "cookie": f"{GRANT_NONCE_COOKIE}={nonce.group(1)}",
+            "sec-fetch-site": "same-origin",
+        },
+    )
+    assert answer.status_code == 303 and answer.headers["location"] == "/", answer.text
+    session_id = answer.cookies.get(COOKIE_NAME)
+    assert session_id
+    return session_id
+
+
+def add_node(cluster: Cluster, simulator: SimulatorInfo, session_id: str) -> None:
+    """The signed-in user's node on the simulator (setup, through the node service)."""
+    parts = urlsplit(simulator.api)
+    cluster.python(
+        f"""
+import asyncio
+from lxc_manager.nodes import NodeInput, NodeView, create_node
+from lxc_manager.redis_client import async_client
+from lxc_manager.security.sessions import get_session
+from lxc_manager.settings import get_settings
+
+async def main():
+    session = await get_session(async_client(), get_settings(), {session_id!r}, touch=False)
+    data = NodeInput(
+        name="lab", host={parts.hostname!r}, port={parts.port!r},
+        token_id={simulator.token_id!r}, token_secret={simulator.token_secret!r},
+        tls_fingerprint={simulator.tls_sha256!r}, ssh_port={simulator.ssh_port!r},
+        ssh_secret={simulator.root_password!r}, ssh_host_key={simulator.ssh_host_key!r},
+    )
+    assert isinstance(await create_node(session.user_id, data), NodeView)
+
+asyncio.run(main())
+"""
+    )

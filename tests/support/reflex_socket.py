@@ -124,7 +124,9 @@ class ReflexTab:
         headers = [(b"origin", self.origin.encode())] if self.origin else []
         if self.cookie:
             headers.append((b"cookie", self.cookie.encode()))
-        target = "/_event/?" + urlencode({"EIO": "4", "transport": "websocket", "token": self.token})
+        target = "/_event/?" + urlencode(
+            {"EIO": "4", "transport": "websocket", "token": self.token}
+        )
         self._send_raw(Request(host=f"127.0.0.1:{self.port}", target=target, extra_headers=headers))
         while True:
             data = await asyncio.wait_for(self._reader.read(65536), timeout)
@@ -199,7 +201,10 @@ class ReflexTab:
 
     def _update(self, raw: dict[str, Any]) -> None:
         update = Update(
-            raw.get("delta") or {}, raw.get("events") or [], bool(raw.get("final")), time.monotonic()
+            raw.get("delta") or {},
+            raw.get("events") or [],
+            bool(raw.get("final")),
+            time.monotonic(),
         )
         self.updates.append(update)
         for state, values in update.delta.items():
@@ -231,9 +236,13 @@ class ReflexTab:
     def _event(self, name: str, payload: dict[str, Any]) -> dict[str, Any]:
         parts = urlsplit(self.path)
         router: dict[str, Any] = {"pathname": parts.path, "asPath": self.path}
-        query = dict(
-            pair.split("=", 1) if "=" in pair else (pair, "") for pair in parts.query.split("&")
-        ) if parts.query else {}
+        query = (
+            dict(
+                pair.split("=", 1) if "=" in pair else (pair, "") for pair in parts.query.split("&")
+            )
+            if parts.query
+            else {}
+        )
         query.update(route_params(parts.path))  # React Router's params, as the page adds
         if query:
             router["query"] = query
