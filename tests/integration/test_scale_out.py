@@ -80,26 +80,33 @@ async def follow_job(tab: ReflexTab, until: set[str], timeout: float = 60) -> st
     )
 
 
-async def on_a_submit(web_a: Member, cookie: str, simulator: SimulatorInfo) -> str:
+async def on_a_submit(web_a: Member, cookie: str, simulator: SimulatorInfo) -> tuple[str, str]:
     """The tab on A: its dashboard loads with the session made on A; a creation is submitted
-    while Proxmox is slow (so the job still runs when its worker is killed)."""
+    while Proxmox is slow (so the job still runs when its worker is killed). The tab's
+    token and the job id."""
     tab = await ReflexTab.open(web_a.port, "/", cookie=cookie, origin=PUBLIC_URL)
     try:
         await tab.until(lambda: tab.var(DashboardState, "loaded"), what="the dashboard on A")
         assert not tab.redirects()
         simulator.admin_call("POST", "/_sim/faults", {"latency_ms": 700})
-        return await submit_creation(tab, VMIDS[0])
+        return tab.token, await submit_creation(tab, VMIDS[0])
     finally:
         await tab.close()
 
 
 async def on_b_stream_kill_retry(
-    web_b: Member, workers: Member, cookie: str, job_id: str, simulator: SimulatorInfo
+    web_b: Member,
+    workers: Member,
+    cookie: str,
+    token: str,
+    job_id: str,
+    simulator: SimulatorInfo,
 ) -> None:
-    """The session on B: the job page streams the job the worker runs; the worker is killed
-    with SIGKILL, `serve` starts another, the job fails at once and its retry succeeds."""
+    """The same tab (its token and cookie) reconnects on B, on the job page A sent it to:
+    the page streams the job the worker runs; the worker is killed with SIGKILL, `serve`
+    starts another, the job fails at once and its retry succeeds."""
     tab = await ReflexTab.open(
-        web_b.port, f"/containers/jobs/{job_id}", cookie=cookie, origin=PUBLIC_URL
+        web_b.port, f"/containers/jobs/{job_id}", cookie=cookie, origin=PUBLIC_URL, token=token
     )
     try:
         assert await follow_job(tab, {"running"}) == "running"
@@ -168,8 +175,8 @@ def test_two_replicas_one_worker_postgres_and_redis(
         session_id = asyncio.run(sign_in(web_a, simulator))
         add_node(cluster, simulator, session_id)
         cookie = f"{COOKIE_NAME}={session_id}"
-        job_id = asyncio.run(on_a_submit(web_a, cookie, simulator))
-        asyncio.run(on_b_stream_kill_retry(web_b, workers, cookie, job_id, simulator))
+        token, job_id = asyncio.run(on_a_submit(web_a, cookie, simulator))
+        asyncio.run(on_b_stream_kill_retry(web_b, workers, cookie, token, job_id, simulator))
 
         # Queued while no worker runs; then Redis is killed and started from its AOF.
         workers.stop()
