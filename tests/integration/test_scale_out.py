@@ -162,6 +162,13 @@ def test_two_replicas_one_worker_postgres_and_redis(
     part runs in an event loop of its own (`asyncio.run`)."""
     simulator = reset_faults
     _forget_containers(simulator)
+    try:
+        run_the_scenario(tmp_path, simulator)
+    finally:
+        _forget_containers(simulator)
+
+
+def run_the_scenario(tmp_path: Path, simulator: SimulatorInfo) -> None:
     with running_cluster(tmp_path) as cluster:
         # Started together: both migrate the empty database (serialised by the lock).
         web_a = cluster.add("web-a", "web", LXCM_WEB_WORKERS="2")
