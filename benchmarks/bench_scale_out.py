@@ -43,10 +43,7 @@ class Figures:
     seconds: float = 0.0
     rss: int = 0
     load_seconds: float = 0.0
-    cpu_replicas: float = 0.0  # CPU seconds during the measured window
-    cpu_client: float = 0.0
-    cpu_sim: float = 0.0
-    cpu_all: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)  # cores busy in the measured window
 
     @property
     def per_second(self) -> float:
@@ -92,27 +89,33 @@ def _ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
-def cpu_seconds(replicas) -> tuple[float, float, float, float]:  # type: ignore[no-untyped-def]
-    """CPU seconds so far: the replicas' processes, this process, the simulator, the whole
-    machine (other work on a shared machine included)."""
-    from tests.support.procs import cmdline, descendants
+GROUPS = ("replicas", "load generator", "simulator", "redis", "postgresql")
 
-    mine = descendants(os.getpid())
-    simulator = [p for p in mine if "lxc_manager_simulator" in cmdline(p)]
+
+def cpu_seconds(replicas, redis_pid: int, pg_port: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """CPU seconds so far of each group of processes, and of the whole machine (`machine`:
+    other work on a shared machine included)."""
+    from tests.support.procs import cmdline, descendants, processes_mentioning
 
     hertz = os.sysconf("SC_CLK_TCK")
-    pids = {p for r in replicas for p in {r.popen.pid, *descendants(r.popen.pid)}}
+    mine = descendants(os.getpid())
+    # pg_ctl daemonises the server: ours is the one on the cluster's port
+    postmaster = {p for p in processes_mentioning("lxcm-pg-") if f"-p {pg_port} " in cmdline(p)}
+    groups = {
+        "replicas": {p for r in replicas for p in {r.popen.pid, *descendants(r.popen.pid)}},
+        "load generator": {os.getpid()},
+        "simulator": {p for p in mine if "lxc_manager_simulator" in cmdline(p)},
+        "redis": {redis_pid},
+        "postgresql": postmaster | {c for p in postmaster for c in descendants(p)},
+    }
+    seconds = {name: sum(_ticks(p) for p in pids) / hertz for name, pids in groups.items()}
     busy = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    machine = sum(int(v) for i, v in enumerate(busy) if i not in (3, 4))  # minus idle, iowait
-    return (
-        sum(_ticks(p) for p in pids) / hertz,
-        _ticks(os.getpid()) / hertz,
-        sum(_ticks(p) for p in simulator) / hertz,
-        machine / hertz,
-    )
+    idle = (3, 4)  # idle, iowait
+    seconds["machine"] = sum(int(v) for i, v in enumerate(busy) if i not in idle) / hertz
+    return seconds
 
 
-async def run_phase(replicas, sessions, args, figures: Figures) -> None:  # type: ignore[no-untyped-def]
+async def run_phase(replicas, redis_pid, pg_port, sessions, args, figures: Figures) -> None:  # type: ignore[no-untyped-def]
     from lxc_manager.pages.dashboard.state import DashboardState
     from lxc_manager.security.sessions import COOKIE_NAME
     from tests.support.cluster import PUBLIC_URL
@@ -133,13 +136,11 @@ async def run_phase(replicas, sessions, args, figures: Figures) -> None:  # type
     refresh = event_name(DashboardState.refresh)
     begin = time.monotonic()
     stop_at = begin + args.seconds
-    before = cpu_seconds(replicas)
+    before = cpu_seconds(replicas, redis_pid, pg_port)
     await asyncio.gather(*(user(t, refresh, stop_at, figures, args) for t in tabs))
     figures.seconds = time.monotonic() - begin
-    after = cpu_seconds(replicas)
-    figures.cpu_replicas, figures.cpu_client, figures.cpu_sim, figures.cpu_all = (
-        (b - a) / figures.seconds for a, b in zip(before, after, strict=True)
-    )
+    after = cpu_seconds(replicas, redis_pid, pg_port)
+    figures.cpu = {name: (after[name] - before[name]) / figures.seconds for name in after}
     figures.rss = sum(r.rss_bytes() for r in replicas)
     for tab in tabs:
         await tab.close()
@@ -194,13 +195,15 @@ def main() -> None:
                 add_node(cluster, simulator, sessions[0])
                 print(f"{args.users} users signed in", flush=True)
                 replicas = [first]
+                redis_pid = cluster.redis.process.pid
+                pg_port = int(cluster.database_url.rsplit(":", 1)[1].split("/")[0])
                 for count in (1, 2):
                     if count == 2:
                         second = cluster.add("web-2", "web", **env)
                         second.wait_ready()
                         replicas.append(second)
                     figures = Figures(count)
-                    asyncio.run(run_phase(replicas, sessions, args, figures))
+                    asyncio.run(run_phase(replicas, redis_pid, pg_port, sessions, args, figures))
                     results.append(figures)
                     print(f"  {count} replica(s) done", flush=True)
         finally:
@@ -224,13 +227,14 @@ def main() -> None:
             f"{two.rss / args.users / 2**20:10.1f}",
         ),
         ("replica RSS total (MiB)", f"{one.rss / 2**20:10.0f}", f"{two.rss / 2**20:10.0f}"),
-        ("CPU cores busy: replicas", f"{one.cpu_replicas:10.2f}", f"{two.cpu_replicas:10.2f}"),
-        ("  the load generator", f"{one.cpu_client:10.2f}", f"{two.cpu_client:10.2f}"),
-        ("  the Proxmox simulator", f"{one.cpu_sim:10.2f}", f"{two.cpu_sim:10.2f}"),
+        *(
+            (f"CPU cores busy: {name}", f"{one.cpu[name]:10.2f}", f"{two.cpu[name]:10.2f}")
+            for name in GROUPS
+        ),
         (
-            "  the rest (PG, Redis, others)",
-            f"{one.cpu_all - one.cpu_replicas - one.cpu_client - one.cpu_sim:10.2f}",
-            f"{two.cpu_all - two.cpu_replicas - two.cpu_client - two.cpu_sim:10.2f}",
+            "CPU cores busy: the rest",
+            f"{one.cpu['machine'] - sum(one.cpu[n] for n in GROUPS):10.2f}",
+            f"{two.cpu['machine'] - sum(two.cpu[n] for n in GROUPS):10.2f}",
         ),
     ]
     print(f"{'':30} {'1 replica':>10} {'2 replicas':>10}")
