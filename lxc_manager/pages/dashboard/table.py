@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from lxc_manager import routes
+from lxc_manager.pages.components.backup_age import age_badge
 from lxc_manager.pages.components.controls import small_icon_button
 from lxc_manager.pages.components.dialogs import confirm_button, trash_button
 from lxc_manager.pages.components.form import NO_ERRORS, Form, flag
@@ -13,7 +14,20 @@ from lxc_manager.pages.components.listing import data_table
 from lxc_manager.pages.dashboard.rows import ACTION_LABELS, Load, Row
 from lxc_manager.pages.dashboard.state import DashboardState as S
 
-HEADERS = ("", "Status", "VMID", "Name", "Node", "IP", "CPU", "Memory", "Disk", "Uptime", "")
+HEADERS = (
+    "",
+    "Status",
+    "VMID",
+    "Name",
+    "Node",
+    "IP",
+    "CPU",
+    "Memory",
+    "Disk",
+    "Uptime",
+    "Last backup",
+    "",
+)
 STOP_WARNING = "Stop is immediate, like pulling the plug: unsaved data may be lost."
 FORCE_LABEL = "Force a stop if it has not shut down after 60 s"
 # The shutdown dialog is open for one row at a time, so its checkbox id is unique.
@@ -158,6 +172,11 @@ def _greyed(row: Row) -> dict[str, object]:
     }
 
 
+def _last_backup(row: Row) -> rx.Component:
+    """The age of the newest backup, coloured past 1 day (amber) and 7 days (red)."""
+    return age_badge(S.backups[row.key])
+
+
 def _row(row: Row) -> rx.Component:
     load = S.loads[row.key]
     return rx.table.row(
@@ -178,6 +197,7 @@ def _row(row: Row) -> rx.Component:
         rx.table.cell(_memory(load, width="6rem")),
         rx.table.cell(rx.text(load.disk, size="1")),
         rx.table.cell(rx.text(load.uptime, size="2")),
+        rx.table.cell(_last_backup(row)),
         rx.table.cell(actions(row)),
         align="center",
         **_greyed(row),
@@ -222,6 +242,8 @@ def _card(row: Row) -> rx.Component:
                 _ip(row),
                 _fact("Uptime"),
                 rx.text(load.uptime, size="2"),
+                _fact("Backup"),
+                rx.box(_last_backup(row)),
                 columns="5rem 1fr",
                 gap="1",
                 width="100%",
