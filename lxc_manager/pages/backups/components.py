@@ -6,8 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from lxc_manager import routes
-from lxc_manager.pages.components.backup_age import age_badge
-from lxc_manager.pages.components.controls import busy_icon, note
+from lxc_manager.pages.components.controls import age_badge, busy_icon, note
 from lxc_manager.pages.components.layout import muted
 from lxc_manager.pages.components.listing import data_table
 

@@ -1,11 +1,11 @@
-"""The age of a container's newest backup as the dashboard and the Backups page show it:
-a small badge, green within a day, amber past 1 day, red past 7 days or never."""
+"""The age of a container's newest backup as the dashboard and the Backups page show it
+(`controls.age_badge`): green within a day, amber past 1 day, red past 7 days or never.
+Plain models and functions, no Reflex."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import reflex as rx
 from pydantic import BaseModel
 
 from lxc_manager.backups.selection import age_class, age_text
@@ -36,16 +36,4 @@ def backup_cell(last: int | None, now: float) -> BackupCell:
     when = minute(datetime.fromtimestamp(last, UTC))
     return BackupCell(
         text=age_text(last, now), tone=age_class(last, now), title=f"Last backup {when} UTC"
-    )
-
-
-def age_badge(cell: rx.Var[BackupCell]) -> rx.Component:
-    return rx.tooltip(
-        rx.badge(
-            cell.text,
-            color_scheme=rx.match(cell.tone, *BACKUP_COLORS.items(), "gray"),
-            variant=rx.cond(cell.tone == "unknown", "outline", "soft"),
-            custom_attrs={"data-testid": "last-backup", "data-tone": cell.tone},
-        ),
-        content=cell.title,
     )

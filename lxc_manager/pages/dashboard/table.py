@@ -5,8 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from lxc_manager import routes
-from lxc_manager.pages.components.backup_age import age_badge
-from lxc_manager.pages.components.controls import small_icon_button
+from lxc_manager.pages.components.controls import age_badge, small_icon_button
 from lxc_manager.pages.components.dialogs import confirm_button, trash_button
 from lxc_manager.pages.components.form import NO_ERRORS, Form, flag
 from lxc_manager.pages.components.layout import muted

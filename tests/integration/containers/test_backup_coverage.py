@@ -17,7 +17,7 @@ from ct_support import SIM_TOKEN_ID, USER_A, add_node, admin_post, ready_input
 
 from lxc_manager.backups.cluster_backups import read_backups
 from lxc_manager.backups.selection import FRESH, NEVER, age_class, coverage_of
-from tests.support.simulator import HOMELAB_ROLES, SimProcess, SimulatorInfo
+from tests.support.simulator import HOMELAB_ROLES, SimProcess
 
 LIMITED = "root@pam!lim"
 
