@@ -24,6 +24,7 @@ class BackupCell(BaseModel):
     title: str = "Not read yet"
 
 
+READING_BACKUPS = BackupCell(text="…", tone="unknown", title="Reading the backup storages")
 UNKNOWN_BACKUP = BackupCell(text="?", tone="unknown", title="Its backups could not be read")
 NEVER_BACKED_UP = BackupCell(text="never", tone="never", title="No backup on any backup storage")
 

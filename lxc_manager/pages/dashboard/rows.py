@@ -12,7 +12,12 @@ from pydantic import BaseModel
 from lxc_manager.backups.selection import no_backup_within
 from lxc_manager.containers import ContainerRow
 from lxc_manager.containers.view import Keep, ListingView
-from lxc_manager.pages.components.backup_age import UNKNOWN_BACKUP, BackupCell, backup_cell
+from lxc_manager.pages.components.backup_age import (
+    READING_BACKUPS,
+    UNKNOWN_BACKUP,
+    BackupCell,
+    backup_cell,
+)
 from lxc_manager.pages.components.format import (
     NONE,
     disk_text,
@@ -64,9 +69,12 @@ class Load(BaseModel):
 Newest = Mapping[int, Mapping[int, int]]
 
 
-def to_backup_cell(newest: Newest, ct: ContainerRow, now: float) -> BackupCell:
+def to_backup_cell(newest: Newest, ct: ContainerRow, now: float, read: bool = True) -> BackupCell:
+    """The row's "last backup" cell; `read=False` while the first read is under way."""
     known = newest.get(ct.node_id)
-    return UNKNOWN_BACKUP if known is None else backup_cell(known.get(ct.vmid), now)
+    if known is None:
+        return UNKNOWN_BACKUP if read else READING_BACKUPS
+    return backup_cell(known.get(ct.vmid), now)
 
 
 def backup_keep(newest: Newest, days: int, now: float) -> Keep:

@@ -149,6 +149,7 @@ class DashboardState(GuardedState, NodeSummaryMixin, rx.State):
     backup_problems: list[str] = []
     _newest: dict[int, dict[int, int]] = {}  # node id -> (VMID -> newest backup ctime)
     _backups_at: float = 0.0  # when the last read of the backups started (monotonic)
+    _backups_read: bool = False  # a read has ended (before: the cells say "reading")
 
     # ---- data -------------------------------------------------------------------------
     def _show(self, listing: Listing, views: list[JobView]) -> None:
@@ -188,7 +189,9 @@ class DashboardState(GuardedState, NodeSummaryMixin, rx.State):
             self,
             rows=[to_row(c) for c in view.shown],
             loads={c.key: to_load(c) for c in view.shown},
-            backups={c.key: to_backup_cell(self._newest, c, now) for c in view.shown},
+            backups={
+                c.key: to_backup_cell(self._newest, c, now, self._backups_read) for c in view.shown
+            },
             summary=to_summary(view),
             node_names=list(view.node_names),
             tag_names=list(view.tag_names),
@@ -203,7 +206,7 @@ class DashboardState(GuardedState, NodeSummaryMixin, rx.State):
         self._show(*fetched)
 
     def _take_backups(self, clusters: list[ClusterBackups]) -> None:
-        self._newest = newest_of(clusters)
+        self._newest, self._backups_read = newest_of(clusters), True
         assign(self, backup_problems=[p for c in clusters for p in c.problems if c.reached])
         self._apply_view()
 
