@@ -7,8 +7,9 @@ A job of `GET /cluster/backup` selects guests the way pve-manager's `PVE/VZDump.
   `/cluster/resources` names a guest's pool in its `pool` field),
 - else a `vmid` job takes its list (`PVE::Tools::split_list`: separated by `,`, `;`,
   white space; `check_vmids` drops leading zeros and a VMID of 0),
-- else an `all` job takes every guest but those in `exclude` (`PVE/API2/Backup.pm` sets
-  `all` when `exclude` is given without a pool, so `exclude` alone means "all but"),
+- else an `all` job takes every guest but those in `exclude` (`verify_vzdump_parameters`
+  sets `all` when `exclude` is given without a pool, and `PVE/API2/Backup.pm` does on
+  update: `exclude` alone means "all but"),
 - else nothing;
 
 and then, when the job has a `node`, only the guests on that PVE node.
