@@ -215,17 +215,17 @@ def age_class(last: int | None, now: float) -> str:
 
 
 def age_text(last: int | None, now: float) -> str:
-    """`never`, `just now`, `12 min ago`, `5 h ago`, `3 d ago`."""
+    """Short, for a narrow column: `never`, `<1 min`, `12 min`, `5 h`, `3 d`."""
     if last is None:
         return "never"
     age = max(0, int(now - last))
     if age < 60:
-        return "just now"
+        return "<1 min"
     if age < 3600:
-        return f"{age // 60} min ago"
+        return f"{age // 60} min"
     if age < DAY:
-        return f"{age // 3600} h ago"
-    return f"{age // DAY} d ago"
+        return f"{age // 3600} h"
+    return f"{age // DAY} d"
 
 
 def no_backup_within(last: int | None, now: float, days: int) -> bool:

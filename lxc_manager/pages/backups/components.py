@@ -26,7 +26,7 @@ def read_only_note() -> rx.Component:
 
 
 def summary() -> rx.Component:
-    return rx.hstack(
+    return rx.flex(
         rx.cond(
             S.uncovered_count > 0,
             rx.badge(
@@ -48,7 +48,6 @@ def summary() -> rx.Component:
                 id="uncovered-count",
             ),
         ),
-        rx.spacer(),
         rx.button(
             busy_icon(S.reading, "refresh-cw", 14),
             "Refresh",
@@ -60,6 +59,9 @@ def summary() -> rx.Component:
         ),
         width="100%",
         align="center",
+        justify="between",
+        gap="2",
+        wrap="wrap",
     )
 
 

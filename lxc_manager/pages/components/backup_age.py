@@ -16,7 +16,7 @@ BACKUP_COLORS = {"fresh": "green", "stale": "amber", "old": "red", "never": "red
 
 
 class BackupCell(BaseModel):
-    """Its age (`3 d ago`), a tone (fresh / stale / old / never / unknown) that colours it,
+    """Its age (`3 d`), a tone (fresh / stale / old / never / unknown) that colours it,
     and the date in full for the tooltip."""
 
     text: str = "…"
@@ -34,7 +34,7 @@ def backup_cell(last: int | None, now: float) -> BackupCell:
     ctime (None: it has none)."""
     if last is None:
         return NEVER_BACKED_UP
-    when = minute(datetime.fromtimestamp(last, UTC))
+    when, age = minute(datetime.fromtimestamp(last, UTC)), age_text(last, now)
     return BackupCell(
-        text=age_text(last, now), tone=age_class(last, now), title=f"Last backup {when} UTC"
+        text=age, tone=age_class(last, now), title=f"Last backup {when} UTC, {age} ago"
     )

@@ -184,11 +184,12 @@ def _row(row: Row) -> rx.Component:
         rx.table.cell(rx.text(row.vmid, size="2", weight="medium")),
         rx.table.cell(rx.vstack(_name_link(row, "2"), _tags(row), spacing="1")),
         rx.table.cell(
-            rx.hstack(
+            rx.flex(  # wraps on a narrow table rather than widen it
                 rx.badge(row.node_name, color_scheme="indigo"),
                 muted(row.pve_node),
-                spacing="1",
+                gap="1",
                 align="center",
+                wrap="wrap",
             )
         ),
         rx.table.cell(_ip(row)),

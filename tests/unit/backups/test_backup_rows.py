@@ -32,12 +32,12 @@ NEWEST = {1: {100: NOW - 3600, 101: NOW - 3 * DAY, 102: NOW - 9 * DAY}}  # 103: 
 def test_the_cell_says_the_age_and_its_tone() -> None:
     cells = {v: to_backup_cell(NEWEST, ct(v), NOW) for v in (100, 101, 102, 103)}
     assert {v: (c.text, c.tone) for v, c in cells.items()} == {
-        100: ("1 h ago", "fresh"),
-        101: ("3 d ago", "stale"),
-        102: ("9 d ago", "old"),
+        100: ("1 h", "fresh"),
+        101: ("3 d", "stale"),
+        102: ("9 d", "old"),
         103: ("never", "never"),
     }
-    assert cells[100].title == "Last backup 2033-05-18 02:33 UTC"
+    assert cells[100].title == "Last backup 2033-05-18 02:33 UTC, 1 h ago"
     assert to_backup_cell(NEWEST, ct(100, node_id=2), NOW) == UNKNOWN_BACKUP
 
 
