@@ -58,8 +58,9 @@ def _status_badge(row: Row) -> rx.Component:
 
 
 def status_badges(row: Row) -> rx.Component:
-    """The status, and "HA" for an HA resource (HA starts and stops it)."""
-    return rx.hstack(
+    """The status, and "HA" for an HA resource (HA starts and stops it); "HA" goes under
+    the status on a narrow table rather than widen it."""
+    return rx.flex(
         _status_badge(row),
         rx.cond(
             row.ha,
@@ -68,8 +69,9 @@ def status_badges(row: Row) -> rx.Component:
                 content="Managed by HA: Proxmox HA starts and stops it",
             ),
         ),
-        spacing="1",
+        gap="1",
         align="center",
+        wrap="wrap",
     )
 
 
