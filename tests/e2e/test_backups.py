@@ -135,7 +135,11 @@ def test_back_up_watch_the_log_and_restore_as_a_new_container(
     expect(page.locator("#job-succeeded")).to_contain_text(str(RESTORED_VMID))
 
     page.goto("/")
+    page.get_by_label("Filter by status").click()  # the filter chosen above is remembered
+    page.get_by_role("option", name="Stopped").click()
     restored = page.locator(f'#containers-table [data-ct="{RESTORED_VMID}"]')
     expect(restored).to_be_visible(timeout=30_000)
     expect(restored).to_contain_text(RESTORED_NAME)
+    page.get_by_label("Filter by status").click()
+    page.get_by_role("option", name="Any status").click()
     screenshot(page, "backup-restored-on-dashboard")

@@ -220,7 +220,7 @@ def _over_fields() -> rx.Component:
         rx.callout(
             rx.text(
                 "Everything CT ",
-                B.ct_vmid,
+                B.this_vmid,
                 " holds now — its disks, its configuration and "
                 "its snapshots — is replaced by this backup of ",
                 B.restore_date,
@@ -250,7 +250,7 @@ def _over_fields() -> rx.Component:
         rx.cond(B.backup_first, _storage_select(RESTORE_FORM)),
         field(
             RESTORE_FORM,
-            rx.text("Type ", rx.code(B.ct_vmid), " to confirm", size="2", weight="medium"),
+            rx.text("Type ", rx.code(B.this_vmid), " to confirm", size="2", weight="medium"),
             "confirm",
             text_input(RESTORE_FORM, "confirm", placeholder="VMID", auto_complete="off"),
         ),
@@ -288,7 +288,9 @@ def _restore_form() -> rx.Component:
             error(RESTORE_FORM, "form"),
             dialog_actions(
                 rx.cond(
-                    B.restore_mode == "over", "Restore over CT " + B.ct_vmid.to_string(), "Restore"
+                    B.restore_mode == "over",
+                    "Restore over CT " + B.this_vmid.to_string(),
+                    "Restore",
                 ),
                 "restore-submit",
                 B.busy == "restore",

@@ -126,8 +126,9 @@ class BackupsState(GuardedState, rx.State):
     notes_open: bool = False
     notes_volid: str = ""
     notes_text: str = ""
-    ct_vmid: int = 0
-    ct_node: str = ""
+    # Not `ct_vmid` / `ct_node`: those names are the route's own vars (`routes.route_arg`).
+    this_vmid: int = 0
+    this_node: str = ""
     _node_id: int = 0
     _rootfs: dict[str, list[Choice]] = {}
 
@@ -147,12 +148,12 @@ class BackupsState(GuardedState, rx.State):
         return next((r for r in self.rows if r.volid == volid), None)
 
     async def _load(self) -> None:
-        listing = await list_backups(self._user_id, self._node_id, self.ct_vmid)
+        listing = await list_backups(self._user_id, self._node_id, self.this_vmid)
         self.rows = [backup_row(e) for e in listing.entries]
         self.storages = [
             Choice(value=s.storage, label=f"{s.storage} ({s.type}{', shared' if s.shared else ''})")
             for s in listing.storages
-            if s.shared or s.pve_node == self.ct_node
+            if s.shared or s.pve_node == self.this_node
         ]
         self.notice = "; ".join(listing.errors)
         if self.bk_storage not in [c.value for c in self.storages]:
@@ -167,7 +168,7 @@ class BackupsState(GuardedState, rx.State):
         if node_id is None or vmid is None:
             self.error, self.loaded = "Container not found", True
             return
-        self._node_id, self.ct_vmid = node_id, vmid
+        self._node_id, self.this_vmid = node_id, vmid
         self.loading, self.error = True, ""
         yield None
         try:
@@ -175,7 +176,7 @@ class BackupsState(GuardedState, rx.State):
             if found is None:
                 self.error = "Container not found"
             else:
-                self.ct_node = found[0]
+                self.this_node = found[0]
                 await self._load()
         except (NodeNotFound, NodeSecretError, ProxmoxError) as exc:
             self.error = _why(exc)
@@ -218,13 +219,13 @@ class BackupsState(GuardedState, rx.State):
     @rx.event
     @require_session
     async def back_up(self, form: dict[str, Any]) -> AsyncIterator[EventSpec | None]:
-        if self.busy or not self.ct_vmid:
+        if self.busy or not self.this_vmid:
             return
         self.busy, self.backup_errors = "backup", {}
         yield None
         try:
             outcome = await actions.back_up(
-                self._user_id, self._node_id, self.ct_node, self.ct_vmid, self._options(form)
+                self._user_id, self._node_id, self.this_node, self.this_vmid, self._options(form)
             )
         finally:
             self.busy = ""
@@ -257,7 +258,7 @@ class BackupsState(GuardedState, rx.State):
             node: [Choice(value=s.storage, label=s.label) for s in storages]
             for node, storages in options.rootfs_storages.items()
         }
-        self._pick_node(self.ct_node if self.ct_node in self.pve_nodes else "")
+        self._pick_node(self.this_node if self.this_node in self.pve_nodes else "")
 
     def _pick_node(self, node: str) -> None:
         if not node and self.pve_nodes:
@@ -280,7 +281,7 @@ class BackupsState(GuardedState, rx.State):
         if value in ("new", "over"):
             self.restore_mode, self.restore_errors = value, {}
             if value == "over":
-                self._pick_node(self.ct_node)
+                self._pick_node(self.this_node)
 
     @rx.event
     @require_session
@@ -311,7 +312,7 @@ class BackupsState(GuardedState, rx.State):
             if self.restore_mode == "over":
                 first = self._options({"notes": "before restore"}) if self.backup_first else None
                 outcome = await actions.restore_over(
-                    self._user_id, self._node_id, self.ct_node, self.ct_vmid, row.volid,
+                    self._user_id, self._node_id, self.this_node, self.this_vmid, row.volid,
                     confirm=str(form.get("confirm") or ""), storage=self.rs_storage,
                     backup_first=first,
                 )  # fmt: skip
