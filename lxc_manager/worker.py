@@ -78,6 +78,19 @@ def _is_dead(worker: BaseWorker, host: str, moment: datetime) -> bool:
     return moment - heartbeat > timedelta(seconds=worker.worker_ttl + 60)
 
 
+def live_local_workers(connection: Redis) -> list[str]:
+    """Names of the registered workers running on this host (their process is alive)."""
+    host = socket.gethostname()
+    return sorted(
+        worker.name
+        for worker in Worker.all(connection=connection)
+        if worker.death_date is None
+        and worker.hostname == host
+        and worker.pid
+        and _process_alive(worker.pid)
+    )
+
+
 def clean_dead_workers(connection: Redis, queue_names: tuple[str, ...] = QUEUES) -> list[str]:
     """Unregister workers that are dead (see the module notes); return their names."""
     host = socket.gethostname()

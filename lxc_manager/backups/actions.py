@@ -20,7 +20,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from lxc_manager.nodes import NodeNotFound, NodeSecretError, client_for
 from lxc_manager.operations.jobs import Step, submit
 from lxc_manager.provisioning.request_fields import MSG_VMID, hostname_error, vmid_error
-from lxc_manager.proxmox import NotFound, ProxmoxClient, ProxmoxError, TaskFailed
+from lxc_manager.proxmox import (
+    NotFound,
+    ProxmoxClient,
+    ProxmoxError,
+    TaskFailed,
+    parse_property_string,
+)
 from lxc_manager.proxmox.backup_api import (
     COMPRESSIONS,
     MODES,
@@ -45,6 +51,7 @@ __all__ = [
     "owner_of",
     "restore_new",
     "restore_over",
+    "rootfs_storage",
     "set_notes",
     "set_protected",
 ]
@@ -214,6 +221,22 @@ async def back_up(
         kind="backup", title=f"Back up CT {vmid} to {options.storage}",
         steps=[_backup_step(options)], action="backup.create", target=target,
     )  # fmt: skip
+
+
+async def rootfs_storage(user_id: str, node_id: int, pve_node: str, vmid: int) -> str:
+    """The storage of the container's root disk ("" when it cannot be read): the natural
+    target of a restore over it."""
+    prepared = await _prepare(user_id, node_id, pve_node, vmid)
+    if isinstance(prepared, str):
+        return ""
+    client, _ = prepared
+    try:
+        async with client:
+            config = await client.lxc_config(pve_node, vmid)
+    except ProxmoxError:
+        return ""
+    volume = parse_property_string(config.rootfs or "", "volume").get("volume", "")
+    return volume.split(":", 1)[0] if ":" in volume else ""
 
 
 async def _default_storage(client: ProxmoxClient, pve_node: str) -> str:

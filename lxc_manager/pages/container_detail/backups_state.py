@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from reflex.event import EventSpec
 
 from lxc_manager import routes
+from lxc_manager.aio import all_of
 from lxc_manager.backups import actions
 from lxc_manager.backups.actions import BackupOptions, Outcome
 from lxc_manager.backups.listing import BackupEntry, list_backups
@@ -131,6 +132,7 @@ class BackupsState(GuardedState, rx.State):
     this_node: str = ""
     _node_id: int = 0
     _rootfs: dict[str, list[Choice]] = {}
+    _own_storage: str = ""  # this container's root disk storage
 
     @rx.var
     def node_choices(self) -> list[Choice]:
@@ -248,7 +250,12 @@ class BackupsState(GuardedState, rx.State):
         self.restore_open, self.busy = True, "options"
         yield None
         try:
-            options = await node_options(self._user_id, self._node_id)
+            options, self._own_storage = await all_of(
+                node_options(self._user_id, self._node_id),
+                actions.rootfs_storage(
+                    self._user_id, self._node_id, self.this_node, self.this_vmid
+                ),
+            )
         finally:
             self.busy = ""
         if options.error:
@@ -282,6 +289,8 @@ class BackupsState(GuardedState, rx.State):
             self.restore_mode, self.restore_errors = value, {}
             if value == "over":
                 self._pick_node(self.this_node)
+                if any(c.value == self._own_storage for c in self.target_storages):
+                    self.rs_storage = self._own_storage
 
     @rx.event
     @require_session
