@@ -15,7 +15,15 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import Peer, fill_node_form, row, save_confirming, screenshot, sign_in
+from tests.e2e.conftest import (
+    Peer,
+    fill_node_form,
+    remove_node,
+    row,
+    save_confirming,
+    screenshot,
+    sign_in,
+)
 from tests.support.app import ServeProcess
 from tests.support.simulator import SimProcess, start_simulator
 
@@ -79,16 +87,7 @@ def cluster() -> Iterator[Cluster]:
 def _remove_the_node_afterwards(browser: Browser, app: ServeProcess, sim: Peer) -> Iterator[None]:
     """Later modules expect root@pam to have no node: this module's node goes at its end."""
     yield
-    context = browser.new_context(base_url=app.base_url)
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    sign_in(page, sim, next_path="/settings/nodes")
-    expect(page.locator("#nodes-table").or_(page.get_by_test_id("empty-state"))).to_be_visible()
-    if row(page, NODE).count():
-        row(page, NODE).get_by_role("button", name=f"Delete {NODE}").click()
-        page.get_by_role("alertdialog").get_by_role("button", name="Delete").click()
-        expect(row(page, NODE)).to_have_count(0)
-    context.close()
+    remove_node(browser, app, sim, NODE)
 
 
 def _sign_in_with_the_node(page: Page, sim: Peer, cluster: Cluster) -> None:
