@@ -11,6 +11,7 @@ For a real server, `running_backend` (tests/support/backend.py) serves the same 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 from sqlmodel import select
@@ -44,3 +45,12 @@ def bearer(key: str) -> dict[str, str]:
 def api_client() -> httpx.AsyncClient:
     transport = httpx.ASGITransport(app=Starlette(routes=api_routes()))
     return httpx.AsyncClient(transport=transport, base_url="http://app", timeout=60)
+
+
+def assert_error(response: httpx.Response, status: int, code: str, field: Any = None) -> None:
+    """The answer is the API's error shape with this status, code and field."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "field"}
+    assert body["error"]["code"] == code and body["error"]["field"] == field
+    assert body["error"]["message"] and "Traceback" not in response.text

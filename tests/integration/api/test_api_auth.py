@@ -19,18 +19,10 @@ from lxc_manager.db.engine import session_scope
 from lxc_manager.db.models import ApiKey, AuditEvent
 from lxc_manager.security.sessions import DISABLED_ENDPOINTS_KEY
 from tests.conftest import reset_app_caches
-from tests.support.api import api_client, bearer, expire_key, make_key
+from tests.support.api import api_client, assert_error, bearer, expire_key, make_key
 
 USER_A = "root@pam@1"
 ME = "/api/v1/me"
-
-
-def assert_error(response: httpx.Response, status: int, code: str, field: Any = None) -> None:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "field"}
-    assert body["error"]["code"] == code and body["error"]["field"] == field
-    assert body["error"]["message"] and "Traceback" not in response.text
 
 
 def _audit(action: str) -> list[AuditEvent]:
