@@ -9,7 +9,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlmodel import select
 
