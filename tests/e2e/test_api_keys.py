@@ -49,6 +49,7 @@ def test_create_see_once_use_and_revoke_a_key(page: Page, sim: Peer, app: ServeP
     screenshot(page, "api-key-shown-once")
     page.locator("#close-api-key").click()
     expect(page.locator("#new-api-key")).to_have_count(0)
+    expect(page.locator("#api-key-name")).to_have_value("")  # the form is ready for another
     row = page.locator('[data-key-row="e2e ci"]')
     expect(row).to_contain_text(key[: len("lxcm_") + 12])
     expect(row).to_contain_text("active")

@@ -6,7 +6,12 @@ import reflex as rx
 
 from lxc_manager import routes
 from lxc_manager.pages.api_keys.rows import KeyForm
-from lxc_manager.pages.api_keys.state import COPY_SCRIPT, KEY_ELEMENT_ID, ApiKeysState
+from lxc_manager.pages.api_keys.state import (
+    COPY_SCRIPT,
+    FORM_PREFIX,
+    KEY_ELEMENT_ID,
+    ApiKeysState,
+)
 from lxc_manager.pages.api_keys.table import keys_table
 from lxc_manager.pages.components import form as kit
 from lxc_manager.pages.components.controls import error_callout, loading
@@ -17,12 +22,14 @@ ROUTE = routes.API_KEYS
 TITLE = "API keys"
 ON_LOAD = ApiKeysState.load
 
-FORM = kit.Form(errors=ApiKeysState.field_errors, id_prefix="api-key-", fields=field_names(KeyForm))
+FORM = kit.Form(
+    errors=ApiKeysState.field_errors, id_prefix=FORM_PREFIX, fields=field_names(KeyForm)
+)
 INTRO = (
     "A personal API key lets scripts use the HTTP API (/api/v1, described at "
     "/api/v1/openapi.json) as you: your nodes, containers and templates, never "
-    "administration. Send it as `Authorization: Bearer <key>`. It is shown once; "
-    "LXC Manager keeps only its hash."
+    "administration. Scripts send it in the header Authorization: Bearer <key>. It is "
+    "shown once; LXC Manager keeps only its hash."
 )
 
 

@@ -18,6 +18,8 @@ from lxc_manager.state.assign import assign
 from lxc_manager.state.guard import GuardedState, require_session, require_session_on_load
 
 KEY_ELEMENT_ID = "new-api-key"
+FORM_PREFIX = "api-key-"
+FORM_IDS = tuple(FORM_PREFIX + name for name in ("name", "expires_days"))
 NOT_FOUND = "This key no longer exists"
 SHOW_FAILED = "The key could not be shown: revoke it and create another one"
 
@@ -67,7 +69,7 @@ class ApiKeysState(GuardedState, rx.State):
 
     @rx.event
     @require_session
-    async def create(self, form: dict[str, Any]) -> EventSpec | None:
+    async def create(self, form: dict[str, Any]) -> list[EventSpec] | None:
         data = read_form(KeyForm, form)
         result = await keys.create_key(
             self._user_id, endpoint_of(self._user_id), data.name, data.expires_days
@@ -80,7 +82,11 @@ class ApiKeysState(GuardedState, rx.State):
         self.shown_name = result.key.name
         self.show_open = True
         await self._reload()
-        return rx.call_script(reveal_script(ticket))
+        return [
+            rx.call_script(reveal_script(ticket)),
+            rx.set_value(FORM_IDS[0], ""),
+            rx.set_value(FORM_IDS[1], ""),
+        ]
 
     @rx.event
     def close_shown(self, open_: bool = False) -> None:
