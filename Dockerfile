@@ -1,4 +1,6 @@
 # LXC Manager as one container: web server, RQ workers and an embedded Redis, SQLite in /data.
+# The same image runs a team's deployment (deploy/compose.yaml): `serve --role web` replicas
+# and `serve --role worker` containers on PostgreSQL and a shared Redis.
 # The steps mirror `make run`: install the package, then build the frontend for the port and
 # public URL it will be served on (the bundle bakes that URL in).
 # The Proxmox VE simulator (simulator/, its own distribution) is not part of the image.
@@ -30,6 +32,8 @@ RUN make install VENV=/opt/venv \
 
 VOLUME ["/data"]
 EXPOSE ${LXCM_PORT}
-HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"LXCM_PORT\"]}/healthz')"
+# Ready = the web server answers /readyz (database and Redis too); deploy/compose.yaml runs
+# the same image as web replicas and worker containers (`--role worker` checks its workers).
+HEALTHCHECK --interval=30s --timeout=5s CMD ["/opt/venv/bin/lxc-manager", "healthcheck"]
 STOPSIGNAL SIGTERM
 CMD ["/opt/venv/bin/lxc-manager", "serve", "--no-build"]

@@ -1,4 +1,4 @@
-"""`lxc-manager`: serve, worker, build, migrate, demo, simulator."""
+"""`lxc-manager`: serve, worker, healthcheck, build, migrate, demo, simulator."""
 
 from __future__ import annotations
 
@@ -36,6 +36,17 @@ def _worker(args: argparse.Namespace) -> int:
     configure_logging("worker")
     run_worker(burst=args.burst, name=args.name, name_prefix=args.name_prefix)
     return 0
+
+
+def _healthcheck(args: argparse.Namespace) -> int:
+    from lxc_manager.healthcheck import healthcheck
+
+    healthy, line = healthcheck(get_settings(), args.role)
+    print(
+        line if healthy else f"lxc-manager: unhealthy: {line}",
+        file=sys.stdout if healthy else sys.stderr,
+    )
+    return 0 if healthy else 1
 
 
 def _demo(_args: argparse.Namespace) -> int:
@@ -206,6 +217,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-build", action="store_true", help="never build the frontend; fail if it is not built"
     )
     serve.set_defaults(handler=_serve)
+
+    health = commands.add_parser(
+        "healthcheck",
+        help="exit 0 when this host's serve is healthy (for container health checks)",
+        description="Check this host's `serve`: for all and web, the web server on LXCM_PORT "
+        "answers /readyz (database and Redis included); for worker, LXCM_WORKERS RQ workers of "
+        "this host are registered in REDIS_URL and alive. Exit 0 when healthy, 1 (and why) if not.",
+    )
+    health.add_argument("--role", choices=("all", "web", "worker"), default="all")
+    health.set_defaults(handler=_healthcheck)
 
     demo = commands.add_parser(
         "demo",

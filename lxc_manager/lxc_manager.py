@@ -12,6 +12,7 @@ from lxc_manager.http_routes import ROUTES
 from lxc_manager.logging_setup import configure_logging
 from lxc_manager.pages import not_found
 from lxc_manager.pages.api_keys import page as api_keys
+from lxc_manager.pages.backups import page as backups
 from lxc_manager.pages.container_detail import page as container_detail
 from lxc_manager.pages.dashboard import page as dashboard
 from lxc_manager.pages.job_progress import page as job_progress
@@ -44,6 +45,7 @@ PAGES = (
     job_progress,
     templates,
     package_buckets,
+    backups,
     template_editor,
     nodes,
     sign_in_endpoints,

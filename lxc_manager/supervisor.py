@@ -66,6 +66,7 @@ class Supervisor:
         self.redis: EmbeddedRedis | None = None
         self.supervised: list[Supervised] = []
         self.child_env: dict[str, str] = dict(os.environ)
+        self._scheduler_redis: redis.Redis | None = None
 
     # ---- start-up -----------------------------------------------------------------
     def prepare(self, build: bool = True) -> Path:
@@ -210,37 +211,45 @@ class Supervisor:
         signal.signal(signal.SIGINT, request_stop)
         signal.signal(signal.SIGTERM, request_stop)
 
-    def start_stale_job_watch(self) -> threading.Thread:
-        """Mark provisioning jobs whose worker died as failed (DESIGN §4b), every
-        STALE_CHECK_INTERVAL seconds, in a thread so a slow database never delays the
-        restart of a crashed child. Every replica ticks; one per round runs the sweep
-        (`scheduled.claim` in Redis)."""
-        from lxc_manager import scheduled
+    def scheduled_tasks(self) -> list[tuple[str, float, Callable[[], object]]]:
+        """The periodic work of a `serve` (any role): (task name, period in seconds, work).
+        Every replica ticks them; one per round runs each (`scheduled`, a Redis claim)."""
+        from lxc_manager.console import recording
+        from lxc_manager.operations.stale import mark_stale_operations
         from lxc_manager.provisioning.jobs import STALE_CHECK_INTERVAL, mark_stale_jobs
 
-        client = redis.Redis.from_url(
-            url_for(RedisDb.APP, self.child_env["REDIS_URL"]), socket_connect_timeout=3
-        )
+        def sweep_stale_jobs() -> None:
+            # Mark provisioning jobs and operations whose worker died as failed (DESIGN §4b).
+            client = self._scheduler_client()
+            marked = mark_stale_jobs(redis_app=client)
+            marked += mark_stale_operations(redis_app=client)
+            if marked:
+                log.warning("marked %d stale job(s) failed", len(marked))
+
+        return [
+            ("stale-jobs", STALE_CHECK_INTERVAL, sweep_stale_jobs),
+            (recording.PURGE_TASK, recording.PURGE_EVERY, recording.purge_expired),
+        ]
+
+    def _scheduler_client(self) -> redis.Redis:
+        if self._scheduler_redis is None:
+            self._scheduler_redis = redis.Redis.from_url(
+                url_for(RedisDb.APP, self.child_env["REDIS_URL"]), socket_connect_timeout=3
+            )
+        return self._scheduler_redis
+
+    def start_scheduled_tasks(self) -> list[threading.Thread]:
+        """Tick every scheduled task in a thread of its own, so a slow database never
+        delays the restart of a crashed child."""
+        from lxc_manager import scheduled
+
         owner = scheduled.owner_id()
-
-        def loop() -> None:
-            while not self.stop_requested.wait(STALE_CHECK_INTERVAL):
-                try:
-                    # A little shorter than the tick, so the holder's next round can claim it.
-                    if not scheduled.claim(
-                        client, "stale-jobs", STALE_CHECK_INTERVAL * 0.9, owner=owner
-                    ):
-                        continue
-                    marked = mark_stale_jobs(redis_app=client)
-                except Exception:  # logged; the next round tries again
-                    log.warning("stale job check failed", exc_info=True)
-                    continue
-                if marked:
-                    log.warning("marked %d stale provisioning job(s) failed", len(marked))
-
-        thread = threading.Thread(target=loop, name="stale-jobs", daemon=True)
-        thread.start()
-        return thread
+        return [
+            scheduled.start(
+                self._scheduler_client(), task, period, work, self.stop_requested, owner
+            )
+            for task, period, work in self.scheduled_tasks()
+        ]
 
     def watch(self) -> int:
         while not self.stop_requested.wait(0.5):
@@ -305,7 +314,7 @@ class Supervisor:
                 self.start_workers()
             if web:
                 self.start_web(web_dir)
-            self.start_stale_job_watch()
+            self.start_scheduled_tasks()
             if web:
                 log.info("LXC Manager is ready at %s", self.settings.public_url)
             else:

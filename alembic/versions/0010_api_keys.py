@@ -1,7 +1,7 @@
 """api keys: personal API keys for /api/v1 (stored hashed, per user)
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-03
 
 - `api_key`: user, sign-in endpoint, name, a unique non-secret prefix (lookup), the SHA-256
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

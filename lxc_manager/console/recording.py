@@ -14,9 +14,10 @@ event boundaries, bytes that are not UTF-8 as U+DC80..U+DCFF (Python's
 exactly the bytes that were recorded. Only the recording's user and administrators get
 it; anyone else gets None (the route answers 404).
 
-Purge: `purge_expired` deletes recordings past their `expires_at`. It runs when a console
-opens and when recordings are listed, at most once per `PURGE_EVERY` seconds across all
-processes (`maybe_purge`, a Redis key).
+Purge: `purge_expired` deletes recordings past their `expires_at`. It runs every
+`PURGE_EVERY` seconds as a scheduled task of `serve` (`PURGE_TASK`), and when a console
+opens and when recordings are listed (`maybe_purge`), at most once per `PURGE_EVERY`
+seconds across all processes and replicas: both take the same Redis claim (`scheduled`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from typing import Any
 from redis.asyncio import Redis
 from sqlmodel import col, delete, select
 
+from lxc_manager import scheduled
 from lxc_manager.db.engine import session_scope
 from lxc_manager.db.models import ConsoleRecording, ConsoleRecordingChunk, utcnow
 from lxc_manager.security.crypto import DecryptionError, Keyring, load_keyring
@@ -57,7 +59,8 @@ log = logging.getLogger(__name__)
 CHUNK_BYTES = 256 * 1024
 MAX_RECORDED_BYTES = 64 * 1024 * 1024
 PURGE_EVERY = 600
-PURGE_KEY = "console-recordings:purged"
+PURGE_TASK = "console-recordings-purge"
+PURGE_KEY = scheduled.KEY_PREFIX + PURGE_TASK  # the scheduled task's claim
 
 
 def associated_data(recording_id: str, user_id: str, seq: int) -> str:

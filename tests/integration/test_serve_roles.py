@@ -44,6 +44,18 @@ def serve_refusal(env: dict[str, str], role: str) -> subprocess.CompletedProcess
     )
 
 
+def healthcheck(env: dict[str, str], role: str) -> subprocess.CompletedProcess[str]:
+    """What a container's health check runs (deploy/compose.yaml, the Dockerfile)."""
+    return subprocess.run(
+        [sys.executable, "-m", "lxc_manager.cli", "healthcheck", "--role", role],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def test_split_roles_refuse_without_a_shared_redis_and_database(tmp_path: Path) -> None:
     sqlite = f"sqlite:///{tmp_path / 'shared.db'}"
     web = serve_refusal(app_env(tmp_path / "data", DATABASE_URL=sqlite), "web")
@@ -78,9 +90,16 @@ def test_role_worker_runs_only_rq_workers(tmp_path: Path, own_redis: EmbeddedRed
         assert "granian" not in names and "redis-server" not in names
         rq = redis.Redis.from_url(url_for(RedisDb.RQ, own_redis.url))
         assert len(live_workers(rq)) == 2
+        healthy = healthcheck(env, "worker")
+        assert healthy.returncode == 0 and "2 RQ worker(s) running" in healthy.stdout
+        web = healthcheck(env, "web")  # no web server on this host
+        assert web.returncode == 1 and "does not answer" in web.stderr
         tree = serve.tree()
         assert serve.stop(signal.SIGTERM) == 0
         assert wait_until_dead(tree, timeout=2) == set()
+        gone = healthcheck(env, "worker")
+        assert gone.returncode == 1, gone
+        assert "unhealthy: 0 of 2 RQ worker(s) of this host are running" in gone.stderr
     finally:
         serve.stop(signal.SIGKILL)
 
@@ -104,6 +123,9 @@ def test_role_web_runs_no_workers_and_no_redis(tmp_path: Path, own_redis: Embedd
         assert ready.status_code == 200, ready.text
         rq = redis.Redis.from_url(url_for(RedisDb.RQ, own_redis.url))
         assert live_workers(rq) == {}
+        healthy = healthcheck(env, "web")
+        assert healthy.returncode == 0 and "ready on port" in healthy.stdout, healthy
+        assert healthcheck(env, "worker").returncode == 1  # a web replica runs no workers
         assert serve.stop(signal.SIGTERM) == 0
     finally:
         serve.stop(signal.SIGKILL)

@@ -69,18 +69,25 @@ class Tab:
     path: str
     session_id: str | None
     token: str = field(default_factory=lambda: secrets.token_hex(16))
+    # The connection's peer address and extra request headers (e.g. x-forwarded-for), as
+    # Reflex takes them from the websocket's ASGI scope.
+    ip: str | None = None
+    extra_headers: dict[str, str] = field(default_factory=dict)
 
     def _router_data(self) -> dict[str, Any]:
-        headers = {"origin": "http://127.0.0.1:3000"}
+        headers = {"origin": "http://127.0.0.1:3000", **self.extra_headers}
         if self.session_id:
             headers["cookie"] = f"{COOKIE_NAME}={self.session_id}"
-        return {
+        data = {
             "pathname": self.path,
             "asPath": self.path,
             "query": _route_args(self.path),
             "headers": headers,
             "token": self.token,
         }
+        if self.ip is not None:
+            data["ip"] = self.ip
+        return data
 
     async def open(self) -> None:
         """What the page's first websocket event does: hydrate (without on_load events)."""
@@ -146,14 +153,15 @@ def _token(client_token: str, state_cls: type[rx.State]) -> Any:
 
 
 @asynccontextmanager
-async def event_processor() -> AsyncIterator[Callable[[str, str | None], Tab]]:
-    """`async with event_processor() as new_tab: tab = new_tab(path, session_id)`."""
+async def event_processor() -> AsyncIterator[Callable[..., Tab]]:
+    """`async with event_processor() as new_tab: tab = new_tab(path, session_id)`
+    (keywords `ip` and `extra_headers` set the connection's peer and headers)."""
     recorder = _Recorder()
     processor = BaseStateEventProcessor()
     async with processor.configure(event_namespace=recorder):  # type: ignore[arg-type]
 
-        def new_tab(path: str, session_id: str | None) -> Tab:
-            return Tab(processor, recorder, path, session_id)
+        def new_tab(path: str, session_id: str | None, **connection: Any) -> Tab:
+            return Tab(processor, recorder, path, session_id, **connection)
 
         yield new_tab
         await asyncio.sleep(0)

@@ -46,6 +46,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Dashboard", routes.DASHBOARD, "layout-dashboard"),
     NavItem("New container", routes.NEW_CONTAINER, "circle-plus"),
     NavItem("Templates", routes.TEMPLATES, "layout-template"),
+    NavItem("Backups", routes.BACKUPS, "archive"),
 )
 SETTINGS_ITEMS: tuple[NavItem, ...] = (
     NavItem("Nodes", routes.NODES, "server"),

@@ -10,11 +10,12 @@ from pathlib import Path
 
 from sqlmodel import select
 
+from lxc_manager import scheduled
 from lxc_manager.console import recording
 from lxc_manager.db.engine import session_scope
 from lxc_manager.db.migrate import upgrade_head
 from lxc_manager.db.models import ConsoleRecording, ConsoleRecordingChunk, utcnow
-from lxc_manager.redis_client import RedisDb, async_client
+from lxc_manager.redis_client import RedisDb, async_client, sync_client
 
 
 async def _record(user: str, expired: bool) -> str:
@@ -48,3 +49,13 @@ async def test_expired_recordings_are_purged(app_settings: Path) -> None:
     replay = await asyncio.to_thread(recording.replay, kept, "u@pam@e1", False)
     assert replay is not None and replay["events"][0][2] == "secret output"
     assert await redis.ttl(recording.PURGE_KEY) > 0  # the next one waits
+    # serve's scheduled purge takes the same claim: no replica purges again this period
+    ran: list[bool] = []
+    assert not scheduled.tick(
+        sync_client(RedisDb.APP),
+        recording.PURGE_TASK,
+        recording.PURGE_EVERY,
+        lambda: ran.append(True),
+        "another-replica",
+    )
+    assert ran == []
