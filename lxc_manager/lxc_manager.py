@@ -6,10 +6,12 @@ from __future__ import annotations
 import reflex as rx
 from starlette.applications import Starlette
 
+from lxc_manager.api.mount import api_routes
 from lxc_manager.console_routes import ROUTES as CONSOLE_ROUTES
 from lxc_manager.http_routes import ROUTES
 from lxc_manager.logging_setup import configure_logging
 from lxc_manager.pages import not_found
+from lxc_manager.pages.api_keys import page as api_keys
 from lxc_manager.pages.backups import page as backups
 from lxc_manager.pages.container_detail import page as container_detail
 from lxc_manager.pages.dashboard import page as dashboard
@@ -30,7 +32,7 @@ app = rx.App(
         rx.el.meta(name="color-scheme", content="light dark"),
     ],
     stylesheets=["/layout.css"],
-    api_transformer=Starlette(routes=ROUTES + CONSOLE_ROUTES),
+    api_transformer=Starlette(routes=ROUTES + CONSOLE_ROUTES + api_routes()),
 )
 
 # Each page module: ROUTE, TITLE, `page` (the component) and ON_LOAD, its State's `load`.
@@ -47,6 +49,7 @@ PAGES = (
     template_editor,
     nodes,
     sign_in_endpoints,
+    api_keys,
 )
 
 for module in PAGES:
