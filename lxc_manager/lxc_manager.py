@@ -6,6 +6,7 @@ from __future__ import annotations
 import reflex as rx
 from starlette.applications import Starlette
 
+from lxc_manager.api.mount import api_routes
 from lxc_manager.console_routes import ROUTES as CONSOLE_ROUTES
 from lxc_manager.http_routes import ROUTES
 from lxc_manager.logging_setup import configure_logging
@@ -29,7 +30,7 @@ app = rx.App(
         rx.el.meta(name="color-scheme", content="light dark"),
     ],
     stylesheets=["/layout.css"],
-    api_transformer=Starlette(routes=ROUTES + CONSOLE_ROUTES),
+    api_transformer=Starlette(routes=ROUTES + CONSOLE_ROUTES + api_routes()),
 )
 
 # Each page module: ROUTE, TITLE, `page` (the component) and ON_LOAD, its State's `load`.
