@@ -21,7 +21,7 @@ Errors are `{field: message}` keyed like the wizard's (`hostname`, `scripts.1.na
 "form" holds what no field explains.
 
     result = await submit(actor, body)       # CreationResult(job_id, errors)
-    preview = await preview(actor, body)     # CreationPreview(request, params, digest) | errors
+    preview = await preview(actor, body)     # CreationPreview(request, params, digest) | result
 """
 
 from __future__ import annotations
@@ -112,6 +112,7 @@ class CreationResult:
 
     job_id: str | None
     errors: dict[str, str] = dataclasses.field(default_factory=dict)
+    unavailable: bool = False  # the node could not be asked (not the input's fault)
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,10 @@ class _BadInput(Exception):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field, self.message = field, message
+
+
+class _Unavailable(_BadInput):
+    """The node (or Proxmox node) could not tell what it offers."""
 
 
 # -- the body's shape -----------------------------------------------------------------------------
@@ -301,7 +306,7 @@ async def _free_vmid(user_id: str, node: NodeView) -> int:
     except NodeSecretError as exc:
         raise _BadInput("node_id", exc.user_message) from None
     except ProxmoxError as exc:
-        raise _BadInput("vmid", f"{MSG_NO_FREE_VMID} ({exc.user_message})") from None
+        raise _Unavailable("vmid", f"{MSG_NO_FREE_VMID} ({exc.user_message})") from None
     cluster_key = vmids.cluster_key_of(node)
     for vmid in range(max(first, VMID_MIN), min(first + 100, VMID_MAX)):
         if vmid in taken:
@@ -342,10 +347,10 @@ async def _prepare(actor: Actor, body: Mapping[str, Any]) -> _Prepared:
     node = await _node(actor.user_id, _id(body, "node_id"))
     offered = await options.node_options(actor.user_id, node.id)
     if offered.error:
-        raise _BadInput("node_id", offered.error)
+        raise _Unavailable("node_id", offered.error)
     pve_node = _offered("pve_node", given["pve_node"], list(offered.pve_nodes), node.name, "")
     if pve_node in offered.errors:
-        raise _BadInput("pve_node", f"{pve_node}: {offered.errors[pve_node]}")
+        raise _Unavailable("pve_node", f"{pve_node}: {offered.errors[pve_node]}")
     fields = dict.fromkeys(FORM_FIELDS, "")
     fields.update({"disk_gb": "8", "cores": "1", "memory_mb": "512", "swap_mb": "512"})
     fields.update(template_fields(spec))
@@ -402,30 +407,28 @@ async def _prepare(actor: Actor, body: Mapping[str, Any]) -> _Prepared:
     return _Prepared(node, request, choices, recipe, digest)
 
 
-async def _checked(
-    actor: Actor, body: Mapping[str, Any]
-) -> tuple[_Prepared | None, dict[str, str]]:
+async def _checked(actor: Actor, body: Mapping[str, Any]) -> _Prepared | CreationResult:
     try:
         prepared = await _prepare(actor, body)
     except _BadInput as exc:
-        return None, {exc.field: exc.message}
+        return CreationResult(None, {exc.field: exc.message}, isinstance(exc, _Unavailable))
     except NodeNotFound:
-        return None, {"node_id": jobs.MSG_NODE_NOT_FOUND}
+        return CreationResult(None, {"node_id": jobs.MSG_NODE_NOT_FOUND})
     except redis.exceptions.RedisError:
         log.exception("creation: Redis failed")
-        return None, {"form": jobs.MSG_QUEUE_FAILED}
+        return CreationResult(None, {"form": jobs.MSG_QUEUE_FAILED}, True)
     full = apply_recipe(prepared.request, prepared.recipe)
     errors = validate_request(full, has_ssh=prepared.node.has_ssh)
     if prepared.digest and prepared.digest != prepared.recipe.digest:
         errors.setdefault("content_digest", MSG_DIGEST)
-    return prepared, errors
+    return CreationResult(None, errors) if errors else prepared
 
 
-async def preview(actor: Actor, body: Mapping[str, Any]) -> CreationPreview | dict[str, str]:
+async def preview(actor: Actor, body: Mapping[str, Any]) -> CreationPreview | CreationResult:
     """What a submit of `body` would run, or the errors a submit would answer."""
-    prepared, errors = await _checked(actor, body)
-    if prepared is None or errors:
-        return errors
+    prepared = await _checked(actor, body)
+    if isinstance(prepared, CreationResult):
+        return prepared
     full = apply_recipe(prepared.request, prepared.recipe)
     return CreationPreview(full, proxmox_params(full), prepared.recipe.digest)
 
@@ -433,9 +436,10 @@ async def preview(actor: Actor, body: Mapping[str, Any]) -> CreationPreview | di
 async def submit(actor: Actor, body: Mapping[str, Any]) -> CreationResult:
     """Validate and submit `body` as the wizard submits its form; nothing is saved or
     held when `errors` is not empty."""
-    prepared, errors = await _checked(actor, body)
-    if prepared is None or errors:
-        return CreationResult(None, errors)
+    prepared = await _checked(actor, body)
+    if isinstance(prepared, CreationResult):
+        return prepared
     reviewed = prepared.digest or prepared.recipe.digest
     result = await submit_reviewed(actor, prepared.request, prepared.choices, reviewed)
-    return CreationResult(result.job_id, result.errors)
+    unavailable = result.errors.get("form") == jobs.MSG_QUEUE_FAILED
+    return CreationResult(result.job_id, result.errors, unavailable)
