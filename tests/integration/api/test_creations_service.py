@@ -9,7 +9,16 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from prov_support import DEBIAN, USER_A, USER_B, add_node, run_burst_worker, sim_input
+from creations_support import (
+    DEBIAN,
+    USER_A,
+    USER_B,
+    add_node,
+    make_template,
+    new_vmid,
+    run_worker,
+    sshlab,
+)
 
 from lxc_manager.nodes import NodeView
 from lxc_manager.provisioning import creations, jobs
@@ -17,37 +26,21 @@ from lxc_manager.provisioning.follow import Ended, Idle, follow_job, valid_after
 from lxc_manager.provisioning.progress import ProgressEntry
 from lxc_manager.security.actor import Actor
 from lxc_manager.templates import service as templates
-from lxc_manager.templates.spec import Features, Resources, ScriptSpec, TemplateSpec
+from lxc_manager.templates.spec import ScriptSpec, TemplateSpec
 from tests.support.simulator import SimulatorInfo
 
+__all__ = ["new_vmid", "sshlab"]  # fixtures
 ME = Actor(USER_A, False)
-OTHER = Actor(USER_B, False)
-
-
-async def _template(actor: Actor = ME, **changes: Any) -> int:
-    spec = TemplateSpec(
-        name=changes.pop("name", "Web"),
-        os_template="debian-12",
-        resources=Resources(cores=2, memory_mb=1024, swap_mb=128, disk_gb=5),
-        tags=("web", "api"),
-        storage="local-lvm",
-        features=Features(nesting=True),
-        scripts=(ScriptSpec("hello", "echo hello from the template"),),
-        **changes,
-    )
-    result = await templates.create_template(actor, spec)
-    assert result.ok and result.id is not None, result.errors
-    return result.id
 
 
 async def test_preview_fills_what_the_body_leaves_out_as_the_wizard_does(
-    simulator: SimulatorInfo, sshnode: NodeView
+    simulator: SimulatorInfo, sshlab: NodeView
 ) -> None:
-    template_id = await _template()
+    template_id = await make_template()
     found = await creations.preview(ME, {"template_id": template_id, "hostname": "web-1"})
     assert isinstance(found, creations.CreationPreview), found
     req = found.request
-    assert (req.node_id, req.pve_node, req.os_template) == (sshnode.id, "pve1", DEBIAN)
+    assert (req.node_id, req.pve_node, req.os_template) == (sshlab.id, "pve1", DEBIAN)
     assert (req.cores, req.memory_mb, req.swap_mb, req.disk_gb) == (2, 1024, 128, 5)
     assert (req.storage, req.bridge, req.ipv4, req.tags) == (
         "local-lvm",
@@ -88,7 +81,7 @@ async def test_preview_fills_what_the_body_leaves_out_as_the_wizard_does(
     ],
 )
 async def test_bad_input_names_its_field_and_saves_nothing(
-    sshnode: NodeView, new_vmid: Callable[[], int], body: dict[str, Any], field: str
+    sshlab: NodeView, new_vmid: Callable[[], int], body: dict[str, Any], field: str
 ) -> None:
     result = await creations.submit(ME, {"vmid": new_vmid(), **body})
     assert result.job_id is None and field in result.errors, result.errors
@@ -96,10 +89,10 @@ async def test_bad_input_names_its_field_and_saves_nothing(
 
 
 async def test_another_users_node_and_template_are_not_found(
-    simulator: SimulatorInfo, sshnode: NodeView, new_vmid: Callable[[], int]
+    simulator: SimulatorInfo, sshlab: NodeView, new_vmid: Callable[[], int]
 ) -> None:
-    theirs = await add_node(USER_B, sim_input(simulator, "theirs", ssh=True))
-    their_template = await _template(OTHER, name="Private of B")
+    theirs = await add_node(USER_B, simulator, "theirs")
+    their_template = await make_template(USER_B, name="Private of B")
     vmid = new_vmid()
     result = await creations.submit(ME, {"hostname": "x", "vmid": vmid, "node_id": theirs.id})
     assert result.errors == {"node_id": jobs.MSG_NODE_NOT_FOUND}
@@ -109,8 +102,8 @@ async def test_another_users_node_and_template_are_not_found(
     assert set(result.errors) == {"template_id"}
 
 
-async def test_a_stale_digest_is_refused(sshnode: NodeView, new_vmid: Callable[[], int]) -> None:
-    template_id = await _template()
+async def test_a_stale_digest_is_refused(sshlab: NodeView, new_vmid: Callable[[], int]) -> None:
+    template_id = await make_template()
     body = {"template_id": template_id, "hostname": "digest", "vmid": new_vmid()}
     seen = await creations.preview(ME, body)
     assert isinstance(seen, creations.CreationPreview)
@@ -129,9 +122,9 @@ def _kinds(items: list[ProgressEntry | Idle | Ended]) -> list[str]:
 
 
 async def test_submit_runs_and_the_follow_replays_and_goes_live_until_the_end(
-    sshnode: NodeView, new_vmid: Callable[[], int]
+    sshlab: NodeView, new_vmid: Callable[[], int]
 ) -> None:
-    template_id = await _template()
+    template_id = await make_template()
     vmid = new_vmid()
     result = await creations.submit(
         ME, {"template_id": template_id, "hostname": "api-made", "vmid": vmid, "cores": 1}
@@ -154,7 +147,7 @@ async def test_submit_runs_and_the_follow_replays_and_goes_live_until_the_end(
     follower = asyncio.create_task(collect())
     await asyncio.sleep(1.0)  # the queued entry replayed; idle while no worker runs
     assert _kinds(live)[0] == "status" and "Idle" in _kinds(live) and not follower.done()
-    await asyncio.to_thread(run_burst_worker, 120)
+    await run_worker()
     await asyncio.wait_for(follower, 30)  # it ends by itself once the job ended
     kinds = _kinds(live)
     assert kinds[-1] == "Ended" and "step" in kinds and "result" in kinds
