@@ -379,9 +379,9 @@ async def _prepare(actor: Actor, body: Mapping[str, Any]) -> _Prepared:
     )
     for name in ("hostname", "gateway", "nameserver", "searchdomain", "ssh_public_keys"):
         fields[name] = given[name] or ""
-    ipv4 = (given["ipv4"] or "dhcp").strip()
-    fields["ip_mode"] = "dhcp" if ipv4.lower() == "dhcp" else "static"
-    fields["ipv4"] = ipv4
+    # The address as given ("dhcp" or CIDR), never dropped as the form's DHCP switch drops
+    # a gateway it hides: a gateway with DHCP is refused by the rules, not ignored.
+    fields["ip_mode"], fields["ipv4"] = "static", (given["ipv4"] or "dhcp").strip()
     for name, text in numbers.items():
         if text is not None:
             fields[name] = text
