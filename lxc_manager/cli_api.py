@@ -40,6 +40,7 @@ environment:
 DEFAULT_URL = "http://127.0.0.1:3000"
 API = "/api/v1"
 SSE_RETRIES = 5
+PER_PAGE = 500
 
 
 class CliError(Exception):
@@ -241,14 +242,27 @@ def cmd_nodes_list(api: Api, args: argparse.Namespace) -> int:
 
 
 def cmd_containers_list(api: Api, args: argparse.Namespace) -> int:
-    query = {k: v for k, v in (("status", args.status), ("search", args.search)) if v}
-    path = "/containers" + (f"?{httpx.QueryParams(query)}" if query else "")
-    show(api.call("GET", path), args, "containers", CONTAINER_COLUMNS)
+    """Every page of the listing (the API pages it; a script wants all of it)."""
+    filters = {"node": args.node, "status": args.status, "tag": args.tag, "search": args.search}
+    query: dict[str, Any] = {k: v for k, v in filters.items() if v}
+    found: list[dict[str, Any]] = []
+    problems: list[Any] = []
+    for page in range(1000):
+        params = httpx.QueryParams({**query, "per_page": PER_PAGE, "page": page})
+        data = api.call("GET", f"/containers?{params}")
+        found += _items(data, "containers")
+        problems = data.get("problems", []) if isinstance(data, dict) else []
+        shown = len(_items(data, "containers"))
+        if not shown or len(found) >= int(data.get("matching", 0)):
+            break
+    show({"containers": found, "problems": problems}, args, "containers", CONTAINER_COLUMNS)
+    for problem in problems if not args.json else []:
+        print(f"lxcm: {problem.get('node_name')}: {problem.get('message')}", file=sys.stderr)
     return OK
 
 
 def cmd_container_action(api: Api, args: argparse.Namespace) -> int:
-    data = api.call("POST", f"/containers/{args.node}/{args.vmid}/{args.action}")
+    data = api.call("POST", f"/containers/{args.node}/{args.vmid}/status/{args.action}")
     if args.json:
         json.dump(data, sys.stdout, indent=2, sort_keys=True)
         print()
@@ -426,8 +440,10 @@ def build_parser() -> argparse.ArgumentParser:
         dest="command", required=True, parser_class=_Parser
     )
     listing = _add(containers, "list", cmd_containers_list, "list your containers")
+    listing.add_argument("--node", help="only this node's containers (a node name)")
     listing.add_argument("--status", help="only containers with this status (running, stopped)")
-    listing.add_argument("--search", help="only containers whose name, VMID or IP matches")
+    listing.add_argument("--tag", help="only containers with this tag")
+    listing.add_argument("--search", help="only containers whose name, VMID, IP or tag matches")
     _json_flag(listing)
     for action in ("start", "stop", "shutdown", "reboot"):
         act = _add(containers, action, cmd_container_action, f"{action} a container")
