@@ -11,6 +11,7 @@ from lxc_manager.console_routes import ROUTES as CONSOLE_ROUTES
 from lxc_manager.http_routes import ROUTES
 from lxc_manager.logging_setup import configure_logging
 from lxc_manager.pages import not_found
+from lxc_manager.pages.api_keys import page as api_keys
 from lxc_manager.pages.container_detail import page as container_detail
 from lxc_manager.pages.dashboard import page as dashboard
 from lxc_manager.pages.job_progress import page as job_progress
@@ -46,6 +47,7 @@ PAGES = (
     template_editor,
     nodes,
     sign_in_endpoints,
+    api_keys,
 )
 
 for module in PAGES:

@@ -50,6 +50,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
 SETTINGS_ITEMS: tuple[NavItem, ...] = (
     NavItem("Nodes", routes.NODES, "server"),
     NavItem("Sign-in endpoints", routes.SIGN_IN_ENDPOINTS, "key-round"),
+    NavItem("API keys", routes.API_KEYS, "key"),
 )
 
 
