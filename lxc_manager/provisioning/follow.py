@@ -72,6 +72,7 @@ async def follow_job(
     """The job's entries after `after`, live until it ends. The caller has checked that
     the job is the user's; it is read again for the user only."""
     quiet_since = time.monotonic()
+    block_ms = max(1, min(block_ms, int(idle_seconds * 1000)))  # an Idle is never late
     while True:
         try:
             entries = await progress.read(job_id, after=after, block_ms=block_ms)

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, StreamingResponse
 from lxc_manager import routes
 from lxc_manager.api.framework import ApiCall, ApiError, Param, authenticate, invalid, not_found
 from lxc_manager.provisioning import creations, jobs
-from lxc_manager.provisioning.follow import Ended, Idle, follow_job, valid_after
+from lxc_manager.provisioning.follow import IDLE_SECONDS, Ended, Idle, follow_job, valid_after
 from lxc_manager.provisioning.jobs import JobView
 from lxc_manager.provisioning.request import request_to_json
 
@@ -30,6 +30,7 @@ from .schemas import STRINGS, TIME, TIME_OR_NULL, VMID, array, iso, obj
 JOB_ID: dict[str, Any] = {"type": "string", "maxLength": 32, "pattern": "^[A-Za-z0-9]+$"}
 ACTIONS: Final = ("retry", "destroy", "keep")
 RETRY_MS: Final = 3000  # how soon an EventSource reconnects after a dropped stream
+KEEPALIVE_SECONDS = IDLE_SECONDS  # quiet before a keep-alive (and a check of the key)
 
 STEP = obj(
     {
@@ -314,7 +315,7 @@ def sse(event: str, data: Any, event_id: str = "") -> str:
 
 async def _events(call: ApiCall, job_id: str, after: str) -> AsyncIterator[str]:
     yield f"retry: {RETRY_MS}\n\n"
-    async for item in follow_job(call.user_id, job_id, after):
+    async for item in follow_job(call.user_id, job_id, after, idle_seconds=KEEPALIVE_SECONDS):
         if isinstance(item, Idle):
             try:  # a key revoked or expired meanwhile ends the stream
                 await authenticate(call.request)

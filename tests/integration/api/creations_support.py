@@ -9,7 +9,7 @@ import itertools
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -56,12 +56,12 @@ async def add_node(user_id: str, simulator: SimulatorInfo, name: str) -> NodeVie
 
 
 @pytest.fixture
-async def sshlab(simulator: SimulatorInfo, api_db: Path) -> Iterator[NodeView]:
+async def sshlab(simulator: SimulatorInfo, api_db: Path) -> AsyncIterator[NodeView]:
     """USER_A's (default) node "lab" with SSH credentials, and an empty provisioning queue."""
     queue = Queue(QUEUE, connection=redis_client.sync_client(RedisDb.RQ))
-    queue.empty()
+    await asyncio.to_thread(queue.empty)
     yield await add_node(USER_A, simulator, "lab")
-    queue.empty()
+    await asyncio.to_thread(queue.empty)
 
 
 def remove_container(simulator: SimulatorInfo, vmid: int) -> None:

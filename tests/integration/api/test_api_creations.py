@@ -5,13 +5,16 @@ finished job, and another user's job answered 404 on every route."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from creations_support import container_exists, make_template, new_vmid, run_worker, sshlab
+from creations_support import USER_A, container_exists, make_template, new_vmid, run_worker, sshlab
 
+from lxc_manager.api import keys
+from lxc_manager.api.v1 import creations as creations_api
 from lxc_manager.nodes import NodeView
 from lxc_manager.provisioning import jobs
 from lxc_manager.templates.spec import ScriptSpec
@@ -208,3 +211,30 @@ async def test_a_failed_job_is_kept_retried_and_destroyed(
         unknown = await http.get(f"{CREATIONS}/0123456789abcdef", headers=bearer(key_a))
         assert_error(unknown, 404, "not_found")
         assert unknown.json()["error"]["message"] == jobs.MSG_NOT_FOUND
+
+
+async def test_a_key_revoked_while_it_follows_a_job_ends_the_stream(
+    sshlab: NodeView, key_a: str, new_vmid: Callable[[], int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(creations_api, "KEEPALIVE_SECONDS", 0.3)
+    async with api_client() as http:
+        created = await http.post(
+            CREATIONS, json={"hostname": "revoked", "vmid": new_vmid()}, headers=bearer(key_a)
+        )
+        assert created.status_code == 201, created.text
+        path = f"{CREATIONS}/{created.json()['job']['id']}/events"
+
+        async def revoke_soon() -> None:
+            await asyncio.sleep(1.0)  # the stream is open and sends keep-alives meanwhile
+            listed = await keys.list_keys(USER_A)
+            assert await keys.revoke_key(USER_A, listed[0].id)
+
+        revoking = asyncio.create_task(revoke_soon())
+        # No worker runs: the job stays queued, only the revocation can end this stream.
+        stream = await asyncio.wait_for(http.get(path, headers=bearer(key_a)), 20)
+        await revoking
+    assert stream.status_code == 200
+    assert ": keep-alive" in stream.text
+    events = _events(stream.text)
+    assert [kind for kind, _data, _id in events] == ["status", "error"]
+    assert events[-1][1]["error"]["code"] == "unauthenticated"
