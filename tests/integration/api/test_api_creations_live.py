@@ -36,6 +36,7 @@ from lxc_manager.nodes import NodeView
 from lxc_manager.provisioning import vmids
 from lxc_manager.provisioning.jobs import QUEUE
 from lxc_manager.redis_client import RedisDb
+from lxc_manager.templates.spec import ScriptSpec
 from tests.conftest import CONFIG_PREFIXES, reset_app_caches
 from tests.support.api import bearer, make_key
 from tests.support.backend import Backend, running_backend
@@ -176,31 +177,11 @@ def test_cli_creates_from_a_template_waits_and_operates(
     assert listed.returncode == 0 and "Web for CLI" in listed.stdout, listed.stderr
 
     vmid = new_vmid()
-    create = subprocess.Popen(
-        [
-            sys.executable, "-m", "lxc_manager.cli_api", "create",
-            "--template", "Web for CLI", "--hostname", "cli-made", "--vmid", str(vmid), "--wait",
-        ],
-        env=_env(backend, key_a, {}),
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    out, err, code = _create_and_run(
+        backend, key_a, "--template", "Web for CLI", "--hostname", "cli-made",
+        "--vmid", str(vmid), "--wait",
     )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        before = {job["id"] for job in _jobs(backend, key_a)}
-        while (
-            not {job["id"] for job in _jobs(backend, key_a)} - before
-        ):  # the CLI has submitted: now a worker may run it
-            assert create.poll() is None and time.monotonic() < deadline, create.communicate()
-            time.sleep(0.2)
-        burst_worker()
-        out, err = create.communicate(timeout=60)
-    finally:
-        if create.poll() is None:
-            create.kill()
-    assert create.returncode == 0, (out, err)
+    assert code == 0, (out, err)
     assert "[step 1] Create" in out and "hello from the template" in out, out
     assert f"result: succeeded, CT {vmid}" in out, out
 
@@ -217,6 +198,23 @@ def test_cli_creates_from_a_template_waits_and_operates(
     with simulator.client() as api:
         status = api.get(f"/nodes/pve1/lxc/{vmid}/status/current").json()["data"]["status"]
     assert status == "stopped"
+
+    # A creation that fails: exit code 1, the finished job as JSON; then destroyed.
+    failing = asyncio.run(
+        make_template(name="Fails for CLI", scripts=(ScriptSpec("boom", "echo boom; exit 3"),))
+    )
+    reset_app_caches()
+    vmid_failing = new_vmid()
+    out, err, code = _create_and_run(
+        backend, key_a, "--template", str(failing), "--hostname", "cli-fails",
+        "--vmid", str(vmid_failing), "--wait", "--json",
+    )  # fmt: skip
+    assert code == 1, (out, err)
+    final = json.loads(out)
+    assert final["status"] == "failed" and "boom" in final["error"]
+    assert "[step 6] Run scripts" in err and "result: failed" in err  # progress on stderr
+    destroyed = lxcm(backend, "jobs", "destroy", final["id"], key=key_a)
+    assert destroyed.returncode == 0 and "status destroyed" in destroyed.stdout
 
     # Exit codes a script relies on (run side by side: each is a fresh interpreter).
     unknown_key = "lxcm_000000000000_" + "A" * 43
@@ -237,6 +235,30 @@ def test_cli_creates_from_a_template_waits_and_operates(
         assert run.returncode == code, (argv, run.stdout, run.stderr)
         assert text in run.stderr, (argv, run.stderr)
     assert "exit codes" in runs[-1].stdout and "LXCM_API_KEY" in runs[-1].stdout
+
+
+def _create_and_run(backend: Backend, key: str, *args: str) -> tuple[str, str, int]:
+    """`lxcm create ...` in the background; once it has submitted, a worker runs the job."""
+    before = {job["id"] for job in _jobs(backend, key)}
+    create = subprocess.Popen(
+        [sys.executable, "-m", "lxc_manager.cli_api", "create", *args],
+        env=_env(backend, key, {}),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not {job["id"] for job in _jobs(backend, key)} - before:
+            assert create.poll() is None and time.monotonic() < deadline, create.communicate()
+            time.sleep(0.2)
+        burst_worker()
+        out, err = create.communicate(timeout=60)
+    finally:
+        if create.poll() is None:
+            create.kill()
+    return out, err, create.returncode
 
 
 def _jobs(backend: Backend, key: str) -> list[dict[str, Any]]:
