@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from api_support import USER_A, USER_B
 
 from lxc_manager import redis_client
 from lxc_manager.db.migrate import upgrade_head
@@ -23,8 +24,6 @@ from tests.support.api import make_key
 from tests.support.node_checks import forget_node_checks
 from tests.support.simulator import SimulatorInfo
 
-USER_A = "root@pam@1"
-USER_B = "alice@pve@1"
 _VMIDS = itertools.count(97000 + (os.getpid() % 90) * 10)
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import USER_A, USER_B
+from api_support import USER_A, USER_B
 
 from lxc_manager.nodes import NodeView
 from lxc_manager.security.actor import Actor
