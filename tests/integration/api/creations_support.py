@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from api_support import USER_A
 from rq import Queue
 
 from lxc_manager import redis_client
@@ -26,8 +27,6 @@ from lxc_manager.templates import service as templates
 from lxc_manager.templates.spec import Features, Resources, ScriptSpec, TemplateSpec
 from tests.support.simulator import SimulatorInfo
 
-USER_A = "root@pam@1"  # as tests/integration/api/conftest.py
-USER_B = "alice@pve@1"
 REPO = Path(__file__).resolve().parents[3]
 DEBIAN = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
 _VMIDS = itertools.count(96000 + (os.getpid() % 90) * 10)

@@ -9,10 +9,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from api_support import USER_A, USER_B
 from creations_support import (
     DEBIAN,
-    USER_A,
-    USER_B,
     add_node,
     make_template,
     new_vmid,

@@ -18,9 +18,9 @@ from typing import Any
 
 import httpx
 import pytest
+from api_support import USER_A
 from creations_support import (
     REPO,
-    USER_A,
     add_node,
     burst_worker,
     make_template,

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from creations_support import USER_A, container_exists, make_template, new_vmid, run_worker, sshlab
+from api_support import USER_A
+from creations_support import container_exists, make_template, new_vmid, run_worker, sshlab
 
 from lxc_manager.api import keys
 from lxc_manager.api.v1 import creations as creations_api
