@@ -39,6 +39,11 @@ API_CONTAINER = API_V1 + "/containers/{node_id}/{vmid}"
 API_CONTAINER_ACTION = API_V1 + "/containers/{node_id}/{vmid}/status/{action}"
 API_TEMPLATES = API_V1 + "/templates"
 API_TEMPLATE = API_V1 + "/templates/{template_id}"
+API_CREATIONS = API_V1 + "/creations"
+API_CREATION_PREVIEW = API_CREATIONS + "/preview"
+API_CREATION = API_CREATIONS + "/{job_id}"
+API_CREATION_EVENTS = API_CREATION + "/events"
+API_CREATION_ACTION = API_CREATION + "/{action}"
 # The Settings page fetches a key it has just created from here, once (not an API route).
 API_KEY_ONCE = "/auth/api-key"
 
@@ -70,6 +75,10 @@ def console_ws(node_id: Any, vmid: Any) -> Any:
 
 def console_recording(recording_id: Any) -> Any:
     return f"/console/recordings/{recording_id}"
+
+
+def api_creation(job_id: Any) -> Any:
+    return f"{API_CREATIONS}/{job_id}"
 
 
 def api_key_once(ticket: Any) -> Any:
