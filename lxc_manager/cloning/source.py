@@ -9,7 +9,9 @@ from lxc_manager.proxmox import ProxmoxClient, parse_property_string
 
 from .plan import CloneSource, StorageChoice
 
-__all__ = ["read_source", "volume_storage_ids"]
+__all__ = ["MSG_NOT_FOUND", "find_pve_node", "read_source", "volume_storage_ids"]
+
+MSG_NOT_FOUND = "Container not found"
 
 
 def volume_storage_ids(config: dict[str, Any]) -> list[str]:
@@ -58,3 +60,11 @@ async def read_source(client: ProxmoxClient, pve_node: str, vmid: int) -> CloneS
         snapshots=names,
         volume_storages=volume_storages,
     )
+
+
+async def find_pve_node(client: ProxmoxClient, vmid: int) -> str | None:
+    """The PVE node that hosts container `vmid` (from /cluster/resources), or None."""
+    for resource in await client.cluster_resources(type="vm"):
+        if resource.type == "lxc" and resource.vmid == vmid and resource.node:
+            return resource.node
+    return None

@@ -104,6 +104,12 @@ def actions(row: Row) -> rx.Component:
                 title="Console",
             ),
         ),
+        rx.link(
+            small_icon_button("copy", "gray", f"Clone {row.vmid}", tab_index=-1),
+            href=routes.container_clone(row.node_id, row.vmid),
+            aria_label=f"Clone {row.vmid}",
+            title="Clone",
+        ),
         trash_button(row.vmid, on_click=S.ask_delete(row.key), disabled=_busy(row)),
         spacing="1",
         justify="end",
