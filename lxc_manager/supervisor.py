@@ -211,11 +211,12 @@ class Supervisor:
         signal.signal(signal.SIGTERM, request_stop)
 
     def start_stale_job_watch(self) -> threading.Thread:
-        """Mark provisioning jobs whose worker died as failed (DESIGN §4b), every
+        """Mark provisioning jobs and operations whose worker died as failed (DESIGN §4b), every
         STALE_CHECK_INTERVAL seconds, in a thread so a slow database never delays the
         restart of a crashed child. Every replica ticks; one per round runs the sweep
         (`scheduled.claim` in Redis)."""
         from lxc_manager import scheduled
+        from lxc_manager.operations.stale import mark_stale_operations
         from lxc_manager.provisioning.jobs import STALE_CHECK_INTERVAL, mark_stale_jobs
 
         client = redis.Redis.from_url(
@@ -232,11 +233,12 @@ class Supervisor:
                     ):
                         continue
                     marked = mark_stale_jobs(redis_app=client)
+                    marked += mark_stale_operations(redis_app=client)
                 except Exception:  # logged; the next round tries again
                     log.warning("stale job check failed", exc_info=True)
                     continue
                 if marked:
-                    log.warning("marked %d stale provisioning job(s) failed", len(marked))
+                    log.warning("marked %d stale job(s) failed", len(marked))
 
         thread = threading.Thread(target=loop, name="stale-jobs", daemon=True)
         thread.start()

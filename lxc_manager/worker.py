@@ -7,7 +7,8 @@ Every worker start has a name of its own (`lxcm-<host>-<pid>-<random>`, or a giv
 instead of `lxcm-<host>`): RQ refuses a name that a killed worker still holds until its
 key expires. At start a worker also unregisters the dead: workers of this host whose
 process is gone, and any worker whose heartbeat is older than its TTL. The jobs a dead
-worker held are failed by the stale-job rules (`provisioning.jobs_stale`).
+worker held are failed by the stale-job rules (`provisioning.jobs_stale`,
+`operations.stale`).
 """
 
 from __future__ import annotations
@@ -97,15 +98,16 @@ def queue(name: str = "default") -> Queue:
 
 def _mark_stale_jobs() -> None:
     """A worker (re)starting may follow one that died mid-job: fail its orphans now."""
+    from lxc_manager.operations.stale import mark_stale_operations
     from lxc_manager.provisioning.jobs import mark_stale_jobs
 
     try:
-        marked = mark_stale_jobs()
+        marked = mark_stale_jobs() + mark_stale_operations()
     except Exception:  # the worker must start even when this check cannot run
         log.warning("stale job check failed", exc_info=True)
         return
     if marked:
-        log.warning("marked %d stale provisioning job(s) failed", len(marked))
+        log.warning("marked %d stale job(s) failed", len(marked))
 
 
 def run_worker(
@@ -113,7 +115,11 @@ def run_worker(
 ) -> bool:
     """Run a worker: `name` as given, else a unique name (`unique_worker_name`)."""
     # Imported here, before any fork, so a work-horse starts its job at once.
+    import lxc_manager.operations.jobs
     import lxc_manager.provisioning.jobs  # noqa: F401
+    from lxc_manager.operations.registry import load_handlers
+
+    load_handlers()
 
     _mark_stale_jobs()
     connection = sync_client(RedisDb.RQ)

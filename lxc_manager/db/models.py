@@ -364,3 +364,43 @@ class ConsoleRecordingChunk(SQLModel, table=True):
     )
     seq: int = Field(default=0)
     sealed: str = Field(sa_type=Text)
+
+
+class OperationJob(SQLModel, table=True):
+    """One long operation on containers run by an RQ worker (backup, restore, clone, ...):
+    an ordered list of steps ("back up first, then restore" is one job with two steps).
+
+    `steps` is JSON: `[{"kind": "backup", "args": {...}, "state": "pending|running|ok|
+    failed|skipped", "message": "", "started_at": iso|null, "ended_at": iso|null}]`; the
+    args hold ids and choices only, never a secret (they are what the run does, frozen at
+    submit). `result` is JSON of what the steps produced (e.g. the backup's volid).
+    `status`: queued, running, failed, succeeded; `step` is the current or failed step
+    (1-based). Heartbeat and stale rules are provisioning's (`operations.stale`).
+    """
+
+    __tablename__ = "operation_job"
+
+    id: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(max_length=255, index=True)
+    node_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("proxmox_node.id", ondelete="SET NULL"), nullable=True
+        ),
+    )
+    cluster_key: str = Field(default="", sa_type=Text)
+    pve_node: str = Field(default="", max_length=64)
+    vmid: int = Field(index=True)
+    kind: str = Field(max_length=32)
+    title: str = Field(default="", max_length=255)
+    steps: str = Field(default="[]", sa_type=Text)
+    result: str = Field(default="{}", sa_type=Text)
+    status: str = Field(default="queued", max_length=16, index=True)
+    step: int = Field(default=0)
+    error: str = Field(default="", sa_type=Text)
+    attempts: int = Field(default=0)
+    rq_job_id: str = Field(default="", max_length=64)
+    heartbeat_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    started_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    finished_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))

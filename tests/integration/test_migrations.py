@@ -15,7 +15,7 @@ from lxc_manager.security import audit
 from tests.support.app import REPO
 from tests.support.postgres import postgres_server
 
-HEAD = "0008"  # the newest revision in alembic/versions
+HEAD = "0009"  # the newest revision in alembic/versions
 
 EXPECTED_TABLES = {
     "audit_event",

@@ -1,0 +1,147 @@
+"""Fixtures of the backup integration tests: a migrated database with the session's Redis
+and an empty RQ queue (`bk_db`), USER's node on the shared simulator (`node`), and a
+container of our own in the 98000 range (`own_ct`, destroyed afterwards, with its
+backups)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import pytest
+from rq import Queue
+
+from lxc_manager import redis_client
+from lxc_manager.db.migrate import upgrade_head
+from lxc_manager.nodes import NodeInput, NodeView, create_node
+from lxc_manager.operations.jobs import QUEUE
+from lxc_manager.provisioning import vmids
+from lxc_manager.redis_client import RedisDb
+from tests.support.node_checks import forget_node_checks
+from tests.support.simulator import SimulatorInfo
+
+USER = "root@pam@1"
+OTHER = "alice@pve@1"
+DEBIAN = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
+_VMIDS = itertools.count(98000 + (os.getpid() % 45) * 20)
+
+
+def node_input(simulator: SimulatorInfo, name: str, token: str = "ci") -> NodeInput:
+    parts = urlsplit(simulator.api)
+    assert parts.hostname and parts.port
+    token_id, secret = {
+        "ci": (simulator.token_id, simulator.token_secret),
+        "ro": (simulator.privsep_token_id, simulator.privsep_token_secret),
+        "vmadmin": (simulator.vmadmin_token_id, simulator.vmadmin_token_secret),
+    }[token]
+    return NodeInput(
+        name=name,
+        host=parts.hostname,
+        port=parts.port,
+        token_id=token_id,
+        token_secret=secret,
+        tls_fingerprint=simulator.tls_sha256,
+    )
+
+
+async def add_node(user_id: str, data: NodeInput) -> NodeView:
+    result = await create_node(user_id, data)
+    assert isinstance(result, NodeView), result
+    return result
+
+
+@pytest.fixture
+def bk_db(app_settings: Path) -> Iterator[Path]:
+    upgrade_head()
+    vmids.forget_nodes()
+    forget_node_checks()
+    queue = Queue(QUEUE, connection=redis_client.sync_client(RedisDb.RQ))
+    queue.empty()
+    yield app_settings
+    queue.empty()
+
+
+@pytest.fixture
+async def node(simulator: SimulatorInfo, bk_db: Path) -> NodeView:
+    return await add_node(USER, node_input(simulator, "lab"))
+
+
+def remove_ct(simulator: SimulatorInfo, vmid: int) -> None:
+    """Destroy the container and every backup of it (root's token)."""
+    state = simulator.admin_call("GET", "/_sim/state")
+    found = next((c for c in state["containers"] if c["vmid"] == vmid), None)
+    with simulator.client(simulator.root_token_id, simulator.root_token_secret) as api:
+        if found is not None:
+            where = found["node"]
+            if found["status"] == "running":
+                response = api.post(f"/nodes/{where}/lxc/{vmid}/status/stop")
+                if response.status_code == 200:
+                    simulator.wait_task(api, response.json()["data"])
+            response = api.delete(f"/nodes/{where}/lxc/{vmid}", params={"purge": 1})
+            if response.status_code == 200:
+                simulator.wait_task(api, response.json()["data"])
+        for pve in ("pve1", "pve2", "pve3"):
+            storages = api.get(f"/nodes/{pve}/storage", params={"content": "backup"})
+            for storage in storages.json().get("data") or []:
+                sid = storage["storage"]
+                listing = api.get(
+                    f"/nodes/{pve}/storage/{sid}/content", params={"vmid": vmid}
+                ).json()
+                for volume in listing.get("data") or []:
+                    path = f"/nodes/{pve}/storage/{sid}/content/{quote(volume['volid'], safe='')}"
+                    if volume.get("protected"):
+                        api.put(path, data={"protected": 0})
+                    response = api.delete(path)
+                    if response.status_code == 200 and response.json().get("data"):
+                        simulator.wait_task(api, response.json()["data"])
+
+
+def create_ct(simulator: SimulatorInfo, vmid: int, *, start: bool) -> None:
+    with simulator.client(simulator.root_token_id, simulator.root_token_secret) as api:
+        response = api.post(
+            "/nodes/pve1/lxc",
+            data={
+                "vmid": vmid,
+                "ostemplate": DEBIAN,
+                "hostname": f"bk-{vmid}",
+                "storage": "local-lvm",
+                "rootfs": "local-lvm:2",
+            },
+        )
+        assert response.status_code == 200, response.text
+        simulator.wait_task(api, response.json()["data"])
+        if start:
+            response = api.post(f"/nodes/pve1/lxc/{vmid}/status/start")
+            assert response.status_code == 200, response.text
+            simulator.wait_task(api, response.json()["data"])
+
+
+@pytest.fixture
+def new_vmid(simulator: SimulatorInfo) -> Iterator[Callable[[], int]]:
+    """A VMID of our own, cleaned (container and backups) before and after the test."""
+    used: list[int] = []
+
+    def make() -> int:
+        vmid = next(_VMIDS)
+        remove_ct(simulator, vmid)
+        used.append(vmid)
+        return vmid
+
+    yield make
+    for vmid in used:
+        remove_ct(simulator, vmid)
+
+
+@pytest.fixture
+def own_ct(simulator: SimulatorInfo, new_vmid: Callable[[], int]) -> Callable[..., int]:
+    """`own_ct(start=True) -> vmid`: a container of ours on pve1."""
+
+    def make(start: bool = True) -> int:
+        vmid = new_vmid()
+        create_ct(simulator, vmid, start=start)
+        return vmid
+
+    return make
