@@ -1,28 +1,21 @@
 """The server-side checks before a clone or a template conversion starts: the source read
 again from Proxmox, the rules of `plan`, and the token's privileges (`GET
-/access/permissions`), so a refusal names what is wrong before anything is started.
-Proxmox checks VM.Backup-like privileges of some actions only inside the worker: the app
-never relies on the task to say it."""
+/access/permissions`), so a refusal names what is wrong before anything is started
+(with the backups package's privilege helpers, `backups.privileges`)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from lxc_manager.proxmox import Permissions, ProxmoxClient
+from lxc_manager.backups.privileges import Need, first_missing, missing_message
+from lxc_manager.proxmox import ProxmoxClient
 
 from .options import rootdir_storages
 from .plan import ClonePlan, CloneSource, clone_errors, required_privileges, template_error
 from .source import MSG_NOT_FOUND, find_pve_node, read_source
 
-__all__ = [
-    "Checked",
-    "check_clone",
-    "check_template",
-    "missing_privilege",
-    "missing_privilege_message",
-]
+__all__ = ["Checked", "check_clone", "check_template"]
 
 
 @dataclass(frozen=True)
@@ -31,20 +24,6 @@ class Checked:
 
     source: CloneSource | None
     errors: dict[str, str] = field(default_factory=dict)
-
-
-def missing_privilege(
-    permissions: Permissions, needed: Sequence[tuple[str, str]]
-) -> tuple[str, str] | None:
-    """The first (path, privilege) of `needed` the token does not hold, or None."""
-    return next(((p, priv) for p, priv in needed if not permissions.allows(p, priv)), None)
-
-
-def missing_privilege_message(path: str, privilege: str) -> str:
-    return (
-        f"The node's API token lacks the {privilege} privilege on {path}: grant it in "
-        "Proxmox (Datacenter → Permissions) and try again. Nothing was started."
-    )
 
 
 async def _source(client: ProxmoxClient, vmid: int) -> CloneSource | None:
@@ -62,9 +41,10 @@ async def check_clone(client: ProxmoxClient, vmid: int, plan: ClonePlan) -> Chec
     errors = clone_errors(source, plan, storages, online)
     if errors:
         return Checked(source, errors)
-    missing = missing_privilege(permissions, required_privileges(source, plan))
+    needs = [Need(path, privilege) for path, privilege in required_privileges(source, plan)]
+    missing = first_missing(permissions, needs)
     if missing is not None:
-        return Checked(source, {"form": missing_privilege_message(*missing)})
+        return Checked(source, {"form": missing_message(missing)})
     return Checked(source)
 
 
@@ -75,7 +55,7 @@ async def check_template(client: ProxmoxClient, vmid: int) -> Checked:
     if problem := template_error(source):
         return Checked(source, {"form": problem})
     permissions = await client.permissions()
-    missing = missing_privilege(permissions, [(f"/vms/{vmid}", "VM.Allocate")])
+    missing = first_missing(permissions, [Need(f"/vms/{vmid}", "VM.Allocate")])
     if missing is not None:
-        return Checked(source, {"form": missing_privilege_message(*missing)})
+        return Checked(source, {"form": missing_message(missing)})
     return Checked(source)

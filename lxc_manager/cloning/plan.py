@@ -175,3 +175,26 @@ def template_error(source: CloneSource) -> str | None:
             "without snapshots; delete them first"
         )
     return None
+
+
+# Proxmox's own refusals of clone and template (pve-container src/PVE/API2/LXC.pm) -> what
+# the user is told. A match on Proxmox's text; None: not one of these.
+_REFUSALS: tuple[tuple[str, str], ...] = (
+    ("only possible from a snapshot", MSG_RUNNING_NEEDS_SNAPSHOT),
+    (
+        "Linked clone feature",
+        "Proxmox cannot make a linked clone of this volume; choose a full clone",
+    ),
+    ("not allowed for linked clones", "A linked clone stays on the template's storage"),
+    ("non-shared storage", "Cloning to another PVE node needs a shared storage"),
+    ("uses local storage", "Cloning to another PVE node needs shared storage"),
+    ("already exists on node", "The new VMID is taken"),
+    ("convert a CT to template if the CT is running", "The container is running: stop it first"),
+    ("convert a template to a template", "The container is already a template"),
+    ("CT contains snapshots", "The container has snapshots: delete them first"),
+    ("is locked", "The container is locked (another task is running on it)"),
+)
+
+
+def refusal_message(detail: str) -> str | None:
+    return next((text for key, text in _REFUSALS if key in detail), None)

@@ -1,6 +1,6 @@
-"""The clone form, shared by the container page's Clone dialog and the wizard's "start
-from a Proxmox CT template": a State mixin (the form's values, choices and handlers) and
-the stateless fields built on it.
+"""The clone form's State mixin (values, choices and handlers), shared by the container
+page's Clone dialog and the wizard's "start from a Proxmox CT template"; its fields are
+`clone_fields.clone_fields`.
 
 The choices come from `cloning.options.clone_options` (the source as Proxmox sees it, the
 online PVE nodes, the storages that hold container volumes, a free VMID). The rules are
@@ -21,26 +21,12 @@ from lxc_manager import routes
 from lxc_manager.cloning import jobs
 from lxc_manager.cloning.options import CloneOptions
 from lxc_manager.cloning.plan import ClonePlan, linked_clone_possible
-from lxc_manager.pages.components.controls import error_callout, note
-from lxc_manager.pages.components.form import Form, field, number_input, radios, select
-from lxc_manager.pages.components.form import text_input as text_box
 from lxc_manager.provisioning import vmids
 from lxc_manager.state.guard import require_session
 
 CURRENT = "current"  # the snapshot select's value for "the current state" (never a name)
 SAME = "same"  # the storage select's value for "the source's own storage"
 FIELDS = ("newid", "hostname", "target", "storage", "full", "snapname", "description", "form")
-RUNNING_NOTE = (
-    "The container is running: Proxmox copies a running container only from one of its snapshots."
-)
-TEMPLATE_NOTE = (
-    "The source is a template. A linked clone shares the template's disk and is made in "
-    "seconds; a full clone is an independent copy."
-)
-MOVE_NOTE = (
-    "On another PVE node the clone needs shared storage (the source's own, or a shared one "
-    "chosen below)."
-)
 
 
 class Choice(BaseModel):
@@ -203,81 +189,4 @@ class CloneFormMixin(rx.State, mixin=True):
             self.errors = {k if k in FIELDS else "form": v for k, v in result.errors.items()}
             return
         self._closed()
-        yield rx.redirect(routes.operation(result.job_id))
-
-
-def _form(prefix: str, errors: Any) -> Form:
-    return Form(errors=errors, id_prefix=prefix, fields=FIELDS)
-
-
-def _mode(c: Any, form: Form) -> rx.Component:
-    prefix = form.id_prefix
-    return rx.cond(
-        c.linked_possible,
-        field(
-            form,
-            "Kind of clone",
-            "full",
-            radios(
-                (
-                    ("linked", "Linked clone", f"{prefix}mode-linked"),
-                    ("full", "Full clone", f"{prefix}mode-full"),
-                ),
-                c.mode,
-                lambda v: c.set_choice("mode", v),
-            ),
-            control_id=f"{prefix}mode-linked",
-        ),
-        rx.text("A full clone: an independent copy of the container's disks.", size="2"),
-    )
-
-
-def clone_fields(c: Any, prefix: str, actions: rx.Component) -> rx.Component:
-    """The form's fields for a State `c` using `CloneFormMixin`; `actions` are its buttons."""
-    form = _form(prefix, c.errors)
-    vmid_hint = rx.cond(c.vmid_message != "", c.vmid_message, "A free VMID of the cluster")
-
-    def choice(label: str, name: str, items: Any, hint: Any = None) -> rx.Component:
-        control = select(form, name, getattr(c, name), lambda v: c.set_choice(name, v), items)
-        return field(form, label, name, control, hint=hint)
-
-    return rx.vstack(
-        rx.cond(c.source_template, note("info", rx.callout.text(TEMPLATE_NOTE), size="1")),
-        rx.cond(c.source_running, note("info", rx.callout.text(RUNNING_NOTE), size="1")),
-        _mode(c, form),
-        rx.hstack(
-            field(
-                form,
-                "New VMID",
-                "newid",
-                number_input(form, "newid", c.newid, c.set_newid, debounce_timeout=300),
-                hint=vmid_hint,
-            ),
-            field(
-                form,
-                "Host name",
-                "hostname",
-                text_box(form, "hostname", c.hostname, lambda v: c.set_text("hostname", v)),
-            ),
-            width="100%",
-            spacing="3",
-        ),
-        rx.cond(~c.source_template, choice("From", "snapname", c.snapshots)),
-        choice("PVE node", "target", c.targets, rx.cond(c.moving, MOVE_NOTE, "")),
-        choice(
-            "Storage",
-            "storage",
-            c.storage_choices,
-            rx.cond(c.mode == "linked", "A linked clone stays on the template's storage", ""),
-        ),
-        field(
-            form,
-            "Description (optional)",
-            "description",
-            text_box(form, "description", c.description, lambda v: c.set_text("description", v)),
-        ),
-        error_callout(c.errors.get("form", ""), id=f"{prefix}error"),
-        actions,
-        spacing="3",
-        width="100%",
-    )
+        yield rx.redirect(routes.job(result.job_id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from lxc_manager.pages.components.clone_form import clone_fields
+from lxc_manager.pages.components.clone_fields import clone_fields
 from lxc_manager.pages.components.controls import error_callout
 from lxc_manager.pages.components.dialogs import confirm_button, dialog_actions, form_dialog
 from lxc_manager.pages.container_detail.clone_state import CloneState as C

@@ -71,4 +71,4 @@ class CloneState(GuardedState, CloneFormMixin, rx.State):
         if result.job_id is None:
             yield rx.toast.error(next(iter(result.errors.values()), "Not converted"))
             return
-        yield rx.redirect(routes.operation(result.job_id))
+        yield rx.redirect(routes.job(result.job_id))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from lxc_manager.pages.components.clone_form import clone_fields
+from lxc_manager.pages.components.clone_fields import clone_fields
 from lxc_manager.pages.components.controls import busy_button, error_callout
 from lxc_manager.pages.components.form import NO_ERRORS, Form, field, radios, select
 
