@@ -75,7 +75,11 @@ def heading() -> rx.Component:
         _status_badge(),
         rx.spacer(),
         muted(
-            rx.cond(J.template_name != "", J.template_name, "Blank container"),
+            rx.cond(
+                J.operation,
+                "Operation",
+                rx.cond(J.template_name != "", J.template_name, "Blank container"),
+            ),
             " · ",
             J.node_name,
             " / ",
@@ -213,6 +217,30 @@ def _succeeded() -> rx.Component:
     )
 
 
+def _operation_succeeded() -> rx.Component:
+    return note(
+        "circle-check",
+        rx.callout.text(
+            "Done: ",
+            rx.text.strong(J.title),
+            ". ",
+            rx.cond(
+                J.container_gone,
+                rx.link("Back to the dashboard", href=routes.DASHBOARD, weight="bold"),
+                rx.link(
+                    "Open container ",
+                    J.vmid,
+                    href=routes.container(J.node_id, J.vmid),
+                    weight="bold",
+                    id="job-container-link",
+                ),
+            ),
+        ),
+        "green",
+        id="job-succeeded",
+    )
+
+
 def _destroy_button() -> rx.Component:
     return confirm_button(
         rx.button(
@@ -268,7 +296,7 @@ def _failed() -> rx.Component:
         rx.vstack(
             rx.text(J.error, weight="medium", size="2", id="job-error"),
             rx.cond(J.kept, rx.text("The container is kept for debugging.", size="2")),
-            _failed_actions(),
+            rx.cond(J.operation, rx.fragment(), _failed_actions()),
             spacing="2",
         ),
         "red",
@@ -279,7 +307,7 @@ def _failed() -> rx.Component:
 def result() -> rx.Component:
     return rx.match(
         J.status,
-        ("succeeded", _succeeded()),
+        ("succeeded", rx.cond(J.operation, _operation_succeeded(), _succeeded())),
         ("failed", _failed()),
         (
             "destroyed",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from lxc_manager.operations.jobs import StepView as OperationStep
 from lxc_manager.provisioning.display import LogEntry, elapsed_text
 from lxc_manager.provisioning.jobs import StepView
 
@@ -24,6 +25,16 @@ class LogLine(BaseModel):
 
 
 def step_row(step: StepView) -> StepRow:
+    return StepRow(
+        number=step.number,
+        name=step.name,
+        state=step.state,
+        elapsed=elapsed_text(step.started_at, step.ended_at),
+        message=step.message,
+    )
+
+
+def operation_step_row(step: OperationStep) -> StepRow:
     return StepRow(
         number=step.number,
         name=step.name,

@@ -1,5 +1,7 @@
 """The job page's State: replays the job's progress stream from its start and then
-follows it, so the page works after a reload and from any tab. It keeps the last LOG_KEEP
+follows it, so the page works after a reload and from any tab. A job is a provisioning
+job or an operation (`lxc_manager.operations`: backup, restore, ...); both write the
+same stream. It keeps the last LOG_KEEP
 lines (the whole stream stays in Redis) and stops following once the page is gone (its
 heartbeat ticks stop) or the session ended.
 """
@@ -16,6 +18,8 @@ from redis.exceptions import RedisError
 from reflex.event import EventSpec
 
 from lxc_manager import routes
+from lxc_manager.operations import jobs as operations
+from lxc_manager.operations.jobs import OperationView
 from lxc_manager.provisioning import jobs, progress
 from lxc_manager.provisioning.display import FINISHED, elapsed_text, keep_last, log_lines
 from lxc_manager.provisioning.jobs import JobView
@@ -26,7 +30,7 @@ from lxc_manager.state.guard import (
     require_session_quiet,
 )
 
-from .rows import LogLine, StepRow, log_line, step_row
+from .rows import LogLine, StepRow, log_line, operation_step_row, step_row
 
 LOG_KEEP = 500
 FOLLOW_BLOCK_MS = 2000
@@ -34,6 +38,13 @@ PAGE_GONE_AFTER = 10.0
 JOB_ID_MAX = 32
 
 JobCall = Callable[[str, str], Awaitable[str | None]]
+AnyView = JobView | OperationView
+
+
+async def _read_view(user_id: str, job_id: str, operation: bool) -> AnyView | None:
+    if operation:
+        return await operations.get_operation(user_id, job_id)
+    return await jobs.get_job(user_id, job_id)
 
 
 class JobState(GuardedState, rx.State):
@@ -58,6 +69,9 @@ class JobState(GuardedState, rx.State):
     log_truncated: bool = False
     following: bool = False
     busy: str = ""
+    operation: bool = False  # an operation (backup, restore...), not a creation
+    title: str = ""  # an operation's title
+    container_gone: bool = False  # the operation deleted its container
     _last_id: str = "0-0"
     _seen: float = 0.0
     _generation: int = 0  # a reload (same tab state) starts a new follow loop; old ones stop
@@ -70,27 +84,55 @@ class JobState(GuardedState, rx.State):
             return ""
         return routes.route_arg(root, routes.JOB_ID)[:JOB_ID_MAX]
 
-    def _apply(self, view: JobView) -> None:
+    def _apply(self, view: AnyView) -> None:
         """Show `view`, assigning only what changed (each assignment goes to the browser)."""
-        shown: dict[str, Any] = {
-            "status": view.status,
-            "step": view.step,
-            "percent": view.percent,
-            "steps": [step_row(s) for s in view.steps],
-            "vmid": view.vmid,
-            "hostname": view.hostname,
-            "node_id": view.node_id or 0,
-            "node_name": view.node_name,
-            "pve_node": view.pve_node,
-            "template_name": view.template_name,
-            "error": view.error,
-            "attempts": view.attempts,
-            "kept": view.kept,
-            "elapsed": elapsed_text(view.started_at or view.created_at, view.finished_at),
-        }
+        shown = (
+            self._operation_fields(view)
+            if isinstance(view, OperationView)
+            else {
+                "operation": False,
+                "status": view.status,
+                "step": view.step,
+                "percent": view.percent,
+                "steps": [step_row(s) for s in view.steps],
+                "vmid": view.vmid,
+                "hostname": view.hostname,
+                "node_id": view.node_id or 0,
+                "node_name": view.node_name,
+                "pve_node": view.pve_node,
+                "template_name": view.template_name,
+                "error": view.error,
+                "attempts": view.attempts,
+                "kept": view.kept,
+                "elapsed": elapsed_text(view.started_at or view.created_at, view.finished_at),
+            }
+        )
         for name, value in shown.items():
             if getattr(self, name) != value:
                 setattr(self, name, value)
+
+    @staticmethod
+    def _operation_fields(view: OperationView) -> dict[str, Any]:
+        vmid = view.result.get("vmid", view.vmid)
+        return {
+            "operation": True,
+            "title": view.title,
+            "container_gone": view.kind == "delete",
+            "status": view.status,
+            "step": view.step,
+            "percent": view.percent,
+            "steps": [operation_step_row(s) for s in view.steps],
+            "vmid": vmid if isinstance(vmid, int) else view.vmid,
+            "hostname": view.title,
+            "node_id": view.node_id or 0,
+            "node_name": "",
+            "pve_node": str(view.result.get("pve_node", view.pve_node)),
+            "template_name": "",
+            "error": view.error,
+            "attempts": 0,
+            "kept": False,
+            "elapsed": elapsed_text(view.started_at or view.created_at, view.finished_at),
+        }
 
     def _add_entries(self, entries: list[progress.ProgressEntry]) -> bool:
         """Append output lines; True when a step, status or result changed."""
@@ -110,7 +152,11 @@ class JobState(GuardedState, rx.State):
         self._generation += 1
         self.log, self.log_truncated, self._last_id = [], False, "0-0"
         self.busy, self.following = "", False
-        view = await jobs.get_job(self._user_id, self.job_id) if self.job_id else None
+        view: AnyView | None = None
+        if self.job_id:
+            view = await jobs.get_job(self._user_id, self.job_id)
+            if view is None:
+                view = await operations.get_operation(self._user_id, self.job_id)
         self.loaded = True
         self.found = view is not None
         if view is None:
@@ -134,7 +180,7 @@ class JobState(GuardedState, rx.State):
                 return None
             self.following, self._seen = True, time.monotonic()
             user_id, job_id, after = self._user_id, self.job_id, self._last_id
-            generation = self._generation
+            generation, operation = self._generation, self.operation
         try:
             while True:
                 try:
@@ -151,7 +197,9 @@ class JobState(GuardedState, rx.State):
                         return None
                     changed = self._add_entries(entries)
                     after = self._last_id
-                view = await jobs.get_job(user_id, job_id) if changed or not entries else None
+                view = (
+                    await _read_view(user_id, job_id, operation) if changed or not entries else None
+                )
                 async with self:
                     if view is not None and self._generation == generation:
                         self._apply(view)
@@ -163,7 +211,7 @@ class JobState(GuardedState, rx.State):
                     self.following = False
 
     async def _act(self, what: str, call: JobCall, done: str) -> AsyncIterator[Any]:
-        if self.busy:
+        if self.busy or self.operation:  # an operation has no retry / destroy / keep
             return
         self.busy = what
         yield None
