@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from lxc_manager.backups.privileges import Need, first_missing, missing_message
 from lxc_manager.proxmox import ProxmoxClient
+from lxc_manager.proxmox.backup_api import acl_vm
 
 from .options import rootdir_storages
 from .plan import ClonePlan, CloneSource, clone_errors, required_privileges, template_error
@@ -55,7 +56,7 @@ async def check_template(client: ProxmoxClient, vmid: int) -> Checked:
     if problem := template_error(source):
         return Checked(source, {"form": problem})
     permissions = await client.permissions()
-    missing = first_missing(permissions, [Need(f"/vms/{vmid}", "VM.Allocate")])
+    missing = first_missing(permissions, [Need(acl_vm(vmid), "VM.Allocate")])
     if missing is not None:
         return Checked(source, {"form": missing_message(missing)})
     return Checked(source)

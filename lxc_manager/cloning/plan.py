@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lxc_manager.provisioning.request_fields import hostname_error, vmid_error
+from lxc_manager.proxmox.backup_api import acl_storage, acl_vm
 
 __all__ = [
     "LINKED_CLONE_STORAGE_TYPES",
@@ -85,8 +86,8 @@ class ClonePlan:
     = the source's PVE node; `snapname` "" = the current state."""
 
     newid: int
-    hostname: str
-    full: bool
+    hostname: str = ""  # "" = the source's
+    full: bool = True
     target: str = ""
     storage: str = ""
     snapname: str = ""
@@ -153,13 +154,13 @@ def clone_errors(
 
 def required_privileges(source: CloneSource, plan: ClonePlan) -> list[tuple[str, str]]:
     """(ACL path, privilege) pairs the clone needs, in the order Proxmox checks them."""
-    needed = [(f"/vms/{source.vmid}", "VM.Clone"), (f"/vms/{plan.newid}", "VM.Allocate")]
+    needed = [(acl_vm(source.vmid), "VM.Clone"), (acl_vm(plan.newid), "VM.Allocate")]
     if plan.storage and plan.full:
         stores = [plan.storage]
     else:
         stores = [s.storage for s in source.volume_storages] or [source.rootfs_storage]
     for storage in dict.fromkeys(stores):
-        needed.append((f"/storage/{storage}", "Datastore.AllocateSpace"))
+        needed.append((acl_storage(storage), "Datastore.AllocateSpace"))
     return needed
 
 

@@ -67,12 +67,14 @@ async def clone_step(ctx: StepContext, args: dict[str, Any]) -> str:
 
 
 async def template_step(ctx: StepContext, args: dict[str, Any]) -> str:
+    await ctx.line(f"converting CT {ctx.vmid} on {ctx.pve_node} to a template")
     try:
         upid = await lxc_template(ctx.client, ctx.pve_node, ctx.vmid)
     except ProxmoxError as exc:
         message = refusal_message(exc.detail) or short_message(exc)
         await ctx.audit("container.template", False, message)
         raise StepFailed(message, repr(exc)) from None
+    await ctx.line(f"Proxmox task {upid}")
     try:
         await ctx.follow(upid, "The conversion")
     except StepFailed as failed:
