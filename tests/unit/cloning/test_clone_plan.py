@@ -100,3 +100,16 @@ def test_template_conversion_rules() -> None:
     assert "snapshots" in (template_error(SOURCE) or "")
     assert "running" in (template_error(replace(SOURCE, running=True, snapshots=())) or "")
     assert "already a template" in (template_error(replace(SOURCE, template=True)) or "")
+
+
+def test_proxmox_refusals_are_said_in_the_users_words() -> None:
+    from lxc_manager.cloning.plan import refusal_message
+
+    assert refusal_message(
+        "Full clone of a running container is only possible from a snapshot\n"
+    ) == (MSG_RUNNING_NEEDS_SNAPSHOT)
+    assert "shared" in (refusal_message("can't clone to non-shared storage 'local-lvm'\n") or "")
+    assert refusal_message("you can't convert a CT to template if the CT is running\n") == (
+        "The container is running: stop it first"
+    )
+    assert refusal_message("something else entirely") is None
