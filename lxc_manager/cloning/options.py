@@ -26,8 +26,10 @@ __all__ = [
     "NODE_TIMEOUT",
     "CloneOptions",
     "CtTemplate",
+    "RestoreTargets",
     "clone_options",
     "list_ct_templates",
+    "restore_targets",
     "rootdir_storages",
 ]
 
@@ -125,3 +127,32 @@ async def list_ct_templates(user_id: str, node_id: int) -> tuple[list[CtTemplate
         if r.type == "lxc" and r.template and r.vmid is not None and r.node
     ]
     return sorted(found, key=lambda t: (t.name, t.vmid)), ""
+
+
+@dataclass(frozen=True)
+class RestoreTargets:
+    """Where a backup can be restored as a new container: the online PVE nodes, the
+    storages that hold container volumes and a free VMID to suggest."""
+
+    pve_nodes: tuple[str, ...] = ()
+    storages: tuple[StorageChoice, ...] = ()
+    next_vmid: int | None = None
+    error: str = ""
+
+
+async def restore_targets(user_id: str, node_id: int) -> RestoreTargets:
+    try:
+        client = await asyncio.to_thread(client_for, user_id, node_id)
+    except NodeNotFound:
+        return RestoreTargets(error=MSG_NODE_NOT_FOUND)
+    except NodeSecretError as exc:
+        return RestoreTargets(error=exc.user_message)
+    try:
+        async with client:
+            nodes, next_vmid = await asyncio.gather(client.nodes(), client.next_id())
+            online = tuple(sorted(n.node for n in nodes if n.status == "online"))
+            storages = await rootdir_storages(client, online)
+    except ProxmoxError as exc:
+        log.info("restore targets of node %s: %r", node_id, exc)
+        return RestoreTargets(error=short_message(exc))
+    return RestoreTargets(pve_nodes=online, storages=storages, next_vmid=next_vmid)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -131,3 +132,96 @@ def test_clone_a_stopped_container_to_another_pve_node(
     expect(clone_row).to_contain_text("clone-e2e")
     expect(clone_row).to_contain_text("pve2")
     expect(clone_row).to_contain_text("stopped")
+
+
+TEMPLATE, LINKED, RESTORED = 96812, 96813, 96814
+
+
+@pytest.fixture
+def template_source(sim: Peer) -> Iterator[int]:
+    """A stopped container of ours on pve1 (local-lvm, lvmthin: it makes linked clones)
+    with one backup on `local`; everything made from it is destroyed afterwards."""
+    with _api(sim) as api:
+        for vmid in (LINKED, RESTORED, TEMPLATE):
+            _remove(api, vmid)
+        data = {"vmid": TEMPLATE, "ostemplate": DEBIAN, "hostname": "tpl-src"}
+        _wait(api, api.post("/nodes/pve1/lxc", data={**data, "rootfs": "local-lvm:2"}))
+        backup = {"vmid": TEMPLATE, "storage": "local", "compress": "zstd", "mode": "stop"}
+        _wait(api, api.post("/nodes/pve1/vzdump", data=backup))
+        yield TEMPLATE
+        for vmid in (LINKED, RESTORED, TEMPLATE):
+            _remove(api, vmid)
+        listed = api.get("/nodes/pve1/storage/local/content", params={"vmid": TEMPLATE})
+        for volume in listed.json().get("data") or []:
+            path = f"/nodes/pve1/storage/local/content/{quote(volume['volid'], safe='')}"
+            deleted = api.delete(path)
+            if deleted.status_code == 200 and deleted.json().get("data"):
+                _wait(api, deleted)
+
+
+def _job_succeeds(page: Page) -> None:
+    expect(page).to_have_url(re.compile(r"/containers/jobs/[0-9a-f]{32}$"))
+    expect(page.locator("#job-status")).to_have_attribute(
+        "data-status", "succeeded", timeout=60_000
+    )
+
+
+def _start_from(page: Page, label: str) -> None:
+    page.goto("/containers/new")
+    expect(page.locator("#wizard-start")).to_be_visible()
+    page.get_by_label(label).click()
+    node = page.locator("#start-node")
+    expect(node).to_be_visible()
+    if node.inner_text().strip() != NODE:
+        node.click()
+        page.get_by_role("option", name=NODE).click()
+
+
+def test_template_then_the_wizard_from_it_and_from_a_backup(
+    page: Page, sim: Peer, template_source: int
+) -> None:
+    sign_in(page, sim, next_path="/settings/nodes")
+    ensure_node(page, sim, NODE)
+    page.goto("/")
+    source_row = page.locator(f'#containers-table [data-ct="{template_source}"]')
+    expect(source_row).to_be_visible()
+    source_row.get_by_role("link", name="tpl-src").click()
+
+    # Convert to template: confirmed, saying it cannot be undone.
+    page.locator("#ct-to-template").click()
+    confirm = page.get_by_role("alertdialog")
+    expect(confirm).to_contain_text("This cannot be undone.")
+    confirm.get_by_role("button", name="Convert").click()
+    _job_succeeds(page)
+    expect(page.locator("#job-log")).to_contain_text(f"converting CT {template_source}")
+    page.locator("#job-container-link").click()
+    expect(page.locator("#ct-template")).to_have_text("template")
+
+    # The wizard starts from the CT template: a linked clone is offered (lvmthin).
+    _start_from(page, "A Proxmox CT template")
+    screenshot(page, "wizard-start-ct-template")
+    page.locator("#start-ct_template").click()
+    page.get_by_role("option", name=re.compile(rf"^tpl-src \(CT {template_source} ")).click()
+    expect(page.locator("#start-mode-linked")).to_have_attribute("data-state", "checked")
+    page.locator("#start-newid").fill(str(LINKED))
+    page.locator("#start-hostname").fill("from-template")
+    screenshot(page, "wizard-from-ct-template")
+    page.locator("#start-submit").click()
+    _job_succeeds(page)
+    expect(page.locator("#job-log")).to_contain_text("create linked clone of mount point rootfs")
+
+    # ... and from a backup, restored as a new container.
+    _start_from(page, "A backup")
+    page.locator("#start-backup").click()
+    page.get_by_role("option", name=re.compile(rf"^CT {template_source} · ")).click()
+    page.locator("#restore-vmid").fill(str(RESTORED))
+    page.locator("#restore-hostname").fill("from-backup")
+    page.locator("#restore-storage").click()
+    page.get_by_role("option", name="local-lvm").click()
+    screenshot(page, "wizard-from-backup")
+    page.locator("#restore-submit").click()
+    _job_succeeds(page)
+
+    page.goto("/")
+    expect(page.locator(f'#containers-table [data-ct="{LINKED}"]')).to_contain_text("from-template")
+    expect(page.locator(f'#containers-table [data-ct="{RESTORED}"]')).to_contain_text("from-backup")
