@@ -199,7 +199,6 @@ def test_template_then_the_wizard_from_it_and_from_a_backup(
 
     # The wizard starts from the CT template: a linked clone is offered (lvmthin).
     _start_from(page, "A Proxmox CT template")
-    screenshot(page, "wizard-start-ct-template")
     page.locator("#start-ct_template").click()
     page.get_by_role("option", name=re.compile(rf"^tpl-src \(CT {template_source} ")).click()
     expect(page.locator("#start-mode-linked")).to_have_attribute("data-state", "checked")

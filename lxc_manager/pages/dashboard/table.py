@@ -87,13 +87,17 @@ def _confirm_action(row: Row, action: str, color: str) -> rx.Component:
 def actions(row: Row) -> rx.Component:
     return rx.hstack(
         rx.cond(
-            row.status == "running",
-            rx.fragment(
-                _confirm_action(row, "shutdown", "indigo"),
-                _confirm_action(row, "reboot", "indigo"),
-                _confirm_action(row, "stop", "red"),
+            row.template,
+            rx.badge("template", color_scheme="orange", custom_attrs={"data-testid": "ct-tpl"}),
+            rx.cond(
+                row.status == "running",
+                rx.fragment(
+                    _confirm_action(row, "shutdown", "indigo"),
+                    _confirm_action(row, "reboot", "indigo"),
+                    _confirm_action(row, "stop", "red"),
+                ),
+                _confirm_action(row, "start", "green"),
             ),
-            _confirm_action(row, "start", "green"),
         ),
         rx.cond(
             row.status == "running",

@@ -17,9 +17,9 @@ from .start_state import StartState as St
 FORM = Form(errors=NO_ERRORS, id_prefix="start-", fields=("node", "ct_template", "backup"))
 RESTORE = Form(errors=St.restore_errors, id_prefix="restore-", fields=RESTORE_FIELDS)
 CHOICES = (
-    ("recipe", "An OS template", "start-recipe"),
-    ("ct-template", "A Proxmox CT template", "start-ct-template"),
-    ("backup", "A backup", "start-backup"),
+    ("recipe", "An OS template", "start-from-recipe"),
+    ("ct-template", "A Proxmox CT template", "start-from-ct-template"),
+    ("backup", "A backup", "start-from-backup"),
 )
 NO_TEMPLATES = (
     "No CT template in this cluster: convert a stopped container to a template on its page "
@@ -31,9 +31,10 @@ NO_BACKUPS = "No container backup on this cluster's storages yet."
 def start_choice() -> rx.Component:
     return rx.hstack(
         rx.text("Start from", size="2", weight="medium"),
-        radios(CHOICES, St.start, St.set_start),
+        radios(CHOICES, St.start, St.set_start, wrap="wrap"),
         spacing="3",
         align="center",
+        wrap="wrap",
         id="wizard-start",
     )
 
@@ -81,7 +82,7 @@ def _restore_form() -> rx.Component:
     def text(label: str, name: str) -> rx.Component:
         control = text_input(
             RESTORE, name, getattr(St, f"restore_{name}"),
-            lambda v: St.set_restore(f"restore_{name}", v),
+            lambda v: St.set_restore(f"restore_{name}", v), custom_attrs={"name": name},
         )  # fmt: skip
         return field(RESTORE, label, name, control)
 
