@@ -26,19 +26,16 @@ def made(simulator: SimulatorInfo) -> Iterator[list[int]]:
     vmids: list[int] = []
     yield vmids
     state = simulator.admin_call("GET", "/_sim/state")
+    found = {ct["vmid"]: ct for ct in state["containers"] if ct["vmid"] in vmids}
     with simulator.client() as api:
-        for ct in state["containers"]:
-            if ct["vmid"] in vmids:
-                if ct["status"] == "running":
-                    simulator.wait_task(
-                        api,
-                        api.post(f"/nodes/{ct['node']}/lxc/{ct['vmid']}/status/stop").json()[
-                            "data"
-                        ],
-                    )
-                response = api.delete(f"/nodes/{ct['node']}/lxc/{ct['vmid']}")
-                if response.status_code == 200:
-                    simulator.wait_task(api, response.json()["data"])
+        # newest first: linked clones go before their template
+        for ct in (found[vmid] for vmid in reversed(vmids) if vmid in found):
+            path = f"/nodes/{ct['node']}/lxc/{ct['vmid']}"
+            if ct["status"] == "running":
+                simulator.wait_task(api, api.post(f"{path}/status/stop").json()["data"])
+            response = api.delete(path)
+            assert response.status_code == 200, response.text
+            assert simulator.wait_task(api, response.json()["data"])["exitstatus"] == "OK"
 
 
 async def _create(simulator: SimulatorInfo, node: str, vmid: int, **config: object) -> None:
