@@ -13,14 +13,20 @@ import asyncio
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from lxc_manager.nodes import NodeNotFound, NodeSecretError, client_for
 from lxc_manager.operations.jobs import Step, submit
 from lxc_manager.provisioning.request_fields import MSG_VMID, hostname_error, vmid_error
-from lxc_manager.proxmox import NotFound, ProxmoxClient, ProxmoxError, TaskFailed
+from lxc_manager.proxmox import (
+    NotFound,
+    ProxmoxClient,
+    ProxmoxError,
+    TaskFailed,
+    parse_property_string,
+)
 from lxc_manager.proxmox.backup_api import (
     COMPRESSIONS,
     MODES,
@@ -45,6 +51,7 @@ __all__ = [
     "owner_of",
     "restore_new",
     "restore_over",
+    "rootfs_storage",
     "set_notes",
     "set_protected",
 ]
@@ -216,6 +223,29 @@ async def back_up(
     )  # fmt: skip
 
 
+async def rootfs_storage(user_id: str, node_id: int, pve_node: str, vmid: int) -> str:
+    """The storage of the container's root disk ("" when it cannot be read): the natural
+    target of a restore over it."""
+    prepared = await _prepare(user_id, node_id, pve_node, vmid)
+    if isinstance(prepared, str):
+        return ""
+    client, _ = prepared
+    try:
+        async with client:
+            config = await client.lxc_config(pve_node, vmid)
+    except ProxmoxError:
+        return ""
+    volume = parse_property_string(config.rootfs or "", "volume").get("volume", "")
+    return volume.split(":", 1)[0] if ":" in volume else ""
+
+
+async def _default_storage(client: ProxmoxClient, pve_node: str) -> str:
+    storages, _ = await backup_storages_of(client)
+    usable = [s for s in storages if s.shared or s.pve_node == pve_node]
+    usable.sort(key=lambda s: (not s.shared, s.storage))
+    return usable[0].storage if usable else ""
+
+
 async def _stopped_error(client: ProxmoxClient, pve_node: str, vmid: int) -> str | None:
     try:
         status = await client.lxc_status(pve_node, vmid)
@@ -364,6 +394,8 @@ async def delete_container_after_backup(
     target = f"ct:{name}/{vmid}"
     try:
         async with client:
+            if not options.storage:
+                options = replace(options, storage=await _default_storage(client, pve_node))
             problem = await _check_backup(client, pve_node, vmid, options)
             text = problem[1] if problem else None
             if text is None:

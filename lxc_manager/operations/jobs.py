@@ -95,6 +95,7 @@ class OperationView:
     steps: tuple[StepView, ...]
     vmid: int
     node_id: int | None
+    node_name: str  # the user's node (endpoint) the job runs through ("" when gone)
     pve_node: str
     error: str
     result: dict[str, Any]
@@ -123,7 +124,14 @@ def _time(text: object) -> datetime | None:
         return None
 
 
-def _view(job: OperationJob) -> OperationView:
+def _node_name(job: OperationJob) -> str:
+    try:
+        return get_node_sync(job.user_id, job.node_id).name if job.node_id else ""
+    except NodeNotFound:
+        return ""
+
+
+def _view(job: OperationJob, node_name: str = "") -> OperationView:
     steps = tuple(
         StepView(
             number,
@@ -146,6 +154,7 @@ def _view(job: OperationJob) -> OperationView:
         steps=steps,
         vmid=job.vmid,
         node_id=job.node_id,
+        node_name=node_name,
         pve_node=job.pve_node,
         error=job.error,
         result=result,
@@ -160,7 +169,7 @@ def _user_job(user_id: str, job_id: str) -> OperationJob | None:
     return job if job is not None and job.user_id == user_id else None
 
 
-def _fresh_user_job(user_id: str, job_id: str) -> OperationJob | None:
+def _fresh_user_job(user_id: str, job_id: str) -> tuple[OperationJob, str] | None:
     job = _user_job(user_id, job_id)
     if (
         job is not None
@@ -168,7 +177,7 @@ def _fresh_user_job(user_id: str, job_id: str) -> OperationJob | None:
         and mark_stale_operations(stale_after=STALE_AFTER_SECONDS, job_ids=[job.id])
     ):
         job = store.load_job(job_id)
-    return job
+    return (job, _node_name(job)) if job is not None else None
 
 
 async def get_operation(user_id: str, job_id: str) -> OperationView | None:
@@ -176,8 +185,8 @@ async def get_operation(user_id: str, job_id: str) -> OperationView | None:
     first), or None."""
     if not job_id or len(job_id) > 32:
         return None
-    job = await asyncio.to_thread(_fresh_user_job, user_id, job_id)
-    return _view(job) if job is not None else None
+    found = await asyncio.to_thread(_fresh_user_job, user_id, job_id)
+    return _view(*found) if found is not None else None
 
 
 async def operations_for(

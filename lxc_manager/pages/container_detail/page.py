@@ -7,6 +7,7 @@ import reflex as rx
 from lxc_manager import routes
 from lxc_manager.pages.components.layout import empty_state, page_shell
 from lxc_manager.pages.container_detail import (
+    backups,
     console,
     events,
     logs,
@@ -27,6 +28,7 @@ TABS = (
     ("Services", "services", services.services),
     ("Logs", "logs", logs.logs),
     ("Snapshots", "snapshots", snapshots.snapshots),
+    ("Backups", "backups", backups.backups),
     ("Events", "events", events.events),
     ("Console", "console", console.console),
 )

@@ -25,6 +25,7 @@ from lxc_manager.containers import ActionResult, detail
 from lxc_manager.containers.locate import locate
 from lxc_manager.nodes import NodeNotFound
 from lxc_manager.nodes import service as node_service
+from lxc_manager.pages.container_detail.backups_state import BackupsState
 from lxc_manager.pages.container_detail.clone_state import CloneState
 from lxc_manager.pages.container_detail.console_state import ConsoleState
 from lxc_manager.pages.container_detail.rows import (
@@ -56,7 +57,7 @@ from lxc_manager.state.guard import (
 )
 
 NOT_FOUND = "Container not found"
-TABS = ("metrics", "overview", "services", "logs", "snapshots", "events", "console")
+TABS = ("metrics", "overview", "services", "logs", "snapshots", "backups", "events", "console")
 GONE = "That credential is gone"
 LOG_LINES_KEPT = 500
 LOG_TAIL_LINES = 200
@@ -160,6 +161,8 @@ class ContainerDetailState(GuardedState, rx.State):
             return ConsoleState.open  # type: ignore[return-value]
         if self.router.url.query_parameters.get("action") == "clone" and not self.problem:
             return CloneState.open_dialog  # type: ignore[return-value]
+        if self.tab == "backups" and not self.problem:
+            return BackupsState.open  # type: ignore[return-value]
         return None
 
     async def _load_overview(self) -> None:
@@ -209,6 +212,8 @@ class ContainerDetailState(GuardedState, rx.State):
             self.tab = tab
         if tab == "console":
             return ConsoleState.open  # type: ignore[return-value]
+        if tab == "backups":
+            return BackupsState.open  # type: ignore[return-value]
         if tab in ("services", "logs") and not self.services and not self.services_note:
             return ContainerDetailState.load_services  # type: ignore[return-value]
         if tab == "events":

@@ -11,7 +11,7 @@ from lxc_manager.pages.dashboard.state import DashboardState as S
 DELETE_FORM = Form(
     errors=NO_ERRORS,
     id_prefix="delete-",
-    fields=("vmid", "purge", "destroy_disks", "stop_first"),
+    fields=("vmid", "purge", "destroy_disks", "stop_first", "backup_first"),
 )
 HA_NOTE = (
     "This container is managed by HA: it is deleted with purge, which also "
@@ -44,6 +44,13 @@ def _delete_form() -> rx.Component:
             _option("purge", "Purge from backup jobs, replication and HA"),
             _option("destroy_disks", "Destroy unreferenced disks"),
             rx.cond(S.delete_running, _option("stop_first", stop_first, id="stop-first")),
+            flag(
+                DELETE_FORM,
+                "backup_first",
+                rx.text("Back up first", size="2"),
+                hint="One job: a backup (on the first backup storage, shared ones first), "
+                "then the delete (purged); you follow it on the job page.",
+            ),
             rx.hstack(
                 rx.button(
                     "Cancel",

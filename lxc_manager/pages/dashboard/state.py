@@ -18,6 +18,8 @@ from typing import Any
 import reflex as rx
 from reflex.event import EventSpec
 
+from lxc_manager import routes
+from lxc_manager.backups.actions import BackupOptions, delete_container_after_backup
 from lxc_manager.containers import (
     ACTIONS,
     ContainerRow,
@@ -329,8 +331,23 @@ class DashboardState(GuardedState, NodeSummaryMixin, rx.State):
             ):
                 return
             self.delete_key = ""
-            self.pending = {**self.pending, key: "delete"}
             user_id = self._user_id
+            if form.get("backup_first") != "on":
+                self.pending = {**self.pending, key: "delete"}
+        if form.get("backup_first") == "on":
+            outcome = await delete_container_after_backup(
+                user_id,
+                target.node_id,
+                target.pve_node,
+                target.vmid,
+                BackupOptions(storage=""),
+                stop_first=form.get("stop_first") == "on",
+            )
+            if outcome.ok and outcome.job_id:
+                yield rx.redirect(routes.job(outcome.job_id))
+            else:
+                yield _toast(False, f"Delete CT {target.vmid}: {outcome.message}")
+            return
         result = await delete_container(
             user_id,
             target.node_id,

@@ -125,7 +125,7 @@ class JobState(GuardedState, rx.State):
             "vmid": vmid if isinstance(vmid, int) else view.vmid,
             "hostname": view.title,
             "node_id": view.node_id or 0,
-            "node_name": "",
+            "node_name": view.node_name,
             "pve_node": str(view.result.get("pve_node", view.pve_node)),
             "template_name": "",
             "error": view.error,

@@ -5,9 +5,10 @@ backups)."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -136,12 +137,13 @@ def new_vmid(simulator: SimulatorInfo) -> Iterator[Callable[[], int]]:
 
 
 @pytest.fixture
-def own_ct(simulator: SimulatorInfo, new_vmid: Callable[[], int]) -> Callable[..., int]:
-    """`own_ct(start=True) -> vmid`: a container of ours on pve1."""
+def own_ct(simulator: SimulatorInfo, new_vmid: Callable[[], int]) -> Callable[..., Awaitable[int]]:
+    """`await own_ct(start=True) -> vmid`: a container of ours on pve1 (made in a thread:
+    the test's event loop is not blocked)."""
 
-    def make(start: bool = True) -> int:
-        vmid = new_vmid()
-        create_ct(simulator, vmid, start=start)
+    async def make(start: bool = True) -> int:
+        vmid = await asyncio.to_thread(new_vmid)
+        await asyncio.to_thread(create_ct, simulator, vmid, start=start)
         return vmid
 
     return make

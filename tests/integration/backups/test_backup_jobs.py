@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -72,9 +72,9 @@ async def _backed_up(node: NodeView, vmid: int, storage: str = "local") -> str:
 
 
 async def test_back_up_a_running_container_in_snapshot_mode(
-    node: NodeView, own_ct: Callable[..., int]
+    node: NodeView, own_ct: Callable[..., Awaitable[int]]
 ) -> None:
-    vmid = own_ct(start=True)
+    vmid = await own_ct(start=True)
     outcome = await actions.back_up(
         USER, node.id, "pve1", vmid,
         BackupOptions(storage="local", mode="snapshot", notes="before the upgrade", protected=True),
@@ -100,6 +100,11 @@ async def test_back_up_a_running_container_in_snapshot_mode(
     assert actions_done.count("backup.create") == 2  # the request and the step's outcome
 
 
+def _stop(simulator: SimulatorInfo, vmid: int) -> None:
+    with simulator.client(simulator.root_token_id, simulator.root_token_secret) as api:
+        simulator.wait_task(api, api.post(f"/nodes/pve1/lxc/{vmid}/status/stop").json()["data"])
+
+
 @contextmanager
 def only_audit(simulator: SimulatorInfo, path: str) -> Iterator[None]:
     """The node's token (root@pam!ci) holds only PVEAuditor on `path` meanwhile (a more
@@ -114,9 +119,9 @@ def only_audit(simulator: SimulatorInfo, path: str) -> Iterator[None]:
 
 
 async def test_a_token_without_vm_backup_is_refused_before_anything_starts(
-    simulator: SimulatorInfo, node: NodeView, own_ct: Callable[..., int]
+    simulator: SimulatorInfo, node: NodeView, own_ct: Callable[..., Awaitable[int]]
 ) -> None:
-    vmid = own_ct(start=False)
+    vmid = await own_ct(start=False)
     with only_audit(simulator, f"/vms/{vmid}"):
         outcome = await actions.back_up(USER, node.id, "pve1", vmid, BackupOptions(storage="local"))
     assert not outcome.ok and outcome.job_id is None
@@ -134,8 +139,10 @@ async def test_a_token_without_vm_backup_is_refused_before_anything_starts(
     assert (event.action, event.outcome) == ("backup.create", "failed")
 
 
-async def test_bad_choices_are_refused(node: NodeView, own_ct: Callable[..., int]) -> None:
-    vmid = own_ct(start=False)
+async def test_bad_choices_are_refused(
+    node: NodeView, own_ct: Callable[..., Awaitable[int]]
+) -> None:
+    vmid = await own_ct(start=False)
     wrong = await actions.back_up(USER, node.id, "pve1", vmid, BackupOptions(storage="local-lvm"))
     assert (wrong.field, wrong.message) == (
         "storage",
@@ -145,19 +152,22 @@ async def test_bad_choices_are_refused(node: NodeView, own_ct: Callable[..., int
         USER, node.id, "pve1", vmid, BackupOptions(storage="local", mode="fast")
     )
     assert mode.field == "mode" and not mode.ok
+    stolen = await actions.back_up(OTHER, node.id, "pve1", vmid, BackupOptions(storage="local"))
+    assert stolen == actions.Outcome(False, "Node not found")  # another user's node
     assert await op_jobs.operations_for(USER) == []
+    assert await op_jobs.operations_for(OTHER) == []
 
 
 async def test_restore_as_a_new_container_and_over_the_old_one(
     simulator: SimulatorInfo,
     node: NodeView,
-    own_ct: Callable[..., int],
+    own_ct: Callable[..., Awaitable[int]],
     new_vmid: Callable[[], int],
 ) -> None:
-    vmid = own_ct(start=True)
+    vmid = await own_ct(start=True)
     local = await _backed_up(node, vmid)
     volid = await _backed_up(node, vmid, "nas")
-    target = new_vmid()
+    target = await asyncio.to_thread(new_vmid)
     taken = await actions.restore_new(
         USER, node.id, volid, vmid_text=str(vmid), hostname="copy", storage="local-lvm",
         pve_node="pve2", backup_node="pve1",
@@ -182,10 +192,11 @@ async def test_restore_as_a_new_container_and_over_the_old_one(
     assert view.status == "succeeded", view
     assert view.result["vmid"] == target
     assert await vmids.holder(USER, node.cluster_key, target) is None
-    state = simulator.admin_call("GET", "/_sim/state")
+    state = await asyncio.to_thread(simulator.admin_call, "GET", "/_sim/state")
     made = next(c for c in state["containers"] if c["vmid"] == target)
     assert (made["node"], made["name"]) == ("pve2", "restored-copy")
 
+    assert await actions.rootfs_storage(USER, node.id, "pve1", vmid) == "local-lvm"
     refused = await actions.restore_over(
         USER, node.id, "pve1", vmid, volid, confirm=str(vmid), storage="local-lvm"
     )
@@ -194,8 +205,7 @@ async def test_restore_as_a_new_container_and_over_the_old_one(
         USER, node.id, "pve1", vmid, volid, confirm="1", storage="local-lvm"
     )
     assert (wrong.ok, wrong.field) == (False, "confirm")
-    with simulator.client(simulator.root_token_id, simulator.root_token_secret) as api:
-        simulator.wait_task(api, api.post(f"/nodes/pve1/lxc/{vmid}/status/stop").json()["data"])
+    await asyncio.to_thread(_stop, simulator, vmid)
     over = await actions.restore_over(
         USER, node.id, "pve1", vmid, volid, confirm=str(vmid), storage="local-lvm",
         backup_first=BackupOptions(storage="local", notes="before restore"),
@@ -209,8 +219,10 @@ async def test_restore_as_a_new_container_and_over_the_old_one(
     assert listing.entries[0].ctime >= listing.entries[1].ctime
 
 
-async def test_protect_notes_and_delete(node: NodeView, own_ct: Callable[..., int]) -> None:
-    vmid = own_ct(start=False)
+async def test_protect_notes_and_delete(
+    node: NodeView, own_ct: Callable[..., Awaitable[int]]
+) -> None:
+    vmid = await own_ct(start=False)
     volid = await _backed_up(node, vmid)
     assert (await actions.set_protected(USER, node.id, "pve1", volid, True)).ok
     assert (await actions.set_notes(USER, node.id, "pve1", volid, "keep this one")).ok
@@ -230,21 +242,22 @@ async def test_protect_notes_and_delete(node: NodeView, own_ct: Callable[..., in
 
 
 async def test_back_up_first_then_delete_is_one_job(
-    simulator: SimulatorInfo, node: NodeView, own_ct: Callable[..., int]
+    simulator: SimulatorInfo, node: NodeView, own_ct: Callable[..., Awaitable[int]]
 ) -> None:
-    vmid = own_ct(start=True)
+    vmid = await own_ct(start=True)
     outcome = await actions.delete_container_after_backup(
-        USER, node.id, "pve1", vmid, BackupOptions(storage="nas"), stop_first=True
-    )
+        USER, node.id, "pve1", vmid, BackupOptions(storage=""), stop_first=True
+    )  # no storage chosen (the dashboard's delete dialog): the first shared one
     assert outcome.ok and outcome.job_id, outcome
     view = await _run(outcome.job_id)
     assert view.status == "succeeded", view
     assert [(s.kind, s.state) for s in view.steps] == [("backup", "ok"), ("delete-ct", "ok")]
-    state = simulator.admin_call("GET", "/_sim/state")
+    state = await asyncio.to_thread(simulator.admin_call, "GET", "/_sim/state")
     assert all(c["vmid"] != vmid for c in state["containers"])
     assert [e.volid for e in (await list_backups(USER, node.id, vmid)).entries] == [
         view.result["volid"]
     ]
+    assert view.result["volid"].startswith("nas:backup/")
 
 
 @pytest.fixture
@@ -257,7 +270,7 @@ async def test_a_job_whose_worker_dies_is_marked_failed(
     slow_sim: SimulatorInfo, bk_db: Path
 ) -> None:
     node = await add_node(USER, node_input(slow_sim, "slow"))
-    state = slow_sim.admin_call("GET", "/_sim/state")
+    state = await asyncio.to_thread(slow_sim.admin_call, "GET", "/_sim/state")
     vmid = next(c["vmid"] for c in state["containers"] if c["node"] == "pve1")
     outcome = await actions.back_up(USER, node.id, "pve1", vmid, BackupOptions(storage="local"))
     assert outcome.job_id, outcome
