@@ -6,7 +6,7 @@ streamed. Followed source: pve-container src/PVE/API2/LXC.pm."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -63,10 +63,10 @@ async def _submitted(node: NodeView, vmid: int, plan: ClonePlan) -> op_jobs.Oper
 async def test_full_clone_of_a_stopped_container_to_another_pve_node(
     simulator: SimulatorInfo,
     node: NodeView,
-    own_ct: Callable[..., int],
+    own_ct: Callable[..., Awaitable[int]],
     new_vmid: Callable[[], int],
 ) -> None:
-    vmid = await asyncio.to_thread(own_ct, start=False)
+    vmid = await own_ct(start=False)
     newid = await asyncio.to_thread(new_vmid)
     # Another PVE node needs shared storage: said before anything starts.
     local = await jobs.submit_clone(
@@ -100,10 +100,10 @@ async def test_full_clone_of_a_stopped_container_to_another_pve_node(
 async def test_template_then_linked_clone(
     simulator: SimulatorInfo,
     node: NodeView,
-    own_ct: Callable[..., int],
+    own_ct: Callable[..., Awaitable[int]],
     new_vmid: Callable[[], int],
 ) -> None:
-    vmid = await asyncio.to_thread(own_ct, start=False)
+    vmid = await own_ct(start=False)
     newid = await asyncio.to_thread(new_vmid)
     linked = ClonePlan(newid=newid, hostname="linked", full=False)
     refused = await jobs.submit_clone(USER, node.id, vmid, linked)
@@ -132,10 +132,10 @@ async def test_template_then_linked_clone(
 async def test_running_container_clones_only_from_a_snapshot(
     simulator: SimulatorInfo,
     node: NodeView,
-    own_ct: Callable[..., int],
+    own_ct: Callable[..., Awaitable[int]],
     new_vmid: Callable[[], int],
 ) -> None:
-    vmid = await asyncio.to_thread(own_ct, start=True)
+    vmid = await own_ct(start=True)
     newid = await asyncio.to_thread(new_vmid)
     now = ClonePlan(newid=newid, hostname="hot", full=True)
     refused = await jobs.submit_clone(USER, node.id, vmid, now)
@@ -157,10 +157,10 @@ async def test_running_container_clones_only_from_a_snapshot(
 async def test_a_token_without_vm_clone_is_refused_before_anything_starts(
     simulator: SimulatorInfo,
     node: NodeView,
-    own_ct: Callable[..., int],
+    own_ct: Callable[..., Awaitable[int]],
     new_vmid: Callable[[], int],
 ) -> None:
-    vmid = await asyncio.to_thread(own_ct, start=False)
+    vmid = await own_ct(start=False)
     newid = await asyncio.to_thread(new_vmid)
     plan = ClonePlan(newid=newid, hostname="nope", full=True)
     with only_audit(simulator, f"/vms/{vmid}", simulator.token_id):
@@ -185,9 +185,9 @@ async def test_a_token_without_vm_clone_is_refused_before_anything_starts(
 
 
 async def test_another_users_node_is_not_found(
-    node: NodeView, own_ct: Callable[..., int], new_vmid: Callable[[], int]
+    node: NodeView, own_ct: Callable[..., Awaitable[int]], new_vmid: Callable[[], int]
 ) -> None:
-    vmid = await asyncio.to_thread(own_ct, start=False)
+    vmid = await own_ct(start=False)
     plan = ClonePlan(newid=await asyncio.to_thread(new_vmid), full=True)
     assert (await jobs.submit_clone("alice@pve@1", node.id, vmid, plan)).errors == {
         "form": "Node not found"
