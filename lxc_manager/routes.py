@@ -63,6 +63,11 @@ def template(template_id: Any) -> Any:
     return f"/templates/{template_id}"
 
 
+def container_clone(node_id: Any, vmid: Any) -> Any:
+    """The container page with its Clone dialog open."""
+    return f"/containers/{node_id}/{vmid}?action=clone"
+
+
 def container_console(node_id: Any, vmid: Any) -> Any:
     """The container page with its Console tab open."""
     return f"/containers/{node_id}/{vmid}?tab=console"

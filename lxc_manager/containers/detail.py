@@ -115,6 +115,7 @@ class Overview:
     ip: str | None
     uptime: int
     ha_managed: bool = False  # an HA resource: HA starts/stops it, delete purges it
+    template: bool = False  # a Proxmox template (template=1): cloned, never started
 
 
 @dataclass(frozen=True)
@@ -213,6 +214,7 @@ async def get_overview(
         ip=ip,
         uptime=int(status.uptime or 0),
         ha_managed=status.ha_managed,
+        template=bool(config.template or status.template),
     )
 
 

@@ -119,7 +119,9 @@ def guest_resource(cluster: Cluster, guest: Container | Vm, now: float) -> dict[
         "maxcpu": maxcpu,
         "maxmem": maxmem,
         "maxdisk": maxdisk,
-        "template": 0,
+        # pve-cluster's vmlist/vmstatus: a CT template is listed with template=1
+        # (pve-container src/PVE/LXC.pm `vmstatus`, read by pve-manager's /cluster/resources)
+        "template": 1 if isinstance(guest, Container) and guest.config.get("template") else 0,
         **_stats_fields(stats),
         **extra,
     }

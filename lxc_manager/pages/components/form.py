@@ -213,16 +213,28 @@ def flag(
 
 
 def radios(
-    choices: Sequence[tuple[str, str, str]], value: rx.Var[str], on_change: Any, **props: Any
+    choices: Sequence[tuple[str, str, str]],
+    value: rx.Var[str],
+    on_change: Any,
+    wrap: str = "nowrap",
+    **props: Any,
 ) -> rx.Component:
-    """Radio buttons in a row, each `(value, label, id)` with its label pointing at it."""
+    """Radio buttons in a row (`wrap="wrap"`: on several lines when narrow), each
+    `(value, label, id)` with its label pointing at it."""
     items: list[rx.Component] = []
     for choice, label, control_id in choices:
-        items += [
-            rx.radio_group.item(value=choice, id=control_id),
-            rx.el.label(label, html_for=control_id),
-        ]
+        items.append(
+            rx.hstack(
+                rx.radio_group.item(value=choice, id=control_id),
+                rx.el.label(label, html_for=control_id),
+                spacing="2",
+                align="center",
+            )
+        )
     group: rx.Component = rx.radio_group.root(
-        rx.hstack(*items, spacing="2", align="center"), value=value, on_change=on_change, **props
+        rx.hstack(*items, spacing="3", align="center", wrap=wrap),
+        value=value,
+        on_change=on_change,
+        **props,
     )
     return group

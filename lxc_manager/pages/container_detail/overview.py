@@ -7,6 +7,7 @@ import reflex as rx
 from lxc_manager import routes
 from lxc_manager.pages.components.controls import note
 from lxc_manager.pages.components.layout import back_link, bar
+from lxc_manager.pages.container_detail.clone import clone_button, clone_dialog, template_button
 from lxc_manager.pages.container_detail.state import ContainerDetailState as S
 
 HA_HINT = "An HA resource: Proxmox HA starts and stops it; deleting it also removes it from HA"
@@ -20,6 +21,9 @@ def header() -> rx.Component:
     return bar(
         back_link("All containers", routes.DASHBOARD),
         rx.spacer(),
+        clone_button(),
+        template_button(S.status == "running", S.is_template),
+        clone_dialog(),
         rx.match(
             S.status,
             ("running", _status_badge("green", "running")),

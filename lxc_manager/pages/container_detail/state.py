@@ -26,6 +26,7 @@ from lxc_manager.containers.locate import locate
 from lxc_manager.nodes import NodeNotFound
 from lxc_manager.nodes import service as node_service
 from lxc_manager.pages.container_detail.backups_state import BackupsState
+from lxc_manager.pages.container_detail.clone_state import CloneState
 from lxc_manager.pages.container_detail.console_state import ConsoleState
 from lxc_manager.pages.container_detail.rows import (
     TIMEFRAMES,
@@ -84,6 +85,7 @@ class ContainerDetailState(GuardedState, rx.State):
     title: str = ""
     status: str = ""
     ha_managed: bool = False
+    is_template: bool = False
     pve_node: str = ""
     node_name: str = ""
     facts: list[Fact] = []
@@ -157,6 +159,8 @@ class ContainerDetailState(GuardedState, rx.State):
             self.loaded = True
         if self.tab == "console" and not self.problem:
             return ConsoleState.open  # type: ignore[return-value]
+        if self.router.url.query_parameters.get("action") == "clone" and not self.problem:
+            return CloneState.open_dialog  # type: ignore[return-value]
         if self.tab == "backups" and not self.problem:
             return BackupsState.open  # type: ignore[return-value]
         return None
@@ -164,7 +168,7 @@ class ContainerDetailState(GuardedState, rx.State):
     async def _load_overview(self) -> None:
         o = await detail.get_overview(*self._where())
         self.title, self.status = o.name or f"CT {o.vmid}", o.status
-        self.ha_managed = o.ha_managed
+        self.ha_managed, self.is_template = o.ha_managed, o.template
         self.facts = facts(o, self.node_name)
 
     async def _load_origin(self) -> None:

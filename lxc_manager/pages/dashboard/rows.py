@@ -52,6 +52,7 @@ class Row(BaseModel):
     ip: str
     last_known: bool
     ha: bool = False
+    template: bool = False  # a Proxmox CT template: cloned, never started
 
 
 class Load(BaseModel):

@@ -102,13 +102,17 @@ def _confirm_action(row: Row, action: str, color: str) -> rx.Component:
 def actions(row: Row) -> rx.Component:
     return rx.hstack(
         rx.cond(
-            row.status == "running",
-            rx.fragment(
-                _confirm_action(row, "shutdown", "indigo"),
-                _confirm_action(row, "reboot", "indigo"),
-                _confirm_action(row, "stop", "red"),
+            row.template,
+            rx.badge("template", color_scheme="orange", custom_attrs={"data-testid": "ct-tpl"}),
+            rx.cond(
+                row.status == "running",
+                rx.fragment(
+                    _confirm_action(row, "shutdown", "indigo"),
+                    _confirm_action(row, "reboot", "indigo"),
+                    _confirm_action(row, "stop", "red"),
+                ),
+                _confirm_action(row, "start", "green"),
             ),
-            _confirm_action(row, "start", "green"),
         ),
         rx.cond(
             row.status == "running",
@@ -118,6 +122,12 @@ def actions(row: Row) -> rx.Component:
                 aria_label=f"Console of {row.vmid}",
                 title="Console",
             ),
+        ),
+        rx.link(
+            small_icon_button("copy", "gray", f"Clone {row.vmid}", tab_index=-1),
+            href=routes.container_clone(row.node_id, row.vmid),
+            aria_label=f"Clone {row.vmid}",
+            title="Clone",
         ),
         trash_button(row.vmid, on_click=S.ask_delete(row.key), disabled=_busy(row)),
         spacing="1",

@@ -12,6 +12,8 @@ from lxc_manager.provisioning.form import STEPS
 
 from .configure import configure_step
 from .review import review_step
+from .start import start_choice, start_panel
+from .start_state import StartState
 from .state import WizardState as W
 from .steps import packages_step, scripts_step, template_step
 from .wizard import nav_buttons, ssh_warning, stepper
@@ -59,7 +61,16 @@ def page() -> rx.Component:
             no_nodes_banner(W.summary_loaded, W.has_nodes),
             rx.cond(
                 W.loaded,
-                rx.cond(W.has_nodes, _wizard(), no_node),
+                rx.cond(
+                    W.has_nodes,
+                    rx.vstack(
+                        start_choice(),
+                        rx.cond(StartState.start == "recipe", _wizard(), start_panel()),
+                        spacing="4",
+                        width="100%",
+                    ),
+                    no_node,
+                ),
                 rx.center(rx.spinner(), width="100%", padding="2rem"),
             ),
             spacing="4",

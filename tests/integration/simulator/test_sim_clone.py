@@ -90,6 +90,10 @@ def test_linked_clones_only_from_templates(simulator, api, vmid) -> None:
         time.sleep(0.05)
     config = _config(api, "pve3", vmid)
     assert config["template"] == 1 and config["rootfs"].startswith(f"local-lvm:base-{vmid}-")
+    # listed as a template (pve-container src/PVE/LXC.pm vmstatus: template => 1)
+    listed = api.get("/cluster/resources", params={"type": "vm"}).json()["data"]
+    assert [r["template"] for r in listed if r.get("vmid") == vmid] == [1]
+    assert {r["template"] for r in listed if r.get("vmid") != vmid} == {0}
     refused = _clone(api, "pve3", vmid, newid=next(_vmids), storage="nas", full=0)
     assert _message(refused) == "parameter 'storage' not allowed for linked clones\n"
     newid = next(_vmids)
