@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from lxc_manager import redis_client
 from lxc_manager.provisioning.semaphore import (
     RedisSemaphore,
     RedisSessionLimiter,
@@ -47,11 +48,15 @@ async def test_concurrency_never_exceeds_the_limit(app_settings: Path) -> None:
 async def test_first_come_first_served(app_settings: Path) -> None:
     semaphore = RedisSemaphore(_key(), 1)
     order: list[int] = []
+    queue = redis_client.async_client()
     async with semaphore.hold():
         tasks = []
         for index in range(5):
             tasks.append(asyncio.create_task(_take(semaphore, index, order)))
-            await asyncio.sleep(0.03)  # each waiter is queued before the next one comes
+            # each waiter is queued before the next one comes (waited for, not slept on:
+            # a loaded machine must not reorder them)
+            while await queue.zcard(f"{semaphore.key}:queue") < index + 1:
+                await asyncio.sleep(0.005)
     await asyncio.gather(*tasks)
     assert order == [0, 1, 2, 3, 4]
 
