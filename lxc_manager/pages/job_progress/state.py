@@ -21,6 +21,7 @@ from lxc_manager import routes
 from lxc_manager.operations import jobs as operations
 from lxc_manager.operations.jobs import OperationView
 from lxc_manager.provisioning import jobs, progress
+from lxc_manager.provisioning.destroy_first import destroy_after_backup
 from lxc_manager.provisioning.display import FINISHED, elapsed_text, keep_last, log_lines
 from lxc_manager.provisioning.jobs import JobView
 from lxc_manager.state.guard import (
@@ -117,7 +118,7 @@ class JobState(GuardedState, rx.State):
         return {
             "operation": True,
             "title": view.title,
-            "container_gone": view.kind == "delete",
+            "container_gone": view.kind in ("delete", "destroy"),
             "status": view.status,
             "step": view.step,
             "percent": view.percent,
@@ -248,3 +249,21 @@ class JobState(GuardedState, rx.State):
     async def keep(self) -> AsyncIterator[Any]:
         async for update in self._act("keep", jobs.keep, "The container is kept for debugging"):
             yield update
+
+    @rx.event
+    @require_session
+    async def destroy_backup_first(self) -> AsyncIterator[Any]:
+        """ "Back up first": one operation job (vzdump, then this destroy), followed on its
+        own job page; this job becomes "destroyed" when it succeeds."""
+        if self.busy or self.operation or self.status != "failed":
+            return
+        self.busy = "destroy"
+        yield None
+        try:
+            started = await destroy_after_backup(self._user_id, self.job_id)
+        finally:
+            self.busy = ""
+        if started.job_id is None:
+            yield rx.toast.error(started.message, id="job-action")
+            return
+        yield rx.redirect(routes.job(started.job_id))
