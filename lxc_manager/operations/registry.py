@@ -30,7 +30,7 @@ Handler = Callable[["StepContext", dict[str, Any]], Awaitable[str | None]]
 # Add your module here when it registers step kinds.
 HANDLER_MODULES: tuple[str, ...] = (
     "lxc_manager.backups.steps",
-    "lxc_manager.provisioning.destroy_first",
+    "lxc_manager.backups.destroy_first",
 )
 
 

@@ -374,13 +374,7 @@ MSG_OPERATION_RUNNING = (
 def operation_running(job: ProvisioningJob) -> bool:
     """Is an operation (e.g. "back up first, then destroy") queued or running on the job's
     container? Retry and destroy wait for it."""
-    from lxc_manager.operations import store as operations_store
-
-    return job.node_id is not None and bool(
-        operations_store.jobs_of(
-            job.user_id, statuses=("queued", "running"), node_id=job.node_id, vmid=job.vmid, limit=1
-        )
-    )
+    return job.node_id is not None and store.operation_active(job.user_id, job.node_id, job.vmid)
 
 
 async def keep(user_id: str, job_id: str) -> str | None:

@@ -159,6 +159,11 @@ def _user_job(user_id: str, job_id: str) -> ProvisioningJob | None:
     return job if job is not None and job.user_id == user_id else None
 
 
+def user_job(user_id: str, job_id: str) -> ProvisioningJob | None:
+    """The user's job row (sync), or None (not theirs, or no such job)."""
+    return _user_job(user_id, job_id)
+
+
 def _get_view(user_id: str, job_id: str) -> JobView | None:
     job = _user_job(user_id, job_id)
     if job is None:

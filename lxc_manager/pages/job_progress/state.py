@@ -18,10 +18,10 @@ from redis.exceptions import RedisError
 from reflex.event import EventSpec
 
 from lxc_manager import routes
+from lxc_manager.backups.destroy_first import destroy_after_backup
 from lxc_manager.operations import jobs as operations
 from lxc_manager.operations.jobs import OperationView
 from lxc_manager.provisioning import jobs, progress
-from lxc_manager.provisioning.destroy_first import destroy_after_backup
 from lxc_manager.provisioning.display import FINISHED, elapsed_text, keep_last, log_lines
 from lxc_manager.provisioning.jobs import JobView
 from lxc_manager.state.guard import (

@@ -13,11 +13,11 @@ from contextlib import contextmanager
 from prov_support import USER_A, USER_B, make_request, run_burst_worker, script, stream_of
 
 from lxc_manager.backups import actions
+from lxc_manager.backups.destroy_first import destroy_after_backup
 from lxc_manager.backups.listing import list_backups
 from lxc_manager.nodes import NodeView
 from lxc_manager.operations import jobs as op_jobs
 from lxc_manager.provisioning import jobs
-from lxc_manager.provisioning.destroy_first import destroy_after_backup
 from lxc_manager.security.audit import for_target
 from tests.support.simulator import SimulatorInfo
 

@@ -29,21 +29,21 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from lxc_manager.backups.actions import BackupOptions, backup_step, check_backup_first
-from lxc_manager.backups.privileges import Need
-from lxc_manager.backups.steps import delete_ct_step
 from lxc_manager.db.models import ProvisioningJob
 from lxc_manager.nodes import NodeNotFound, NodeSecretError, client_for
 from lxc_manager.operations.jobs import Step, submit
 from lxc_manager.operations.registry import register
 from lxc_manager.operations.run import StepContext, StepFailed
+from lxc_manager.provisioning import jobs
+from lxc_manager.provisioning.jobs_views import user_job
 from lxc_manager.proxmox import NotFound, ProxmoxError
 from lxc_manager.proxmox.backup_api import acl_vm
 from lxc_manager.proxmox.errors import short_message
 from lxc_manager.security import audit
 
-from . import jobs
-from .jobs_views import _user_job
+from .actions import BackupOptions, backup_step, check_backup_first
+from .privileges import Need
+from .steps import delete_ct_step
 
 __all__ = ["KIND", "STEP_KIND", "Started", "destroy_after_backup"]
 
@@ -102,7 +102,7 @@ async def _check(user_id: str, job: ProvisioningJob) -> tuple[BackupOptions, str
 
 async def destroy_after_backup(user_id: str, job_id: str) -> Started:
     """Queue "back up the failed job's container, then destroy it" (see the module)."""
-    job = await asyncio.to_thread(_user_job, user_id, job_id)
+    job = await asyncio.to_thread(user_job, user_id, job_id)
     if job is None:
         return Started(None, jobs.MSG_NOT_FOUND)
     if job.status != "failed":
@@ -138,7 +138,7 @@ async def destroy_failed_job_step(ctx: StepContext, args: dict[str, Any]) -> str
     """The job page's destroy, as the step after the backup: only while the creation job is
     still failed and the container still its own; then the job is marked destroyed."""
     job_id = str(args.get("job_id") or "")
-    job = await asyncio.to_thread(_user_job, ctx.user_id, job_id)
+    job = await asyncio.to_thread(user_job, ctx.user_id, job_id)
     if job is None:
         raise StepFailed("The creation job no longer exists: nothing was deleted")
     if job.status != "failed":
