@@ -181,6 +181,8 @@ def test_a_failed_creation_is_backed_up_then_destroyed(
     # The creation job says its container was destroyed.
     page.goto(creation)
     expect(page.locator("#job-status")).to_have_attribute("data-status", "destroyed")
+    expect(page.locator("#job-destroyed")).to_contain_text("CT 96702 deleted, after a backup to ")
+    expect(page.locator("#job-destroyed")).to_contain_text(":backup/vzdump-lxc-96702-")
 
 
 def test_root_only_options_are_warned_about_and_vnets_offered(

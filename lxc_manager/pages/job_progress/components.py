@@ -337,11 +337,16 @@ def result() -> rx.Component:
         ("failed", _failed()),
         (
             "destroyed",
-            rx.callout(
-                "The half-built container was destroyed.",
-                icon="trash-2",
-                color_scheme="gray",
-                width="100%",
+            note(
+                "trash-2",
+                rx.callout.text(
+                    "The half-built container was destroyed.",
+                    rx.cond(
+                        J.destroyed_note != "", rx.text(" (", J.destroyed_note, ")", as_="span")
+                    ),
+                ),
+                "gray",
+                id="job-destroyed",
             ),
         ),
         rx.fragment(),

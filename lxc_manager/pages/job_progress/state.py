@@ -73,6 +73,7 @@ class JobState(GuardedState, rx.State):
     operation: bool = False  # an operation (backup, restore...), not a creation
     title: str = ""  # an operation's title
     container_gone: bool = False  # the operation deleted its container
+    destroyed_note: str = ""  # a destroyed creation: how ("CT 105 deleted, after a backup to X")
     _last_id: str = "0-0"
     _seen: float = 0.0
     _generation: int = 0  # a reload (same tab state) starts a new follow loop; old ones stop
@@ -105,6 +106,7 @@ class JobState(GuardedState, rx.State):
                 "error": view.error,
                 "attempts": view.attempts,
                 "kept": view.kept,
+                "destroyed_note": view.destroyed_note,
                 "elapsed": elapsed_text(view.started_at or view.created_at, view.finished_at),
             }
         )
@@ -132,6 +134,7 @@ class JobState(GuardedState, rx.State):
             "error": view.error,
             "attempts": 0,
             "kept": False,
+            "destroyed_note": "",
             "elapsed": elapsed_text(view.started_at or view.created_at, view.finished_at),
         }
 

@@ -22,9 +22,14 @@ from lxc_manager.security.audit import for_target
 from tests.support.simulator import SimulatorInfo
 
 
-def simulator_has(simulator: SimulatorInfo, vmid: int) -> bool:
+def _has(simulator: SimulatorInfo, vmid: int) -> bool:
     state = simulator.admin_call("GET", "/_sim/state")
     return any(c["vmid"] == vmid for c in state["containers"])
+
+
+async def simulator_has(simulator: SimulatorInfo, vmid: int) -> bool:
+    """Does the simulator hold CT `vmid`? (Asked off the test's event loop.)"""
+    return await asyncio.to_thread(_has, simulator, vmid)
 
 
 @contextmanager
@@ -65,7 +70,7 @@ async def test_back_up_first_then_destroy_the_failed_container(
     assert await jobs.destroy(USER_A, job_id) == jobs.MSG_OPERATION_RUNNING
     again = await destroy_after_backup(USER_A, job_id)
     assert again.job_id is None and again.message == jobs.MSG_OPERATION_RUNNING
-    assert simulator_has(simulator, vmid)
+    assert await simulator_has(simulator, vmid)
 
     await asyncio.to_thread(run_burst_worker)
     view = await op_jobs.get_operation(USER_A, started.job_id)
@@ -83,13 +88,14 @@ async def test_back_up_first_then_destroy_the_failed_container(
     assert any("creating vzdump archive" in line for line in lines), lines
 
     # The container is gone, its backup exists, and the creation job says so.
-    assert not simulator_has(simulator, vmid)
+    assert not await simulator_has(simulator, vmid)
     [entry] = (await list_backups(USER_A, sshnode.id, vmid)).entries
     assert (
         entry.volid == volid and entry.notes == f"prov-{vmid}: before destroying a failed creation"
     )
     gone = await jobs.get_job(USER_A, job_id)
     assert gone is not None and gone.status == "destroyed" and not gone.retryable
+    assert gone.destroyed_note == f"CT {vmid} deleted, after a backup to {volid}"
     last = (await stream_of(job_id))[-1]
     assert last.fields["status"] == "destroyed"
     assert last.fields["message"] == f"CT {vmid} deleted, after a backup to {volid}"
@@ -132,7 +138,7 @@ async def test_a_failed_backup_destroys_nothing_and_privileges_are_named_first(
     assert view is not None and view.status == "failed", view
     assert [s.state for s in view.steps] == ["failed", "pending"]
     assert "VM.Backup" in view.error, view.error
-    assert simulator_has(simulator, vmid)
+    assert await simulator_has(simulator, vmid)
     failed = await jobs.get_job(USER_A, job_id)
     assert failed is not None and failed.status == "failed"
     assert failed.retryable and failed.can_destroy
@@ -150,6 +156,7 @@ async def test_a_failed_backup_destroys_nothing_and_privileges_are_named_first(
 
     # Still destroyable the plain way.
     assert await jobs.destroy(USER_A, job_id) is None
-    assert not simulator_has(simulator, vmid)
+    assert not await simulator_has(simulator, vmid)
     gone = await jobs.get_job(USER_A, job_id)
     assert gone is not None and gone.status == "destroyed"
+    assert gone.destroyed_note == f"CT {vmid} deleted"
