@@ -1,7 +1,8 @@
 """Build the Reflex frontend once per change of code, port or public URL.
 
 The compiled frontend bakes the backend URL into its bundle, so a build is keyed by a
-hash of the UI code, the Reflex version, the port and the public URL. Builds are kept
+hash of the UI code, the Reflex version and the public URL (which names the port unless
+LXCM_PUBLIC_URL is set). Builds are kept
 under `.web-builds/<key>/build/client` next to rxconfig.py (beside Reflex's own `.web/`
 workspace, independent of the data directory) and served by the backend itself
 (no Node.js at run time); a start with an unchanged key builds nothing.
@@ -58,7 +59,9 @@ def build_key(settings: Settings, root: Path | None = None) -> str:
     root = root or project_dir()
     digest = hashlib.sha256()
     digest.update(f"reflex={metadata.version('reflex')}\n".encode())
-    digest.update(f"port={settings.port}\npublic_url={settings.public_url}\n".encode())
+    # The bundle holds the public URL only (the default one names the port): replicas on
+    # several ports behind one public URL share a build.
+    digest.update(f"public_url={settings.public_url}\n".encode())
     for path in _ui_files(root):
         digest.update(str(path.relative_to(root)).encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")

@@ -6,10 +6,13 @@ from __future__ import annotations
 import reflex as rx
 from starlette.applications import Starlette
 
+from lxc_manager.api.mount import api_routes
 from lxc_manager.console_routes import ROUTES as CONSOLE_ROUTES
 from lxc_manager.http_routes import ROUTES
 from lxc_manager.logging_setup import configure_logging
 from lxc_manager.pages import not_found
+from lxc_manager.pages.api_keys import page as api_keys
+from lxc_manager.pages.backups import page as backups
 from lxc_manager.pages.container_detail import page as container_detail
 from lxc_manager.pages.dashboard import page as dashboard
 from lxc_manager.pages.job_progress import page as job_progress
@@ -29,7 +32,7 @@ app = rx.App(
         rx.el.meta(name="color-scheme", content="light dark"),
     ],
     stylesheets=["/layout.css"],
-    api_transformer=Starlette(routes=ROUTES + CONSOLE_ROUTES),
+    api_transformer=Starlette(routes=ROUTES + CONSOLE_ROUTES + api_routes()),
 )
 
 # Each page module: ROUTE, TITLE, `page` (the component) and ON_LOAD, its State's `load`.
@@ -42,9 +45,11 @@ PAGES = (
     job_progress,
     templates,
     package_buckets,
+    backups,
     template_editor,
     nodes,
     sign_in_endpoints,
+    api_keys,
 )
 
 for module in PAGES:

@@ -20,11 +20,32 @@ LOGOUT = "/auth/logout"
 NEW_CONTAINER = "/containers/new"
 CONTAINER = "/containers/[ct_node]/[ct_vmid]"
 JOB = "/containers/jobs/[job_id]"
+BACKUPS = "/backups"
 TEMPLATES = "/templates"
 PACKAGE_BUCKETS = "/templates/packages"
 TEMPLATE = "/templates/[tpl]"
 NODES = "/settings/nodes"
 SIGN_IN_ENDPOINTS = "/settings/sign-in"
+
+API_KEYS = "/settings/api-keys"
+
+# The HTTP API (lxc_manager/api): plain Starlette routes, path parameters in braces.
+API_V1 = "/api/v1"
+API_OPENAPI = API_V1 + "/openapi.json"
+API_ME = API_V1 + "/me"
+API_NODES = API_V1 + "/nodes"
+API_CONTAINERS = API_V1 + "/containers"
+API_CONTAINER = API_V1 + "/containers/{node_id}/{vmid}"
+API_CONTAINER_ACTION = API_V1 + "/containers/{node_id}/{vmid}/status/{action}"
+API_TEMPLATES = API_V1 + "/templates"
+API_TEMPLATE = API_V1 + "/templates/{template_id}"
+API_CREATIONS = API_V1 + "/creations"
+API_CREATION_PREVIEW = API_CREATIONS + "/preview"
+API_CREATION = API_CREATIONS + "/{job_id}"
+API_CREATION_EVENTS = API_CREATION + "/events"
+API_CREATION_ACTION = API_CREATION + "/{action}"
+# The Settings page fetches a key it has just created from here, once (not an API route).
+API_KEY_ONCE = "/auth/api-key"
 
 # The dynamic segments above, as Reflex names its route vars.
 CT_NODE, CT_VMID, JOB_ID, TEMPLATE_ID = "ct_node", "ct_vmid", "job_id", "tpl"
@@ -54,6 +75,14 @@ def console_ws(node_id: Any, vmid: Any) -> Any:
 
 def console_recording(recording_id: Any) -> Any:
     return f"/console/recordings/{recording_id}"
+
+
+def api_creation(job_id: Any) -> Any:
+    return f"{API_CREATIONS}/{job_id}"
+
+
+def api_key_once(ticket: Any) -> Any:
+    return f"{API_KEY_ONCE}?ticket={ticket}"
 
 
 def new_container(template_id: int | None = None) -> str:

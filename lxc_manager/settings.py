@@ -407,6 +407,8 @@ class Settings:
     console_max_per_user: int = 4
     console_recording: bool = False
     console_recording_days: int = 30
+    api_rate_limit: int = 120
+    api_rate_window: int = 60
 
     def names_admin(self, username: str, host: str, port: int) -> bool:
         """True when LXCM_ADMINS names this Proxmox user at this sign-in endpoint."""
@@ -522,6 +524,8 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         "console_max_per_user": _int(env, "LXCM_CONSOLE_MAX_PER_USER", 1, 100, 4),
         "console_recording": _opt(env, "LXCM_CONSOLE_RECORDING", _parse_on_off, False),
         "console_recording_days": _int(env, "LXCM_CONSOLE_RECORDING_DAYS", 1, 3650, 30),
+        "api_rate_limit": _int(env, "LXCM_API_RATE_LIMIT", 1, 100_000, 120),
+        "api_rate_window": _int(env, "LXCM_API_RATE_WINDOW", 1, 3600, 60),
     }
     return Settings(**values)
 

@@ -91,13 +91,31 @@ def live_local_workers(connection: Redis) -> list[str]:
     )
 
 
-def clean_dead_workers(connection: Redis, queue_names: tuple[str, ...] = QUEUES) -> list[str]:
-    """Unregister workers that are dead (see the module notes); return their names."""
+def _provisioning_job_of(worker: BaseWorker) -> str | None:
+    """The provisioning job (or operation) id the worker was running (from its RQ job's
+    arguments: both run through a `run_job(job_id)`)."""
+    try:
+        job = worker.get_current_job()
+    except Exception:  # a half-written or expired job: nothing to fail
+        return None
+    if job is None or not (job.func_name or "").endswith(".run_job") or not job.args:
+        return None
+    job_id = job.args[0]
+    return job_id if isinstance(job_id, str) else None
+
+
+def clean_dead_workers(
+    connection: Redis, queue_names: tuple[str, ...] = QUEUES, orphans: list[str] | None = None
+) -> list[str]:
+    """Unregister workers that are dead (see the module notes); return their names. The
+    provisioning jobs they were running are appended to `orphans`."""
     host = socket.gethostname()
     moment = datetime.now(UTC)
     removed: list[str] = []
     for worker in Worker.all(connection=connection):
         if worker.death_date is None and _is_dead(worker, host, moment):
+            if orphans is not None and (job_id := _provisioning_job_of(worker)):
+                orphans.append(job_id)
             worker.register_death()  # type: ignore[no-untyped-call]
             removed.append(worker.name)
     for name in queue_names:
@@ -109,13 +127,18 @@ def queue(name: str = "default") -> Queue:
     return Queue(name, connection=sync_client(RedisDb.RQ))
 
 
-def _mark_stale_jobs() -> None:
-    """A worker (re)starting may follow one that died mid-job: fail its orphans now."""
+def _mark_stale_jobs(orphans: list[str] | None = None) -> None:
+    """A worker (re)starting may follow one that died mid-job: fail its orphans now
+    (`orphans`: jobs whose worker is known dead, failed whatever their heartbeat)."""
     from lxc_manager.operations.stale import mark_stale_operations
     from lxc_manager.provisioning.jobs import mark_stale_jobs
 
     try:
-        marked = mark_stale_jobs() + mark_stale_operations()
+        marked = []
+        if orphans:  # provisioning jobs and operations share the job function's shape
+            marked += mark_stale_jobs(stale_after=-1.0, job_ids=orphans)
+            marked += mark_stale_operations(stale_after=-1.0, job_ids=orphans)
+        marked += mark_stale_jobs() + mark_stale_operations()
     except Exception:  # the worker must start even when this check cannot run
         log.warning("stale job check failed", exc_info=True)
         return
@@ -134,15 +157,16 @@ def run_worker(
 
     load_handlers()
 
-    _mark_stale_jobs()
     connection = sync_client(RedisDb.RQ)
+    orphans: list[str] = []
     try:
-        removed = clean_dead_workers(connection)
+        removed = clean_dead_workers(connection, orphans=orphans)
     except Exception:  # the worker must start even when this clean-up cannot run
         log.warning("dead worker clean-up failed", exc_info=True)
     else:
         if removed:
             log.warning("unregistered dead worker(s): %s", ", ".join(removed))
+    _mark_stale_jobs(orphans)
     worker = AppWorker(
         [Queue(q, connection=connection) for q in QUEUES],
         connection=connection,

@@ -1,25 +1,22 @@
-"""Which backup job of `/cluster/backup` covers a guest, as pve-manager's VZDump.pm
-`get_included_guests` decides: a pool job its pool's guests (pools are not read here: a
-pool job covers nothing we can name), a `vmid` job its list, an `all` job every guest but
-the excluded ones; a job with `node` only the guests on that node."""
+"""Which backup job of `/cluster/backup` covers a guest, by the one set of rules in
+`selection` (pve-manager's VZDump.pm `get_included_guests`). A guest whose pool or PVE node
+is not known here is matched without them: a pool job then covers nothing we can name."""
 
 from __future__ import annotations
 
 from lxc_manager.proxmox.backup_api import BackupJob
 
+from .selection import Guest, job_rule, selects
+
 __all__ = ["covering_jobs", "covers"]
 
 
 def covers(job: BackupJob, vmid: int, pve_node: str | None = None) -> bool:
-    if job.node and pve_node is not None and job.node != pve_node:
+    rule = job_rule(job.model_dump(by_alias=True))
+    if rule is None:
         return False
-    if job.pool:
-        return False
-    if job.vmid:
-        return vmid in job.vmids()
-    if job.all:
-        return vmid not in job.excluded()
-    return False
+    guest = Guest(vmid=vmid, pve_node=pve_node if pve_node is not None else rule.node)
+    return selects(rule, guest)
 
 
 def covering_jobs(

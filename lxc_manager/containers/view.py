@@ -21,6 +21,7 @@ __all__ = [
     "PAGE_SIZE",
     "SEARCH_MAX",
     "SORTS",
+    "Keep",
     "ListingQuery",
     "ListingView",
     "actionable",
@@ -101,8 +102,15 @@ def matches(row: ContainerRow, query: ListingQuery) -> bool:
     )
 
 
-def filter_rows(rows: Iterable[ContainerRow], query: ListingQuery) -> list[ContainerRow]:
-    return [row for row in rows if matches(row, query)]
+Keep = Callable[[ContainerRow], bool]
+
+
+def filter_rows(
+    rows: Iterable[ContainerRow], query: ListingQuery, keep: Keep | None = None
+) -> list[ContainerRow]:
+    """The rows that match the query and, when given, `keep` (a filter the listing alone
+    cannot decide, e.g. on the age of the last backup)."""
+    return [row for row in rows if matches(row, query) and (keep is None or keep(row))]
 
 
 def sort_rows(rows: Iterable[ContainerRow], sort: str) -> list[ContainerRow]:
@@ -120,9 +128,12 @@ def paginate(
 
 
 def listing_view(
-    rows: Sequence[ContainerRow], query: ListingQuery, page_size: int = PAGE_SIZE
+    rows: Sequence[ContainerRow],
+    query: ListingQuery,
+    page_size: int = PAGE_SIZE,
+    keep: Keep | None = None,
 ) -> ListingView:
-    matching = sort_rows(filter_rows(rows, query), query.sort)
+    matching = sort_rows(filter_rows(rows, query, keep), query.sort)
     shown, page = paginate(matching, query.page, page_size)
     per_node = Counter(row.node_name for row in rows)
     return ListingView(

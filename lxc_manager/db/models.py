@@ -404,3 +404,26 @@ class OperationJob(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
     started_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     finished_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class ApiKey(SQLModel, table=True):
+    """A personal API key (issue 18): its user, a non-secret prefix for lookup and the
+    SHA-256 of the whole key; the key itself is shown once and never stored.
+
+    `endpoint_id` is the sign-in endpoint the user signed in through when creating it: a
+    key of a disabled endpoint is refused, as its sessions are. Revoked keys stay (with
+    `revoked_at`) so the audit trail and the list keep saying what they were.
+    """
+
+    __tablename__ = "api_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(max_length=255, index=True)
+    endpoint_id: str = Field(default="", max_length=64)
+    name: str = Field(max_length=100)
+    prefix: str = Field(max_length=16, unique=True)
+    key_hash: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    expires_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    last_used_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    revoked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))

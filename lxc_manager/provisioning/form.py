@@ -10,10 +10,16 @@ form: the recipe is resolved on the server (`recipe.resolve_recipe`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
-from lxc_manager.templates.spec import Features, PackageSpec, ScriptSpec, normalize_tags
+from lxc_manager.templates.spec import (
+    Features,
+    PackageSpec,
+    ScriptSpec,
+    TemplateSpec,
+    normalize_tags,
+)
 
 from .request import CreateRequest
 
@@ -119,6 +125,33 @@ def request_from_fields(
         files=(),
         packages=tuple(packages),
     )
+
+
+def template_fields(spec: TemplateSpec) -> dict[str, str]:
+    """The form's strings a template prefills: its size and tags, and its storage and
+    bridge when it names them (`offered_or_first` keeps them only where offered)."""
+    res = spec.resources
+    fields = {
+        "cores": str(res.cores),
+        "memory_mb": str(res.memory_mb),
+        "swap_mb": str(res.swap_mb),
+        "disk_gb": str(res.disk_gb),
+        "tags": ", ".join(spec.tags),
+    }
+    if spec.storage:
+        fields["storage"] = spec.storage
+    if spec.bridge:
+        fields["bridge"] = spec.bridge
+    return fields
+
+
+def offered_or_first(current: str, offered: Sequence[str], pattern: str = "") -> str:
+    """`current` when it is offered; else the first offered value containing `pattern` (a
+    template's OS template pattern), else the first offered one ("" when none is)."""
+    if current in offered:
+        return current
+    match = next((value for value in offered if pattern and pattern in value), None)
+    return match or (offered[0] if offered else "")
 
 
 def only_fields(errors: Mapping[str, str], fields: Iterable[str]) -> dict[str, str]:

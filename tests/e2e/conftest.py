@@ -238,3 +238,25 @@ def ensure_node(page: Page, sim: Peer, name: str, ssh: bool = False) -> None:
     fill_node_form(page, sim, name, "root@pam!ci", sim.secrets["ci"], ssh=ssh)
     save_confirming(page, sim)
     expect(row(page, name)).to_be_visible()
+
+
+def remove_node(
+    browser: Browser,
+    app: ServeProcess,
+    sim: Peer,
+    name: str,
+    username: str = "root",
+    password: str | None = None,
+) -> None:
+    """Delete the user's node `name` if it is there, in a context of its own: the e2e app is
+    shared by every module, and later modules expect the users to have none of theirs."""
+    context = browser.new_context(base_url=app.base_url)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    sign_in(page, sim, username=username, password=password, next_path="/settings/nodes")
+    expect(page.locator("#nodes-table").or_(page.get_by_test_id("empty-state"))).to_be_visible()
+    if row(page, name).count():
+        row(page, name).get_by_role("button", name=f"Delete {name}").click()
+        page.get_by_role("alertdialog").get_by_role("button", name="Delete").click()
+        expect(row(page, name)).to_have_count(0)
+    context.close()

@@ -11,9 +11,10 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import Peer, ensure_node, screenshot, sign_in
+from tests.e2e.conftest import Peer, ensure_node, remove_node, screenshot, sign_in
+from tests.support.app import ServeProcess
 from tests.support.simulator import OPERATOR
 
 pytestmark = pytest.mark.e2e
@@ -70,10 +71,12 @@ def _clean(sim: Peer, vmids: list[int]) -> None:
 
 
 @pytest.fixture
-def cleanup(sim: Peer) -> Iterator[None]:
+def cleanup(browser: Browser, app: ServeProcess, sim: Peer) -> Iterator[None]:
     _clean(sim, [RESTORED_VMID])
     yield
     _clean(sim, [RESTORED_VMID])
+    # test_dashboard adds "homelab" for the operator itself: this module's copy goes.
+    remove_node(browser, app, sim, "homelab", username=OPERATOR[0], password=OPERATOR[1])
 
 
 def test_back_up_watch_the_log_and_restore_as_a_new_container(

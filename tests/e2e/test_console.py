@@ -12,7 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import Peer, ensure_node, row, screenshot, sign_in
+from tests.e2e.conftest import Peer, ensure_node, remove_node, row, screenshot, sign_in
 from tests.support.app import ServeProcess
 
 pytestmark = pytest.mark.e2e
@@ -55,16 +55,7 @@ def container(sim: Peer) -> Iterator[dict[str, Any]]:
 def _remove_the_node_afterwards(browser: Browser, app: ServeProcess, sim: Peer) -> Iterator[None]:
     """Later modules expect root@pam to have no node: this module's node goes at its end."""
     yield
-    context = browser.new_context(base_url=app.base_url)
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    sign_in(page, sim, next_path="/settings/nodes")
-    expect(page.locator("#nodes-table").or_(page.get_by_test_id("empty-state"))).to_be_visible()
-    if row(page, NODE).count():
-        row(page, NODE).get_by_role("button", name=f"Delete {NODE}").click()
-        page.get_by_role("alertdialog").get_by_role("button", name="Delete").click()
-        expect(row(page, NODE)).to_have_count(0)
-    context.close()
+    remove_node(browser, app, sim, NODE)
 
 
 def _terminal_text(page: Page) -> str:

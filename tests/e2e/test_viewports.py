@@ -131,6 +131,7 @@ def screens(admin: BrowserContext, operator: BrowserContext) -> list[tuple[Brows
         (operator, Screen("new-container", "/containers/new", '#wizard[data-ready="true"]')),
         (operator, Screen("job-missing", "/containers/jobs/999999", "#job-missing")),
         (operator, Screen("nodes", "/settings/nodes", "#nodes-table")),
+        (operator, Screen("backups", "/backups", "#uncovered-count")),
         (operator, Screen("not-found", "/no/such/page", '[data-testid="not-found"]')),
     ]
 

@@ -15,7 +15,7 @@ from lxc_manager.security import audit
 from tests.support.app import REPO
 from tests.support.postgres import postgres_server
 
-HEAD = "0009"  # the newest revision in alembic/versions
+HEAD = "0010"  # the newest revision in alembic/versions
 
 EXPECTED_TABLES = {
     "audit_event",
@@ -32,6 +32,7 @@ EXPECTED_TABLES = {
     "installation_mark",
     "console_recording",
     "console_recording_chunk",
+    "api_key",
     "alembic_version",
 }
 

@@ -75,6 +75,13 @@ def test_the_product_wheel_holds_the_app_and_no_simulator(product_wheel: zipfile
     assert [name for name in names if "simulator" in name] == []
 
 
+def test_the_product_installs_both_commands(product_wheel: zipfile.ZipFile) -> None:
+    (entry_points,) = (n for n in product_wheel.namelist() if n.endswith("entry_points.txt"))
+    text = product_wheel.read(entry_points).decode()
+    assert "lxc-manager = lxc_manager.cli:main" in text
+    assert "lxcm = lxc_manager.cli_api:main" in text  # the API's command-line client
+
+
 def test_the_product_does_not_require_the_simulators_packages(
     product_wheel: zipfile.ZipFile,
 ) -> None:

@@ -31,6 +31,11 @@ def test_key_changes_with_code_port_and_public_url(tmp_path: Path) -> None:
     assert (
         build_key(load_settings({"LXCM_PUBLIC_URL": "https://lxc.lan"}, cwd=tmp_path), root) != key
     )
+    # Replicas on two ports behind one public URL serve the same bundle: one build.
+    behind_a_proxy = {"LXCM_PUBLIC_URL": "https://lxc.lan"}
+    assert build_key(
+        load_settings({**behind_a_proxy, "LXCM_PORT": "3001"}, cwd=tmp_path), root
+    ) == (build_key(load_settings({**behind_a_proxy, "LXCM_PORT": "3002"}, cwd=tmp_path), root))
     (root / "assets" / "favicon.svg").write_text("<svg></svg>")
     changed_asset = build_key(settings, root)
     assert changed_asset != key

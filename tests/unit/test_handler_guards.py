@@ -39,6 +39,8 @@ ALLOWED: dict[str, str] = {
     "BucketsState.set_dialog_open": "opens or closes the bucket dialog (filled by a guarded "
     "handler): reads and changes no data",
     "SignInEndpointsState.cancel_new": "cancels adding an endpoint: clears this tab's form",
+    "ApiKeysState.close_shown": "closes the dialog that shows a new key once: reads and "
+    "changes no data",
     "TemplateEditorState.close_script": "closes the script dialog: reads and changes no data",
     "TemplateEditorState.close_file": "closes the file dialog: reads and changes no data",
     "WizardState.set_changing_node": "opens or closes the node picker: reads no data",
@@ -146,6 +148,7 @@ def test_the_walk_sees_every_page_and_background_handlers() -> None:
         "NodesState",
         "BucketsState",
         "SignInEndpointsState",
+        "ApiKeysState",
         "TemplateEditorState",
         "TemplatesState",
         "LoginState",

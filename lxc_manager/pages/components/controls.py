@@ -1,12 +1,14 @@
 """Small stateless pieces several pages show the same way: a submit button that spins
 while its form is busy, a spinner in place of an icon, an error callout, a loading
-spinner in place of content, and a two-line table cell."""
+spinner in place of content, a two-line table cell, and the age of a last backup."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import reflex as rx
+
+from .backup_age import BACKUP_COLORS, BackupCell
 
 
 def busy_button(label: Any, busy: rx.Var[bool], **props: Any) -> rx.Component:
@@ -80,4 +82,17 @@ def two_lines(main: rx.Var[str], detail: rx.Var[str]) -> rx.Component:
         rx.text(main, size="2"),
         rx.text(detail, size="1", color=rx.color("gray", 10)),
         spacing="0",
+    )
+
+
+def age_badge(cell: rx.Var[BackupCell]) -> rx.Component:
+    """The age of a container's newest backup, coloured by its tone, the date on hover."""
+    return rx.tooltip(
+        rx.badge(
+            cell.text,
+            color_scheme=rx.match(cell.tone, *BACKUP_COLORS.items(), "gray"),
+            variant=rx.cond(cell.tone == "unknown", "outline", "soft"),
+            custom_attrs={"data-testid": "last-backup", "data-tone": cell.tone},
+        ),
+        content=cell.title,
     )

@@ -46,10 +46,12 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Dashboard", routes.DASHBOARD, "layout-dashboard"),
     NavItem("New container", routes.NEW_CONTAINER, "circle-plus"),
     NavItem("Templates", routes.TEMPLATES, "layout-template"),
+    NavItem("Backups", routes.BACKUPS, "archive"),
 )
 SETTINGS_ITEMS: tuple[NavItem, ...] = (
     NavItem("Nodes", routes.NODES, "server"),
     NavItem("Sign-in endpoints", routes.SIGN_IN_ENDPOINTS, "key-round"),
+    NavItem("API keys", routes.API_KEYS, "key"),
 )
 
 

@@ -5,11 +5,19 @@ from __future__ import annotations
 
 import pickle
 import zlib
+from collections.abc import Mapping
 
 from pydantic import BaseModel
 
+from lxc_manager.backups.selection import no_backup_within
 from lxc_manager.containers import ContainerRow
-from lxc_manager.containers.view import ListingView
+from lxc_manager.containers.view import Keep, ListingView
+from lxc_manager.pages.components.backup_age import (
+    READING_BACKUPS,
+    UNKNOWN_BACKUP,
+    BackupCell,
+    backup_cell,
+)
 from lxc_manager.pages.components.format import (
     NONE,
     disk_text,
@@ -55,6 +63,29 @@ class Load(BaseModel):
     mem_pct: int = 0
     disk: str = NONE
     uptime: str = NONE
+
+
+# node id -> (VMID -> newest backup ctime); a node id missing: its backups are unknown
+Newest = Mapping[int, Mapping[int, int]]
+
+
+def to_backup_cell(newest: Newest, ct: ContainerRow, now: float, read: bool = True) -> BackupCell:
+    """The row's "last backup" cell; `read=False` while the first read is under way."""
+    known = newest.get(ct.node_id)
+    if known is None:
+        return UNKNOWN_BACKUP if read else READING_BACKUPS
+    return backup_cell(known.get(ct.vmid), now)
+
+
+def backup_keep(newest: Newest, days: int, now: float) -> Keep:
+    """The "no backup in `days` days" filter: rows whose backups were read and whose
+    newest backup is older than that (or that have none)."""
+
+    def keep(ct: ContainerRow) -> bool:
+        known = newest.get(ct.node_id)
+        return known is not None and no_backup_within(known.get(ct.vmid), now, days)
+
+    return keep
 
 
 class Summary(BaseModel):

@@ -11,6 +11,7 @@ nothing. What the page is (filter, sort, page) is computed by `containers.view`.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +21,8 @@ from reflex.event import EventSpec
 
 from lxc_manager import routes
 from lxc_manager.backups.actions import BackupOptions, delete_container_after_backup
+from lxc_manager.backups.cluster_backups import ClusterBackups, newest_of, read_backups
+from lxc_manager.backups.selection import DAYS_DEFAULT, DAYS_MAX, parse_days
 from lxc_manager.containers import (
     ACTIONS,
     ContainerRow,
@@ -40,6 +43,7 @@ from lxc_manager.containers.view import (
     page_label,
     still_listed,
 )
+from lxc_manager.pages.components.backup_age import BackupCell
 from lxc_manager.pages.components.no_nodes import NodeSummaryMixin
 from lxc_manager.pages.dashboard.rows import (
     ACTION_LABELS,
@@ -48,8 +52,10 @@ from lxc_manager.pages.dashboard.rows import (
     Load,
     Row,
     Summary,
+    backup_keep,
     bulk_result_line,
     pack_rows,
+    to_backup_cell,
     to_job_row,
     to_load,
     to_row,
@@ -66,6 +72,9 @@ from lxc_manager.state.guard import (
 )
 
 FAILED_JOBS_SHOWN = timedelta(hours=24)
+BACKUPS_EVERY = 60.0  # seconds between two reads of the backup storages while the page is open
+OLDER = "older"  # the backup filter's value for "no backup in N days"
+DAYS_ERROR = f"A whole number of days, 1 to {DAYS_MAX}"
 
 Fetched = tuple[Listing, list[JobView]]
 
@@ -116,6 +125,10 @@ class DashboardState(GuardedState, NodeSummaryMixin, rx.State):
     node_filter: str = ALL
     status_filter: str = ALL
     tag_filter: str = ALL
+    backup_filter: str = ALL  # ALL | OLDER
+    backup_days: str = str(DAYS_DEFAULT)  # as typed
+    backup_days_n: int = DAYS_DEFAULT  # as applied (the last good number typed)
+    backup_days_error: str = ""
     search: str = ""
     sort: str = "name"
     page: int = 0
@@ -133,6 +146,12 @@ class DashboardState(GuardedState, NodeSummaryMixin, rx.State):
     task_log: list[str] = []
     task_log_open: bool = False
     _packed: bytes = b""  # every listed container, packed small (rows.pack_rows)
+    # last backups: the cells of the rows shown, and what they come from
+    backups: dict[str, BackupCell] = {}
+    backup_problems: list[str] = []
+    _newest: dict[int, dict[int, int]] = {}  # node id -> (VMID -> newest backup ctime)
+    _backups_at: float = 0.0  # when the last read of the backups started (monotonic)
+    _backups_read: bool = False  # a read has ended (before: the cells say "reading")
 
     # ---- data -------------------------------------------------------------------------
     def _show(self, listing: Listing, views: list[JobView]) -> None:
@@ -161,11 +180,20 @@ class DashboardState(GuardedState, NodeSummaryMixin, rx.State):
         )
         if listed is None:
             listed = unpack_rows(self._packed)
-        view = listing_view(listed, query)
+        now = time.time()
+        keep = (
+            backup_keep(self._newest, self.backup_days_n, now)
+            if self.backup_filter == OLDER
+            else None
+        )
+        view = listing_view(listed, query, keep=keep)
         assign(
             self,
             rows=[to_row(c) for c in view.shown],
             loads={c.key: to_load(c) for c in view.shown},
+            backups={
+                c.key: to_backup_cell(self._newest, c, now, self._backups_read) for c in view.shown
+            },
             summary=to_summary(view),
             node_names=list(view.node_names),
             tag_names=list(view.tag_names),
@@ -179,15 +207,29 @@ class DashboardState(GuardedState, NodeSummaryMixin, rx.State):
         self.pending = {k: v for k, v in self.pending.items() if k not in keys}
         self._show(*fetched)
 
+    def _take_backups(self, clusters: list[ClusterBackups]) -> None:
+        self._newest, self._backups_read = newest_of(clusters), True
+        assign(self, backup_problems=[p for c in clusters for p in c.problems if c.reached])
+        self._apply_view()
+
     @rx.event(background=True)
     @require_session_on_load
     async def load(self) -> None:
         async with self:
             user_id = self._user_id
-        fetched = await _fetch(user_id)  # also counts the user's nodes (one query for both)
+            self._backups_at = time.monotonic()
+        # The backups take longer to read (every backup storage): side by side with the
+        # listing, shown when they come, never holding the listing back.
+        backups = asyncio.ensure_future(read_backups(user_id))
+        try:
+            fetched = await _fetch(user_id)  # also counts the user's nodes (one query for both)
+            async with self:
+                self._show(*fetched)
+                assign(self, summary_loaded=True)
+        finally:
+            clusters = await backups
         async with self:
-            self._show(*fetched)
-            assign(self, summary_loaded=True)
+            self._take_backups(clusters)
 
     @rx.event(background=True)
     @require_session_quiet
@@ -196,10 +238,22 @@ class DashboardState(GuardedState, NodeSummaryMixin, rx.State):
         # The guard has just checked the session inside `async with self`: what it
         # loaded is current, so no second load of the tab's state to read two values.
         user_id, node_count = self._user_id, self.node_count
-        if node_count:
+        if not node_count:
+            return
+        backups = None
+        if time.monotonic() - self._backups_at > BACKUPS_EVERY:
+            async with self:
+                self._backups_at = time.monotonic()
+            backups = asyncio.ensure_future(read_backups(user_id))
+        try:
             fetched = await _fetch(user_id)
             async with self:
                 self._show(*fetched)
+        finally:
+            clusters = await backups if backups is not None else None
+        if clusters is not None:
+            async with self:
+                self._take_backups(clusters)
 
     # ---- filters ----------------------------------------------------------------------
     def _filter(self, name: str, value: str) -> None:
@@ -210,6 +264,29 @@ class DashboardState(GuardedState, NodeSummaryMixin, rx.State):
     set_node_filter = _filter_setter("node_filter")
     set_status_filter = _filter_setter("status_filter")
     set_tag_filter = _filter_setter("tag_filter")
+
+    @rx.event
+    @require_session
+    def set_backup_filter(self, value: str) -> None:
+        self._filter("backup_filter", OLDER if value == OLDER else ALL)
+
+    @rx.event
+    @require_session
+    def set_backup_days(self, value: str) -> None:
+        """The N of "no backup in N days": a bad number is said and changes nothing."""
+        self.backup_days = value[:8]
+        days = parse_days(value)
+        if days is None:
+            self.backup_days_error = DAYS_ERROR
+            return
+        self.backup_days_error, self.backup_days_n = "", days
+        if self.backup_filter == OLDER:
+            self.page = 0
+            self._apply_view()
+
+    @rx.var
+    def backup_filter_label(self) -> str:
+        return f"No backup in {self.backup_days_n} day{'s' if self.backup_days_n != 1 else ''}"
 
     @rx.event
     @require_session

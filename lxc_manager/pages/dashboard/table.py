@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from lxc_manager import routes
-from lxc_manager.pages.components.controls import small_icon_button
+from lxc_manager.pages.components.controls import age_badge, small_icon_button
 from lxc_manager.pages.components.dialogs import confirm_button, trash_button
 from lxc_manager.pages.components.form import NO_ERRORS, Form, flag
 from lxc_manager.pages.components.layout import muted
@@ -13,7 +13,20 @@ from lxc_manager.pages.components.listing import data_table
 from lxc_manager.pages.dashboard.rows import ACTION_LABELS, Load, Row
 from lxc_manager.pages.dashboard.state import DashboardState as S
 
-HEADERS = ("", "Status", "VMID", "Name", "Node", "IP", "CPU", "Memory", "Disk", "Uptime", "")
+HEADERS = (
+    "",
+    "Status",
+    "VMID",
+    "Name",
+    "Node",
+    "IP",
+    "CPU",
+    "Memory",
+    "Disk",
+    "Uptime",
+    "Last backup",
+    "",
+)
 STOP_WARNING = "Stop is immediate, like pulling the plug: unsaved data may be lost."
 FORCE_LABEL = "Force a stop if it has not shut down after 60 s"
 # The shutdown dialog is open for one row at a time, so its checkbox id is unique.
@@ -45,8 +58,9 @@ def _status_badge(row: Row) -> rx.Component:
 
 
 def status_badges(row: Row) -> rx.Component:
-    """The status, and "HA" for an HA resource (HA starts and stops it)."""
-    return rx.hstack(
+    """The status, and "HA" for an HA resource (HA starts and stops it); "HA" goes under
+    the status on a narrow table rather than widen it."""
+    return rx.flex(
         _status_badge(row),
         rx.cond(
             row.ha,
@@ -55,8 +69,9 @@ def status_badges(row: Row) -> rx.Component:
                 content="Managed by HA: Proxmox HA starts and stops it",
             ),
         ),
-        spacing="1",
+        gap="1",
         align="center",
+        wrap="wrap",
     )
 
 
@@ -158,6 +173,11 @@ def _greyed(row: Row) -> dict[str, object]:
     }
 
 
+def _last_backup(row: Row) -> rx.Component:
+    """The age of the newest backup, coloured past 1 day (amber) and 7 days (red)."""
+    return age_badge(S.backups[row.key])
+
+
 def _row(row: Row) -> rx.Component:
     load = S.loads[row.key]
     return rx.table.row(
@@ -166,11 +186,12 @@ def _row(row: Row) -> rx.Component:
         rx.table.cell(rx.text(row.vmid, size="2", weight="medium")),
         rx.table.cell(rx.vstack(_name_link(row, "2"), _tags(row), spacing="1")),
         rx.table.cell(
-            rx.hstack(
+            rx.flex(  # wraps on a narrow table rather than widen it
                 rx.badge(row.node_name, color_scheme="indigo"),
                 muted(row.pve_node),
-                spacing="1",
+                gap="1",
                 align="center",
+                wrap="wrap",
             )
         ),
         rx.table.cell(_ip(row)),
@@ -178,6 +199,7 @@ def _row(row: Row) -> rx.Component:
         rx.table.cell(_memory(load, width="6rem")),
         rx.table.cell(rx.text(load.disk, size="1")),
         rx.table.cell(rx.text(load.uptime, size="2")),
+        rx.table.cell(_last_backup(row)),
         rx.table.cell(actions(row)),
         align="center",
         **_greyed(row),
@@ -222,6 +244,8 @@ def _card(row: Row) -> rx.Component:
                 _ip(row),
                 _fact("Uptime"),
                 rx.text(load.uptime, size="2"),
+                _fact("Backup"),
+                rx.box(_last_backup(row)),
                 columns="5rem 1fr",
                 gap="1",
                 width="100%",

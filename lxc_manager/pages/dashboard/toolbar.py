@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import reflex as rx
 
+from lxc_manager.backups.selection import DAYS_MAX
 from lxc_manager.containers.view import ALL, SORTS
 from lxc_manager.pages.components.controls import list_note
 from lxc_manager.pages.components.layout import muted
 from lxc_manager.pages.components.listing import choices, filter_select, search_box
+from lxc_manager.pages.dashboard.state import OLDER
 from lxc_manager.pages.dashboard.state import DashboardState as S
 
 STATUS_CHOICES = (
@@ -42,6 +44,7 @@ def filters() -> rx.Component:
         filter_select(
             "Filter by tag", S.tag_filter, S.set_tag_filter, *choices("Any tag", ALL, S.tag_names)
         ),
+        backup_filter(),
         filter_select(
             "Sort by",
             S.sort,
@@ -50,6 +53,45 @@ def filters() -> rx.Component:
         ),
         gap="2",
         wrap="wrap",
+        align="center",
+    )
+
+
+def backup_filter() -> rx.Component:
+    """ "Any backup age" or "No backup in N days", N typed beside it (7 at first)."""
+    return rx.hstack(
+        filter_select(
+            "Filter by last backup",
+            S.backup_filter,
+            S.set_backup_filter,
+            rx.select.item("Any backup age", value=ALL),
+            rx.select.item(S.backup_filter_label, value=OLDER),
+            trigger_id="backup-filter",
+        ),
+        rx.cond(
+            S.backup_filter == OLDER,
+            rx.hstack(
+                rx.input(
+                    value=S.backup_days,
+                    on_change=S.set_backup_days.debounce(400),
+                    type="number",
+                    min=1,
+                    max=DAYS_MAX,
+                    width="5rem",
+                    aria_label="Days without a backup",
+                    aria_invalid=S.backup_days_error != "",
+                    id="backup-days",
+                ),
+                muted("days", size="2"),
+                rx.cond(
+                    S.backup_days_error != "",
+                    rx.text(S.backup_days_error, size="1", color=rx.color("red", 11), role="alert"),
+                ),
+                spacing="1",
+                align="center",
+            ),
+        ),
+        spacing="2",
         align="center",
     )
 
@@ -75,6 +117,16 @@ def summary() -> rx.Component:
         rx.foreach(
             S.summary.per_node,
             lambda n: rx.badge(n, color_scheme="indigo", variant="outline"),
+        ),
+        rx.foreach(
+            S.backup_problems,
+            lambda p: rx.badge(
+                rx.icon("archive-x", size=12),
+                p,
+                color_scheme="orange",
+                variant="soft",
+                custom_attrs={"data-testid": "backup-problem"},
+            ),
         ),
         rx.foreach(
             S.problems,

@@ -39,9 +39,11 @@ from lxc_manager.provisioning.form import (
     STEPS,
     TEXT_LIMITS,
     blocks_configure,
+    offered_or_first,
     only_fields,
     request_from_fields,
     step_of_errors,
+    template_fields,
 )
 from lxc_manager.provisioning.recipe import (
     MSG_REVIEW_AGAIN,
@@ -310,17 +312,16 @@ class WizardState(GuardedState, NodeSummaryMixin, ShapeMixin, RecipeMixin, rx.St
             self.options_error = f"{node}: {result.errors[node]}"
         self.bridges = [Option(value=b.iface, label=b.label) for b in result.bridges.get(node, ())]
         self.bridge_note = result.bridge_notes.get(node, "")
-        volids = [o.value for o in self.os_templates]
-        if self.os_template not in volids:
-            pattern = self._os_pattern
-            match = next((v for v in volids if pattern and pattern in v), None)
-            self.os_template = match or (volids[0] if volids else "")
-        storages = [o.value for o in self.storages]
-        if self.storage not in storages:
-            self.storage = storages[0] if storages else ""
-        bridges = [o.value for o in self.bridges]
-        if self.bridge not in bridges:
-            self.bridge = bridges[0] if bridges else ""
+        chosen = {
+            "os_template": offered_or_first(
+                self.os_template, [o.value for o in self.os_templates], self._os_pattern
+            ),
+            "storage": offered_or_first(self.storage, [o.value for o in self.storages]),
+            "bridge": offered_or_first(self.bridge, [o.value for o in self.bridges]),
+        }
+        for name, value in chosen.items():
+            if getattr(self, name) != value:
+                setattr(self, name, value)
 
     # ---- steps ------------------------------------------------------------------------
     @rx.event
@@ -389,17 +390,10 @@ class WizardState(GuardedState, NodeSummaryMixin, ShapeMixin, RecipeMixin, rx.St
         else:
             spec = stored.spec
             self.template_id, self.template_name = stored.id, spec.name
-        res = spec.resources
-        self.cores, self.memory_mb = str(res.cores), str(res.memory_mb)
-        self.swap_mb, self.disk_gb = str(res.swap_mb), str(res.disk_gb)
-        f = spec.features
-        self._set_features(f)
-        self.tags = ", ".join(spec.tags)
+        for name, value in template_fields(spec).items():
+            setattr(self, name, value)
+        self._set_features(spec.features)
         self._os_pattern = spec.os_template
-        if spec.storage:
-            self.storage = spec.storage
-        if spec.bridge:
-            self.bridge = spec.bridge
         self.scripts = [ScriptRow(name=s.name, enabled=s.enabled) for s in spec.scripts]
         self.packages = package_rows(spec.packages)
         self.buckets = [b for b in spec.buckets if b in self.bucket_names]

@@ -1,0 +1,1 @@
+"""Settings → API keys: a user's personal keys for /api/v1 (create, show once, revoke)."""

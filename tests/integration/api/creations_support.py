@@ -1,0 +1,135 @@
+"""Fixtures and helpers of the creations tests (`/api/v1/creations`, `lxcm`): USER_A's node
+with SSH credentials (`sshlab`), VMIDs of our own (`new_vmid`, 96000-96899, destroyed
+afterwards), a template of the user's (`web_template`) and an RQ worker in burst mode."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from api_support import USER_A
+from rq import Queue
+
+from lxc_manager import redis_client
+from lxc_manager.nodes import NodeInput, NodeView, create_node
+from lxc_manager.provisioning.jobs import QUEUE
+from lxc_manager.redis_client import RedisDb
+from lxc_manager.security.actor import Actor
+from lxc_manager.templates import service as templates
+from lxc_manager.templates.spec import Features, Resources, ScriptSpec, TemplateSpec
+from tests.support.simulator import SimulatorInfo
+
+REPO = Path(__file__).resolve().parents[3]
+DEBIAN = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
+_VMIDS = itertools.count(96000 + (os.getpid() % 90) * 10)
+
+
+def ssh_input(simulator: SimulatorInfo, name: str) -> NodeInput:
+    parts = urlsplit(simulator.api)
+    assert parts.hostname and parts.port and simulator.ssh_port and simulator.ssh_host_key
+    return NodeInput(
+        name=name,
+        host=parts.hostname,
+        port=parts.port,
+        token_id=simulator.token_id,
+        token_secret=simulator.token_secret,
+        tls_fingerprint=simulator.tls_sha256,
+        ssh_port=simulator.ssh_port,
+        ssh_secret=simulator.root_password,
+        ssh_host_key=simulator.ssh_host_key,
+    )
+
+
+async def add_node(user_id: str, simulator: SimulatorInfo, name: str) -> NodeView:
+    result = await create_node(user_id, ssh_input(simulator, name))
+    assert isinstance(result, NodeView), result
+    return result
+
+
+@pytest.fixture
+async def sshlab(simulator: SimulatorInfo, api_db: Path) -> AsyncIterator[NodeView]:
+    """USER_A's (default) node "lab" with SSH credentials, and an empty provisioning queue."""
+    queue = Queue(QUEUE, connection=redis_client.sync_client(RedisDb.RQ))
+    await asyncio.to_thread(queue.empty)
+    yield await add_node(USER_A, simulator, "lab")
+    await asyncio.to_thread(queue.empty)
+
+
+def remove_container(simulator: SimulatorInfo, vmid: int) -> None:
+    state = simulator.admin_call("GET", "/_sim/state")
+    found = next((c for c in state["containers"] if c["vmid"] == vmid), None)
+    if found is None:
+        return
+    node = found["node"]
+    with simulator.client() as api:
+        if found["status"] == "running":
+            stopped = api.post(f"/nodes/{node}/lxc/{vmid}/status/stop")
+            if stopped.status_code == 200:
+                simulator.wait_task(api, stopped.json()["data"])
+        deleted = api.delete(f"/nodes/{node}/lxc/{vmid}")
+        if deleted.status_code == 200:
+            simulator.wait_task(api, deleted.json()["data"])
+
+
+def container_exists(simulator: SimulatorInfo, vmid: int) -> bool:
+    state = simulator.admin_call("GET", "/_sim/state")
+    return any(c["vmid"] == vmid for c in state["containers"])
+
+
+@pytest.fixture
+def new_vmid(simulator: SimulatorInfo) -> Iterator[Callable[[], int]]:
+    """`new_vmid() -> vmid`: a VMID of our own; its container is destroyed after the test."""
+    used: list[int] = []
+
+    def make() -> int:
+        vmid = next(_VMIDS)
+        assert 96000 <= vmid < 97000
+        remove_container(simulator, vmid)
+        used.append(vmid)
+        return vmid
+
+    yield make
+    for vmid in used:
+        remove_container(simulator, vmid)
+
+
+async def make_template(user_id: str = USER_A, **changes: Any) -> int:
+    """A private template of the user: debian-12, 2 cores, 1 GiB, nesting, one script."""
+    spec = TemplateSpec(
+        name=changes.pop("name", "Web"),
+        os_template="debian-12",
+        resources=Resources(cores=2, memory_mb=1024, swap_mb=128, disk_gb=5),
+        tags=("web", "api"),
+        storage="local-lvm",
+        features=Features(nesting=True),
+        scripts=changes.pop("scripts", (ScriptSpec("hello", "echo hello from the template"),)),
+        **changes,
+    )
+    result = await templates.create_template(Actor(user_id, False), spec)
+    assert result.ok and result.id is not None, result.errors
+    return result.id
+
+
+def burst_worker(timeout: float = 120) -> None:
+    """A real `lxc-manager worker --burst`: runs what is queued, then exits."""
+    done = subprocess.run(
+        [sys.executable, "-m", "lxc_manager.cli", "worker", "--burst"],
+        env={**os.environ, "LXCM_LOG_LEVEL": "WARNING"},
+        cwd=REPO,
+        timeout=timeout,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+async def run_worker(timeout: float = 120) -> None:
+    await asyncio.to_thread(burst_worker, timeout)
