@@ -8,4 +8,6 @@ operation steps the RQ workers run. Plain async Python, no Reflex.
 - `steps`      the operation step kinds "backup", "restore", "delete-ct" (registered)
 - `actions`    what the pages call: `back_up`, `restore_over`, `restore_new`,
                `set_protected`, `set_notes`, `delete_backup`
+- `destroy_first` "back up first" on the destroy of a failed creation (the job page):
+               `destroy_after_backup` and the step kind "destroy-failed-job" (registered)
 """

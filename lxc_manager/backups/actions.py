@@ -46,6 +46,8 @@ __all__ = [
     "BackupOptions",
     "Outcome",
     "back_up",
+    "backup_step",
+    "check_backup_first",
     "delete_backup",
     "delete_container_after_backup",
     "owner_of",
@@ -394,14 +396,9 @@ async def delete_container_after_backup(
     target = f"ct:{name}/{vmid}"
     try:
         async with client:
-            if not options.storage:
-                options = replace(options, storage=await _default_storage(client, pve_node))
-            problem = await _check_backup(client, pve_node, vmid, options)
-            text = problem[1] if problem else None
-            if text is None:
-                text = await privileges.missing_privilege(
-                    client, [Need(acl_vm(vmid), "VM.Allocate")]
-                )
+            options, text = await check_backup_first(
+                client, pve_node, vmid, options, [Need(acl_vm(vmid), "VM.Allocate")]
+            )
     except ProxmoxError as exc:
         return await _refusal(user_id, action, target, short_message(exc))
     if text is not None:
@@ -411,6 +408,32 @@ async def delete_container_after_backup(
         user_id, node_id, pve_node, vmid, kind="delete", title=f"Back up, then delete CT {vmid}",
         steps=steps, action=action, target=target,
     )  # fmt: skip
+
+
+async def check_backup_first(
+    client: ProxmoxClient,
+    pve_node: str,
+    vmid: int,
+    options: BackupOptions,
+    then_needs: Sequence[Need] = (),
+) -> tuple[BackupOptions, str | None]:
+    """For "back up first, then X": the options (an empty storage becomes the first backup
+    storage `pve_node` can use, shared ones first) and why nothing may start (the backup's
+    checks, then the privileges `then_needs` of X), or None. Raises ProxmoxError."""
+    if not options.storage:
+        options = replace(options, storage=await _default_storage(client, pve_node))
+        if not options.storage:
+            return options, f"No storage that {pve_node} can use holds backups: nothing was started"
+    problem = await _check_backup(client, pve_node, vmid, options)
+    text = problem[1] if problem else None
+    if text is None and then_needs:
+        text = await privileges.missing_privilege(client, list(then_needs))
+    return options, text
+
+
+def backup_step(options: BackupOptions) -> Step:
+    """The `backup` step of a "back up first" job."""
+    return _backup_step(options)
 
 
 async def _volume_action(

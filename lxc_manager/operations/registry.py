@@ -28,7 +28,11 @@ __all__ = ["HANDLER_MODULES", "StepKind", "kind_of", "load_handlers", "register"
 Handler = Callable[["StepContext", dict[str, Any]], Awaitable[str | None]]
 
 # Add your module here when it registers step kinds.
-HANDLER_MODULES: tuple[str, ...] = ("lxc_manager.backups.steps", "lxc_manager.cloning.steps")
+HANDLER_MODULES: tuple[str, ...] = (
+    "lxc_manager.backups.steps",
+    "lxc_manager.backups.destroy_first",
+    "lxc_manager.cloning.steps",
+)
 
 
 @dataclass(frozen=True)

@@ -11,5 +11,6 @@ Modules (import them directly; this package imports nothing so that `containers/
 - `store`      the `ProvisioningJob` / `ProvisioningEvent` rows (sync, short transactions)
 - `pipeline`   the eight steps of a job
 - `jobs`       submit / get / list / retry / destroy / keep / stale detection, `run_job`
+  (retry and destroy wait while an operation, e.g. `backups.destroy_first`, runs on the CT)
 - `options`    what the wizard offers for a node (PVE nodes, OS templates, storages, bridges)
 """

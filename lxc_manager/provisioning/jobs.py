@@ -67,7 +67,9 @@ __all__ = [
     "get_job",
     "keep",
     "list_jobs",
+    "mark_destroyed",
     "mark_stale_jobs",
+    "operation_running",
     "retry",
     "run_job",
     "submit",
@@ -246,6 +248,8 @@ async def retry(user_id: str, job_id: str) -> str | None:
         return MSG_NOT_FOUND
     if job.status != "failed":
         return "Only a failed job can be retried"
+    if await asyncio.to_thread(operation_running, job):
+        return MSG_OPERATION_RUNNING
     if limit_error := await _queue_limit_error(user_id, including_new=False):
         return limit_error["form"]
     from_step = max(1, job.step)
@@ -313,6 +317,8 @@ async def destroy(user_id: str, job_id: str) -> str | None:
         return MSG_NOT_FOUND
     if job.status != "failed":
         return "Only a failed job's container can be destroyed here"
+    if await asyncio.to_thread(operation_running, job):
+        return MSG_OPERATION_RUNNING
     events = (await asyncio.to_thread(store.events_of, [job.id]))[job.id]
     created = _created(events)
     message = "nothing was created"
@@ -336,10 +342,16 @@ async def destroy(user_id: str, job_id: str) -> str | None:
             message = f"CT {job.vmid} deleted"
         elif created:
             message = f"CT {job.vmid} was already gone"
+    return await mark_destroyed(job, message)
+
+
+async def mark_destroyed(job: ProvisioningJob, message: str) -> str | None:
+    """The failed job's container is gone (`message` says how): the job becomes
+    "destroyed" and its VMID is released; an error message when the job changed meanwhile."""
     changed = await asyncio.to_thread(
         store.set_status,
-        job_id,
-        user_id,
+        job.id,
+        job.user_id,
         expected=("failed",),
         status="destroyed",
         event=(job.step, "destroyed", message),
@@ -348,10 +360,21 @@ async def destroy(user_id: str, job_id: str) -> str | None:
         return "The job changed meanwhile; reload"
     await vmids.release(job.user_id, job.cluster_key, job.vmid, job.id)
     try:
-        await progress.append(job_id, "status", status="destroyed", step=job.step, message=message)
+        await progress.append(job.id, "status", status="destroyed", step=job.step, message=message)
     except redis.exceptions.RedisError:
-        log.warning("progress of job %s: Redis failed", job_id, exc_info=True)
+        log.warning("progress of job %s: Redis failed", job.id, exc_info=True)
     return None
+
+
+MSG_OPERATION_RUNNING = (
+    "A backup-then-destroy of this container is queued or running: wait until it has ended"
+)
+
+
+def operation_running(job: ProvisioningJob) -> bool:
+    """Is an operation (e.g. "back up first, then destroy") queued or running on the job's
+    container? Retry and destroy wait for it."""
+    return job.node_id is not None and store.operation_active(job.user_id, job.node_id, job.vmid)
 
 
 async def keep(user_id: str, job_id: str) -> str | None:

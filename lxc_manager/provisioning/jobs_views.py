@@ -62,6 +62,7 @@ class JobView:
     started_at: datetime | None
     finished_at: datetime | None
     heartbeat_at: datetime | None
+    destroyed_note: str = ""  # how a destroyed job's container went ("... after a backup to X")
 
     @property
     def step_name(self) -> str:
@@ -122,6 +123,7 @@ def _view(
     steps = _steps(events)
     last_run = max((i for i, e in enumerate(events) if e.kind == "attempt"), default=-1)
     kept = job.status == "failed" and any(e.kind == "kept" for e in events[last_run + 1 :])
+    destroyed = [e.message for e in events if e.kind == "destroyed"]
     created = store.aware(job.created_at)
     assert created is not None
     return JobView(
@@ -145,6 +147,7 @@ def _view(
         started_at=store.aware(job.started_at),
         finished_at=store.aware(job.finished_at),
         heartbeat_at=store.aware(job.heartbeat_at),
+        destroyed_note=destroyed[-1] if job.status == "destroyed" and destroyed else "",
     )
 
 
@@ -157,6 +160,11 @@ def _user_job(user_id: str, job_id: str) -> ProvisioningJob | None:
         return None
     job = store.load_job(job_id)
     return job if job is not None and job.user_id == user_id else None
+
+
+def user_job(user_id: str, job_id: str) -> ProvisioningJob | None:
+    """The user's job row (sync), or None (not theirs, or no such job)."""
+    return _user_job(user_id, job_id)
 
 
 def _get_view(user_id: str, job_id: str) -> JobView | None:

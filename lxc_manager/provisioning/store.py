@@ -19,7 +19,7 @@ from sqlalchemy import CursorResult, func, update
 from sqlmodel import col, or_, select
 
 from lxc_manager.db.engine import session_scope
-from lxc_manager.db.models import ProvisioningEvent, ProvisioningJob, utcnow
+from lxc_manager.db.models import OperationJob, ProvisioningEvent, ProvisioningJob, utcnow
 
 __all__ = [
     "add_event",
@@ -273,3 +273,18 @@ def mark_stale(cutoff: datetime, job_ids: list[str] | None = None) -> list[Provi
         job.status, job.error = "failed", error
         marked.append(job)
     return marked
+
+
+def operation_active(user_id: str, node_id: int, vmid: int) -> bool:
+    """Is one of the user's operations (`operation_job`: e.g. "back up first, then
+    destroy") queued or running on that container? (Read from the table: `operations`
+    imports this package, not the other way round.)"""
+    with session_scope() as db:
+        query = (
+            select(OperationJob.id)
+            .where(OperationJob.user_id == user_id)
+            .where(OperationJob.node_id == node_id)
+            .where(OperationJob.vmid == vmid)
+            .where(col(OperationJob.status).in_(("queued", "running")))
+        )
+        return db.exec(query.limit(1)).first() is not None

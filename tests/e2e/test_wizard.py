@@ -143,6 +143,48 @@ def test_failed_step_then_retry_from_it(page: Page, sim: Peer, app: ServeProcess
     screenshot(page, "job-retried")
 
 
+def test_a_failed_creation_is_backed_up_then_destroyed(
+    page: Page, sim: Peer, app: ServeProcess
+) -> None:
+    sign_in(page, sim, next_path="/templates")
+    page.locator("#sync-catalog").click()
+    expect(page.locator('[data-template="Flaky once"]')).to_be_visible()
+    ensure_node(page, sim, NODE, ssh=True)
+    page.goto("/containers/new")
+    expect(page.locator('#wizard[data-ready="true"]')).to_be_visible()
+    page.locator('[data-template-choice="Flaky once"]').click()
+    choose_wizard_node(page)
+    page.locator("#wizard-hostname").fill("flaky-bk-e2e")
+    page.locator("#wizard-vmid").fill("96702")
+    expect(page.locator("#wizard-vmid")).to_have_attribute("data-status", "free")
+    page.locator("#wizard-step-4").click()
+    page.locator("#wizard-create").click()
+    expect(page.locator("#job-status")).to_have_attribute("data-status", "failed", timeout=90_000)
+    creation = page.url
+
+    # The destroy confirmation offers "Back up first": one job, the backup then the destroy.
+    page.locator("#job-destroy").click()
+    expect(page.get_by_role("alertdialog")).to_contain_text("Or back it up first")
+    screenshot(page, "job-destroy-backup-first")
+    page.locator("#job-destroy-backup-first").click()
+    expect(page).not_to_have_url(creation)
+    expect(page.locator("#job-status")).to_have_attribute(
+        "data-status", "succeeded", timeout=90_000
+    )
+    expect(page.locator('[data-step="Back up"]')).to_have_attribute("data-state", "ok")
+    expect(page.locator('[data-step="Destroy the half-built container"]')).to_have_attribute(
+        "data-state", "ok"
+    )
+    expect(page.locator("#job-log")).to_contain_text("creating vzdump archive")
+    expect(page.locator("#job-succeeded")).to_contain_text("then destroy it")
+    screenshot(page, "job-backed-up-then-destroyed")
+    # The creation job says its container was destroyed.
+    page.goto(creation)
+    expect(page.locator("#job-status")).to_have_attribute("data-status", "destroyed")
+    expect(page.locator("#job-destroyed")).to_contain_text("CT 96702 deleted, after a backup to ")
+    expect(page.locator("#job-destroyed")).to_contain_text(":backup/vzdump-lxc-96702-")
+
+
 def test_root_only_options_are_warned_about_and_vnets_offered(
     page: Page, sim: Peer, app: ServeProcess
 ) -> None:

@@ -259,6 +259,32 @@ def _destroy_button() -> rx.Component:
         ),
         "Destroy",
         J.destroy,
+        extra=(_backup_first(),),
+    )
+
+
+def _backup_first() -> rx.Component:
+    """ "Back up first": one job, a vzdump of the container and then this destroy."""
+    return rx.vstack(
+        rx.text(
+            "Or back it up first: one job makes a backup (on the first backup storage its "
+            "node can use, shared ones first) and then destroys it; if the backup fails, "
+            "nothing is destroyed.",
+            size="2",
+            color=rx.color("gray", 11),
+        ),
+        rx.alert_dialog.action(
+            rx.button(
+                rx.icon("archive", size=14),
+                "Back up first, then destroy",
+                variant="soft",
+                color_scheme="red",
+                on_click=J.destroy_backup_first,
+                id="job-destroy-backup-first",
+            )
+        ),
+        spacing="2",
+        margin_top="0.75rem",
     )
 
 
@@ -311,11 +337,16 @@ def result() -> rx.Component:
         ("failed", _failed()),
         (
             "destroyed",
-            rx.callout(
-                "The half-built container was destroyed.",
-                icon="trash-2",
-                color_scheme="gray",
-                width="100%",
+            note(
+                "trash-2",
+                rx.callout.text(
+                    "The half-built container was destroyed.",
+                    rx.cond(
+                        J.destroyed_note != "", rx.text(" (", J.destroyed_note, ")", as_="span")
+                    ),
+                ),
+                "gray",
+                id="job-destroyed",
             ),
         ),
         rx.fragment(),

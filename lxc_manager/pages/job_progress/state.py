@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 from reflex.event import EventSpec
 
 from lxc_manager import routes
+from lxc_manager.backups.destroy_first import destroy_after_backup
 from lxc_manager.operations import jobs as operations
 from lxc_manager.operations.jobs import OperationView
 from lxc_manager.provisioning import jobs, progress
@@ -72,6 +73,7 @@ class JobState(GuardedState, rx.State):
     operation: bool = False  # an operation (backup, restore...), not a creation
     title: str = ""  # an operation's title
     container_gone: bool = False  # the operation deleted its container
+    destroyed_note: str = ""  # a destroyed creation: how ("CT 105 deleted, after a backup to X")
     _last_id: str = "0-0"
     _seen: float = 0.0
     _generation: int = 0  # a reload (same tab state) starts a new follow loop; old ones stop
@@ -104,6 +106,7 @@ class JobState(GuardedState, rx.State):
                 "error": view.error,
                 "attempts": view.attempts,
                 "kept": view.kept,
+                "destroyed_note": view.destroyed_note,
                 "elapsed": elapsed_text(view.started_at or view.created_at, view.finished_at),
             }
         )
@@ -117,7 +120,7 @@ class JobState(GuardedState, rx.State):
         return {
             "operation": True,
             "title": view.title,
-            "container_gone": view.kind == "delete",
+            "container_gone": view.kind in ("delete", "destroy"),
             "status": view.status,
             "step": view.step,
             "percent": view.percent,
@@ -131,6 +134,7 @@ class JobState(GuardedState, rx.State):
             "error": view.error,
             "attempts": 0,
             "kept": False,
+            "destroyed_note": "",
             "elapsed": elapsed_text(view.started_at or view.created_at, view.finished_at),
         }
 
@@ -248,3 +252,21 @@ class JobState(GuardedState, rx.State):
     async def keep(self) -> AsyncIterator[Any]:
         async for update in self._act("keep", jobs.keep, "The container is kept for debugging"):
             yield update
+
+    @rx.event
+    @require_session
+    async def destroy_backup_first(self) -> AsyncIterator[Any]:
+        """ "Back up first": one operation job (vzdump, then this destroy), followed on its
+        own job page; this job becomes "destroyed" when it succeeds."""
+        if self.busy or self.operation or self.status != "failed":
+            return
+        self.busy = "destroy"
+        yield None
+        try:
+            started = await destroy_after_backup(self._user_id, self.job_id)
+        finally:
+            self.busy = ""
+        if started.job_id is None:
+            yield rx.toast.error(started.message, id="job-action")
+            return
+        yield rx.redirect(routes.job(started.job_id))
