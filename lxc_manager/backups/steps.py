@@ -77,6 +77,9 @@ async def restore_step(ctx: StepContext, args: dict[str, Any]) -> str:
         storage=str(args.get("storage") or "") or None,
         hostname=str(args.get("hostname") or "") or None,
         force=force,
+        # A copy beside its original gets new MAC addresses (two guests with one address on
+        # a bridge cut the original off); a restore over the same container keeps them.
+        unique=not force,
     )
     action = "backup.restore_over" if force else "backup.restore_new"
     try:

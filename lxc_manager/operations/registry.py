@@ -57,7 +57,9 @@ def load_handlers() -> None:
 
 
 def kind_of(kind: str) -> StepKind | None:
-    if not _KINDS:
+    # Not "when none is registered": one module imported on its own (a page importing
+    # backups.steps) registers its kinds, and the others would never be loaded.
+    if kind not in _KINDS:
         load_handlers()
     return _KINDS.get(kind)
 

@@ -110,6 +110,7 @@ def create_ct(simulator: SimulatorInfo, vmid: int, *, start: bool) -> None:
                 "hostname": f"bk-{vmid}",
                 "storage": "local-lvm",
                 "rootfs": "local-lvm:2",
+                "net0": "name=eth0,bridge=vmbr0,ip=dhcp",
             },
         )
         assert response.status_code == 200, response.text

@@ -100,6 +100,12 @@ async def test_back_up_a_running_container_in_snapshot_mode(
     assert actions_done.count("backup.create") == 2  # the request and the step's outcome
 
 
+def _hwaddr(simulator: SimulatorInfo, pve_node: str, vmid: int) -> str:
+    with simulator.client(simulator.root_token_id, simulator.root_token_secret) as api:
+        net0 = api.get(f"/nodes/{pve_node}/lxc/{vmid}/config").json()["data"]["net0"]
+    return next(p.split("=", 1)[1] for p in str(net0).split(",") if p.startswith("hwaddr="))
+
+
 def _stop(simulator: SimulatorInfo, vmid: int) -> None:
     with simulator.client(simulator.root_token_id, simulator.root_token_secret) as api:
         simulator.wait_task(api, api.post(f"/nodes/pve1/lxc/{vmid}/status/stop").json()["data"])
@@ -195,6 +201,8 @@ async def test_restore_as_a_new_container_and_over_the_old_one(
     state = await asyncio.to_thread(simulator.admin_call, "GET", "/_sim/state")
     made = next(c for c in state["containers"] if c["vmid"] == target)
     assert (made["node"], made["name"]) == ("pve2", "restored-copy")
+    # the copy has addresses of its own (restore's `unique`): not the original's MAC
+    assert _hwaddr(simulator, "pve2", target) != _hwaddr(simulator, "pve1", vmid)
 
     assert await actions.rootfs_storage(USER, node.id, "pve1", vmid) == "local-lvm"
     refused = await actions.restore_over(
