@@ -86,10 +86,6 @@ def api_creation(job_id: Any) -> Any:
     return f"{API_CREATIONS}/{job_id}"
 
 
-def api_key_once(ticket: Any) -> Any:
-    return f"{API_KEY_ONCE}?ticket={ticket}"
-
-
 def new_container(template_id: int | None = None) -> str:
     return NEW_CONTAINER + (f"?template={template_id}" if template_id else "")
 

@@ -44,9 +44,12 @@ def for_backup(vmid: int, storage: str) -> list[Need]:
     ]
 
 
-def _volume_access(storage: str, owner_vmid: int) -> list[Need]:
+def _volume_access(storage: str, owner_vmid: int, vmid: int | None = None) -> list[Need]:
     """pve-storage check_volume_access for a backup: Datastore.Allocate on the storage,
-    or Datastore.AllocateSpace there plus VM.Backup on the backup's guest."""
+    or Datastore.AllocateSpace there plus VM.Backup on the backup's guest; nothing when
+    the guest acted on owns the archive (PVE/Storage.pm: "we are owner - allow access")."""
+    if vmid is not None and vmid == owner_vmid:
+        return []
     return [
         Need(acl_storage(storage), "Datastore.AllocateSpace", "Datastore.Allocate"),
         Need(acl_vm(owner_vmid), "VM.Backup", "Datastore.Allocate@" + acl_storage(storage)),
@@ -69,7 +72,7 @@ def for_restore_over(vmid: int, backup_storage: str, owner_vmid: int, target: st
     VM.Allocate), access to the archive, space on the target storage."""
     return [
         Need(acl_vm(vmid), "VM.Backup", "VM.Allocate"),
-        *_volume_access(backup_storage, owner_vmid),
+        *_volume_access(backup_storage, owner_vmid, vmid),
         Need(acl_storage(target), "Datastore.AllocateSpace"),
     ]
 
@@ -77,7 +80,7 @@ def for_restore_over(vmid: int, backup_storage: str, owner_vmid: int, target: st
 def for_restore_new(vmid: int, backup_storage: str, owner_vmid: int, target: str) -> list[Need]:
     return [
         Need(acl_vm(vmid), "VM.Allocate"),
-        *_volume_access(backup_storage, owner_vmid),
+        *_volume_access(backup_storage, owner_vmid, vmid),
         Need(acl_storage(target), "Datastore.AllocateSpace"),
     ]
 

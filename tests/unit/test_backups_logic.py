@@ -66,3 +66,18 @@ def test_the_first_missing_privilege_is_named() -> None:
     )
     either = Need("/vms/7", "VM.Backup", "VM.Allocate")
     assert first_missing(Permissions.from_api({"/vms/7": {"VM.Allocate": 1}}), [either]) is None
+
+
+def test_restoring_a_guest_from_its_own_backup_needs_no_access_to_the_archive() -> None:
+    """pve-storage check_volume_access: the owner of a backup reads it without storage
+    privileges; anyone else needs Datastore.AllocateSpace there and VM.Backup on the owner."""
+    from lxc_manager.backups import privileges
+
+    own = privileges.for_restore_over(105, "nas", 105, "local-lvm")
+    assert [(n.path, n.privilege) for n in own] == [
+        ("/vms/105", "VM.Backup"),
+        ("/storage/local-lvm", "Datastore.AllocateSpace"),
+    ]
+    other = privileges.for_restore_new(120, "nas", 105, "local-lvm")
+    assert ("/storage/nas", "Datastore.AllocateSpace") in [(n.path, n.privilege) for n in other]
+    assert ("/vms/105", "VM.Backup") in [(n.path, n.privilege) for n in other]
