@@ -13,16 +13,11 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
-from rq import Queue
 
-from lxc_manager import redis_client
-from lxc_manager.db.migrate import upgrade_head
 from lxc_manager.nodes import NodeInput, NodeView, create_node
 from lxc_manager.operations.jobs import QUEUE
-from lxc_manager.provisioning import vmids
-from lxc_manager.redis_client import RedisDb
-from tests.support.node_checks import forget_node_checks
 from tests.support.simulator import SimulatorInfo
+from tests.support.worker import fresh_jobs
 
 USER = "root@pam@1"
 OTHER = "alice@pve@1"
@@ -56,13 +51,8 @@ async def add_node(user_id: str, data: NodeInput) -> NodeView:
 
 @pytest.fixture
 def bk_db(app_settings: Path) -> Iterator[Path]:
-    upgrade_head()
-    vmids.forget_nodes()
-    forget_node_checks()
-    queue = Queue(QUEUE, connection=redis_client.sync_client(RedisDb.RQ))
-    queue.empty()
-    yield app_settings
-    queue.empty()
+    with fresh_jobs(QUEUE):
+        yield app_settings
 
 
 @pytest.fixture
@@ -72,18 +62,8 @@ async def node(simulator: SimulatorInfo, bk_db: Path) -> NodeView:
 
 def remove_ct(simulator: SimulatorInfo, vmid: int) -> None:
     """Destroy the container and every backup of it (root's token)."""
-    state = simulator.admin_call("GET", "/_sim/state")
-    found = next((c for c in state["containers"] if c["vmid"] == vmid), None)
     with simulator.client(simulator.root_token_id, simulator.root_token_secret) as api:
-        if found is not None:
-            where = found["node"]
-            if found["status"] == "running":
-                response = api.post(f"/nodes/{where}/lxc/{vmid}/status/stop")
-                if response.status_code == 200:
-                    simulator.wait_task(api, response.json()["data"])
-            response = api.delete(f"/nodes/{where}/lxc/{vmid}", params={"purge": 1})
-            if response.status_code == 200:
-                simulator.wait_task(api, response.json()["data"])
+        simulator.destroy_container(vmid, api, purge=1)
         for pve in ("pve1", "pve2", "pve3"):
             storages = api.get(f"/nodes/{pve}/storage", params={"content": "backup"})
             for storage in storages.json().get("data") or []:

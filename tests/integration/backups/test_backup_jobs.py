@@ -8,7 +8,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -28,24 +27,9 @@ from lxc_manager.provisioning import progress, vmids
 from lxc_manager.security.audit import for_target
 from tests.support.procs import alive, descendants, wait_until_dead
 from tests.support.simulator import SimulatorInfo, simulator_session
+from tests.support.worker import run_burst_worker, worker_command
 
 REPO = Path(__file__).resolve().parents[3]
-
-
-def worker_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "lxc_manager.cli", "worker", *args]
-
-
-def run_burst_worker(timeout: float = 60) -> None:
-    done = subprocess.run(
-        worker_command("--burst"),
-        env={**os.environ, "LXCM_LOG_LEVEL": "WARNING"},
-        cwd=REPO,
-        timeout=timeout,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
 
 
 async def _lines(job_id: str) -> list[str]:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,6 +13,8 @@ from lxc_manager.provisioning.request import CreateRequest
 from lxc_manager.ssh import SshPool
 from lxc_manager.templates.spec import Features, FileSpec, PackageSpec, ScriptSpec
 from tests.support.simulator import SimulatorInfo
+from tests.support.worker import run_burst_worker as run_burst_worker
+from tests.support.worker import worker_command as worker_command
 
 REPO = Path(__file__).resolve().parents[3]
 USER_A = "root@pam@1"
@@ -97,25 +96,6 @@ def file(
     name: str, path: str, content: str, policy: str = "replace", mode: str = "0644"
 ) -> FileSpec:
     return FileSpec(name=name, target_path=path, content=content, policy=policy, mode=mode)  # type: ignore[arg-type]
-
-
-def worker_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "lxc_manager.cli", "worker", *args]
-
-
-def run_burst_worker(timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """An RQ worker in burst mode (a real `lxc-manager worker`): it runs what is queued and
-    exits."""
-    done = subprocess.run(
-        worker_command("--burst"),
-        env={**os.environ, "LXCM_LOG_LEVEL": "WARNING"},
-        cwd=REPO,
-        timeout=timeout,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done
 
 
 async def stream_of(job_id: str) -> list[progress.ProgressEntry]:
