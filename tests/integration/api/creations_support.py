@@ -10,7 +10,6 @@ import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from api_support import USER_A
@@ -23,6 +22,7 @@ from lxc_manager.redis_client import RedisDb
 from lxc_manager.security.actor import Actor
 from lxc_manager.templates import service as templates
 from lxc_manager.templates.spec import Features, Resources, ScriptSpec, TemplateSpec
+from tests.support.nodes import node_input
 from tests.support.simulator import SimulatorInfo
 from tests.support.worker import run_burst_worker
 
@@ -32,19 +32,7 @@ _VMIDS = itertools.count(96000 + (os.getpid() % 90) * 10)
 
 
 def ssh_input(simulator: SimulatorInfo, name: str) -> NodeInput:
-    parts = urlsplit(simulator.api)
-    assert parts.hostname and parts.port and simulator.ssh_port and simulator.ssh_host_key
-    return NodeInput(
-        name=name,
-        host=parts.hostname,
-        port=parts.port,
-        token_id=simulator.token_id,
-        token_secret=simulator.token_secret,
-        tls_fingerprint=simulator.tls_sha256,
-        ssh_port=simulator.ssh_port,
-        ssh_secret=simulator.root_password,
-        ssh_host_key=simulator.ssh_host_key,
-    )
+    return node_input(simulator, name, ssh=True)
 
 
 async def add_node(user_id: str, simulator: SimulatorInfo, name: str) -> NodeView:

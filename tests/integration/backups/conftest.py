@@ -10,12 +10,14 @@ import itertools
 import os
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import pytest
 
-from lxc_manager.nodes import NodeInput, NodeView, create_node
+from lxc_manager.nodes import NodeInput, NodeView
 from lxc_manager.operations.jobs import QUEUE
+from tests.support import nodes
+from tests.support.nodes import add_node as add_node
 from tests.support.simulator import SimulatorInfo
 from tests.support.worker import fresh_jobs
 
@@ -26,27 +28,12 @@ _VMIDS = itertools.count(98000 + (os.getpid() % 45) * 20)
 
 
 def node_input(simulator: SimulatorInfo, name: str, token: str = "ci") -> NodeInput:
-    parts = urlsplit(simulator.api)
-    assert parts.hostname and parts.port
-    token_id, secret = {
+    token_of = {
         "ci": (simulator.token_id, simulator.token_secret),
         "ro": (simulator.privsep_token_id, simulator.privsep_token_secret),
         "vmadmin": (simulator.vmadmin_token_id, simulator.vmadmin_token_secret),
-    }[token]
-    return NodeInput(
-        name=name,
-        host=parts.hostname,
-        port=parts.port,
-        token_id=token_id,
-        token_secret=secret,
-        tls_fingerprint=simulator.tls_sha256,
-    )
-
-
-async def add_node(user_id: str, data: NodeInput) -> NodeView:
-    result = await create_node(user_id, data)
-    assert isinstance(result, NodeView), result
-    return result
+    }
+    return nodes.node_input(simulator, name, token=token_of[token])
 
 
 @pytest.fixture
