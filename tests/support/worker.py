@@ -37,6 +37,18 @@ def run_burst_worker(timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return done
 
 
+def start_quiet_worker() -> subprocess.Popen[bytes]:
+    """A real `lxc-manager worker` (not burst) in the background, its output dropped; the
+    test kills it."""
+    return subprocess.Popen(
+        worker_command(),
+        env={**os.environ, "LXCM_LOG_LEVEL": "WARNING"},
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 @contextlib.contextmanager
 def fresh_jobs(queue_name: str) -> Iterator[None]:
     """The test's database migrated, no VMID or node-check state of earlier tests, and the
