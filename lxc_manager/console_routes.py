@@ -98,18 +98,7 @@ def _int(value: str | None, default: int) -> int:
         return default
 
 
-async def _audit(action: str, user_id: str, target: str, ok: bool, detail: str) -> None:
-    try:
-        await asyncio.to_thread(
-            audit.record,
-            action,
-            user_id=user_id,
-            target=target,
-            outcome=audit.Outcome.OK if ok else audit.Outcome.FAILED,
-            detail=detail,
-        )
-    except Exception:
-        log.exception("audit of %s on %s failed", action, target)
+_audit = audit.record_done
 
 
 async def console_socket(websocket: WebSocket) -> None:

@@ -15,8 +15,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from lxc_manager.nodes import NodeNotFound, NodeSecretError, client_for
 from lxc_manager.operations.jobs import Step, submit
 from lxc_manager.provisioning.request_fields import MSG_VMID, hostname_error, vmid_error
@@ -108,18 +106,7 @@ def _options_error(options: BackupOptions) -> tuple[str, str] | None:
     return None
 
 
-async def _audit(action: str, user_id: str, target: str, ok: bool, detail: str) -> None:
-    try:
-        await asyncio.to_thread(
-            audit.record,
-            action,
-            user_id=user_id,
-            target=target,
-            outcome=audit.Outcome.OK if ok else audit.Outcome.FAILED,
-            detail=detail,
-        )
-    except SQLAlchemyError:
-        log.exception("audit of %s on %s failed", action, target)
+_audit = audit.record_done
 
 
 async def _client(user_id: str, node_id: int) -> tuple[ProxmoxClient, str]:

@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from lxc_manager.db.models import OperationJob
 from lxc_manager.nodes import NodeNotFound, NodeSecretError, NodeView, client_for, get_node_sync
+from lxc_manager.provisioning import job_rows
 from lxc_manager.provisioning.progress import ProgressWriter
 from lxc_manager.proxmox import ProxmoxClient, ProxmoxError, TaskFailed, Upid
 from lxc_manager.proxmox.backup_api import task_log_from
@@ -182,23 +183,6 @@ async def _run_step(ctx: StepContext, number: int, record: store.StepRecord) -> 
     await _state(ctx, name, state, text)
 
 
-async def _heartbeat(
-    job_id: str, attempt: int, main: asyncio.Task[object], lost: asyncio.Event
-) -> None:
-    while True:
-        await asyncio.sleep(HEARTBEAT_SECONDS)
-        try:
-            alive = await asyncio.to_thread(store.heartbeat, job_id, attempt)
-        except SQLAlchemyError:
-            log.warning("heartbeat of operation %s failed", job_id, exc_info=True)
-            continue
-        if not alive:
-            log.warning("operation %s is no longer this run's: stopping", job_id)
-            lost.set()
-            main.cancel()
-            return
-
-
 async def _finish(ctx: StepContext, status: str, error: str = "") -> None:
     if not await asyncio.to_thread(store.finish, ctx.job.id, ctx.attempt, status, ctx.step, error):
         raise _JobLost()
@@ -238,7 +222,12 @@ async def run_operation(job_id: str) -> str | None:
     main = asyncio.current_task()
     assert main is not None
     lost = asyncio.Event()
-    beat = asyncio.create_task(_heartbeat(job_id, job.attempts, main, lost))
+    beat = asyncio.create_task(
+        job_rows.keep_alive(
+            store.heartbeat, job_id, job.attempts, main, lost,
+            every=HEARTBEAT_SECONDS, what="operation", log=log,
+        )
+    )  # fmt: skip
     try:
         async with ProgressWriter(job_id) as writer, client:
             ctx = StepContext(job, job.attempts, node, client, writer)

@@ -12,7 +12,7 @@ import redis.exceptions
 
 from lxc_manager import redis_client
 from lxc_manager.db.models import utcnow
-from lxc_manager.provisioning import progress, vmids
+from lxc_manager.provisioning import job_rows, vmids
 from lxc_manager.redis_client import RedisDb
 
 from . import store
@@ -41,13 +41,7 @@ def mark_stale_operations(
             log.warning(
                 "operation %s marked failed: no heartbeat since %s", job.id, job.heartbeat_at
             )
-            progress.append_sync(
-                job.id, "result", client=client, outcome="failed", error=job.error,
-                vmid=job.vmid, step=job.step, name=job.title,
-            )  # fmt: skip
-            progress.append_sync(
-                job.id, "status", client=client, status="failed", step=job.step, message=job.error
-            )
+            job_rows.stale_progress(client, job, job.title)
             for number in store.result_of(job).get("holds", []):
                 if isinstance(number, int):
                     vmids.release_sync(client, job.user_id, job.cluster_key, number, job.id)

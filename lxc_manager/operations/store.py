@@ -9,14 +9,15 @@ longer change the row (the same rule as `provisioning.store`).
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, update
 from sqlmodel import col, select
 
 from lxc_manager.db.engine import session_scope
 from lxc_manager.db.models import OperationJob, utcnow
+from lxc_manager.provisioning import job_rows
+from lxc_manager.provisioning.job_rows import aware
 
 __all__ = [
     "StepRecord",
@@ -38,17 +39,6 @@ MESSAGE_MAX = 4000
 StepRecord = dict[str, Any]
 
 
-def aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes: every stored time is UTC."""
-    if moment is None:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _rowcount(result: Any) -> int:
-    return int(result.rowcount) if isinstance(result, CursorResult) else 0
-
-
 def steps_of(job: OperationJob) -> list[StepRecord]:
     try:
         data = json.loads(job.steps or "[]")
@@ -66,20 +56,15 @@ def result_of(job: OperationJob) -> dict[str, Any]:
 
 
 def insert_job(job: OperationJob) -> None:
-    with session_scope() as db:
-        db.add(job)
+    job_rows.insert_row(job)
 
 
 def delete_job(job_id: str) -> None:
-    with session_scope() as db:
-        job = db.get(OperationJob, job_id)
-        if job is not None:
-            db.delete(job)
+    job_rows.delete_row(OperationJob, job_id)
 
 
 def load_job(job_id: str) -> OperationJob | None:
-    with session_scope() as db:
-        return db.get(OperationJob, job_id)
+    return job_rows.load_row(OperationJob, job_id)
 
 
 def jobs_of(
@@ -107,41 +92,16 @@ def claim(job_id: str) -> OperationJob | None:
     """queued -> running for a new run; the row as claimed, or None when not queued."""
     now = utcnow()
     with session_scope() as db:
-        result = db.exec(
-            update(OperationJob)
-            .where(col(OperationJob.id) == job_id, col(OperationJob.status) == "queued")
-            .values(
-                status="running",
-                attempts=OperationJob.attempts + 1,
-                heartbeat_at=now,
-                started_at=now,
-                error="",
-                finished_at=None,
-            )
-        )
-        if _rowcount(result) != 1:
+        job = job_rows.claim_queued(db, OperationJob, job_id, now, started_at=now)
+        if job is None:
             return None
-        job = db.get(OperationJob, job_id)
-        assert job is not None
         db.flush()
         return job
 
 
-def _owned(job_id: str, attempt: int) -> Any:
-    return (
-        col(OperationJob.id) == job_id,
-        col(OperationJob.status) == "running",
-        col(OperationJob.attempts) == attempt,
-    )
-
-
 def heartbeat(job_id: str, attempt: int) -> bool:
     """The run is alive; False when the job is no longer this run's (declared stale)."""
-    with session_scope() as db:
-        result = db.exec(
-            update(OperationJob).where(*_owned(job_id, attempt)).values(heartbeat_at=utcnow())
-        )
-        return _rowcount(result) == 1
+    return job_rows.update_owned(OperationJob, job_id, attempt, heartbeat_at=utcnow())
 
 
 def _change_step(
@@ -162,8 +122,7 @@ def _change_step(
         }
         if result:
             values["result"] = json.dumps({**result_of(job), **result})
-        updated = db.exec(update(OperationJob).where(*_owned(job_id, attempt)).values(**values))
-        return _rowcount(updated) == 1
+        return job_rows.update_owned(OperationJob, job_id, attempt, db=db, **values)
 
 
 def step_started(job_id: str, attempt: int, number: int) -> bool:
@@ -186,26 +145,19 @@ def step_ended(
 
 def finish(job_id: str, attempt: int, status: str, step: int, error: str = "") -> bool:
     """running -> succeeded / failed for this run; False when it no longer owns the job."""
-    with session_scope() as db:
-        result = db.exec(
-            update(OperationJob)
-            .where(*_owned(job_id, attempt))
-            .values(status=status, step=step, error=error[:MESSAGE_MAX], finished_at=utcnow())
-        )
-        return _rowcount(result) == 1
+    values: dict[str, Any] = {
+        "status": status,
+        "step": step,
+        "error": error[:MESSAGE_MAX],
+        "finished_at": utcnow(),
+    }
+    return job_rows.update_owned(OperationJob, job_id, attempt, **values)
 
 
 def mark_stale(cutoff: datetime, job_ids: list[str] | None = None) -> list[OperationJob]:
     """Running operations whose heartbeat is older than `cutoff` become failed."""
     marked: list[OperationJob] = []
-    with session_scope() as db:
-        query = select(OperationJob).where(
-            col(OperationJob.status) == "running", col(OperationJob.heartbeat_at) < cutoff
-        )
-        if job_ids is not None:
-            query = query.where(col(OperationJob.id).in_(job_ids))
-        candidates = list(db.exec(query))
-    for job in candidates:
+    for job in job_rows.stale_candidates(OperationJob, cutoff, job_ids):
         error = (
             f"The worker stopped while running step {job.step}; "
             "check the container in Proxmox before trying again"
@@ -219,12 +171,7 @@ def mark_stale(cutoff: datetime, job_ids: list[str] | None = None) -> list[Opera
                 "ended_at": utcnow().isoformat(),
             }
         with session_scope() as db:
-            result = db.exec(
-                update(OperationJob)
-                .where(*_owned(job.id, job.attempts), col(OperationJob.heartbeat_at) < cutoff)
-                .values(status="failed", error=error, finished_at=utcnow(), steps=json.dumps(steps))
-            )
-            if _rowcount(result) != 1:
+            if not job_rows.fail_stale(db, job, cutoff, error=error, steps=json.dumps(steps)):
                 continue
         job.status, job.error = "failed", error
         marked.append(job)

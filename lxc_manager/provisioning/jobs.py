@@ -121,18 +121,7 @@ def _pve_node_error(node: NodeView, pve_node: str) -> str | None:
     return None
 
 
-async def _audit(action: str, user_id: str, target: str, ok: bool, detail: str) -> None:
-    try:
-        await asyncio.to_thread(
-            audit.record,
-            action,
-            user_id=user_id,
-            target=target,
-            outcome=audit.Outcome.OK if ok else audit.Outcome.FAILED,
-            detail=detail,
-        )
-    except SQLAlchemyError:
-        log.exception("audit of %s on %s failed", action, target)
+_audit = audit.record_done
 
 
 async def _vmid_problem(user_id: str, node_id: int, cluster_key: str, vmid: int) -> str | None:

@@ -16,7 +16,7 @@ from lxc_manager import redis_client
 from lxc_manager.db.models import utcnow
 from lxc_manager.redis_client import RedisDb
 
-from . import progress, store, vmids
+from . import job_rows, store, vmids
 from .pipeline_run import step_name
 
 # Logged under the name these messages have always had.
@@ -49,13 +49,7 @@ def mark_stale_jobs(
         client = redis_app or redis_client.sync_client(RedisDb.APP)
         for job in marked:
             log.warning("job %s marked failed: no heartbeat since %s", job.id, job.heartbeat_at)
-            progress.append_sync(
-                job.id, "result", client=client, outcome="failed", error=job.error,
-                vmid=job.vmid, step=job.step, name=step_name(job.step),
-            )  # fmt: skip
-            progress.append_sync(
-                job.id, "status", client=client, status="failed", step=job.step, message=job.error
-            )
+            job_rows.stale_progress(client, job, step_name(job.step))
             vmids.release_sync(client, job.user_id, job.cluster_key, job.vmid, job.id)
     except (redis.exceptions.RedisError, RuntimeError):
         log.warning("stale jobs marked, but their progress could not be written", exc_info=True)

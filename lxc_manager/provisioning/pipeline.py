@@ -42,7 +42,7 @@ from lxc_manager.proxmox import ProxmoxClient, ProxmoxError
 from lxc_manager.proxmox.errors import MSG_UNEXPECTED
 from lxc_manager.ssh import SshError, SshPool, SshTarget
 
-from . import progress, store, vmids
+from . import job_rows, progress, store, vmids
 from .pipeline_run import (
     COMMAND_TIMEOUT,
     STEP_COUNT,
@@ -106,23 +106,6 @@ async def _run_step(run: _Run, number: int) -> None:
     outcome, message = ("ok", result) if result is not None else ("skipped", "nothing to do")
     await asyncio.to_thread(store.add_event, run.job.id, number, "end", outcome, message)
     await run.state(outcome, message)
-
-
-async def _heartbeat(
-    job_id: str, attempt: int, main: asyncio.Task[object], lost: asyncio.Event
-) -> None:
-    while True:
-        await asyncio.sleep(HEARTBEAT_SECONDS)
-        try:
-            alive = await asyncio.to_thread(store.heartbeat, job_id, attempt)
-        except SQLAlchemyError:
-            log.warning("heartbeat of job %s failed", job_id, exc_info=True)
-            continue
-        if not alive:
-            log.warning("job %s is no longer this run's: stopping", job_id)
-            lost.set()
-            main.cancel()
-            return
 
 
 async def _finish(run: _Run, status: str, error: str = "") -> None:
@@ -208,7 +191,12 @@ async def run_pipeline(job_id: str, from_step: int = 1) -> str | None:
     main = asyncio.current_task()
     assert main is not None
     lost = asyncio.Event()
-    beat = asyncio.create_task(_heartbeat(job_id, job.attempts, main, lost))
+    beat = asyncio.create_task(
+        job_rows.keep_alive(
+            store.heartbeat, job_id, job.attempts, main, lost,
+            every=HEARTBEAT_SECONDS, what="job", log=log,
+        )
+    )  # fmt: skip
     limiter = node_limiter(job.user_id, job.cluster_key, job.pve_node)
     try:
         async with (

@@ -12,14 +12,17 @@ ok|failed|skipped), `script` (one script of step 6, outcome ok|failed, message
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, func, update
+from sqlalchemy import func, update
 from sqlmodel import col, or_, select
 
 from lxc_manager.db.engine import session_scope
 from lxc_manager.db.models import OperationJob, ProvisioningEvent, ProvisioningJob, utcnow
+
+from . import job_rows
+from .job_rows import aware, rowcount
 
 __all__ = [
     "add_event",
@@ -40,33 +43,17 @@ __all__ = [
 MESSAGE_MAX = 4000
 
 
-def aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes: every stored time is UTC."""
-    if moment is None:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _rowcount(result: Any) -> int:
-    return int(result.rowcount) if isinstance(result, CursorResult) else 0
-
-
 def insert_job(job: ProvisioningJob) -> None:
-    with session_scope() as db:
-        db.add(job)
+    job_rows.insert_row(job)
 
 
 def delete_job(job_id: str) -> None:
     """Remove a job that never got queued (its events go with it)."""
-    with session_scope() as db:
-        job = db.get(ProvisioningJob, job_id)
-        if job is not None:
-            db.delete(job)
+    job_rows.delete_row(ProvisioningJob, job_id)
 
 
 def load_job(job_id: str) -> ProvisioningJob | None:
-    with session_scope() as db:
-        return db.get(ProvisioningJob, job_id)
+    return job_rows.load_row(ProvisioningJob, job_id)
 
 
 def jobs_of(
@@ -121,22 +108,9 @@ def claim(job_id: str, from_step: int) -> ProvisioningJob | None:
     when the job is not queued (another run has it, it was destroyed, it does not exist)."""
     now = utcnow()
     with session_scope() as db:
-        result = db.exec(
-            update(ProvisioningJob)
-            .where(col(ProvisioningJob.id) == job_id, col(ProvisioningJob.status) == "queued")
-            .values(
-                status="running",
-                step=from_step,
-                attempts=ProvisioningJob.attempts + 1,
-                heartbeat_at=now,
-                error="",
-                finished_at=None,
-            )
-        )
-        if _rowcount(result) != 1:
+        job = job_rows.claim_queued(db, ProvisioningJob, job_id, now, step=from_step)
+        if job is None:
             return None
-        job = db.get(ProvisioningJob, job_id)
-        assert job is not None
         if job.started_at is None:
             job.started_at = now
             db.add(job)
@@ -149,21 +123,9 @@ def claim(job_id: str, from_step: int) -> ProvisioningJob | None:
         return job
 
 
-def _owned(job_id: str, attempt: int) -> Any:
-    return (
-        col(ProvisioningJob.id) == job_id,
-        col(ProvisioningJob.status) == "running",
-        col(ProvisioningJob.attempts) == attempt,
-    )
-
-
 def heartbeat(job_id: str, attempt: int) -> bool:
     """The run is alive; False when the job is no longer this run's (stale, destroyed)."""
-    with session_scope() as db:
-        result = db.exec(
-            update(ProvisioningJob).where(*_owned(job_id, attempt)).values(heartbeat_at=utcnow())
-        )
-        return _rowcount(result) == 1
+    return job_rows.update_owned(ProvisioningJob, job_id, attempt, heartbeat_at=utcnow())
 
 
 def step_started(
@@ -172,12 +134,9 @@ def step_started(
     """The run is at `step` now (a start event); with `ended` (outcome, message) the step
     ends at once too, in the same transaction. False when the run lost the job."""
     with session_scope() as db:
-        result = db.exec(
-            update(ProvisioningJob)
-            .where(*_owned(job_id, attempt))
-            .values(step=step, heartbeat_at=utcnow())
-        )
-        if _rowcount(result) != 1:
+        if not job_rows.update_owned(
+            ProvisioningJob, job_id, attempt, db=db, step=step, heartbeat_at=utcnow()
+        ):
             return False
         db.add(ProvisioningEvent(job_id=job_id, step=step, kind="start"))
         if ended is not None:
@@ -196,13 +155,13 @@ def step_started(
 
 def finish(job_id: str, attempt: int, status: str, step: int, error: str = "") -> bool:
     """running -> succeeded / failed for this run; False when it no longer owns the job."""
-    with session_scope() as db:
-        result = db.exec(
-            update(ProvisioningJob)
-            .where(*_owned(job_id, attempt))
-            .values(status=status, step=step, error=error, finished_at=utcnow())
-        )
-        return _rowcount(result) == 1
+    values: dict[str, Any] = {
+        "status": status,
+        "step": step,
+        "error": error,
+        "finished_at": utcnow(),
+    }
+    return job_rows.update_owned(ProvisioningJob, job_id, attempt, **values)
 
 
 def set_status(
@@ -231,7 +190,7 @@ def set_status(
             )
             .values(**values)
         )
-        if _rowcount(result) != 1:
+        if rowcount(result) != 1:
             return False
         if event is not None:
             step, kind, message = event
@@ -242,23 +201,10 @@ def set_status(
 def mark_stale(cutoff: datetime, job_ids: list[str] | None = None) -> list[ProvisioningJob]:
     """Running jobs whose heartbeat is older than `cutoff` become failed; returns them."""
     marked: list[ProvisioningJob] = []
-    with session_scope() as db:
-        query = select(ProvisioningJob).where(
-            col(ProvisioningJob.status) == "running",
-            col(ProvisioningJob.heartbeat_at) < cutoff,
-        )
-        if job_ids is not None:
-            query = query.where(col(ProvisioningJob.id).in_(job_ids))
-        candidates = list(db.exec(query))
-    for job in candidates:
+    for job in job_rows.stale_candidates(ProvisioningJob, cutoff, job_ids):
         error = f"The worker stopped while running step {job.step}; you can retry from there"
         with session_scope() as db:
-            result = db.exec(
-                update(ProvisioningJob)
-                .where(*_owned(job.id, job.attempts), col(ProvisioningJob.heartbeat_at) < cutoff)
-                .values(status="failed", error=error, finished_at=utcnow())
-            )
-            if _rowcount(result) != 1:
+            if not job_rows.fail_stale(db, job, cutoff, error=error):
                 continue
             db.add(
                 ProvisioningEvent(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from enum import StrEnum
 
@@ -42,6 +43,22 @@ def record(
         "audit %s user=%s target=%s outcome=%s", action, user_id or "-", target or "-", outcome
     )
     return event
+
+
+async def record_done(action: str, user_id: str, target: str, ok: bool, detail: str) -> None:
+    """`record` off the event loop for an action that has happened (`ok`) or was refused or
+    failed: a failed audit write is logged, it must not hide what happened."""
+    try:
+        await asyncio.to_thread(
+            record,
+            action,
+            user_id=user_id,
+            target=target,
+            outcome=Outcome.OK if ok else Outcome.FAILED,
+            detail=detail,
+        )
+    except Exception:
+        log.exception("audit of %s on %s failed", action, target)
 
 
 def for_target(target: str, user_id: str, limit: int = 100) -> list[AuditEvent]:

@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
+from lxc_manager.embedded_redis import EmbeddedRedis
+from lxc_manager.process import stop_children
 from tests.support.simulator import (
     FIXED_RECOVERY_KEY,
     SCHEMA_PATH,
@@ -82,3 +84,12 @@ def root_api(simulator: SimulatorInfo) -> Iterator[httpx.Client]:
     but still not the user root@pam itself (root-only options are refused to it too)."""
     with simulator.client(simulator.root_token_id, simulator.root_token_secret) as client:
         yield client
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    """A Redis server of the test's own (not the shared one), stopped after it."""
+    server = EmbeddedRedis(tmp_path / "redis")
+    server.start()
+    yield server
+    stop_children([server.child], timeout=5)

@@ -10,15 +10,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import redis
 
 from lxc_manager import scheduled
 from lxc_manager.embedded_redis import EmbeddedRedis
-from lxc_manager.process import stop_children
 from lxc_manager.settings import load_settings
 from lxc_manager.supervisor import Supervisor
 from tests.support.app import REPO
@@ -39,14 +36,6 @@ scheduled.start(client, sys.argv[4], period, work, threading.Event())
 client.rpush("started", name)
 threading.Event().wait()
 """
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
-    server = EmbeddedRedis(tmp_path / "redis")
-    server.start()
-    yield server
-    stop_children([server.child], timeout=5)
 
 
 def runs(client: redis.Redis) -> list[tuple[str, float]]:

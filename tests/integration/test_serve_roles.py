@@ -8,29 +8,18 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 import redis
 
 from lxc_manager import scheduled
 from lxc_manager.db.migrate import upgrade_head
 from lxc_manager.embedded_redis import EmbeddedRedis
-from lxc_manager.process import stop_children
 from lxc_manager.redis_client import RedisDb, url_for
 from tests.integration.test_worker_restart import live_workers, wait_for
 from tests.support.app import OUTPUT, REPO, ServeProcess, app_env, ensure_frontend_built
 from tests.support.procs import cmdline, wait_until_dead
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
-    server = EmbeddedRedis(tmp_path / "redis")
-    server.start()
-    yield server
-    stop_children([server.child], timeout=5)
 
 
 def serve_refusal(env: dict[str, str], role: str) -> subprocess.CompletedProcess[str]:

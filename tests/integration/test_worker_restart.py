@@ -9,28 +9,17 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import redis
 from rq import Queue, Worker
 
 from lxc_manager.db.migrate import upgrade_head
 from lxc_manager.embedded_redis import EmbeddedRedis
-from lxc_manager.process import stop_children
 from lxc_manager.redis_client import RedisDb, url_for
 from tests.integration.test_migrations import clean_env
 from tests.support.app import REPO
 from tests.support.procs import wait_until_dead
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
-    server = EmbeddedRedis(tmp_path / "redis")
-    server.start()
-    yield server
-    stop_children([server.child], timeout=5)
 
 
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

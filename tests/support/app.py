@@ -10,8 +10,10 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import httpx
 import redis
@@ -69,6 +71,21 @@ def ensure_frontend_built(build_data_dir: str) -> None:
         )
 
 
+def spawn_lxc_manager(
+    args: Sequence[str], env: dict[str, str], log: IO[bytes]
+) -> subprocess.Popen[bytes]:
+    """`lxc-manager ARGS` in a session of its own, its output (both streams) into `log`."""
+    return subprocess.Popen(
+        [str(BIN / "lxc-manager"), *args],
+        env=env,
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
 @dataclass
 class ServeProcess:
     data_dir: Path
@@ -87,15 +104,8 @@ class ServeProcess:
             )
         self.started_at = time.monotonic()
         with self.log_path.open("wb") as log:  # a fresh log: readiness is read from it
-            self.popen = subprocess.Popen(
-                [str(BIN / "lxc-manager"), *self.command, *([] if self.build else ["--no-build"])],
-                env=self.env,
-                cwd=REPO,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            args = [*self.command, *([] if self.build else ["--no-build"])]
+            self.popen = spawn_lxc_manager(args, self.env, log)
 
     @property
     def pid(self) -> int:

@@ -31,7 +31,14 @@ import redis
 
 from lxc_manager.embedded_redis import find_redis_server, free_port
 from lxc_manager.redis_client import RedisDb, url_for
-from tests.support.app import BIN, OUTPUT, REPO, TEST_PORT, app_env, ensure_frontend_built
+from tests.support.app import (
+    OUTPUT,
+    REPO,
+    TEST_PORT,
+    app_env,
+    ensure_frontend_built,
+    spawn_lxc_manager,
+)
 from tests.support.postgres import postgres_server
 from tests.support.procs import cmdline, descendants
 
@@ -127,15 +134,8 @@ class Member:
 
     def start(self) -> None:
         with self.log_path.open("ab") as log:
-            self.popen = subprocess.Popen(
-                [str(BIN / "lxc-manager"), "serve", "--role", self.role, "--no-build"],
-                env=self.env,
-                cwd=REPO,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            args = ["serve", "--role", self.role, "--no-build"]
+            self.popen = spawn_lxc_manager(args, self.env, log)
 
     def wait_ready(self, timeout: float = 120) -> None:
         marker = "LXC Manager is ready" if self.role == "web" else "workers are ready"

@@ -8,6 +8,7 @@ returns a `SimulatorInfo`. Tests that change faults or the clock use `reset_faul
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -240,6 +241,26 @@ class SimulatorInfo:
                 return status
             assert time.monotonic() < deadline, f"task {upid} still running"
             time.sleep(0.05)
+
+    def destroy_container(
+        self, vmid: int, client: httpx.Client | None = None, **params: Any
+    ) -> None:
+        """Stop (when running) and destroy the container wherever it is, if it exists, with
+        `client` (the test token's by default); `params` go with the delete."""
+        state = self.admin_call("GET", "/_sim/state")
+        found = next((c for c in state["containers"] if c["vmid"] == vmid), None)
+        if found is None:
+            return
+        node = found["node"]
+        with contextlib.ExitStack() as stack:
+            api = client or stack.enter_context(self.client())
+            if found["status"] == "running":
+                response = api.post(f"/nodes/{node}/lxc/{vmid}/status/stop")
+                if response.status_code == 200:
+                    self.wait_task(api, response.json()["data"])
+            response = api.delete(f"/nodes/{node}/lxc/{vmid}", params=params)
+            if response.status_code == 200:
+                self.wait_task(api, response.json()["data"])
 
     def create_container(
         self, client: httpx.Client, node: str, vmid: int, **params: Any

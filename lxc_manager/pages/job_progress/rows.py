@@ -24,7 +24,8 @@ class LogLine(BaseModel):
     level: str = ""  # info | warn | error | step
 
 
-def step_row(step: StepView) -> StepRow:
+def step_row(step: StepView | OperationStep) -> StepRow:
+    """A step of a creation or of an operation (both views have these fields)."""
     return StepRow(
         number=step.number,
         name=step.name,
@@ -34,14 +35,7 @@ def step_row(step: StepView) -> StepRow:
     )
 
 
-def operation_step_row(step: OperationStep) -> StepRow:
-    return StepRow(
-        number=step.number,
-        name=step.name,
-        state=step.state,
-        elapsed=elapsed_text(step.started_at, step.ended_at),
-        message=step.message,
-    )
+operation_step_row = step_row
 
 
 def log_line(entry: LogEntry) -> LogLine:

@@ -5,12 +5,10 @@ Redis (`api_db`), USER_A's node "lab" on the shared simulator (`lab`), a key of 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import itertools
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -22,6 +20,7 @@ from lxc_manager.nodes import NodeInput, NodeView, create_node
 from lxc_manager.provisioning import vmids
 from tests.support.api import make_key
 from tests.support.node_checks import forget_node_checks
+from tests.support.nodes import node_input
 from tests.support.simulator import SimulatorInfo
 
 _VMIDS = itertools.count(97000 + (os.getpid() % 90) * 10)
@@ -52,17 +51,7 @@ def api_db(app_settings: Path) -> Path:
 
 
 def sim_input(simulator: SimulatorInfo, name: str, **changes: object) -> NodeInput:
-    parts = urlsplit(simulator.api)
-    assert parts.hostname and parts.port
-    data = NodeInput(
-        name=name,
-        host=parts.hostname,
-        port=parts.port,
-        token_id=simulator.token_id,
-        token_secret=simulator.token_secret,
-        tls_fingerprint=simulator.tls_sha256,
-    )
-    return dataclasses.replace(data, **changes)  # type: ignore[arg-type]
+    return node_input(simulator, name, **changes)
 
 
 @pytest.fixture

@@ -7,12 +7,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from api_support import USER_A
@@ -25,7 +22,9 @@ from lxc_manager.redis_client import RedisDb
 from lxc_manager.security.actor import Actor
 from lxc_manager.templates import service as templates
 from lxc_manager.templates.spec import Features, Resources, ScriptSpec, TemplateSpec
+from tests.support.nodes import node_input
 from tests.support.simulator import SimulatorInfo
+from tests.support.worker import run_burst_worker
 
 REPO = Path(__file__).resolve().parents[3]
 DEBIAN = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
@@ -33,19 +32,7 @@ _VMIDS = itertools.count(96000 + (os.getpid() % 90) * 10)
 
 
 def ssh_input(simulator: SimulatorInfo, name: str) -> NodeInput:
-    parts = urlsplit(simulator.api)
-    assert parts.hostname and parts.port and simulator.ssh_port and simulator.ssh_host_key
-    return NodeInput(
-        name=name,
-        host=parts.hostname,
-        port=parts.port,
-        token_id=simulator.token_id,
-        token_secret=simulator.token_secret,
-        tls_fingerprint=simulator.tls_sha256,
-        ssh_port=simulator.ssh_port,
-        ssh_secret=simulator.root_password,
-        ssh_host_key=simulator.ssh_host_key,
-    )
+    return node_input(simulator, name, ssh=True)
 
 
 async def add_node(user_id: str, simulator: SimulatorInfo, name: str) -> NodeView:
@@ -64,19 +51,7 @@ async def sshlab(simulator: SimulatorInfo, api_db: Path) -> AsyncIterator[NodeVi
 
 
 def remove_container(simulator: SimulatorInfo, vmid: int) -> None:
-    state = simulator.admin_call("GET", "/_sim/state")
-    found = next((c for c in state["containers"] if c["vmid"] == vmid), None)
-    if found is None:
-        return
-    node = found["node"]
-    with simulator.client() as api:
-        if found["status"] == "running":
-            stopped = api.post(f"/nodes/{node}/lxc/{vmid}/status/stop")
-            if stopped.status_code == 200:
-                simulator.wait_task(api, stopped.json()["data"])
-        deleted = api.delete(f"/nodes/{node}/lxc/{vmid}")
-        if deleted.status_code == 200:
-            simulator.wait_task(api, deleted.json()["data"])
+    simulator.destroy_container(vmid)
 
 
 def container_exists(simulator: SimulatorInfo, vmid: int) -> bool:
@@ -120,15 +95,7 @@ async def make_template(user_id: str = USER_A, **changes: Any) -> int:
 
 def burst_worker(timeout: float = 120) -> None:
     """A real `lxc-manager worker --burst`: runs what is queued, then exits."""
-    done = subprocess.run(
-        [sys.executable, "-m", "lxc_manager.cli", "worker", "--burst"],
-        env={**os.environ, "LXCM_LOG_LEVEL": "WARNING"},
-        cwd=REPO,
-        timeout=timeout,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    run_burst_worker(timeout)
 
 
 async def run_worker(timeout: float = 120) -> None:

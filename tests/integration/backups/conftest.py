@@ -10,19 +10,16 @@ import itertools
 import os
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import pytest
-from rq import Queue
 
-from lxc_manager import redis_client
-from lxc_manager.db.migrate import upgrade_head
-from lxc_manager.nodes import NodeInput, NodeView, create_node
+from lxc_manager.nodes import NodeInput, NodeView
 from lxc_manager.operations.jobs import QUEUE
-from lxc_manager.provisioning import vmids
-from lxc_manager.redis_client import RedisDb
-from tests.support.node_checks import forget_node_checks
+from tests.support import nodes
+from tests.support.nodes import add_node as add_node
 from tests.support.simulator import SimulatorInfo
+from tests.support.worker import fresh_jobs
 
 USER = "root@pam@1"
 OTHER = "alice@pve@1"
@@ -31,38 +28,18 @@ _VMIDS = itertools.count(98000 + (os.getpid() % 45) * 20)
 
 
 def node_input(simulator: SimulatorInfo, name: str, token: str = "ci") -> NodeInput:
-    parts = urlsplit(simulator.api)
-    assert parts.hostname and parts.port
-    token_id, secret = {
+    token_of = {
         "ci": (simulator.token_id, simulator.token_secret),
         "ro": (simulator.privsep_token_id, simulator.privsep_token_secret),
         "vmadmin": (simulator.vmadmin_token_id, simulator.vmadmin_token_secret),
-    }[token]
-    return NodeInput(
-        name=name,
-        host=parts.hostname,
-        port=parts.port,
-        token_id=token_id,
-        token_secret=secret,
-        tls_fingerprint=simulator.tls_sha256,
-    )
-
-
-async def add_node(user_id: str, data: NodeInput) -> NodeView:
-    result = await create_node(user_id, data)
-    assert isinstance(result, NodeView), result
-    return result
+    }
+    return nodes.node_input(simulator, name, token=token_of[token])
 
 
 @pytest.fixture
 def bk_db(app_settings: Path) -> Iterator[Path]:
-    upgrade_head()
-    vmids.forget_nodes()
-    forget_node_checks()
-    queue = Queue(QUEUE, connection=redis_client.sync_client(RedisDb.RQ))
-    queue.empty()
-    yield app_settings
-    queue.empty()
+    with fresh_jobs(QUEUE):
+        yield app_settings
 
 
 @pytest.fixture
@@ -72,18 +49,8 @@ async def node(simulator: SimulatorInfo, bk_db: Path) -> NodeView:
 
 def remove_ct(simulator: SimulatorInfo, vmid: int) -> None:
     """Destroy the container and every backup of it (root's token)."""
-    state = simulator.admin_call("GET", "/_sim/state")
-    found = next((c for c in state["containers"] if c["vmid"] == vmid), None)
     with simulator.client(simulator.root_token_id, simulator.root_token_secret) as api:
-        if found is not None:
-            where = found["node"]
-            if found["status"] == "running":
-                response = api.post(f"/nodes/{where}/lxc/{vmid}/status/stop")
-                if response.status_code == 200:
-                    simulator.wait_task(api, response.json()["data"])
-            response = api.delete(f"/nodes/{where}/lxc/{vmid}", params={"purge": 1})
-            if response.status_code == 200:
-                simulator.wait_task(api, response.json()["data"])
+        simulator.destroy_container(vmid, api, purge=1)
         for pve in ("pve1", "pve2", "pve3"):
             storages = api.get(f"/nodes/{pve}/storage", params={"content": "backup"})
             for storage in storages.json().get("data") or []:

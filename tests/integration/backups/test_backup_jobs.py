@@ -5,10 +5,7 @@ container, protect / notes / delete, the refusals, and a job whose worker dies."
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -28,24 +25,7 @@ from lxc_manager.provisioning import progress, vmids
 from lxc_manager.security.audit import for_target
 from tests.support.procs import alive, descendants, wait_until_dead
 from tests.support.simulator import SimulatorInfo, simulator_session
-
-REPO = Path(__file__).resolve().parents[3]
-
-
-def worker_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "lxc_manager.cli", "worker", *args]
-
-
-def run_burst_worker(timeout: float = 60) -> None:
-    done = subprocess.run(
-        worker_command("--burst"),
-        env={**os.environ, "LXCM_LOG_LEVEL": "WARNING"},
-        cwd=REPO,
-        timeout=timeout,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+from tests.support.worker import run_burst_worker, start_quiet_worker
 
 
 async def _lines(job_id: str) -> list[str]:
@@ -282,13 +262,7 @@ async def test_a_job_whose_worker_dies_is_marked_failed(
     vmid = next(c["vmid"] for c in state["containers"] if c["node"] == "pve1")
     outcome = await actions.back_up(USER, node.id, "pve1", vmid, BackupOptions(storage="local"))
     assert outcome.job_id, outcome
-    worker = subprocess.Popen(
-        worker_command(),
-        env={**os.environ, "LXCM_LOG_LEVEL": "WARNING"},
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    worker = start_quiet_worker()
     try:
         deadline = time.monotonic() + 20
         while not any("Starting Backup" in line for line in await _lines(outcome.job_id)):

@@ -6,7 +6,9 @@ import dataclasses
 from typing import Any
 from urllib.parse import urlsplit
 
-from lxc_manager.nodes import NodeInput, NodeView, create_node
+from lxc_manager.nodes import NodeInput
+from tests.support.nodes import add_node as add_node
+from tests.support.nodes import node_input
 from tests.support.simulator import SimProcess, SimulatorInfo
 
 USER_A = "root@pam@1"
@@ -24,30 +26,7 @@ def sim_input(
     simulator: SimulatorInfo, name: str = "lab", *, ssh: bool = False, **changes: Any
 ) -> NodeInput:
     """The form for the shared simulator with everything confirmed."""
-    host, port = host_port(simulator.api)
-    data = NodeInput(
-        name=name,
-        host=host,
-        port=port,
-        token_id=simulator.token_id,
-        token_secret=simulator.token_secret,
-        tls_fingerprint=simulator.tls_sha256,
-    )
-    if ssh:
-        assert simulator.ssh_port and simulator.ssh_host_key
-        data = dataclasses.replace(
-            data,
-            ssh_port=simulator.ssh_port,
-            ssh_secret=simulator.root_password,
-            ssh_host_key=simulator.ssh_host_key,
-        )
-    return dataclasses.replace(data, **changes)
-
-
-async def add_node(user_id: str, data: NodeInput) -> NodeView:
-    result = await create_node(user_id, data)
-    assert isinstance(result, NodeView), result
-    return result
+    return node_input(simulator, name, ssh=ssh, **changes)
 
 
 @dataclasses.dataclass

@@ -12,16 +12,11 @@ from pathlib import Path
 
 import pytest
 from prov_support import USER_A, add_node, sim_input
-from rq import Queue
 
-from lxc_manager import redis_client
-from lxc_manager.db.migrate import upgrade_head
 from lxc_manager.nodes import NodeView
-from lxc_manager.provisioning import vmids
 from lxc_manager.provisioning.jobs import QUEUE
-from lxc_manager.redis_client import RedisDb
-from tests.support.node_checks import forget_node_checks
 from tests.support.simulator import SimulatorInfo, parametrize_pve_versions
+from tests.support.worker import fresh_jobs
 
 # Our own containers: 99000-99999, spread by process so parallel runs do not collide.
 _VMIDS = itertools.count(99000 + (os.getpid() % 45) * 20)
@@ -29,13 +24,8 @@ _VMIDS = itertools.count(99000 + (os.getpid() % 45) * 20)
 
 @pytest.fixture
 def prov_db(app_settings: Path) -> Iterator[Path]:
-    upgrade_head()
-    vmids.forget_nodes()  # node ids start again at 1 in every test's database
-    forget_node_checks()
-    queue = Queue(QUEUE, connection=redis_client.sync_client(RedisDb.RQ))
-    queue.empty()
-    yield app_settings
-    queue.empty()
+    with fresh_jobs(QUEUE):
+        yield app_settings
 
 
 @pytest.fixture
@@ -51,19 +41,7 @@ async def apinode(simulator: SimulatorInfo, prov_db: Path) -> NodeView:
 
 
 def _remove(simulator: SimulatorInfo, vmid: int) -> None:
-    state = simulator.admin_call("GET", "/_sim/state")
-    found = next((c for c in state["containers"] if c["vmid"] == vmid), None)
-    if found is None:
-        return
-    node = found["node"]
-    with simulator.client() as api:
-        if found["status"] == "running":
-            response = api.post(f"/nodes/{node}/lxc/{vmid}/status/stop")
-            if response.status_code == 200:
-                simulator.wait_task(api, response.json()["data"])
-        response = api.delete(f"/nodes/{node}/lxc/{vmid}")
-        if response.status_code == 200:
-            simulator.wait_task(api, response.json()["data"])
+    simulator.destroy_container(vmid)
 
 
 @pytest.fixture

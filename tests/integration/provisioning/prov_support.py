@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from lxc_manager.nodes import NodeInput, NodeView, client_for, create_node, ssh_target_on
+from lxc_manager.nodes import NodeInput, NodeView, client_for, ssh_target_on
 from lxc_manager.provisioning import progress
 from lxc_manager.provisioning.request import CreateRequest
 from lxc_manager.ssh import SshPool
 from lxc_manager.templates.spec import Features, FileSpec, PackageSpec, ScriptSpec
+from tests.support.nodes import add_node as add_node
+from tests.support.nodes import node_input
 from tests.support.simulator import SimulatorInfo
+from tests.support.worker import run_burst_worker as run_burst_worker
+from tests.support.worker import worker_command as worker_command
 
 REPO = Path(__file__).resolve().parents[3]
 USER_A = "root@pam@1"
@@ -24,31 +24,7 @@ DEBIAN = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
 
 
 def sim_input(simulator: SimulatorInfo, name: str, *, ssh: bool) -> NodeInput:
-    parts = urlsplit(simulator.api)
-    assert parts.hostname and parts.port
-    data = NodeInput(
-        name=name,
-        host=parts.hostname,
-        port=parts.port,
-        token_id=simulator.token_id,
-        token_secret=simulator.token_secret,
-        tls_fingerprint=simulator.tls_sha256,
-    )
-    if ssh:
-        assert simulator.ssh_port and simulator.ssh_host_key
-        data = dataclasses.replace(
-            data,
-            ssh_port=simulator.ssh_port,
-            ssh_secret=simulator.root_password,
-            ssh_host_key=simulator.ssh_host_key,
-        )
-    return data
-
-
-async def add_node(user_id: str, data: NodeInput) -> NodeView:
-    result = await create_node(user_id, data)
-    assert isinstance(result, NodeView), result
-    return result
+    return node_input(simulator, name, ssh=ssh)
 
 
 def make_request(node: NodeView, vmid: int, **changes: Any) -> CreateRequest:
@@ -97,25 +73,6 @@ def file(
     name: str, path: str, content: str, policy: str = "replace", mode: str = "0644"
 ) -> FileSpec:
     return FileSpec(name=name, target_path=path, content=content, policy=policy, mode=mode)  # type: ignore[arg-type]
-
-
-def worker_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "lxc_manager.cli", "worker", *args]
-
-
-def run_burst_worker(timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """An RQ worker in burst mode (a real `lxc-manager worker`): it runs what is queued and
-    exits."""
-    done = subprocess.run(
-        worker_command("--burst"),
-        env={**os.environ, "LXCM_LOG_LEVEL": "WARNING"},
-        cwd=REPO,
-        timeout=timeout,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done
 
 
 async def stream_of(job_id: str) -> list[progress.ProgressEntry]:

@@ -4,16 +4,13 @@ the middle of a job (stale detection, then retry)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
 import time
 from collections.abc import Callable
 
 import pytest
 import redis.exceptions
 from prov_support import (
-    REPO,
     USER_A,
     USER_B,
     add_node,
@@ -23,7 +20,6 @@ from prov_support import (
     script,
     sim_input,
     stream_of,
-    worker_command,
 )
 from sqlmodel import select
 
@@ -34,6 +30,7 @@ from lxc_manager.provisioning import jobs, vmids
 from lxc_manager.provisioning.pipeline import HEARTBEAT_SECONDS
 from tests.support.procs import alive, descendants, wait_until_dead
 from tests.support.simulator import SimulatorInfo
+from tests.support.worker import start_quiet_worker
 
 SLOW_UNLESS_FAST = """\
 if [ -f /root/fast ]; then
@@ -110,13 +107,7 @@ async def test_a_worker_killed_mid_job_is_detected_and_the_job_retried(
     result = await jobs.submit(USER_A, req)
     assert result.job_id
     job_id = result.job_id
-    worker = subprocess.Popen(
-        worker_command(),
-        env={**os.environ, "LXCM_LOG_LEVEL": "WARNING"},
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    worker = start_quiet_worker()
     try:
         deadline = time.monotonic() + 20
         while True:
