@@ -10,12 +10,13 @@ from starlette.routing import Route
 
 from lxc_manager import routes as urls
 
-from . import backups, containers, creations, meta, nodes, templates
+from . import backup_actions, backups, containers, creations, meta, nodes, templates
 from .registry import API, VERSION
 
 __all__ = [
     "API",
     "VERSION",
+    "backup_actions",
     "backups",
     "containers",
     "creations",

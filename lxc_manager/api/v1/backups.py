@@ -104,7 +104,7 @@ BACKUP_BODY = obj(
     },
     required=["storage"],
 )
-_CT_PATH = (
+CT_PATH = (
     Param("node_id", "path", NODE_ID, "One of the user's node ids (GET /api/v1/nodes)"),
     Param("vmid", "path", VMID, "The container's VMID"),
 )
@@ -162,7 +162,7 @@ def operation_json(view: OperationView) -> dict[str, Any]:
     }
 
 
-def _unavailable(error: Exception) -> ApiError:
+def unavailable(error: Exception) -> ApiError:
     message = getattr(error, "user_message", "") or "The node could not be reached"
     return ApiError(502, "node_unavailable", str(message))
 
@@ -173,7 +173,7 @@ def _unavailable(error: Exception) -> ApiError:
     operation_id="listBackups",
     summary="The container's backups on every backup storage of its cluster, newest first",
     tag="backups",
-    params=_CT_PATH,
+    params=CT_PATH,
     response=obj(
         {
             "backups": array(BACKUP),
@@ -191,7 +191,7 @@ async def list_backups_op(call: ApiCall) -> dict[str, Any]:
     except NodeNotFound:
         raise not_found(actions.MSG_NODE_NOT_FOUND) from None
     except (ClientUnavailable, ProxmoxError) as exc:
-        raise _unavailable(exc) from None
+        raise unavailable(exc) from None
     return {
         "backups": [backup_json(entry) for entry in listing.entries],
         "storages": [dataclasses.asdict(s) for s in listing.storages],
@@ -220,7 +220,7 @@ def backup_options(body: dict[str, Any]) -> actions.BackupOptions:
     )
 
 
-def _refused(outcome: actions.Outcome) -> ApiError:
+def refused(outcome: actions.Outcome) -> ApiError:
     if outcome.field != "form":
         return invalid(outcome.field, outcome.message)
     if outcome.message == actions.MSG_NODE_NOT_FOUND:
@@ -228,7 +228,7 @@ def _refused(outcome: actions.Outcome) -> ApiError:
     return ApiError(409, "refused", outcome.message)
 
 
-async def _operation(user_id: str, job_id: str) -> OperationView:
+async def find_operation(user_id: str, job_id: str) -> OperationView:
     view = await operations.get_operation(user_id, job_id)
     if view is None:
         raise not_found(MSG_NO_OPERATION)
@@ -241,7 +241,7 @@ async def _operation(user_id: str, job_id: str) -> OperationView:
     operation_id="backUpContainer",
     summary="Back up the container now: queue an operation job (vzdump)",
     tag="backups",
-    params=_CT_PATH,
+    params=CT_PATH,
     body=BACKUP_BODY,
     body_required=True,
     response=obj({"operation": OPERATION}),
@@ -259,8 +259,8 @@ async def back_up_op(call: ApiCall) -> Any:
     row = await find_container(call.user_id, node_id, vmid)
     outcome = await actions.back_up(call.user_id, node_id, row.pve_node, vmid, options)
     if not outcome.ok or outcome.job_id is None:
-        raise _refused(outcome)
-    view = await _operation(call.user_id, outcome.job_id)
+        raise refused(outcome)
+    view = await find_operation(call.user_id, outcome.job_id)
     return JSONResponse(
         {"operation": operation_json(view)},
         status_code=202,
@@ -300,7 +300,7 @@ async def list_operations_op(call: ApiCall) -> dict[str, Any]:
     errors=(404,),
 )
 async def get_operation_op(call: ApiCall) -> dict[str, Any]:
-    return {"operation": operation_json(await _operation(call.user_id, call.params["job_id"]))}
+    return {"operation": operation_json(await find_operation(call.user_id, call.params["job_id"]))}
 
 
 @API.operation(
@@ -328,7 +328,7 @@ async def get_operation_op(call: ApiCall) -> dict[str, Any]:
 async def follow_operation_op(call: ApiCall) -> StreamingResponse:
     job_id = call.params["job_id"]
     after = after_of(call)
-    await _operation(call.user_id, job_id)
+    await find_operation(call.user_id, job_id)
     return follow_response(
         call,
         job_id,

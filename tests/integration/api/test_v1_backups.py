@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from api_support import USER_A
+from conftest import _destroy as conftest_destroy
 from creations_support import run_worker
 
 from lxc_manager.nodes import NodeView
@@ -179,3 +180,89 @@ async def test_a_token_without_vm_backup_is_refused_and_nothing_starts(
         listed = await http.get(_backups(lab.id, vmid), headers=bearer(key_a))
         assert listed.status_code == 200 and listed.json()["backups"] == []
     assert await operations.operations_for(USER_A) == []
+
+
+async def test_protect_notes_delete_and_restore_as_new(
+    simulator: SimulatorInfo, lab: NodeView, key_a: str, key_b: str, own_ct: Callable[..., int]
+) -> None:
+    vmid = await asyncio.to_thread(own_ct)
+    new_vmid = await asyncio.to_thread(own_ct)  # a VMID of our range, freed for the restore
+    await asyncio.to_thread(_destroy, simulator, new_vmid)
+    url = _backups(lab.id, vmid)
+    async with api_client() as http:
+        started = await http.post(url, json=BACKUP, headers=bearer(key_a))
+        assert started.status_code == 202, started.text
+        await run_worker()
+        [backup] = (await http.get(url, headers=bearer(key_a))).json()["backups"]
+        volid = backup["volid"]
+
+        # Another user, a backup of another container, a made-up volid: not found.
+        other = {"volid": volid, "protected": True}
+        assert_error(
+            await http.post(url + "/update", json=other, headers=bearer(key_b)), 404, "not_found"
+        )
+        assert_error(
+            await http.post(
+                _backups(lab.id, new_vmid) + "/update", json=other, headers=bearer(key_a)
+            ),
+            404,
+            "not_found",
+        )
+        fake = {"volid": f"local:backup/vzdump-lxc-{vmid}-2020_01_01-00_00_00.tar.zst"}
+        assert_error(
+            await http.post(url + "/delete", json=fake, headers=bearer(key_a)), 404, "not_found"
+        )
+        assert_error(
+            await http.post(url + "/update", json={"volid": volid}, headers=bearer(key_a)),
+            422,
+            "invalid",
+            "protected",
+        )
+
+        updated = await http.post(
+            url + "/update",
+            json={"volid": volid, "protected": True, "notes": "keep me"},
+            headers=bearer(key_a),
+        )
+        assert updated.status_code == 200, updated.text
+        assert updated.json()["backup"]["protected"] is True
+        assert updated.json()["backup"]["notes"] == "keep me"
+        refused = await http.post(url + "/delete", json={"volid": volid}, headers=bearer(key_a))
+        assert_error(refused, 409, "refused")
+        assert "protected" in refused.json()["error"]["message"]
+
+        # Restore as a new container: the VMID is checked (422), then the job runs.
+        taken = {"volid": volid, "vmid": vmid, "hostname": "restored", "storage": "local-lvm"}
+        assert_error(
+            await http.post(url + "/restore", json=taken, headers=bearer(key_a)),
+            422,
+            "invalid",
+            "vmid",
+        )
+        try:
+            restored = await http.post(
+                url + "/restore", json={**taken, "vmid": new_vmid}, headers=bearer(key_a)
+            )
+            assert restored.status_code == 202, restored.text
+            job_id = restored.json()["operation"]["id"]
+            assert restored.json()["operation"]["kind"] == "restore-new"
+            await run_worker()
+            done = (await http.get(f"/api/v1/operations/{job_id}", headers=bearer(key_a))).json()
+            assert done["operation"]["status"] == "succeeded", done
+            got = await http.get(f"/api/v1/containers/{lab.id}/{new_vmid}", headers=bearer(key_a))
+            assert got.status_code == 200 and got.json()["name"] == "restored", got.text
+        finally:
+            await asyncio.to_thread(_destroy, simulator, new_vmid)
+
+        unprotected = await http.post(
+            url + "/update", json={"volid": volid, "protected": False}, headers=bearer(key_a)
+        )
+        assert unprotected.status_code == 200 and unprotected.json()["backup"]["protected"] is False
+        deleted = await http.post(url + "/delete", json={"volid": volid}, headers=bearer(key_a))
+        assert deleted.status_code == 200, deleted.text
+        assert (await http.get(url, headers=bearer(key_a))).json()["backups"] == []
+
+
+def _destroy(simulator: SimulatorInfo, vmid: int) -> None:
+    with simulator.client() as api:
+        conftest_destroy(simulator, api, "pve1", vmid)
