@@ -13,8 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from api_support import USER_A
-from conftest import _destroy as conftest_destroy
-from creations_support import run_worker
+from creations_support import remove_container, run_worker
 
 from lxc_manager.nodes import NodeView
 from lxc_manager.operations import jobs as operations
@@ -187,7 +186,7 @@ async def test_protect_notes_delete_and_restore_as_new(
 ) -> None:
     vmid = await asyncio.to_thread(own_ct)
     new_vmid = await asyncio.to_thread(own_ct)  # a VMID of our range, freed for the restore
-    await asyncio.to_thread(_destroy, simulator, new_vmid)
+    await asyncio.to_thread(remove_container, simulator, new_vmid)
     url = _backups(lab.id, vmid)
     async with api_client() as http:
         started = await http.post(url, json=BACKUP, headers=bearer(key_a))
@@ -252,7 +251,7 @@ async def test_protect_notes_delete_and_restore_as_new(
             got = await http.get(f"/api/v1/containers/{lab.id}/{new_vmid}", headers=bearer(key_a))
             assert got.status_code == 200 and got.json()["name"] == "restored", got.text
         finally:
-            await asyncio.to_thread(_destroy, simulator, new_vmid)
+            await asyncio.to_thread(remove_container, simulator, new_vmid)
 
         unprotected = await http.post(
             url + "/update", json={"volid": volid, "protected": False}, headers=bearer(key_a)
@@ -261,8 +260,3 @@ async def test_protect_notes_delete_and_restore_as_new(
         deleted = await http.post(url + "/delete", json={"volid": volid}, headers=bearer(key_a))
         assert deleted.status_code == 200, deleted.text
         assert (await http.get(url, headers=bearer(key_a))).json()["backups"] == []
-
-
-def _destroy(simulator: SimulatorInfo, vmid: int) -> None:
-    with simulator.client() as api:
-        conftest_destroy(simulator, api, "pve1", vmid)
