@@ -77,7 +77,7 @@ test-e2e: $(DEV_INSTALLED) $(SIM_INSTALLED)
 lint: $(DEV_INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy lxc_manager/settings.py lxc_manager/db lxc_manager/security lxc_manager/redis_client.py lxc_manager/process.py lxc_manager/embedded_redis.py lxc_manager/supervisor.py lxc_manager/frontend.py lxc_manager/worker.py lxc_manager/healthcheck.py lxc_manager/scheduled.py lxc_manager/http_routes.py lxc_manager/signin lxc_manager/proxmox lxc_manager/ssh lxc_manager/nodes lxc_manager/containers lxc_manager/templates lxc_manager/provisioning lxc_manager/operations lxc_manager/backups lxc_manager/cloning lxc_manager/console lxc_manager/console_routes.py lxc_manager/state lxc_manager/routes.py lxc_manager/api lxc_manager/cli_api.py $(wildcard lxc_manager/pages/*/state.py)
+	$(BIN)/mypy lxc_manager/settings.py lxc_manager/db lxc_manager/security lxc_manager/redis_client.py lxc_manager/process.py lxc_manager/embedded_redis.py lxc_manager/supervisor.py lxc_manager/frontend.py lxc_manager/worker.py lxc_manager/healthcheck.py lxc_manager/scheduled.py lxc_manager/http_routes.py lxc_manager/signin lxc_manager/proxmox lxc_manager/ssh lxc_manager/nodes lxc_manager/containers lxc_manager/templates lxc_manager/provisioning lxc_manager/operations lxc_manager/backups lxc_manager/cloning lxc_manager/console lxc_manager/console_routes.py lxc_manager/state lxc_manager/routes.py lxc_manager/api lxc_manager/cli_api.py lxc_manager/cli_api_backups.py $(wildcard lxc_manager/pages/*/state.py)
 
 format: $(DEV_INSTALLED)
 	$(BIN)/ruff check --fix .

@@ -23,12 +23,13 @@ import httpx
 OK, FAILED, USAGE, AUTH, NOT_FOUND, UNREACHABLE = 0, 1, 2, 3, 4, 5
 
 EXIT_CODES = f"""exit codes:
-  {OK}  done (with --wait: the container was created)
-  {FAILED}  the API refused or failed the operation (conflict, server error, rate limit),
-     or the creation failed (with --wait)
+  {OK}  done (with --wait: the container was created, the backup made)
+  {FAILED}  the API refused or failed the operation (conflict, a privilege the node's token
+     lacks, server error, rate limit), or the job failed (with --wait)
   {USAGE}  usage error: bad arguments, or the server refused the input (422; the field is named)
   {AUTH}  no API key, or the key is unknown, revoked or expired (401/403)
-  {NOT_FOUND}  not found: no such container, template or job (another user's is not found either)
+  {NOT_FOUND}  not found: no such container, template, job or operation (another user's is
+     not found either)
   {UNREACHABLE}  the server could not be reached
 
 environment:
@@ -179,9 +180,12 @@ def sse_events(lines: Iterator[str]) -> Iterator[tuple[str, str, str]]:
             event_id = value
 
 
-def follow(api: Api, job_id: str, out: TextIO) -> dict[str, Any]:
-    """Print the job's progress until it ends; its final state. Resumes after a dropped
-    connection (Last-Event-ID)."""
+def follow(
+    api: Api, job_id: str, out: TextIO, *, jobs: str = "creations", end_key: str = "job"
+) -> dict[str, Any]:
+    """Print the job's progress until it ends; its final state (the `end` event's
+    `end_key`). `jobs` is "creations" or "operations". Resumes after a dropped connection
+    (Last-Event-ID)."""
     last_id, failures = "", 0
     timeout = httpx.Timeout(api.timeout, read=max(60.0, api.timeout))  # heartbeats every 15 s
     while True:
@@ -191,7 +195,7 @@ def follow(api: Api, job_id: str, out: TextIO) -> dict[str, Any]:
         try:
             with (
                 api.client(timeout) as client,
-                client.stream("GET", f"/creations/{job_id}/events", headers=headers) as resp,
+                client.stream("GET", f"/{jobs}/{job_id}/events", headers=headers) as resp,
             ):
                 if not resp.is_success:
                     resp.read()
@@ -201,7 +205,7 @@ def follow(api: Api, job_id: str, out: TextIO) -> dict[str, Any]:
                     last_id = event_id or last_id
                     payload = json.loads(data)
                     if event == "end":
-                        return dict(payload.get("job") or {})
+                        return dict(payload.get(end_key) or {})
                     line = progress_line(event, payload)
                     if line is not None:
                         print(line, file=out, flush=True)
@@ -335,11 +339,16 @@ def cmd_create(api: Api, args: argparse.Namespace) -> int:
         else:
             print(job_id)
         return OK
-    return _finish(api, job_id, args)
+    return finish(api, job_id, args)
 
 
-def _finish(api: Api, job_id: str, args: argparse.Namespace) -> int:
-    final = follow(api, job_id, sys.stderr if args.json else sys.stdout)
+def finish(
+    api: Api, job_id: str, args: argparse.Namespace, jobs: str = "creations", end_key: str = "job"
+) -> int:
+    """Follow the job to its end (progress on stdout, or stderr with --json); OK when it
+    succeeded."""
+    out = sys.stderr if args.json else sys.stdout
+    final = follow(api, job_id, out, jobs=jobs, end_key=end_key)
     if args.json:
         json.dump(final, sys.stdout, indent=2, sort_keys=True)
         print()
@@ -384,7 +393,7 @@ def cmd_jobs_get(api: Api, args: argparse.Namespace) -> int:
 
 
 def cmd_jobs_follow(api: Api, args: argparse.Namespace) -> int:
-    return _finish(api, args.id, args)
+    return finish(api, args.id, args)
 
 
 def cmd_jobs_action(api: Api, args: argparse.Namespace) -> int:
@@ -392,7 +401,7 @@ def cmd_jobs_action(api: Api, args: argparse.Namespace) -> int:
     job = data.get("job", {}) if isinstance(data, dict) else {}
     print(f"job {args.id}: {args.action} done (status {job.get('status', '?')})")
     if args.action == "retry" and args.wait:
-        return _finish(api, args.id, args)
+        return finish(api, args.id, args)
     return OK
 
 
@@ -501,6 +510,9 @@ def build_parser() -> argparse.ArgumentParser:
         if action == "retry":
             act.add_argument("--wait", action="store_true", help="print progress until it ends")
         _json_flag(act)
+    from lxc_manager import cli_api_backups  # it uses this module's helpers
+
+    cli_api_backups.add_commands(groups, _add, _json_flag)
     return parser
 
 

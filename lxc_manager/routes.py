@@ -44,6 +44,13 @@ API_CREATION_PREVIEW = API_CREATIONS + "/preview"
 API_CREATION = API_CREATIONS + "/{job_id}"
 API_CREATION_EVENTS = API_CREATION + "/events"
 API_CREATION_ACTION = API_CREATION + "/{action}"
+API_CONTAINER_BACKUPS = API_CONTAINER + "/backups"
+API_CONTAINER_BACKUP_UPDATE = API_CONTAINER_BACKUPS + "/update"
+API_CONTAINER_BACKUP_DELETE = API_CONTAINER_BACKUPS + "/delete"
+API_CONTAINER_BACKUP_RESTORE = API_CONTAINER_BACKUPS + "/restore"
+API_OPERATIONS = API_V1 + "/operations"
+API_OPERATION = API_OPERATIONS + "/{job_id}"
+API_OPERATION_EVENTS = API_OPERATION + "/events"
 # The Settings page fetches a key it has just created from here, once (not an API route).
 API_KEY_ONCE = "/auth/api-key"
 
@@ -84,6 +91,10 @@ def console_recording(recording_id: Any) -> Any:
 
 def api_creation(job_id: Any) -> Any:
     return f"{API_CREATIONS}/{job_id}"
+
+
+def api_operation(job_id: Any) -> Any:
+    return f"{API_OPERATIONS}/{job_id}"
 
 
 def new_container(template_id: int | None = None) -> str:

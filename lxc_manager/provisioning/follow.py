@@ -19,22 +19,32 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final, Protocol
 
 import redis.exceptions
 
 from . import progress
 from .display import FINISHED
-from .jobs_views import JobView, get_job
+from .jobs_views import get_job
 from .progress import ProgressEntry
 
-__all__ = ["IDLE_SECONDS", "Ended", "Idle", "follow_job", "valid_after"]
+__all__ = ["IDLE_SECONDS", "Ended", "Idle", "Lookup", "follow_job", "valid_after"]
 
 IDLE_SECONDS: Final = 15.0
 READ_BLOCK_MS: Final = 2000  # how often a quiet job's status is looked at
 _ENTRY_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+
+
+class _HasStatus(Protocol):
+    @property
+    def status(self) -> str: ...
+
+
+# how a job is read for its user: `get_job` (creations) or `get_operation` (operations);
+# None when it is not the user's (or gone)
+Lookup = Callable[[str, str], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
@@ -44,9 +54,10 @@ class Idle:
 
 @dataclass(frozen=True)
 class Ended:
-    """The job is finished; `job` is how it ended (None: it vanished meanwhile)."""
+    """The job is finished; `job` is how it ended (what the lookup answered: a `JobView`
+    for a creation; None: it vanished meanwhile)."""
 
-    job: JobView | None
+    job: Any
 
 
 def valid_after(text: str | None) -> str | None:
@@ -68,9 +79,12 @@ async def follow_job(
     *,
     idle_seconds: float = IDLE_SECONDS,
     block_ms: int = READ_BLOCK_MS,
+    lookup: Lookup = get_job,
 ) -> AsyncIterator[ProgressEntry | Idle | Ended]:
     """The job's entries after `after`, live until it ends. The caller has checked that
-    the job is the user's; it is read again for the user only."""
+    the job is the user's; it is read again for the user only (with `lookup`: any job
+    that writes provisioning's progress stream and ends in a FINISHED status, such as an
+    operation, can be followed)."""
     quiet_since = time.monotonic()
     block_ms = max(1, min(block_ms, int(idle_seconds * 1000)))  # an Idle is never late
     while True:
@@ -85,7 +99,7 @@ async def follow_job(
             after, quiet_since = entries[-1].id, time.monotonic()
             if not _terminal(entries[-1]):
                 continue
-        view = await get_job(user_id, job_id)
+        view: _HasStatus | None = await lookup(user_id, job_id)
         if view is None or view.status in FINISHED:
             try:  # what was written between the read and the look at the job
                 rest = await progress.read(job_id, after=after)

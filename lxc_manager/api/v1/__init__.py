@@ -10,10 +10,21 @@ from starlette.routing import Route
 
 from lxc_manager import routes as urls
 
-from . import containers, creations, meta, nodes, templates
+from . import backup_actions, backups, containers, creations, meta, nodes, templates
 from .registry import API, VERSION
 
-__all__ = ["API", "VERSION", "containers", "creations", "meta", "nodes", "routes", "templates"]
+__all__ = [
+    "API",
+    "VERSION",
+    "backup_actions",
+    "backups",
+    "containers",
+    "creations",
+    "meta",
+    "nodes",
+    "routes",
+    "templates",
+]
 
 
 def routes() -> list[Route]:

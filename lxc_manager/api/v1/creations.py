@@ -12,25 +12,25 @@ with the job once it is finished.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from starlette.responses import JSONResponse, StreamingResponse
 
 from lxc_manager import routes
-from lxc_manager.api.framework import ApiCall, ApiError, Param, authenticate, invalid, not_found
+from lxc_manager.api.framework import ApiCall, ApiError, Param, invalid, not_found
 from lxc_manager.provisioning import creations, jobs
-from lxc_manager.provisioning.follow import IDLE_SECONDS, Ended, Idle, follow_job, valid_after
 from lxc_manager.provisioning.jobs import JobView
 from lxc_manager.provisioning.request import request_to_json
 
 from .registry import API
 from .schemas import STRINGS, TIME, TIME_OR_NULL, VMID, array, iso, obj
+from .streams import KEEPALIVE_SECONDS as IDLE_KEEPALIVE
+from .streams import after_of, follow_response
 
 JOB_ID: dict[str, Any] = {"type": "string", "maxLength": 32, "pattern": "^[A-Za-z0-9]+$"}
 ACTIONS: Final = ("retry", "destroy", "keep")
-RETRY_MS: Final = 3000  # how soon an EventSource reconnects after a dropped stream
-KEEPALIVE_SECONDS = IDLE_SECONDS  # quiet before a keep-alive (and a check of the key)
+KEEPALIVE_SECONDS = IDLE_KEEPALIVE  # quiet before a keep-alive (and a check of the key)
 
 STEP = obj(
     {
@@ -307,30 +307,6 @@ async def creation_action_op(call: ApiCall) -> dict[str, Any]:
 # -- Server-Sent Events ---------------------------------------------------------------------------
 
 
-def sse(event: str, data: Any, event_id: str = "") -> str:
-    """One event of a text/event-stream (the data is one line of JSON)."""
-    head = f"id: {event_id}\n" if event_id else ""
-    return f"{head}event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
-
-
-async def _events(call: ApiCall, job_id: str, after: str) -> AsyncIterator[str]:
-    yield f"retry: {RETRY_MS}\n\n"
-    async for item in follow_job(call.user_id, job_id, after, idle_seconds=KEEPALIVE_SECONDS):
-        if isinstance(item, Idle):
-            try:  # a key revoked or expired meanwhile ends the stream
-                await authenticate(call.request)
-            except ApiError as error:
-                yield sse("error", {"error": {"code": error.code, "message": error.message}})
-                return
-            yield ": keep-alive\n\n"
-        elif isinstance(item, Ended):
-            yield sse("end", {"job": job_json(item.job) if item.job else None})
-            return
-        else:
-            data = {"id": item.id, "kind": item.kind, "at": item.at, **item.fields}
-            yield sse(item.kind, data, item.id)
-
-
 @API.operation(
     "GET",
     routes.API_CREATION_EVENTS,
@@ -356,13 +332,13 @@ async def _events(call: ApiCall, job_id: str, after: str) -> AsyncIterator[str]:
 )
 async def follow_creation_op(call: ApiCall) -> StreamingResponse:
     job_id = call.params["job_id"]
-    header = call.request.headers.get("last-event-id")
-    after = valid_after(call.params["after"] or header)
-    if after is None:
-        raise invalid("after" if call.params["after"] else "Last-Event-ID", "Not an event id")
+    after = after_of(call)
     await _job(call.user_id, job_id)
-    return StreamingResponse(
-        _events(call, job_id, after),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    return follow_response(
+        call,
+        job_id,
+        after,
+        lookup=jobs.get_job,
+        end=lambda view: {"job": job_json(view) if view else None},
+        keepalive=KEEPALIVE_SECONDS,
     )

@@ -266,3 +266,58 @@ def _jobs(backend: Backend, key: str) -> list[dict[str, Any]]:
     assert response.status_code == 200, response.text
     found: list[dict[str, Any]] = response.json()["jobs"]
     return found
+
+
+def _operations(backend: Backend, key: str) -> list[dict[str, Any]]:
+    response = httpx.get(backend.base_url + "/api/v1/operations", headers=bearer(key), timeout=10)
+    assert response.status_code == 200, response.text
+    found: list[dict[str, Any]] = response.json()["operations"]
+    return found
+
+
+def test_cli_backs_up_a_container_and_waits(live: Live, own_ct: Callable[..., int]) -> None:
+    backend, key_a, node = live.backend, live.key, live.node
+    vmid = own_ct()
+    before = {op["id"] for op in _operations(backend, key_a)}
+    backup = subprocess.Popen(
+        [sys.executable, "-m", "lxc_manager.cli_api", "backup", str(node.id), str(vmid),
+         "--storage", "local", "--mode", "stop", "--notes", "from the CLI", "--wait"],
+        env=_env(backend, key_a, {}),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not {op["id"] for op in _operations(backend, key_a)} - before:
+            assert backup.poll() is None and time.monotonic() < deadline, backup.communicate()
+            time.sleep(0.2)
+        burst_worker()
+        out, err = backup.communicate(timeout=60)
+    finally:
+        if backup.poll() is None:
+            backup.kill()
+    assert backup.returncode == 0, (out, err)
+    assert "[step 1] Back up" in out and "creating vzdump archive" in out, out
+    assert f"result: succeeded, CT {vmid}" in out, out
+    [operation] = [op for op in _operations(backend, key_a) if op["id"] not in before]
+    assert operation["status"] == "succeeded" and operation["kind"] == "backup"
+
+    listed = lxcm(backend, "backups", "list", str(node.id), str(vmid), "--json", key=key_a)
+    assert listed.returncode == 0, listed.stderr
+    [entry] = json.loads(listed.stdout)["backups"]
+    assert entry["notes"] == "from the CLI" and entry["storage"] == "local"
+    table = lxcm(backend, "backups", "list", str(node.id), str(vmid), key=key_a)
+    assert table.returncode == 0 and entry["volid"] in table.stdout, table.stderr
+    got = lxcm(backend, "operations", "get", operation["id"], key=key_a)
+    assert got.returncode == 0 and "status: succeeded" in got.stdout, got.stderr
+
+    # Exit codes: a bad storage is a usage error naming the field (2); no such container or
+    # operation is not found (4).
+    bad = lxcm(backend, "backup", str(node.id), str(vmid), "--storage", "nope", key=key_a)
+    assert bad.returncode == 2 and "storage" in bad.stderr, bad.stderr
+    missing = lxcm(backend, "backups", "list", str(node.id), "99999", key=key_a)
+    assert missing.returncode == 4, missing.stderr
+    gone = lxcm(backend, "operations", "get", "nosuchoperation", key=key_a)
+    assert gone.returncode == 4, gone.stderr

@@ -1,0 +1,91 @@
+"""Server-Sent Events of a job's progress stream (creations and operations alike).
+
+`follow_response` is the whole endpoint body after the job was found to be the user's:
+the `retry:` hint, the stream's entries replayed after `after` then live (their ids resume
+it), a keep-alive comment every `keepalive` seconds of quiet (when the key is checked
+again: a revoked or expired key ends the stream with an `error` event), and an `end`
+event with the finished job. The following is `provisioning.follow.follow_job`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Final
+
+from starlette.responses import StreamingResponse
+
+from lxc_manager.api.framework import ApiCall, ApiError, authenticate, invalid
+from lxc_manager.provisioning.follow import (
+    IDLE_SECONDS,
+    Ended,
+    Idle,
+    Lookup,
+    follow_job,
+    valid_after,
+)
+
+__all__ = ["KEEPALIVE_SECONDS", "RETRY_MS", "after_of", "follow_response", "sse"]
+
+RETRY_MS: Final = 3000  # how soon an EventSource reconnects after a dropped stream
+KEEPALIVE_SECONDS: Final = IDLE_SECONDS  # quiet before a keep-alive (and a check of the key)
+
+
+def sse(event: str, data: Any, event_id: str = "") -> str:
+    """One event of a text/event-stream (the data is one line of JSON)."""
+    head = f"id: {event_id}\n" if event_id else ""
+    return f"{head}event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+def after_of(call: ApiCall) -> str:
+    """Where to resume: the `after` query parameter, else the `Last-Event-ID` header
+    ("0-0": from the start); 422 naming the one that is not an event id."""
+    header = call.request.headers.get("last-event-id")
+    after = valid_after(call.params["after"] or header)
+    if after is None:
+        raise invalid("after" if call.params["after"] else "Last-Event-ID", "Not an event id")
+    return after
+
+
+async def _events(
+    call: ApiCall,
+    job_id: str,
+    after: str,
+    lookup: Lookup,
+    end: Callable[[Any], dict[str, Any]],
+    keepalive: float,
+) -> AsyncIterator[str]:
+    yield f"retry: {RETRY_MS}\n\n"
+    follow = follow_job(call.user_id, job_id, after, idle_seconds=keepalive, lookup=lookup)
+    async for item in follow:
+        if isinstance(item, Idle):
+            try:  # a key revoked or expired meanwhile ends the stream
+                await authenticate(call.request)
+            except ApiError as error:
+                yield sse("error", {"error": {"code": error.code, "message": error.message}})
+                return
+            yield ": keep-alive\n\n"
+        elif isinstance(item, Ended):
+            yield sse("end", end(item.job))
+            return
+        else:
+            data = {"id": item.id, "kind": item.kind, "at": item.at, **item.fields}
+            yield sse(item.kind, data, item.id)
+
+
+def follow_response(
+    call: ApiCall,
+    job_id: str,
+    after: str,
+    *,
+    lookup: Lookup,
+    end: Callable[[Any], dict[str, Any]],
+    keepalive: float = KEEPALIVE_SECONDS,
+) -> StreamingResponse:
+    """The event stream of the user's job `job_id` (the caller has found it theirs);
+    `end(view_or_None)` is the `end` event's data."""
+    return StreamingResponse(
+        _events(call, job_id, after, lookup, end, keepalive),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
