@@ -2,14 +2,16 @@
 
 `follow_response` is the whole endpoint body after the job was found to be the user's:
 the `retry:` hint, the stream's entries replayed after `after` then live (their ids resume
-it), a keep-alive comment every `keepalive` seconds of quiet (when the key is checked
-again: a revoked or expired key ends the stream with an `error` event), and an `end`
+it), a keep-alive comment every `keepalive` seconds of quiet, the key checked again at
+least that often, quiet or not (a revoked or expired key ends the stream with an `error`
+event), and an `end`
 event with the finished job. The following is `provisioning.follow.follow_job`.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Final
 
@@ -57,13 +59,18 @@ async def _events(
 ) -> AsyncIterator[str]:
     yield f"retry: {RETRY_MS}\n\n"
     follow = follow_job(call.user_id, job_id, after, idle_seconds=keepalive, lookup=lookup)
+    checked = time.monotonic()
     async for item in follow:
-        if isinstance(item, Idle):
-            try:  # a key revoked or expired meanwhile ends the stream
+        # The key is checked again at least every `keepalive` seconds, quiet or not: a job
+        # that logs more often must not keep a revoked or expired key's stream alive.
+        if isinstance(item, Idle) or time.monotonic() - checked >= keepalive:
+            checked = time.monotonic()
+            try:
                 await authenticate(call.request)
             except ApiError as error:
                 yield sse("error", {"error": {"code": error.code, "message": error.message}})
                 return
+        if isinstance(item, Idle):
             yield ": keep-alive\n\n"
         elif isinstance(item, Ended):
             yield sse("end", end(item.job))

@@ -17,7 +17,7 @@ from creations_support import container_exists, make_template, new_vmid, run_wor
 from lxc_manager.api import keys
 from lxc_manager.api.v1 import creations as creations_api
 from lxc_manager.nodes import NodeView
-from lxc_manager.provisioning import jobs
+from lxc_manager.provisioning import jobs, progress
 from lxc_manager.templates.spec import ScriptSpec
 from tests.support.api import api_client, assert_error, bearer
 from tests.support.simulator import SimulatorInfo
@@ -239,3 +239,39 @@ async def test_a_key_revoked_while_it_follows_a_job_ends_the_stream(
     events = _events(stream.text)
     assert [kind for kind, _data, _id in events] == ["status", "error"]
     assert events[-1][1]["error"]["code"] == "unauthenticated"
+
+
+async def test_a_key_revoked_while_its_job_keeps_logging_ends_the_stream(
+    sshlab: NodeView, key_a: str, new_vmid: Callable[[], int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stream is never quiet (an entry every 0.1 s, keep-alive after 0.3 s): the key is
+    checked again on a timer all the same, so its revocation still ends the stream."""
+    monkeypatch.setattr(creations_api, "KEEPALIVE_SECONDS", 0.3)
+    async with api_client() as http:
+        created = await http.post(
+            CREATIONS, json={"hostname": "chatty", "vmid": new_vmid()}, headers=bearer(key_a)
+        )
+        assert created.status_code == 201, created.text
+        job_id = created.json()["job"]["id"]
+        path = f"{CREATIONS}/{job_id}/events"
+
+        async def log_then_revoke() -> None:
+            for number in range(10):  # 1 s of output, never 0.3 s quiet
+                await progress.append(job_id, "line", stream="stdout", text=f"line {number}")
+                await asyncio.sleep(0.1)
+            listed = await keys.list_keys(USER_A)
+            mine = next(k for k in listed if k.prefix == keys.key_prefix(key_a))
+            assert await keys.revoke_key(USER_A, mine.id)
+            for number in range(10, 300):  # the job goes on logging
+                await progress.append(job_id, "line", stream="stdout", text=f"line {number}")
+                await asyncio.sleep(0.1)
+
+        chatter = asyncio.create_task(log_then_revoke())
+        try:
+            stream = await asyncio.wait_for(http.get(path, headers=bearer(key_a)), 20)
+        finally:
+            chatter.cancel()
+    events = _events(stream.text)
+    assert ": keep-alive" not in stream.text
+    assert events[-1][0] == "error" and events[-1][1]["error"]["code"] == "unauthenticated"
+    assert sum(kind == "line" for kind, _data, _id in events) < 40  # ended soon after
