@@ -62,6 +62,9 @@ NOTES_MAX = 1024
 MSG_NODE_NOT_FOUND = "Node not found"
 MSG_NOT_A_BACKUP = "This is not a backup of a container"
 _VOLID = re.compile(r"^[A-Za-z][A-Za-z0-9\-_.]*:backup/vzdump-lxc-(?P<vmid>\d+)-[\w.\-]+$")
+# A Proxmox Backup Server snapshot of a container (pve-storage PBSPlugin parse_volname:
+# `backup/<type>/<id>/<time>`), e.g. `pbs:backup/ct/105/2026-09-26T10:00:00Z`.
+_PBS_VOLID = re.compile(r"^[A-Za-z][A-Za-z0-9\-_.]*:backup/ct/(?P<vmid>\d+)/[0-9T:\-Z]+$")
 _PVE_NODE = re.compile(r"^[a-zA-Z0-9](?:[a-zA-Z0-9\-]*[a-zA-Z0-9])?$")
 
 
@@ -84,7 +87,7 @@ class BackupOptions:
 
 def owner_of(volid: str) -> int | None:
     """The VMID a container backup's name says it belongs to, or None (not one)."""
-    match = _VOLID.fullmatch(volid or "")
+    match = _VOLID.fullmatch(volid or "") or _PBS_VOLID.fullmatch(volid or "")
     return int(match["vmid"]) if match is not None else None
 
 

@@ -25,6 +25,8 @@ __all__ = ["archive_volid"]
 # pve-manager PVE/VZDump.pm exec_backup_task: "creating vzdump archive '$tarfile'"
 # (older: "creating archive '...'")
 _ARCHIVE = re.compile(r"creating (?:vzdump )?archive '(?P<path>[^']+)'")
+# ... and to a Proxmox Backup Server: "creating Proxmox Backup Server archive 'ct/105/<time>'"
+_PBS_ARCHIVE = re.compile(r"creating Proxmox Backup Server archive '(?P<path>ct/\d+/[^']+)'")
 
 
 def archive_volid(storage: str, lines: list[str]) -> str:
@@ -33,6 +35,9 @@ def archive_volid(storage: str, lines: list[str]) -> str:
         match = _ARCHIVE.search(line)
         if match is not None:
             return f"{storage}:backup/{match['path'].rsplit('/', 1)[-1]}"
+        match = _PBS_ARCHIVE.search(line)
+        if match is not None:
+            return f"{storage}:backup/{match['path']}"
     return ""
 
 

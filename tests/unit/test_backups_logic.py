@@ -81,3 +81,16 @@ def test_restoring_a_guest_from_its_own_backup_needs_no_access_to_the_archive() 
     other = privileges.for_restore_new(120, "nas", 105, "local-lvm")
     assert ("/storage/nas", "Datastore.AllocateSpace") in [(n.path, n.privilege) for n in other]
     assert ("/vms/105", "VM.Backup") in [(n.path, n.privilege) for n in other]
+
+
+def test_proxmox_backup_server_snapshots_are_container_backups_too() -> None:
+    """PBS volids are `backup/ct/<vmid>/<time>` (pve-storage PBSPlugin); vzdump logs
+    "creating Proxmox Backup Server archive 'ct/<vmid>/<time>'" for them."""
+    from lxc_manager.backups.actions import owner_of
+    from lxc_manager.backups.steps import archive_volid
+
+    assert owner_of("pbs:backup/ct/105/2026-09-26T10:00:00Z") == 105
+    assert owner_of("pbs:backup/vm/105/2026-09-26T10:00:00Z") is None  # a VM's, not ours
+    assert owner_of("nas:backup/vzdump-lxc-105-2026_09_26-10_00_00.tar.zst") == 105
+    line = "INFO: creating Proxmox Backup Server archive 'ct/105/2026-09-26T10:00:00Z'"
+    assert archive_volid("pbs", [line]) == "pbs:backup/ct/105/2026-09-26T10:00:00Z"
