@@ -329,7 +329,7 @@ async def follow_operation_op(call: ApiCall) -> StreamingResponse:
     job_id = call.params["job_id"]
     after = after_of(call)
     await find_operation(call.user_id, job_id)
-    return follow_response(
+    return await follow_response(
         call,
         job_id,
         after,

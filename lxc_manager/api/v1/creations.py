@@ -334,7 +334,7 @@ async def follow_creation_op(call: ApiCall) -> StreamingResponse:
     job_id = call.params["job_id"]
     after = after_of(call)
     await _job(call.user_id, job_id)
-    return follow_response(
+    return await follow_response(
         call,
         job_id,
         after,

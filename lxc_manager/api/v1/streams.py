@@ -10,11 +10,15 @@ event with the finished job. The following is `provisioning.follow.follow_job`.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Final
 
+import redis
 from starlette.responses import StreamingResponse
 
 from lxc_manager.api.framework import ApiCall, ApiError, authenticate, invalid
@@ -26,9 +30,20 @@ from lxc_manager.provisioning.follow import (
     follow_job,
     valid_after,
 )
+from lxc_manager.redis_client import RedisDb, async_client
 
-__all__ = ["KEEPALIVE_SECONDS", "RETRY_MS", "after_of", "follow_response", "sse"]
+__all__ = [
+    "KEEPALIVE_SECONDS",
+    "MAX_STREAMS_PER_USER",
+    "RETRY_MS",
+    "after_of",
+    "follow_response",
+    "sse",
+]
 
+log = logging.getLogger(__name__)
+
+MAX_STREAMS_PER_USER: Final = 10  # open at once, all of the user's keys together
 RETRY_MS: Final = 3000  # how soon an EventSource reconnects after a dropped stream
 KEEPALIVE_SECONDS: Final = IDLE_SECONDS  # quiet before a keep-alive (and a check of the key)
 
@@ -49,6 +64,35 @@ def after_of(call: ApiCall) -> str:
     return after
 
 
+def _streams_key(user_id: str) -> str:
+    return f"api-streams:{user_id}"
+
+
+async def _open_stream(user_id: str, keepalive: float) -> str:
+    """A slot among the user's open streams (each holds a Redis connection while it
+    waits), or ApiError 429 past MAX_STREAMS_PER_USER. A slot is refreshed at every check
+    of the key and left at the end; one whose process died is forgotten after a while."""
+    client = async_client(RedisDb.APP)
+    key, token, now = _streams_key(user_id), secrets.token_hex(8), time.time()
+    await client.zremrangebyscore(key, "-inf", now - (3 * keepalive + 30))
+    if await client.zcard(key) >= MAX_STREAMS_PER_USER:
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"Too many open event streams (at most {MAX_STREAMS_PER_USER}): close one first",
+            headers={"Retry-After": str(int(keepalive))},
+        )
+    await client.zadd(key, {token: now})
+    await client.expire(key, int(3 * keepalive + 60))
+    return token
+
+
+async def _touch_stream(user_id: str, token: str, keepalive: float) -> None:
+    client = async_client(RedisDb.APP)
+    await client.zadd(_streams_key(user_id), {token: time.time()})
+    await client.expire(_streams_key(user_id), int(3 * keepalive + 60))
+
+
 async def _events(
     call: ApiCall,
     job_id: str,
@@ -56,6 +100,26 @@ async def _events(
     lookup: Lookup,
     end: Callable[[Any], dict[str, Any]],
     keepalive: float,
+    token: str,
+) -> AsyncIterator[str]:
+    try:
+        async for chunk in _follow(call, job_id, after, lookup, end, keepalive, token):
+            yield chunk
+    finally:
+        try:
+            await asyncio.shield(async_client(RedisDb.APP).zrem(_streams_key(call.user_id), token))
+        except (redis.exceptions.RedisError, asyncio.CancelledError):
+            log.warning("api: an event stream's slot was not left (it expires by itself)")
+
+
+async def _follow(
+    call: ApiCall,
+    job_id: str,
+    after: str,
+    lookup: Lookup,
+    end: Callable[[Any], dict[str, Any]],
+    keepalive: float,
+    token: str,
 ) -> AsyncIterator[str]:
     yield f"retry: {RETRY_MS}\n\n"
     follow = follow_job(call.user_id, job_id, after, idle_seconds=keepalive, lookup=lookup)
@@ -70,6 +134,7 @@ async def _events(
             except ApiError as error:
                 yield sse("error", {"error": {"code": error.code, "message": error.message}})
                 return
+            await _touch_stream(call.user_id, token, keepalive)
         if isinstance(item, Idle):
             yield ": keep-alive\n\n"
         elif isinstance(item, Ended):
@@ -80,7 +145,7 @@ async def _events(
             yield sse(item.kind, data, item.id)
 
 
-def follow_response(
+async def follow_response(
     call: ApiCall,
     job_id: str,
     after: str,
@@ -90,9 +155,10 @@ def follow_response(
     keepalive: float = KEEPALIVE_SECONDS,
 ) -> StreamingResponse:
     """The event stream of the user's job `job_id` (the caller has found it theirs);
-    `end(view_or_None)` is the `end` event's data."""
+    `end(view_or_None)` is the `end` event's data. 429 when the user has too many open."""
+    token = await _open_stream(call.user_id, keepalive)
     return StreamingResponse(
-        _events(call, job_id, after, lookup, end, keepalive),
+        _events(call, job_id, after, lookup, end, keepalive, token),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -16,8 +17,10 @@ from creations_support import container_exists, make_template, new_vmid, run_wor
 
 from lxc_manager.api import keys
 from lxc_manager.api.v1 import creations as creations_api
+from lxc_manager.api.v1 import streams
 from lxc_manager.nodes import NodeView
 from lxc_manager.provisioning import jobs, progress
+from lxc_manager.redis_client import RedisDb, async_client
 from lxc_manager.templates.spec import ScriptSpec
 from tests.support.api import api_client, assert_error, bearer
 from tests.support.simulator import SimulatorInfo
@@ -275,3 +278,43 @@ async def test_a_key_revoked_while_its_job_keeps_logging_ends_the_stream(
     assert ": keep-alive" not in stream.text
     assert events[-1][0] == "error" and events[-1][1]["error"]["code"] == "unauthenticated"
     assert sum(kind == "line" for kind, _data, _id in events) < 40  # ended soon after
+
+
+async def test_open_event_streams_are_capped_per_user(
+    sshlab: NodeView, key_a: str, new_vmid: Callable[[], int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each open stream holds a Redis connection: past MAX_STREAMS_PER_USER the user's next
+    one is refused (429) and nothing is opened; a stream that ends gives its slot back."""
+    monkeypatch.setattr(creations_api, "KEEPALIVE_SECONDS", 0.3)
+    monkeypatch.setattr(streams, "MAX_STREAMS_PER_USER", 3)
+    client = async_client(RedisDb.APP)
+    slots = f"api-streams:{USER_A}"
+    await client.delete(slots)
+    now = time.time()
+    await client.zadd(slots, {f"open-{n}": now for n in range(3)})  # three streams open
+    async with api_client() as http:
+        created = await http.post(
+            CREATIONS, json={"hostname": "capped", "vmid": new_vmid()}, headers=bearer(key_a)
+        )
+        assert created.status_code == 201, created.text
+        path = f"{CREATIONS}/{created.json()['job']['id']}/events"
+        refused = await http.get(path, headers=bearer(key_a))
+        assert_error(refused, 429, "rate_limited")
+        assert "Too many open event streams" in refused.json()["error"]["message"]
+        assert await client.zcard(slots) == 3
+
+        await client.zrem(slots, "open-0")  # one of them closes
+
+        async def revoke_soon() -> None:
+            await asyncio.sleep(1.0)
+            assert await client.zcard(slots) == 3  # the new stream holds a slot meanwhile
+            listed = await keys.list_keys(USER_A)
+            mine = next(k for k in listed if k.prefix == keys.key_prefix(key_a))
+            assert await keys.revoke_key(USER_A, mine.id)
+
+        revoking = asyncio.create_task(revoke_soon())
+        stream = await asyncio.wait_for(http.get(path, headers=bearer(key_a)), 20)
+        await revoking
+    assert stream.status_code == 200 and _events(stream.text)[-1][0] == "error"
+    assert sorted(await client.zrange(slots, 0, -1)) == [b"open-1", b"open-2"]  # given back
+    await client.delete(slots)
