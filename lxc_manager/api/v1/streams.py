@@ -103,46 +103,34 @@ async def _events(
     token: str,
 ) -> AsyncIterator[str]:
     try:
-        async for chunk in _follow(call, job_id, after, lookup, end, keepalive, token):
-            yield chunk
-    finally:
+        yield f"retry: {RETRY_MS}\n\n"
+        follow = follow_job(call.user_id, job_id, after, idle_seconds=keepalive, lookup=lookup)
+        checked = time.monotonic()
+        async for item in follow:
+            # The key is checked again at least every `keepalive` seconds, quiet or not: a
+            # job that logs more often must not keep a revoked or expired key's stream alive.
+            if isinstance(item, Idle) or time.monotonic() - checked >= keepalive:
+                checked = time.monotonic()
+                try:
+                    await authenticate(call.request)
+                except ApiError as error:
+                    error_data = {"error": {"code": error.code, "message": error.message}}
+                    yield sse("error", error_data)
+                    return
+                await _touch_stream(call.user_id, token, keepalive)
+            if isinstance(item, Idle):
+                yield ": keep-alive\n\n"
+            elif isinstance(item, Ended):
+                yield sse("end", end(item.job))
+                return
+            else:
+                data = {"id": item.id, "kind": item.kind, "at": item.at, **item.fields}
+                yield sse(item.kind, data, item.id)
+    finally:  # the stream's slot is given back however it ends
         try:
             await asyncio.shield(async_client(RedisDb.APP).zrem(_streams_key(call.user_id), token))
         except (redis.exceptions.RedisError, asyncio.CancelledError):
             log.warning("api: an event stream's slot was not left (it expires by itself)")
-
-
-async def _follow(
-    call: ApiCall,
-    job_id: str,
-    after: str,
-    lookup: Lookup,
-    end: Callable[[Any], dict[str, Any]],
-    keepalive: float,
-    token: str,
-) -> AsyncIterator[str]:
-    yield f"retry: {RETRY_MS}\n\n"
-    follow = follow_job(call.user_id, job_id, after, idle_seconds=keepalive, lookup=lookup)
-    checked = time.monotonic()
-    async for item in follow:
-        # The key is checked again at least every `keepalive` seconds, quiet or not: a job
-        # that logs more often must not keep a revoked or expired key's stream alive.
-        if isinstance(item, Idle) or time.monotonic() - checked >= keepalive:
-            checked = time.monotonic()
-            try:
-                await authenticate(call.request)
-            except ApiError as error:
-                yield sse("error", {"error": {"code": error.code, "message": error.message}})
-                return
-            await _touch_stream(call.user_id, token, keepalive)
-        if isinstance(item, Idle):
-            yield ": keep-alive\n\n"
-        elif isinstance(item, Ended):
-            yield sse("end", end(item.job))
-            return
-        else:
-            data = {"id": item.id, "kind": item.kind, "at": item.at, **item.fields}
-            yield sse(item.kind, data, item.id)
 
 
 async def follow_response(
