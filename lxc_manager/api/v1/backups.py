@@ -30,7 +30,7 @@ from lxc_manager.proxmox.errors import ClientUnavailable, ProxmoxError
 from .containers import find_container
 from .registry import API
 from .schemas import NODE_ID, STRINGS, TIME, TIME_OR_NULL, VMID, array, iso, obj
-from .streams import KEEPALIVE_SECONDS, after_of, follow_response
+from .streams import AFTER_PARAM, KEEPALIVE_SECONDS, after_of, follow_response
 
 MSG_NO_OPERATION = "No such operation"
 
@@ -311,12 +311,7 @@ async def get_operation_op(call: ApiCall) -> dict[str, Any]:
     tag="operations",
     params=(
         _JOB_PATH,
-        Param(
-            "after",
-            "query",
-            {"type": "string", "maxLength": 41, "default": ""},
-            "Resume after this event id (as the Last-Event-ID header does)",
-        ),
+        AFTER_PARAM,
     ),
     response={"type": "string"},
     media_type="text/event-stream",

@@ -25,8 +25,8 @@ from lxc_manager.provisioning.request import request_to_json
 
 from .registry import API
 from .schemas import STRINGS, TIME, TIME_OR_NULL, VMID, array, iso, obj
+from .streams import AFTER_PARAM, after_of, follow_response
 from .streams import KEEPALIVE_SECONDS as IDLE_KEEPALIVE
-from .streams import after_of, follow_response
 
 JOB_ID: dict[str, Any] = {"type": "string", "maxLength": 32, "pattern": "^[A-Za-z0-9]+$"}
 ACTIONS: Final = ("retry", "destroy", "keep")
@@ -315,12 +315,7 @@ async def creation_action_op(call: ApiCall) -> dict[str, Any]:
     tag="creations",
     params=(
         _JOB_PATH,
-        Param(
-            "after",
-            "query",
-            {"type": "string", "maxLength": 41, "default": ""},
-            "Resume after this event id (as the Last-Event-ID header does)",
-        ),
+        AFTER_PARAM,
     ),
     response={"type": "string"},
     media_type="text/event-stream",

@@ -21,7 +21,7 @@ from typing import Any, Final
 import redis
 from starlette.responses import StreamingResponse
 
-from lxc_manager.api.framework import ApiCall, ApiError, authenticate, invalid
+from lxc_manager.api.framework import ApiCall, ApiError, Param, authenticate, invalid
 from lxc_manager.provisioning.follow import (
     IDLE_SECONDS,
     Ended,
@@ -33,6 +33,7 @@ from lxc_manager.provisioning.follow import (
 from lxc_manager.redis_client import RedisDb, async_client
 
 __all__ = [
+    "AFTER_PARAM",
     "KEEPALIVE_SECONDS",
     "MAX_STREAMS_PER_USER",
     "RETRY_MS",
@@ -42,6 +43,14 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# The `after` query parameter of every event-stream endpoint.
+AFTER_PARAM: Final = Param(
+    "after",
+    "query",
+    {"type": "string", "maxLength": 41, "default": ""},
+    "Resume after this event id (as the Last-Event-ID header does)",
+)
 
 MAX_STREAMS_PER_USER: Final = 10  # open at once, all of the user's keys together
 RETRY_MS: Final = 3000  # how soon an EventSource reconnects after a dropped stream
